@@ -1,0 +1,50 @@
+# Haven's commands. `make run` and `make test` set up whatever is missing first.
+SHELL := /bin/bash
+
+# Builds are slow on small machines: keep one target directory outside the checkout so that
+# fresh clones (and CI) build incrementally.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/haven/target
+export DATABASE_URL ?= sqlite://data/haven.db
+# The built site (WASM, JS, CSS) that the server serves.
+export LEPTOS_SITE_ROOT ?= target/site
+
+HAVEN_RELEASE := $(CARGO_TARGET_DIR)/release/haven
+HAVEN_DEBUG := $(CARGO_TARGET_DIR)/debug/haven
+
+.PHONY: run dev test setup setup-test build lint unit e2e bench
+
+## run: build the release site and server, migrate, seed demo accounts, serve on SQLite
+run: setup
+	cargo leptos build --release
+	$(HAVEN_RELEASE) migrate
+	$(HAVEN_RELEASE) seed-demo
+	$(HAVEN_RELEASE) serve
+
+## dev: rebuild and reload on every change
+dev: setup
+	$(HAVEN_DEBUG) migrate 2>/dev/null || true
+	cargo leptos watch
+
+## test: formatting, lints, unit + integration tests, then Playwright in Chromium
+test: setup-test lint unit e2e
+
+setup:
+	scripts/setup.sh run
+
+setup-test:
+	scripts/setup.sh test
+
+## build: debug site (WASM + CSS) and server, as the tests use them
+build:
+	cargo leptos build
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy -p server -p app --all-targets -- -D warnings
+	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+unit: build
+	cargo test -p server -p app
+
+e2e: build
+	cd end2end && npx playwright test

@@ -1,0 +1,3 @@
+//! Server functions: the UI's calls to the server.
+
+pub mod auth;

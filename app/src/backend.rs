@@ -1,0 +1,45 @@
+//! The port through which server functions reach the server's account logic. The `server`
+//! crate implements it and provides it as Leptos context; the UI crate stays free of storage
+//! and hashing code.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use http::request::Parts;
+
+use crate::error::AuthError;
+use crate::protocol::{PublicUser, Role, Viewer};
+
+/// What a registration form carries.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub username: String,
+    pub display_name: String,
+    pub password: String,
+}
+
+/// Account operations for the current request. `req` carries the session, the peer address
+/// and the cookies; implementations read what they need from it.
+#[async_trait]
+pub trait AccountBackend: Send + Sync + 'static {
+    /// Verifies credentials for a role's sign-in page and starts a fresh session.
+    async fn login(
+        &self,
+        req: &Parts,
+        role: Role,
+        username: &str,
+        password: &str,
+    ) -> Result<PublicUser, AuthError>;
+
+    /// Creates a student account and signs it in.
+    async fn register(&self, req: &Parts, form: Registration) -> Result<PublicUser, AuthError>;
+
+    /// Ends the session; answers where to send the user next.
+    async fn logout(&self, req: &Parts) -> Result<String, AuthError>;
+
+    /// Who is signed in on this request.
+    async fn viewer(&self, req: &Parts) -> Result<Viewer, AuthError>;
+}
+
+/// The form in which the backend is provided as context.
+pub type SharedBackend = Arc<dyn AccountBackend>;

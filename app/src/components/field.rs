@@ -1,0 +1,73 @@
+//! A labelled text input with its message underneath.
+
+use leptos::prelude::*;
+
+/// One form field: label, input and the message that belongs to it. `value` follows what is
+/// typed and `touched` turns true when the field loses focus, so a page can validate as the
+/// person types (hydrated code only; without JavaScript the server's message shows instead).
+#[component]
+pub fn TextField(
+    /// Visible label.
+    label: &'static str,
+    /// Form field name (also the element id).
+    name: &'static str,
+    /// The input's `type`.
+    #[prop(default = "text")]
+    kind: &'static str,
+    /// The input's `autocomplete` hint.
+    #[prop(default = "off")]
+    autocomplete: &'static str,
+    /// Helper text shown while there is no error.
+    #[prop(optional)]
+    hint: &'static str,
+    /// The message to show, if any.
+    #[prop(into)]
+    error: Signal<Option<String>>,
+    /// What is typed.
+    #[prop(optional)]
+    value: Option<RwSignal<String>>,
+    /// Whether the field has lost focus once.
+    #[prop(optional)]
+    touched: Option<RwSignal<bool>>,
+    /// Extra attributes for native validation (kept in sync with the server's rules).
+    #[prop(optional)]
+    minlength: Option<usize>,
+    #[prop(optional)] maxlength: Option<usize>,
+    #[prop(optional)] pattern: Option<&'static str>,
+) -> impl IntoView {
+    let message_id = format!("{name}-message");
+    let has_error = move || error.with(Option::is_some);
+    view! {
+        <div class="field" class:field-invalid=has_error>
+            <label for=name>{label}</label>
+            <input
+                id=name
+                name=name
+                type=kind
+                autocomplete=autocomplete
+                required=true
+                minlength=minlength
+                maxlength=maxlength
+                pattern=pattern
+                aria-describedby=message_id.clone()
+                aria-invalid=move || if has_error() { "true" } else { "false" }
+                on:input=move |ev| {
+                    if let Some(value) = value {
+                        value.set(event_target_value(&ev));
+                    }
+                }
+                on:blur=move |_| {
+                    if let Some(touched) = touched {
+                        touched.set(true);
+                    }
+                }
+            />
+            <p id=message_id class="field-message" aria-live="polite">
+                {move || match error.get() {
+                    Some(message) => view! { <span class="field-error">{message}</span> }.into_any(),
+                    None => view! { <span class="field-hint">{hint}</span> }.into_any(),
+                }}
+            </p>
+        </div>
+    }
+}

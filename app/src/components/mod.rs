@@ -1,0 +1,4 @@
+//! Reusable pieces of the UI.
+
+pub mod field;
+pub mod form_error;

@@ -1,0 +1,75 @@
+//! Haven's user interface and the types it shares with the server.
+//!
+//! Compiled twice: with `ssr` into the server (rendering, server functions) and with
+//! `hydrate` into the browser's WASM.
+
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod backend;
+pub mod components;
+pub mod error;
+pub mod pages;
+pub mod protocol;
+pub mod validation;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path, SsrMode,
+};
+
+use pages::{
+    chat::ChatPage, home::HomePage, login::LoginPage, not_found::NotFound, register::RegisterPage,
+};
+use protocol::Role;
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The routes. Every page renders completely on the server (`SsrMode::Async`) so that it
+/// reads right, and its forms work, before the WASM arrives.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Effects run only in the browser: marks the page as interactive (tests wait for it).
+    Effect::new(|_| {
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-hydrated", "");
+        }
+    });
+    view! {
+        <Stylesheet id="leptos" href="/pkg/haven.css"/>
+        <Title text="Haven"/>
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                <Route path=path!("/login/student") view=|| view! { <LoginPage role=Role::Student/> } ssr=SsrMode::Async/>
+                <Route
+                    path=path!("/login/psychiatrist")
+                    view=|| view! { <LoginPage role=Role::Psychiatrist/> }
+                    ssr=SsrMode::Async
+                />
+                <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
+                <Route path=path!("/chat") view=ChatPage ssr=SsrMode::Async/>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,68 @@
+//! `/login/student` and `/login/psychiatrist`.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+use crate::api::auth::Login;
+use crate::components::{field::TextField, form_error::FormError};
+use crate::protocol::Role;
+
+/// The sign-in page of one role. Works as a plain form post before hydration.
+#[component]
+pub fn LoginPage(role: Role) -> impl IntoView {
+    let action = ServerAction::<Login>::new();
+    let error = Signal::derive(move || {
+        action
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| e.to_string())
+    });
+    let no_field_error = Signal::derive(|| None::<String>);
+    let (heading, title, other) = match role {
+        Role::Student => (
+            "Student sign in",
+            "Student sign in · Haven",
+            view! {
+                <p>"New here? " <A href="/register" attr:class="link">"Create a student account"</A></p>
+                <p>"University staff: " <A href="/login/psychiatrist" attr:class="link">"psychiatrist sign in"</A></p>
+            }
+            .into_any(),
+        ),
+        Role::Psychiatrist => (
+            "Psychiatrist sign in",
+            "Psychiatrist sign in · Haven",
+            view! {
+                <p>"Staff accounts are created by the service's administrator."</p>
+                <p>"Student? " <A href="/login/student" attr:class="link">"Sign in here"</A></p>
+            }
+            .into_any(),
+        ),
+    };
+    view! {
+        <Title text=title/>
+        <main class="auth">
+            <section class="card">
+                <p class="brand small">"Haven"</p>
+                <h1>{heading}</h1>
+                <ActionForm action=action>
+                    <input type="hidden" name="role" value=role.as_str()/>
+                    <TextField label="Username" name="username" autocomplete="username" error=no_field_error/>
+                    <TextField
+                        label="Password"
+                        name="password"
+                        kind="password"
+                        autocomplete="current-password"
+                        error=no_field_error
+                    />
+                    <FormError message=error/>
+                    <button type="submit" class="button" disabled=move || action.pending().get()>
+                        "Sign in"
+                    </button>
+                </ActionForm>
+                <div class="aside">{other}</div>
+            </section>
+        </main>
+    }
+}

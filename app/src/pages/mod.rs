@@ -1,0 +1,7 @@
+//! One module a screen.
+
+pub mod chat;
+pub mod home;
+pub mod login;
+pub mod not_found;
+pub mod register;

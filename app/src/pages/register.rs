@@ -1,0 +1,99 @@
+//! `/register`: a student creates their account.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+use crate::api::auth::Register;
+use crate::components::{field::TextField, form_error::FormError};
+use crate::error::{AuthError, Field};
+use crate::validation::{self, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN};
+
+/// The registration form. In the browser each field is checked once it has been left; the
+/// server checks everything again and its messages show next to the same fields.
+#[component]
+pub fn RegisterPage() -> impl IntoView {
+    let action = ServerAction::<Register>::new();
+    let server_error = move || action.value().get().and_then(Result::err);
+
+    // A field shows the browser's own check once touched, otherwise the server's answer.
+    let field = move |value: RwSignal<String>,
+                      touched: RwSignal<bool>,
+                      check: fn(&str) -> Result<(), String>,
+                      which: Field| {
+        Signal::derive(move || {
+            if touched.get() {
+                if let Err(message) = value.with(|v| check(v)) {
+                    return Some(message);
+                }
+            }
+            server_error().and_then(|e| e.field_message(which))
+        })
+    };
+    let username = RwSignal::new(String::new());
+    let username_touched = RwSignal::new(false);
+    let display_name = RwSignal::new(String::new());
+    let display_name_touched = RwSignal::new(false);
+    let password = RwSignal::new(String::new());
+    let password_touched = RwSignal::new(false);
+
+    let form_error = Signal::derive(move || match server_error() {
+        // Field errors are shown at their fields.
+        Some(AuthError::Invalid(_)) | None => None,
+        Some(other) => Some(other.to_string()),
+    });
+
+    view! {
+        <Title text="Create your account · Haven"/>
+        <main class="auth">
+            <section class="card">
+                <p class="brand small">"Haven"</p>
+                <h1>"Create your student account"</h1>
+                <p class="lede">"Only the psychiatrists you write to will see your display name and messages."</p>
+                <ActionForm action=action>
+                    <TextField
+                        label="Username"
+                        name="username"
+                        autocomplete="username"
+                        hint="Letters, digits, '.', '_' or '-'; used to sign in."
+                        minlength=USERNAME_MIN
+                        maxlength=USERNAME_MAX
+                        pattern="[A-Za-z0-9._\\-]+"
+                        value=username
+                        touched=username_touched
+                        error=field(username, username_touched, validation::check_username, Field::Username)
+                    />
+                    <TextField
+                        label="Display name"
+                        name="display_name"
+                        autocomplete="nickname"
+                        hint="What the psychiatrist will call you. A first name or a nickname is fine."
+                        maxlength=validation::DISPLAY_NAME_MAX
+                        value=display_name
+                        touched=display_name_touched
+                        error=field(display_name, display_name_touched, validation::check_display_name, Field::DisplayName)
+                    />
+                    <TextField
+                        label="Password"
+                        name="password"
+                        kind="password"
+                        autocomplete="new-password"
+                        hint="At least 10 characters."
+                        minlength=PASSWORD_MIN
+                        maxlength=validation::PASSWORD_MAX
+                        value=password
+                        touched=password_touched
+                        error=field(password, password_touched, validation::check_password, Field::Password)
+                    />
+                    <FormError message=form_error/>
+                    <button type="submit" class="button" disabled=move || action.pending().get()>
+                        "Create account"
+                    </button>
+                </ActionForm>
+                <div class="aside">
+                    <p>"Already have an account? " <A href="/login/student" attr:class="link">"Sign in"</A></p>
+                </div>
+            </section>
+        </main>
+    }
+}

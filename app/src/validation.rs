@@ -1,0 +1,92 @@
+//! Account rules, checked in the browser for quick feedback and again on the server, which
+//! never trusts the browser.
+
+/// Shortest accepted username.
+pub const USERNAME_MIN: usize = 3;
+/// Longest accepted username.
+pub const USERNAME_MAX: usize = 32;
+/// Shortest accepted password (characters, not bytes).
+pub const PASSWORD_MIN: usize = 10;
+/// Longest accepted password: bounds the hashing work one request can ask for.
+pub const PASSWORD_MAX: usize = 256;
+/// Longest accepted display name.
+pub const DISPLAY_NAME_MAX: usize = 64;
+
+/// Normalizes a username for storage and lookup: usernames are case-insensitive, so they are
+/// kept in lowercase (see docs/decisions.md).
+pub fn normalize_username(raw: &str) -> String {
+    raw.trim().to_lowercase()
+}
+
+/// Checks a (normalized or raw) username; the message is shown next to the field.
+pub fn check_username(raw: &str) -> Result<(), String> {
+    let name = raw.trim();
+    let len = name.chars().count();
+    if len < USERNAME_MIN || len > USERNAME_MAX {
+        return Err(format!(
+            "Usernames are {USERNAME_MIN} to {USERNAME_MAX} characters long."
+        ));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return Err("Use only letters, digits, '.', '_' and '-'.".into());
+    }
+    Ok(())
+}
+
+/// Checks a new password.
+pub fn check_password(raw: &str) -> Result<(), String> {
+    let len = raw.chars().count();
+    if len < PASSWORD_MIN {
+        return Err(format!(
+            "Passwords need at least {PASSWORD_MIN} characters ({} more).",
+            PASSWORD_MIN - len
+        ));
+    }
+    if len > PASSWORD_MAX {
+        return Err(format!("Passwords are at most {PASSWORD_MAX} characters."));
+    }
+    Ok(())
+}
+
+/// Checks a display name (the name others see).
+pub fn check_display_name(raw: &str) -> Result<(), String> {
+    let len = raw.trim().chars().count();
+    if len == 0 {
+        return Err("Tell us what to call you.".into());
+    }
+    if len > DISPLAY_NAME_MAX {
+        return Err(format!(
+            "Display names are at most {DISPLAY_NAME_MAX} characters."
+        ));
+    }
+    if raw.chars().any(char::is_control) {
+        return Err("Display names cannot contain control characters.".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        assert!(check_username("ab").is_err());
+        assert!(check_username("abc").is_ok());
+        assert!(check_username("Dr.Rivera_2-x").is_ok());
+        assert!(check_username("has space").is_err());
+        assert!(check_username("ünï").is_err());
+        assert!(check_username(&"a".repeat(33)).is_err());
+        assert_eq!(normalize_username("  Alice "), "alice");
+    }
+
+    #[test]
+    fn passwords_count_characters() {
+        assert!(check_password("123456789").is_err());
+        assert!(check_password("1234567890").is_ok());
+        assert!(check_password("ééééééééé").is_err());
+    }
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Starts Haven for the Playwright run: a fresh SQLite file, one psychiatrist created the way
+# an administrator does it (CLI, password on stdin), the debug build's site.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${CARGO_TARGET_DIR:=$HOME/.cache/haven/target}"
+haven="$CARGO_TARGET_DIR/debug/haven"
+state=end2end/.e2e
+rm -rf "$state" && mkdir -p "$state"
+export DATABASE_URL="sqlite://$state/haven.db"
+export LEPTOS_SITE_ROOT=target/site
+export HAVEN_LOG=${HAVEN_LOG:-warn}
+# Tests tell apart "offline" and "reload" quickly; a short idle limit is not needed here.
+echo "synthetic-e2e-password" | "$haven" user add --role psychiatrist --username dr.e2e \
+  --display-name "Dr. Edda Synthetic" --bio "Synthetic account for tests."
+exec "$haven" serve --addr "127.0.0.1:${HAVEN_E2E_PORT:-3457}"

@@ -1,0 +1,93 @@
+import { expect, test } from "@playwright/test";
+import { hydrated, PSYCHIATRIST, registerStudent, signIn, STUDENT_PASSWORD, uniqueName } from "./helpers";
+
+test("a student registers and lands in the chat", async ({ page }) => {
+  await registerStudent(page, uniqueName(), "Robin");
+  await expect(page.getByText("No conversations yet.")).toBeVisible();
+  await expect(page).toHaveTitle("Haven");
+});
+
+test("the psychiatrist created with the CLI signs in on their page", async ({ page }) => {
+  await signIn(page, "psychiatrist", PSYCHIATRIST.username, PSYCHIATRIST.password);
+  await expect(page).toHaveURL(/\/chat$/);
+  await expect(page.getByRole("heading", { name: `Welcome, ${PSYCHIATRIST.name}` })).toBeVisible();
+  await expect(page.getByText("Students who write to you will appear here.")).toBeVisible();
+});
+
+test("each role's credentials fail on the other role's page, with a clear message", async ({ browser }) => {
+  const student = await browser.newContext();
+  const studentPage = await student.newPage();
+  const username = uniqueName();
+  await registerStudent(studentPage, username);
+  await student.close();
+
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, "psychiatrist", username, STUDENT_PASSWORD);
+  await expect(page.getByRole("alert")).toContainText("This sign-in page is for psychiatrists");
+  await expect(page).toHaveURL(/\/login\/psychiatrist/);
+
+  await signIn(page, "student", PSYCHIATRIST.username, PSYCHIATRIST.password);
+  await expect(page.getByRole("alert")).toContainText("This sign-in page is for students");
+  await context.close();
+});
+
+test("a wrong password says so without telling whether the user exists", async ({ page }) => {
+  await signIn(page, "student", uniqueName("ghost"), "not-the-right-password");
+  await expect(page.getByRole("alert")).toHaveText("Incorrect username or password.");
+});
+
+test("signing out ends the session and /chat goes back to sign-in", async ({ page }) => {
+  await registerStudent(page, uniqueName());
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login\/student$/);
+  await page.goto("/chat");
+  await expect(page).toHaveURL(/\/login\/student$/);
+});
+
+test("the register form checks a field as soon as it is left (hydrated code only)", async ({ page }) => {
+  await page.goto("/register");
+  await hydrated(page);
+  const password = page.getByLabel("Password");
+  await password.fill("short");
+  await password.blur();
+  // Shown without any submit: only the hydrated WASM can render this message.
+  await expect(page.getByText("Passwords need at least 10 characters (5 more).")).toBeVisible();
+  await expect(password).toHaveAttribute("aria-invalid", "true");
+  await password.fill("now-long-enough");
+  await expect(page.getByText("Passwords need at least 10 characters")).toHaveCount(0);
+});
+
+test("registration and sign-in work without JavaScript", async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  const username = uniqueName("nojs");
+  await page.goto("/register");
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Display name").fill("Plain Form");
+  await page.getByLabel("Password").fill(STUDENT_PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/chat$/);
+  await expect(page.getByRole("heading", { name: "Welcome, Plain Form" })).toBeVisible();
+
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login\/student$/);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill("wrong-password-here");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert")).toHaveText("Incorrect username or password.");
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(STUDENT_PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/chat$/);
+  await context.close();
+});
+
+test("pages are readable at phone width", async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 375, height: 740 } });
+  const page = await context.newPage();
+  await page.goto("/login/student");
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  expect(overflow).toBe(false);
+  await context.close();
+});

@@ -1,0 +1,37 @@
+import { expect, Page } from "@playwright/test";
+
+export const PSYCHIATRIST = { username: "dr.e2e", password: "synthetic-e2e-password", name: "Dr. Edda Synthetic" };
+export const STUDENT_PASSWORD = "synthetic-student-pass";
+
+let counter = 0;
+/** A fresh synthetic username for each test. */
+export function uniqueName(prefix = "stu"): string {
+  counter += 1;
+  return `${prefix}-${Date.now().toString(36)}-${counter}`;
+}
+
+/** Waits until the WASM has hydrated the page (the app marks <html data-hydrated>). */
+export async function hydrated(page: Page) {
+  await expect(page.locator("html[data-hydrated]")).toHaveCount(1);
+}
+
+/** Registers a student through the form and waits for the chat. */
+export async function registerStudent(page: Page, username: string, displayName = "Synthetic Student") {
+  await page.goto("/register");
+  await hydrated(page);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Display name").fill(displayName);
+  await page.getByLabel("Password").fill(STUDENT_PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/chat$/);
+  await expect(page.getByRole("heading", { name: `Welcome, ${displayName}` })).toBeVisible();
+}
+
+/** Signs in on a role's page. */
+export async function signIn(page: Page, role: "student" | "psychiatrist", username: string, password: string) {
+  await page.goto(`/login/${role}`);
+  await hydrated(page);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}

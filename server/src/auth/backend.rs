@@ -1,0 +1,94 @@
+//! The server side of the UI's account server functions: adapts [`Accounts`] to the
+//! [`AccountBackend`] port that the `app` crate calls.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use app::backend::{AccountBackend, Registration};
+use app::error::AuthError;
+use app::protocol::{PublicUser, Role, Viewer};
+use async_trait::async_trait;
+use axum::extract::ConnectInfo;
+use http::request::Parts;
+use http::HeaderValue;
+use leptos::prelude::use_context;
+use leptos_axum::ResponseOptions;
+use tower_sessions::Session;
+
+use super::service::Accounts;
+use super::session;
+
+/// [`Accounts`] as seen from server functions.
+pub struct FormBackend {
+    pub accounts: Arc<Accounts>,
+    pub secure_cookies: bool,
+}
+
+/// The tower-sessions session the session layer put on the request.
+fn session_of(req: &Parts) -> Result<&Session, AuthError> {
+    req.extensions.get::<Session>().ok_or_else(|| {
+        tracing::error!("no session layer in front of the server functions");
+        AuthError::Internal
+    })
+}
+
+/// The peer address, for the sign-in throttle.
+pub fn client_address(req: &Parts) -> IpAddr {
+    req.extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+impl FormBackend {
+    fn remember_role(&self, role: Role) {
+        let cookie = session::role_hint_set_cookie(role, self.secure_cookies);
+        if let (Some(response), Ok(value)) = (use_context::<ResponseOptions>(), HeaderValue::from_str(&cookie)) {
+            response.append_header(http::header::SET_COOKIE, value);
+        }
+    }
+}
+
+#[async_trait]
+impl AccountBackend for FormBackend {
+    async fn login(
+        &self,
+        req: &Parts,
+        role: Role,
+        username: &str,
+        password: &str,
+    ) -> Result<PublicUser, AuthError> {
+        let user = self
+            .accounts
+            .sign_in(session_of(req)?, client_address(req), Some(role), username, password)
+            .await?;
+        self.remember_role(user.role);
+        Ok(user)
+    }
+
+    async fn register(&self, req: &Parts, form: Registration) -> Result<PublicUser, AuthError> {
+        let user = self
+            .accounts
+            .sign_up(session_of(req)?, &form.username, &form.display_name, &form.password)
+            .await?;
+        self.remember_role(user.role);
+        Ok(user)
+    }
+
+    async fn logout(&self, req: &Parts) -> Result<String, AuthError> {
+        let role = self.accounts.sign_out(session_of(req)?).await?;
+        Ok(match role {
+            Some(role) => role.login_path().to_owned(),
+            None => session::login_path_for(&req.headers).to_owned(),
+        })
+    }
+
+    async fn viewer(&self, req: &Parts) -> Result<Viewer, AuthError> {
+        Ok(match self.accounts.signed_in_user(session_of(req)?).await? {
+            Some(user) => Viewer::SignedIn(user),
+            None => Viewer::SignedOut {
+                login_path: session::login_path_for(&req.headers).to_owned(),
+            },
+        })
+    }
+}

@@ -1,0 +1,143 @@
+//! The JSON account API (`/api/auth/*`) for tools, tests and the benchmark. Same service
+//! calls as the HTML forms; errors mapped to HTTP statuses here, once.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use app::error::AuthError;
+use app::protocol::{PublicUser, Role};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use tower_sessions::Session;
+
+use super::service::Accounts;
+use super::session;
+use crate::state::AppState;
+
+/// `/api/auth/login`, `/register`, `/logout`, `/me`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", post(login))
+        .route("/register", post(register))
+        .route("/logout", post(logout))
+        .route("/me", get(me))
+}
+
+/// An API failure: an account error, or a request that could not be read.
+#[derive(Debug)]
+pub enum ApiError {
+    Auth(AuthError),
+    BadRequest(String),
+}
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        ApiError::Auth(err)
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        ApiError::BadRequest(rejection.body_text())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = match &self {
+            ApiError::BadRequest(message) => (StatusCode::BAD_REQUEST, "bad_request", message.clone()),
+            ApiError::Auth(err) => {
+                let status = match err {
+                    AuthError::InvalidCredentials | AuthError::Unauthenticated => StatusCode::UNAUTHORIZED,
+                    AuthError::WrongRole { .. } => StatusCode::FORBIDDEN,
+                    AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+                    AuthError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                    AuthError::Internal | AuthError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                };
+                (status, err.code(), err.to_string())
+            }
+        };
+        let fields = match &self {
+            ApiError::Auth(AuthError::Invalid(fields)) => json!(fields),
+            _ => json!([]),
+        };
+        let mut response =
+            (status, Json(json!({ "error": { "code": code, "message": message, "fields": fields } }))).into_response();
+        if let ApiError::Auth(AuthError::RateLimited { retry_after_secs }) = self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        response
+    }
+}
+
+/// `{user}`: the answer of login, register and me.
+fn user_response(user: PublicUser, role_cookie: Option<String>) -> Response {
+    let mut response = Json(json!({ "user": user })).into_response();
+    if let Some(value) = role_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginRequest {
+    username: String,
+    password: String,
+    /// When given, the account must have this role (as on the role's sign-in page).
+    role: Option<Role>,
+}
+
+async fn login(
+    State(accounts): State<Arc<Accounts>>,
+    State(cookies): State<crate::state::CookiePolicy>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    session: Session,
+    body: Result<Json<LoginRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(req) = body?;
+    let user = accounts
+        .sign_in(&session, peer.ip(), req.role, &req.username, &req.password)
+        .await?;
+    let role = user.role;
+    Ok(user_response(user, Some(session::role_hint_set_cookie(role, cookies.secure))))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RegisterRequest {
+    username: String,
+    display_name: String,
+    password: String,
+}
+
+async fn register(
+    State(accounts): State<Arc<Accounts>>,
+    State(cookies): State<crate::state::CookiePolicy>,
+    session: Session,
+    body: Result<Json<RegisterRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(req) = body?;
+    let user = accounts
+        .sign_up(&session, &req.username, &req.display_name, &req.password)
+        .await?;
+    let role = user.role;
+    Ok(user_response(user, Some(session::role_hint_set_cookie(role, cookies.secure))))
+}
+
+async fn logout(State(accounts): State<Arc<Accounts>>, session: Session) -> Result<StatusCode, ApiError> {
+    accounts.sign_out(&session).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn me(State(accounts): State<Arc<Accounts>>, session: Session) -> Result<Response, ApiError> {
+    match accounts.signed_in_user(&session).await? {
+        Some(user) => Ok(user_response(user, None)),
+        None => Err(AuthError::Unauthenticated.into()),
+    }
+}

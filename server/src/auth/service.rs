@@ -1,0 +1,170 @@
+//! Account logic: sign in, sign up, sign out, who is signed in, and creating accounts from
+//! the CLI. One code path for the HTML forms, the JSON API and the CLI.
+
+use std::fmt::Display;
+use std::net::IpAddr;
+
+use app::error::{AuthError, Field, FieldError};
+use app::protocol::{PublicUser, Role};
+use app::validation::{check_display_name, check_password, check_username, normalize_username};
+use tower_sessions::Session;
+
+use super::password;
+use super::session::{self, SessionUser};
+use super::throttle::{LoginThrottle, ThrottleLimits};
+use crate::store::{users, Db, StoreError};
+
+/// The account service, shared by all requests.
+#[derive(Debug)]
+pub struct Accounts {
+    db: Db,
+    throttle: LoginThrottle,
+}
+
+/// A new account as typed by a person.
+#[derive(Debug, Clone)]
+pub struct NewAccount<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub password: &'a str,
+    pub role: Role,
+    pub bio: &'a str,
+}
+
+/// Logs the cause (never a password or a message) and answers the generic error.
+fn internal(err: impl Display) -> AuthError {
+    tracing::error!(error = %err, "account operation failed");
+    AuthError::Internal
+}
+
+impl Accounts {
+    /// The service over `db`, with sign-in attempts limited by `limits`.
+    pub fn new(db: Db, limits: ThrottleLimits) -> Self {
+        Self {
+            db,
+            throttle: LoginThrottle::new(limits),
+        }
+    }
+
+    /// Checks credentials and starts a fresh session. With `expected`, the account must have
+    /// that role (a role's own sign-in page); the role is told only after the password matched.
+    pub async fn sign_in(
+        &self,
+        session: &Session,
+        address: IpAddr,
+        expected: Option<Role>,
+        username: &str,
+        password: &str,
+    ) -> Result<PublicUser, AuthError> {
+        let username = normalize_username(username);
+        if let Err(wait) = self.throttle.check(&username, address) {
+            tracing::info!(code = "rate_limited", "sign-in throttled");
+            return Err(AuthError::RateLimited {
+                retry_after_secs: wait.as_secs().max(1),
+            });
+        }
+        // An absurdly long password cannot match and is not worth hashing.
+        let record = if password.len() <= 4 * app::validation::PASSWORD_MAX {
+            users::find_by_username(&self.db, &username).await.map_err(internal)?
+        } else {
+            None
+        };
+        let stored = record.as_ref().map(|r| r.password_hash.clone());
+        let matches = password::verify(password.to_owned(), stored).await.map_err(internal)?;
+        let Some(user) = record.filter(|_| matches) else {
+            self.throttle.record_failure(&username, address);
+            tracing::info!(code = "invalid_credentials", "sign-in refused");
+            return Err(AuthError::InvalidCredentials);
+        };
+        self.throttle.record_success(&username);
+        if let Some(expected) = expected.filter(|role| *role != user.role) {
+            tracing::info!(code = "wrong_role", user = %user.id, "sign-in on the other role's page");
+            return Err(AuthError::WrongRole { expected, actual: user.role });
+        }
+        session::start(session, SessionUser { id: user.id, role: user.role })
+            .await
+            .map_err(internal)?;
+        tracing::info!(user = %user.id, role = %user.role, "signed in");
+        Ok(user.public())
+    }
+
+    /// Creates a student account and signs it in.
+    pub async fn sign_up(
+        &self,
+        session: &Session,
+        username: &str,
+        display_name: &str,
+        password: &str,
+    ) -> Result<PublicUser, AuthError> {
+        let user = self
+            .create(NewAccount {
+                username,
+                display_name,
+                password,
+                role: Role::Student,
+                bio: "",
+            })
+            .await?;
+        session::start(session, SessionUser { id: user.id, role: user.role })
+            .await
+            .map_err(internal)?;
+        tracing::info!(user = %user.id, "student registered");
+        Ok(user)
+    }
+
+    /// Ends the session; answers the role it had, if any.
+    pub async fn sign_out(&self, session: &Session) -> Result<Option<Role>, AuthError> {
+        let user = session::current(session).await.map_err(internal)?;
+        session::end(session).await.map_err(internal)?;
+        Ok(user.map(|u| u.role))
+    }
+
+    /// The user this session belongs to, if it is valid and the account still exists.
+    pub async fn signed_in_user(&self, session: &Session) -> Result<Option<PublicUser>, AuthError> {
+        let Some(user) = session::current(session).await.map_err(internal)? else {
+            return Ok(None);
+        };
+        let record = users::find_by_id(&self.db, user.id).await.map_err(internal)?;
+        Ok(record.map(|r| r.public()))
+    }
+
+    /// Validates and stores a new account of any role (registration and `haven user add`).
+    pub async fn create(&self, account: NewAccount<'_>) -> Result<PublicUser, AuthError> {
+        let mut errors = Vec::new();
+        let mut check = |field, result: Result<(), String>| {
+            if let Err(message) = result {
+                errors.push(FieldError { field, message });
+            }
+        };
+        check(Field::Username, check_username(account.username));
+        check(Field::DisplayName, check_display_name(account.display_name));
+        check(Field::Password, check_password(account.password));
+        if !errors.is_empty() {
+            return Err(AuthError::Invalid(errors));
+        }
+        let username = normalize_username(account.username);
+        let display_name = account.display_name.trim();
+        let password_hash = password::hash(account.password.to_owned()).await.map_err(internal)?;
+        let new = users::NewUser {
+            username: &username,
+            display_name,
+            role: account.role,
+            bio: account.bio.trim(),
+            password_hash: &password_hash,
+        };
+        let id = users::insert(&self.db, &new).await.map_err(|e| match e {
+            StoreError::Conflict => AuthError::Invalid(vec![FieldError {
+                field: Field::Username,
+                message: "That username is taken.".into(),
+            }]),
+            other => internal(other),
+        })?;
+        Ok(PublicUser {
+            id,
+            username,
+            display_name: display_name.to_owned(),
+            role: account.role,
+        })
+    }
+
+}

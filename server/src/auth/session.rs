@@ -1,0 +1,99 @@
+//! What a session holds and how it is read: from the request (tower-sessions) for HTTP, and
+//! from the cookie header against the store for Socket.IO handshakes.
+
+use app::protocol::{Role, UserId};
+use http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use tower_sessions::session::Id;
+use tower_sessions::{Session, SessionStore};
+use tower_sessions_sqlx_store::SqliteStore;
+
+/// The session cookie's name.
+pub const COOKIE_NAME: &str = "haven_session";
+/// A non-secret cookie remembering which sign-in page to send a signed-out visitor to.
+pub const ROLE_HINT_COOKIE: &str = "haven_role";
+const USER_KEY: &str = "user";
+
+/// Who a session belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionUser {
+    pub id: UserId,
+    pub role: Role,
+}
+
+/// Errors from the session store.
+pub type SessionError = tower_sessions::session::Error;
+
+/// Binds the session to `user`, under a new session id (no fixation).
+pub async fn start(session: &Session, user: SessionUser) -> Result<(), SessionError> {
+    session.cycle_id().await?;
+    session.insert(USER_KEY, user).await
+}
+
+/// The signed-in user of this session, if any.
+pub async fn current(session: &Session) -> Result<Option<SessionUser>, SessionError> {
+    session.get(USER_KEY).await
+}
+
+/// Deletes the session, server side and in the browser.
+pub async fn end(session: &Session) -> Result<(), SessionError> {
+    session.flush().await
+}
+
+/// Reads the session cookie from raw headers and loads it from the store: the Socket.IO
+/// handshake has no tower-sessions layer in front of it. Expired sessions are not returned
+/// by the store.
+pub async fn user_from_headers(
+    store: &SqliteStore,
+    headers: &HeaderMap,
+) -> Result<Option<SessionUser>, tower_sessions::session_store::Error> {
+    let Some(id) = cookie(headers, COOKIE_NAME).and_then(|v| v.parse::<Id>().ok()) else {
+        return Ok(None);
+    };
+    let Some(record) = store.load(&id).await? else {
+        return Ok(None);
+    };
+    Ok(record
+        .data
+        .get(USER_KEY)
+        .and_then(|v| serde_json::from_value(v.clone()).ok()))
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find_map(|(k, v)| (k == name).then_some(v))
+}
+
+/// The sign-in page to send a signed-out visitor to: their last role's, else the student's.
+pub fn login_path_for(headers: &HeaderMap) -> &'static str {
+    cookie(headers, ROLE_HINT_COOKIE)
+        .and_then(Role::parse)
+        .unwrap_or(Role::Student)
+        .login_path()
+}
+
+/// `Set-Cookie` value that remembers the role (a year; not secret, only picks a page).
+pub fn role_hint_set_cookie(role: Role, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{ROLE_HINT_COOKIE}={role}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_cookies_among_many() {
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::COOKIE, "a=1; haven_session=abc; haven_role=psychiatrist".parse().unwrap());
+        assert_eq!(cookie(&headers, COOKIE_NAME), Some("abc"));
+        assert_eq!(login_path_for(&headers), "/login/psychiatrist");
+        assert_eq!(login_path_for(&HeaderMap::new()), "/login/student");
+    }
+}

@@ -1,0 +1,75 @@
+//! Storage: the one place with SQL. Handlers and services call the typed functions of the
+//! submodules (`store::users::insert(..)`), never `sqlx` directly.
+
+pub mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use thiserror::Error;
+
+/// The connection pool every store function takes.
+pub type Db = SqlitePool;
+
+/// What can go wrong in storage.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// A unique constraint refused the row (for example a taken username).
+    #[error("already exists")]
+    Conflict,
+    /// A row read back from the database does not fit the model.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot create the database folder: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl StoreError {
+    /// Maps a unique-constraint violation to [`StoreError::Conflict`].
+    fn from_insert(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+            _ => StoreError::Database(err),
+        }
+    }
+}
+
+/// Opens (creating if needed) the SQLite database at `url`, tuned for a chat server: WAL so
+/// readers never wait for the writer, `synchronous=NORMAL` (durable at each WAL checkpoint
+/// and safe against corruption), a busy timeout instead of immediate "database is locked".
+pub async fn connect(url: &str) -> Result<Db, StoreError> {
+    let options = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5));
+    if let Some(dir) = options.get_filename().parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir)?;
+        }
+    }
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await?;
+    Ok(pool)
+}
+
+/// Applies the migrations in `migrations/` that have not run yet.
+pub async fn migrate(db: &Db) -> Result<(), StoreError> {
+    sqlx::migrate!("../migrations").run(db).await?;
+    Ok(())
+}
+
+/// Answers whether the database responds (for `/healthz`).
+pub async fn ping(db: &Db) -> Result<(), StoreError> {
+    sqlx::query("SELECT 1").execute(db).await?;
+    Ok(())
+}

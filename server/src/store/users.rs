@@ -1,0 +1,118 @@
+//! The `users` table.
+
+use app::protocol::{PublicUser, Role, UserId};
+use sqlx::Row;
+
+use super::{Db, StoreError};
+
+/// A user as stored, including the password hash (which never leaves the server).
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub password_hash: String,
+}
+
+impl UserRecord {
+    /// The part of the record that may be shown to the user and the UI.
+    pub fn public(&self) -> PublicUser {
+        PublicUser {
+            id: self.id,
+            username: self.username.clone(),
+            display_name: self.display_name.clone(),
+            role: self.role,
+        }
+    }
+}
+
+/// A user to create. `username` must already be normalized.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub role: Role,
+    pub bio: &'a str,
+    pub password_hash: &'a str,
+}
+
+fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<UserRecord, StoreError> {
+    let role: String = row.try_get("role")?;
+    Ok(UserRecord {
+        id: UserId(row.try_get("id")?),
+        username: row.try_get("username")?,
+        display_name: row.try_get("display_name")?,
+        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
+        password_hash: row.try_get("password_hash")?,
+    })
+}
+
+/// Finds a user by normalized username.
+pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<UserRecord>, StoreError> {
+    sqlx::query("SELECT id, username, display_name, role, password_hash FROM users WHERE username = ?")
+        .bind(username)
+        .fetch_optional(db)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// Finds a user by id.
+pub async fn find_by_id(db: &Db, id: UserId) -> Result<Option<UserRecord>, StoreError> {
+    sqlx::query("SELECT id, username, display_name, role, password_hash FROM users WHERE id = ?")
+        .bind(id.0)
+        .fetch_optional(db)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// Creates a user; [`StoreError::Conflict`] if the username is taken.
+pub async fn insert(db: &Db, user: &NewUser<'_>) -> Result<UserId, StoreError> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (username, display_name, role, bio, password_hash) \
+         VALUES (?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(user.username)
+    .bind(user.display_name)
+    .bind(user.role.as_str())
+    .bind(user.bio)
+    .bind(user.password_hash)
+    .fetch_one(db)
+    .await
+    .map_err(StoreError::from_insert)?;
+    Ok(UserId(id))
+}
+
+/// Creates many users in one transaction, skipping usernames that exist. Answers how many
+/// were created.
+pub async fn insert_many_skipping_existing(
+    db: &Db,
+    users: &[NewUser<'_>],
+) -> Result<u64, StoreError> {
+    // 5 bound values a row; SQLite allows 32766 variables a statement.
+    const ROWS_PER_STATEMENT: usize = 1000;
+    let mut tx = db.begin().await?;
+    let mut created = 0;
+    for chunk in users.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = String::from(
+            "INSERT OR IGNORE INTO users (username, display_name, role, bio, password_hash) VALUES ",
+        );
+        sql.push_str(&vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", "));
+        let mut query = sqlx::query(&sql);
+        for user in chunk {
+            query = query
+                .bind(user.username)
+                .bind(user.display_name)
+                .bind(user.role.as_str())
+                .bind(user.bio)
+                .bind(user.password_hash);
+        }
+        created += query.execute(&mut *tx).await?.rows_affected();
+    }
+    tx.commit().await?;
+    Ok(created)
+}

@@ -1,0 +1,42 @@
+//! The Socket.IO handshake accepts only a valid session from the site's own origin.
+
+mod common;
+
+use common::{SocketOutcome, TestServer};
+use reqwest::header::COOKIE;
+
+#[tokio::test]
+async fn socket_needs_a_valid_session() {
+    let server = TestServer::start().await;
+    let cookie = server.register_student("socketeer").await;
+
+    assert_eq!(server.socket(&[("Cookie", &cookie)]).await, SocketOutcome::Connected);
+
+    assert!(matches!(server.socket(&[]).await, SocketOutcome::Refused(_)), "no cookie");
+    assert!(
+        matches!(server.socket(&[("Cookie", "haven_session=forged-session-id")]).await, SocketOutcome::Refused(_)),
+        "forged cookie"
+    );
+
+    let host = server.base.trim_start_matches("http://").to_owned();
+    let own_origin = format!("http://{host}");
+    assert_eq!(
+        server.socket(&[("Cookie", &cookie), ("Origin", &own_origin)]).await,
+        SocketOutcome::Connected,
+        "the site's own origin"
+    );
+    assert!(
+        matches!(
+            server.socket(&[("Cookie", &cookie), ("Origin", "http://evil.example")]).await,
+            SocketOutcome::Refused(_)
+        ),
+        "a foreign origin"
+    );
+
+    let out = server.http().post(server.url("/api/auth/logout")).header(COOKIE, &cookie).send().await.unwrap();
+    assert_eq!(out.status(), 204);
+    assert!(
+        matches!(server.socket(&[("Cookie", &cookie)]).await, SocketOutcome::Refused(_)),
+        "after logout"
+    );
+}
