@@ -1,8 +1,8 @@
 //! The error type of the account server functions: serializable, so it reaches the browser,
 //! and carried in the URL when a form was posted without JavaScript.
 
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::{codec::JsonEncoding, error::FromServerFnError, ServerFnError};
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::protocol::Role;
@@ -55,6 +55,18 @@ impl AuthError {
             AuthError::Unauthenticated => "unauthenticated",
             AuthError::Internal => "internal",
             AuthError::Transport(_) => "transport",
+        }
+    }
+
+    /// The HTTP status that answers this error (mapped here once for the JSON API and the
+    /// server functions).
+    pub fn http_status(&self) -> u16 {
+        match self {
+            AuthError::InvalidCredentials | AuthError::Unauthenticated => 401,
+            AuthError::WrongRole { .. } => 403,
+            AuthError::RateLimited { .. } => 429,
+            AuthError::Invalid(_) => 422,
+            AuthError::Internal | AuthError::Transport(_) => 500,
         }
     }
 

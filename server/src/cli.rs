@@ -17,7 +17,12 @@ use crate::store::{self, users, Db, StoreError};
 #[command(name = "haven", version)]
 pub struct Cli {
     /// Database URL (SQLite), created if missing.
-    #[arg(long, global = true, env = "DATABASE_URL", default_value = "sqlite://data/haven.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/haven.db"
+    )]
     pub database_url: String,
     /// Log filter, e.g. `info` or `haven=debug,tower_http=info`.
     #[arg(long, global = true, env = "HAVEN_LOG", default_value = "info")]
@@ -111,7 +116,11 @@ impl From<AuthError> for CliError {
     fn from(err: AuthError) -> Self {
         match err {
             AuthError::Invalid(fields) => CliError::Account(
-                fields.into_iter().map(|f| f.message).collect::<Vec<_>>().join(" "),
+                fields
+                    .into_iter()
+                    .map(|f| f.message)
+                    .collect::<Vec<_>>()
+                    .join(" "),
             ),
             other => CliError::Account(other.to_string()),
         }
@@ -131,13 +140,20 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let ServeOnly { args } = ServeOnly::parse_from(["haven"]);
             crate::web::serve(Config::resolve(args, cli.database_url)).await
         }
-        Some(Command::Serve(args)) => crate::web::serve(Config::resolve(args, cli.database_url)).await,
+        Some(Command::Serve(args)) => {
+            crate::web::serve(Config::resolve(args, cli.database_url)).await
+        }
         Some(Command::Migrate) => {
             open(&cli.database_url).await?;
             println!("migrations applied");
             Ok(())
         }
-        Some(Command::User(UserCommand::Add { role, username, display_name, bio })) => {
+        Some(Command::User(UserCommand::Add {
+            role,
+            username,
+            display_name,
+            bio,
+        })) => {
             let db = open(&cli.database_url).await?;
             let password = read_password()?;
             let accounts = Accounts::new(db, Default::default());
@@ -188,8 +204,18 @@ fn read_password() -> Result<String, CliError> {
 /// The demo accounts: synthetic people, known password, printed for whoever runs `make run`.
 const DEMO_PASSWORD: &str = "haven-demo-password";
 const DEMO_ACCOUNTS: &[(&str, &str, Role, &str)] = &[
-    ("dr.okafor", "Dr. Amani Okafor", Role::Psychiatrist, "Anxiety, stress around exams, sleep."),
-    ("dr.lindqvist", "Dr. Elin Lindqvist", Role::Psychiatrist, "Mood, grief, adjusting to university life."),
+    (
+        "dr.okafor",
+        "Dr. Amani Okafor",
+        Role::Psychiatrist,
+        "Anxiety, stress around exams, sleep.",
+    ),
+    (
+        "dr.lindqvist",
+        "Dr. Elin Lindqvist",
+        Role::Psychiatrist,
+        "Mood, grief, adjusting to university life.",
+    ),
     ("river", "River", Role::Student, ""),
     ("sky", "Sky", Role::Student, ""),
 ];
@@ -220,13 +246,26 @@ async fn seed_synthetic(db: &Db, args: &SeedArgs) -> Result<(), CliError> {
     let hash = password::hash(args.password.clone()).await?;
     let mut names = Vec::new();
     for i in 0..args.students.unwrap_or(0) {
-        names.push((format!("{prefix}-s{i}"), format!("Synthetic student {i}"), Role::Student));
+        names.push((
+            format!("{prefix}-s{i}"),
+            format!("Synthetic student {i}"),
+            Role::Student,
+        ));
     }
     for i in 0..args.psychiatrists.unwrap_or(0) {
-        names.push((format!("{prefix}-p{i}"), format!("Synthetic psychiatrist {i}"), Role::Psychiatrist));
+        names.push((
+            format!("{prefix}-p{i}"),
+            format!("Synthetic psychiatrist {i}"),
+            Role::Psychiatrist,
+        ));
     }
-    if let Some((bad, _, _)) = names.iter().find(|(n, _, _)| app::validation::check_username(n).is_err()) {
-        return Err(CliError::Account(format!("'{bad}' is not a valid username; choose a shorter prefix")));
+    if let Some((bad, _, _)) = names
+        .iter()
+        .find(|(n, _, _)| app::validation::check_username(n).is_err())
+    {
+        return Err(CliError::Account(format!(
+            "'{bad}' is not a valid username; choose a shorter prefix"
+        )));
     }
     let new: Vec<users::NewUser> = names
         .iter()

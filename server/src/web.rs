@@ -39,7 +39,9 @@ pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
     let state = AppState {
         leptos: leptos_options(&config),
         accounts: Arc::new(Accounts::new(db.clone(), config.login_limits)),
-        cookies: CookiePolicy { secure: config.secure_cookies },
+        cookies: CookiePolicy {
+            secure: config.secure_cookies,
+        },
         db,
     };
     let app = router(state, sessions, &config);
@@ -48,9 +50,12 @@ pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
     let addr = listener.local_addr()?;
     // Printed on stdout (logs go to stderr): `make run` and the tests read it.
     println!("Haven is listening on http://{addr}");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     Ok(())
 }
 

@@ -14,11 +14,35 @@ fn request() -> Result<(crate::backend::SharedBackend, http::request::Parts), Au
     Ok((backend, parts))
 }
 
+/// Gives a failed call its HTTP status (and `Retry-After`). Not for plain form posts: those
+/// must stay redirects back to the page, which shows the error.
+#[cfg(feature = "ssr")]
+fn answer<T>(req: &http::request::Parts, result: Result<T, AuthError>) -> Result<T, AuthError> {
+    use http::{header, HeaderValue, StatusCode};
+    let Err(err) = &result else {
+        return result;
+    };
+    let plain_form = req
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if let (false, Some(response)) = (plain_form, use_context::<leptos_axum::ResponseOptions>()) {
+        response.set_status(
+            StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        );
+        if let AuthError::RateLimited { retry_after_secs } = err {
+            response.insert_header(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
+    }
+    result
+}
+
 /// Signs in on a role's page and goes to the chat.
 #[server(prefix = "/api/form", endpoint = "login")]
 pub async fn login(role: Role, username: String, password: String) -> Result<(), AuthError> {
     let (backend, req) = request()?;
-    backend.login(&req, role, &username, &password).await?;
+    answer(&req, backend.login(&req, role, &username, &password).await)?;
     leptos_axum::redirect("/chat");
     Ok(())
 }
@@ -36,7 +60,7 @@ pub async fn register(
         display_name,
         password,
     };
-    backend.register(&req, form).await?;
+    answer(&req, backend.register(&req, form).await)?;
     leptos_axum::redirect("/chat");
     Ok(())
 }
@@ -45,7 +69,7 @@ pub async fn register(
 #[server(prefix = "/api/form", endpoint = "logout")]
 pub async fn logout() -> Result<(), AuthError> {
     let (backend, req) = request()?;
-    let next = backend.logout(&req).await?;
+    let next = answer(&req, backend.logout(&req).await)?;
     leptos_axum::redirect(&next);
     Ok(())
 }
@@ -54,5 +78,5 @@ pub async fn logout() -> Result<(), AuthError> {
 #[server(prefix = "/api/form", endpoint = "viewer")]
 pub async fn current_viewer() -> Result<Viewer, AuthError> {
     let (backend, req) = request()?;
-    backend.viewer(&req).await
+    answer(&req, backend.viewer(&req).await)
 }

@@ -43,7 +43,10 @@ pub fn client_address(req: &Parts) -> IpAddr {
 impl FormBackend {
     fn remember_role(&self, role: Role) {
         let cookie = session::role_hint_set_cookie(role, self.secure_cookies);
-        if let (Some(response), Ok(value)) = (use_context::<ResponseOptions>(), HeaderValue::from_str(&cookie)) {
+        if let (Some(response), Ok(value)) = (
+            use_context::<ResponseOptions>(),
+            HeaderValue::from_str(&cookie),
+        ) {
             response.append_header(http::header::SET_COOKIE, value);
         }
     }
@@ -60,7 +63,13 @@ impl AccountBackend for FormBackend {
     ) -> Result<PublicUser, AuthError> {
         let user = self
             .accounts
-            .sign_in(session_of(req)?, client_address(req), Some(role), username, password)
+            .sign_in(
+                session_of(req)?,
+                client_address(req),
+                Some(role),
+                username,
+                password,
+            )
             .await?;
         self.remember_role(user.role);
         Ok(user)
@@ -69,7 +78,12 @@ impl AccountBackend for FormBackend {
     async fn register(&self, req: &Parts, form: Registration) -> Result<PublicUser, AuthError> {
         let user = self
             .accounts
-            .sign_up(session_of(req)?, &form.username, &form.display_name, &form.password)
+            .sign_up(
+                session_of(req)?,
+                &form.username,
+                &form.display_name,
+                &form.password,
+            )
             .await?;
         self.remember_role(user.role);
         Ok(user)
@@ -84,11 +98,13 @@ impl AccountBackend for FormBackend {
     }
 
     async fn viewer(&self, req: &Parts) -> Result<Viewer, AuthError> {
-        Ok(match self.accounts.signed_in_user(session_of(req)?).await? {
-            Some(user) => Viewer::SignedIn(user),
-            None => Viewer::SignedOut {
-                login_path: session::login_path_for(&req.headers).to_owned(),
+        Ok(
+            match self.accounts.signed_in_user(session_of(req)?).await? {
+                Some(user) => Viewer::SignedIn(user),
+                None => Viewer::SignedOut {
+                    login_path: session::login_path_for(&req.headers).to_owned(),
+                },
             },
-        })
+        )
     }
 }

@@ -51,26 +51,29 @@ impl From<JsonRejection> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, message) = match &self {
-            ApiError::BadRequest(message) => (StatusCode::BAD_REQUEST, "bad_request", message.clone()),
-            ApiError::Auth(err) => {
-                let status = match err {
-                    AuthError::InvalidCredentials | AuthError::Unauthenticated => StatusCode::UNAUTHORIZED,
-                    AuthError::WrongRole { .. } => StatusCode::FORBIDDEN,
-                    AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-                    AuthError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-                    AuthError::Internal | AuthError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
-                };
-                (status, err.code(), err.to_string())
+            ApiError::BadRequest(message) => {
+                (StatusCode::BAD_REQUEST, "bad_request", message.clone())
             }
+            ApiError::Auth(err) => (
+                StatusCode::from_u16(err.http_status())
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                err.code(),
+                err.to_string(),
+            ),
         };
         let fields = match &self {
             ApiError::Auth(AuthError::Invalid(fields)) => json!(fields),
             _ => json!([]),
         };
-        let mut response =
-            (status, Json(json!({ "error": { "code": code, "message": message, "fields": fields } }))).into_response();
+        let mut response = (
+            status,
+            Json(json!({ "error": { "code": code, "message": message, "fields": fields } })),
+        )
+            .into_response();
         if let ApiError::Auth(AuthError::RateLimited { retry_after_secs }) = self {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
         response
     }
@@ -105,7 +108,10 @@ async fn login(
         .sign_in(&session, peer.ip(), req.role, &req.username, &req.password)
         .await?;
     let role = user.role;
-    Ok(user_response(user, Some(session::role_hint_set_cookie(role, cookies.secure))))
+    Ok(user_response(
+        user,
+        Some(session::role_hint_set_cookie(role, cookies.secure)),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -127,10 +133,16 @@ async fn register(
         .sign_up(&session, &req.username, &req.display_name, &req.password)
         .await?;
     let role = user.role;
-    Ok(user_response(user, Some(session::role_hint_set_cookie(role, cookies.secure))))
+    Ok(user_response(
+        user,
+        Some(session::role_hint_set_cookie(role, cookies.secure)),
+    ))
 }
 
-async fn logout(State(accounts): State<Arc<Accounts>>, session: Session) -> Result<StatusCode, ApiError> {
+async fn logout(
+    State(accounts): State<Arc<Accounts>>,
+    session: Session,
+) -> Result<StatusCode, ApiError> {
     accounts.sign_out(&session).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,7 +3,9 @@
 
 use std::sync::OnceLock;
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use thiserror::Error;
 
@@ -72,8 +74,12 @@ mod tests {
     async fn round_trip_and_decoy() {
         let stored = hash("correct horse battery".into()).await.unwrap();
         assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify("correct horse battery".into(), Some(stored.clone())).await.unwrap());
-        assert!(!verify("wrong horse battery".into(), Some(stored)).await.unwrap());
+        assert!(verify("correct horse battery".into(), Some(stored.clone()))
+            .await
+            .unwrap());
+        assert!(!verify("wrong horse battery".into(), Some(stored))
+            .await
+            .unwrap());
         assert!(!verify("anything at all".into(), None).await.unwrap());
     }
 }

@@ -65,12 +65,16 @@ impl Accounts {
         }
         // An absurdly long password cannot match and is not worth hashing.
         let record = if password.len() <= 4 * app::validation::PASSWORD_MAX {
-            users::find_by_username(&self.db, &username).await.map_err(internal)?
+            users::find_by_username(&self.db, &username)
+                .await
+                .map_err(internal)?
         } else {
             None
         };
         let stored = record.as_ref().map(|r| r.password_hash.clone());
-        let matches = password::verify(password.to_owned(), stored).await.map_err(internal)?;
+        let matches = password::verify(password.to_owned(), stored)
+            .await
+            .map_err(internal)?;
         let Some(user) = record.filter(|_| matches) else {
             self.throttle.record_failure(&username, address);
             tracing::info!(code = "invalid_credentials", "sign-in refused");
@@ -79,11 +83,20 @@ impl Accounts {
         self.throttle.record_success(&username);
         if let Some(expected) = expected.filter(|role| *role != user.role) {
             tracing::info!(code = "wrong_role", user = %user.id, "sign-in on the other role's page");
-            return Err(AuthError::WrongRole { expected, actual: user.role });
+            return Err(AuthError::WrongRole {
+                expected,
+                actual: user.role,
+            });
         }
-        session::start(session, SessionUser { id: user.id, role: user.role })
-            .await
-            .map_err(internal)?;
+        session::start(
+            session,
+            SessionUser {
+                id: user.id,
+                role: user.role,
+            },
+        )
+        .await
+        .map_err(internal)?;
         tracing::info!(user = %user.id, role = %user.role, "signed in");
         Ok(user.public())
     }
@@ -105,9 +118,15 @@ impl Accounts {
                 bio: "",
             })
             .await?;
-        session::start(session, SessionUser { id: user.id, role: user.role })
-            .await
-            .map_err(internal)?;
+        session::start(
+            session,
+            SessionUser {
+                id: user.id,
+                role: user.role,
+            },
+        )
+        .await
+        .map_err(internal)?;
         tracing::info!(user = %user.id, "student registered");
         Ok(user)
     }
@@ -124,7 +143,9 @@ impl Accounts {
         let Some(user) = session::current(session).await.map_err(internal)? else {
             return Ok(None);
         };
-        let record = users::find_by_id(&self.db, user.id).await.map_err(internal)?;
+        let record = users::find_by_id(&self.db, user.id)
+            .await
+            .map_err(internal)?;
         Ok(record.map(|r| r.public()))
     }
 
@@ -144,7 +165,9 @@ impl Accounts {
         }
         let username = normalize_username(account.username);
         let display_name = account.display_name.trim();
-        let password_hash = password::hash(account.password.to_owned()).await.map_err(internal)?;
+        let password_hash = password::hash(account.password.to_owned())
+            .await
+            .map_err(internal)?;
         let new = users::NewUser {
             username: &username,
             display_name,
@@ -166,5 +189,4 @@ impl Accounts {
             role: account.role,
         })
     }
-
 }

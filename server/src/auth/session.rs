@@ -91,7 +91,12 @@ mod tests {
     #[test]
     fn finds_cookies_among_many() {
         let mut headers = HeaderMap::new();
-        headers.insert(http::header::COOKIE, "a=1; haven_session=abc; haven_role=psychiatrist".parse().unwrap());
+        headers.insert(
+            http::header::COOKIE,
+            "a=1; haven_session=abc; haven_role=psychiatrist"
+                .parse()
+                .unwrap(),
+        );
         assert_eq!(cookie(&headers, COOKIE_NAME), Some("abc"));
         assert_eq!(login_path_for(&headers), "/login/psychiatrist");
         assert_eq!(login_path_for(&HeaderMap::new()), "/login/student");

@@ -57,8 +57,18 @@ impl LoginThrottle {
     pub fn check(&self, username: &str, address: IpAddr) -> Result<(), Duration> {
         let now = Instant::now();
         let mut failures = self.lock();
-        let by_name = self.wait(&mut failures, Key::Username(username.to_owned()), self.limits.per_username, now);
-        let by_address = self.wait(&mut failures, Key::Address(address), self.limits.per_address, now);
+        let by_name = self.wait(
+            &mut failures,
+            Key::Username(username.to_owned()),
+            self.limits.per_username,
+            now,
+        );
+        let by_address = self.wait(
+            &mut failures,
+            Key::Address(address),
+            self.limits.per_address,
+            now,
+        );
         match by_name.max(by_address) {
             Some(wait) => Err(wait),
             None => Ok(()),
@@ -71,7 +81,11 @@ impl LoginThrottle {
         let mut failures = self.lock();
         if failures.len() > SWEEP_AT {
             let window = self.limits.window;
-            failures.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < window));
+            failures.retain(|_, times| {
+                times
+                    .back()
+                    .is_some_and(|t| now.duration_since(*t) < window)
+            });
         }
         for key in [Key::Username(username.to_owned()), Key::Address(address)] {
             failures.entry(key).or_default().push_back(now);
@@ -85,7 +99,9 @@ impl LoginThrottle {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, VecDeque<Instant>>> {
         // A panic while holding the lock cannot leave the map inconsistent; keep going.
-        self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.failures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Drops failures older than the window; answers how long to wait if the limit is reached.
@@ -97,7 +113,10 @@ impl LoginThrottle {
         now: Instant,
     ) -> Option<Duration> {
         let times = failures.get_mut(&key)?;
-        while times.front().is_some_and(|t| now.duration_since(*t) >= self.limits.window) {
+        while times
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.limits.window)
+        {
             times.pop_front();
         }
         if times.is_empty() {
@@ -109,7 +128,11 @@ impl LoginThrottle {
         }
         // The attempt may go ahead once enough failures have aged out of the window.
         let oldest_that_must_expire = times[times.len() - limit];
-        Some(self.limits.window.saturating_sub(now.duration_since(oldest_that_must_expire)))
+        Some(
+            self.limits
+                .window
+                .saturating_sub(now.duration_since(oldest_that_must_expire)),
+        )
     }
 }
 

@@ -21,7 +21,10 @@ pub enum HandshakeError {
 }
 
 /// Checks origin and session, and attaches the [`session::SessionUser`] to the socket.
-pub async fn authenticate(socket: SocketRef, State(realtime): State<Realtime>) -> Result<(), HandshakeError> {
+pub async fn authenticate(
+    socket: SocketRef,
+    State(realtime): State<Realtime>,
+) -> Result<(), HandshakeError> {
     let headers = &socket.req_parts().headers;
     if !origin_allowed(headers, &realtime.allowed_origins) {
         tracing::info!(code = "forbidden_origin", "socket refused");
@@ -72,9 +75,18 @@ mod tests {
     #[test]
     fn same_origin_only() {
         assert!(origin_allowed(&headers(None, "127.0.0.1:3000"), &[]));
-        assert!(origin_allowed(&headers(Some("http://127.0.0.1:3000"), "127.0.0.1:3000"), &[]));
-        assert!(!origin_allowed(&headers(Some("http://evil.example"), "127.0.0.1:3000"), &[]));
-        assert!(!origin_allowed(&headers(Some("http://127.0.0.1:3001"), "127.0.0.1:3000"), &[]));
+        assert!(origin_allowed(
+            &headers(Some("http://127.0.0.1:3000"), "127.0.0.1:3000"),
+            &[]
+        ));
+        assert!(!origin_allowed(
+            &headers(Some("http://evil.example"), "127.0.0.1:3000"),
+            &[]
+        ));
+        assert!(!origin_allowed(
+            &headers(Some("http://127.0.0.1:3001"), "127.0.0.1:3000"),
+            &[]
+        ));
         assert!(origin_allowed(
             &headers(Some("https://haven.example"), "10.0.0.5:3000"),
             &["https://haven.example".into()]

@@ -50,13 +50,15 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<UserRecord, StoreError> {
 
 /// Finds a user by normalized username.
 pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<UserRecord>, StoreError> {
-    sqlx::query("SELECT id, username, display_name, role, password_hash FROM users WHERE username = ?")
-        .bind(username)
-        .fetch_optional(db)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    sqlx::query(
+        "SELECT id, username, display_name, role, password_hash FROM users WHERE username = ?",
+    )
+    .bind(username)
+    .fetch_optional(db)
+    .await?
+    .as_ref()
+    .map(from_row)
+    .transpose()
 }
 
 /// Finds a user by id.

@@ -62,7 +62,12 @@ impl TestServer {
             .expect("URL in the first line");
         // Keep draining stdout so the server never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self { base, database_url, child, _dir: dir }
+        Self {
+            base,
+            database_url,
+            child,
+            _dir: dir,
+        }
     }
 
     /// Runs `haven <args>` against this server's database, feeding `stdin`; answers stdout.
@@ -77,7 +82,10 @@ impl TestServer {
             .spawn()
             .expect("run haven cli");
         let mut input = child.stdin.take().expect("stdin");
-        input.write_all(stdin.as_bytes()).await.expect("write stdin");
+        input
+            .write_all(stdin.as_bytes())
+            .await
+            .expect("write stdin");
         drop(input);
         let out = child.wait_with_output().await.expect("cli output");
         (
@@ -91,7 +99,16 @@ impl TestServer {
     pub async fn add_psychiatrist(&self, username: &str) {
         let (ok, _, err) = self
             .cli(
-                &["user", "add", "--role", "psychiatrist", "--username", username, "--display-name", "Dr. Synthetic"],
+                &[
+                    "user",
+                    "add",
+                    "--role",
+                    "psychiatrist",
+                    "--username",
+                    username,
+                    "--display-name",
+                    "Dr. Synthetic",
+                ],
                 &format!("{PASSWORD}\n"),
             )
             .await;
@@ -124,7 +141,12 @@ impl TestServer {
     }
 
     /// Logs in over the JSON API; answers status, body and the session cookie if any.
-    pub async fn login(&self, username: &str, password: &str, role: Option<&str>) -> (u16, Value, Option<String>) {
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        role: Option<&str>,
+    ) -> (u16, Value, Option<String>) {
         let res = self
             .http()
             .post(self.url("/api/auth/login"))
@@ -150,11 +172,12 @@ impl TestServer {
     /// Opens a Socket.IO connection with the given headers and reports what happened.
     pub async fn socket(&self, headers: &[(&str, &str)]) -> SocketOutcome {
         let (tx, mut rx) = mpsc::unbounded_channel::<Result<(), String>>();
+        // rust_socketio calls the namespace CONNECT "open".
         let on_connect = tx.clone();
         let on_error = tx;
         let mut builder = ClientBuilder::new(self.base.clone())
             .reconnect(false)
-            .on("connect", move |_: Payload, _: SocketClient| {
+            .on("open", move |_: Payload, _: SocketClient| {
                 let tx = on_connect.clone();
                 async move {
                     let _ = tx.send(Ok(()));
@@ -194,7 +217,8 @@ pub enum SocketOutcome {
 
 /// `haven_session=…` from a response's `Set-Cookie` headers, ready for a `Cookie` header.
 pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    set_cookie(headers, "haven_session").map(|full| full.split(';').next().unwrap_or_default().to_owned())
+    set_cookie(headers, "haven_session")
+        .map(|full| full.split(';').next().unwrap_or_default().to_owned())
 }
 
 /// The whole `Set-Cookie` header of the named cookie.
