@@ -22,7 +22,7 @@ pub fn normalize_username(raw: &str) -> String {
 pub fn check_username(raw: &str) -> Result<(), String> {
     let name = raw.trim();
     let len = name.chars().count();
-    if len < USERNAME_MIN || len > USERNAME_MAX {
+    if !(USERNAME_MIN..=USERNAME_MAX).contains(&len) {
         return Err(format!(
             "Usernames are {USERNAME_MIN} to {USERNAME_MAX} characters long."
         ));
