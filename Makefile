@@ -48,3 +48,8 @@ unit: build
 
 e2e: build
 	cd end2end && npx playwright test
+
+## bench: Haven vs the Node/socket.io reference (../shared/bench), results in docs/benchmarks.md
+bench: setup
+	cargo leptos build --release
+	scripts/bench.sh $(LEVELS)

@@ -80,3 +80,86 @@ pub enum Viewer {
     SignedIn(PublicUser),
     SignedOut { login_path: String },
 }
+
+/// A conversation's database id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ConversationId(pub i64);
+
+impl fmt::Display for ConversationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A message's server id: monotonic, the order of the conversation.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
+#[serde(transparent)]
+pub struct MessageId(pub i64);
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The id the sending client gives a message (UUID v4 text), so a resend is recognised.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ClientId(pub String);
+
+/// The longest message body, in characters, after trimming.
+pub const MAX_BODY_CHARS: usize = 4000;
+
+/// A stored message: `M` in the wire contract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Message {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub sender_id: UserId,
+    pub client_id: ClientId,
+    pub body: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
+/// A person as others see them (no username: it is a sign-in name, not a public handle).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Person {
+    pub id: UserId,
+    pub display_name: String,
+    pub role: Role,
+    /// A short line about a psychiatrist; empty for students.
+    pub bio: String,
+}
+
+/// A conversation as the sidebar shows it, from one member's point of view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationSummary {
+    pub id: ConversationId,
+    /// The other member.
+    pub peer: Person,
+    pub last_message: Option<Message>,
+    pub unread: u32,
+}
+
+/// Event names of the Socket.IO contract.
+pub mod events {
+    pub const CONVERSATION_OPEN: &str = "conversation:open";
+    pub const MESSAGE_SEND: &str = "message:send";
+    pub const MESSAGE_NEW: &str = "message:new";
+    /// Server → client: the catch-up gap is too large; reload history over HTTP.
+    pub const SYNC_RELOAD: &str = "sync:reload";
+}
+
+/// `{ok: false, error: {code, message}}` in acks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AckError {
+    pub code: String,
+    pub message: String,
+}

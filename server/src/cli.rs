@@ -156,7 +156,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         })) => {
             let db = open(&cli.database_url).await?;
             let password = read_password()?;
-            let accounts = Accounts::new(db, Default::default());
+            let accounts = Accounts::new(db, Default::default(), None);
             let user = accounts
                 .create(NewAccount {
                     username: &username,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::auth::throttle::ThrottleLimits;
+use crate::chat::SendRate;
 
 /// `haven serve` flags.
 #[derive(Debug, Clone, Args)]
@@ -32,6 +33,12 @@ pub struct ServeArgs {
     /// Failed sign-ins per client address within the window before a wait is imposed.
     #[arg(long, env = "HAVEN_LOGIN_FAILURES_PER_ADDRESS", default_value_t = 40)]
     pub login_failures_per_address: usize,
+    /// Messages a user may send per second, sustained.
+    #[arg(long, env = "HAVEN_SEND_RATE_PER_SEC", default_value_t = 5.0)]
+    pub send_rate_per_sec: f64,
+    /// Messages a user may send at once after a pause.
+    #[arg(long, env = "HAVEN_SEND_BURST", default_value_t = 20.0)]
+    pub send_burst: f64,
     /// The sign-in throttle's window in seconds.
     #[arg(long, env = "HAVEN_LOGIN_WINDOW_SECS", default_value_t = 15 * 60)]
     pub login_window_secs: u64,
@@ -47,6 +54,7 @@ pub struct Config {
     pub site_root: PathBuf,
     pub allowed_origins: Vec<String>,
     pub login_limits: ThrottleLimits,
+    pub send_rate: SendRate,
 }
 
 impl Config {
@@ -63,6 +71,10 @@ impl Config {
                 window: Duration::from_secs(args.login_window_secs),
                 per_username: args.login_failures_per_username,
                 per_address: args.login_failures_per_address,
+            },
+            send_rate: SendRate {
+                per_second: args.send_rate_per_sec,
+                burst: args.send_burst,
             },
         }
     }

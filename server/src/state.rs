@@ -6,6 +6,7 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
 use crate::auth::service::Accounts;
+use crate::chat::Chat;
 use crate::store::Db;
 
 /// How cookies the server sets are marked.
@@ -20,6 +21,7 @@ pub struct CookiePolicy {
 pub struct AppState {
     pub leptos: LeptosOptions,
     pub accounts: Arc<Accounts>,
+    pub chat: Arc<Chat>,
     pub cookies: CookiePolicy,
     pub db: Db,
 }

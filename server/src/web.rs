@@ -13,6 +13,7 @@ use axum::Router;
 use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use socketioxide::layer::SocketIoLayer;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
@@ -22,6 +23,7 @@ use tower_sessions_sqlx_store::SqliteStore;
 use crate::auth::backend::FormBackend;
 use crate::auth::service::Accounts;
 use crate::auth::session::COOKIE_NAME;
+use crate::chat::Chat;
 use crate::config::Config;
 use crate::realtime::{self, Realtime};
 use crate::state::{AppState, CookiePolicy};
@@ -36,15 +38,22 @@ pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
     let sessions = SqliteStore::new(db.clone());
     tokio::spawn(delete_expired_sessions(sessions.clone()));
 
+    let chat = Arc::new(Chat::new(db.clone(), config.send_rate));
+    let (socket_layer, io) = realtime::layer(Realtime {
+        sessions: sessions.clone(),
+        chat: chat.clone(),
+        allowed_origins: config.allowed_origins.clone(),
+    });
     let state = AppState {
         leptos: leptos_options(&config),
-        accounts: Arc::new(Accounts::new(db.clone(), config.login_limits)),
+        accounts: Arc::new(Accounts::new(db.clone(), config.login_limits, Some(io))),
+        chat,
         cookies: CookiePolicy {
             secure: config.secure_cookies,
         },
         db,
     };
-    let app = router(state, sessions, &config);
+    let app = router(state, sessions, socket_layer, &config);
 
     let listener = TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
@@ -60,12 +69,17 @@ pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
 }
 
 /// The whole application as one router.
-pub fn router(state: AppState, sessions: SqliteStore, config: &Config) -> Router {
+pub fn router(
+    state: AppState,
+    sessions: SqliteStore,
+    socket_layer: SocketIoLayer,
+    config: &Config,
+) -> Router {
     let backend: SharedBackend = Arc::new(FormBackend {
         accounts: state.accounts.clone(),
         secure_cookies: config.secure_cookies,
     });
-    let session_layer = SessionManagerLayer::new(sessions.clone())
+    let session_layer = SessionManagerLayer::new(sessions)
         .with_name(COOKIE_NAME)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -75,10 +89,6 @@ pub fn router(state: AppState, sessions: SqliteStore, config: &Config) -> Router
         )))
         // Every request of a signed-in user pushes the expiry forward ("inactivity").
         .with_always_save(true);
-    let (socket_layer, _io) = realtime::layer(Realtime {
-        sessions,
-        allowed_origins: config.allowed_origins.clone(),
-    });
 
     let leptos_options = state.leptos.clone();
     // Pages, server functions and the account API need the session; static files don't.

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use app::error::{AuthError, Field, FieldError};
 use app::protocol::{PublicUser, Role};
 use app::validation::{check_display_name, check_password, check_username, normalize_username};
+use socketioxide::SocketIo;
 use tower_sessions::Session;
 
 use super::password;
@@ -15,10 +16,11 @@ use super::throttle::{LoginThrottle, ThrottleLimits};
 use crate::store::{users, Db, StoreError};
 
 /// The account service, shared by all requests.
-#[derive(Debug)]
 pub struct Accounts {
     db: Db,
     throttle: LoginThrottle,
+    /// To disconnect a session's sockets at sign-out (absent in the CLI).
+    sockets: Option<SocketIo>,
 }
 
 /// A new account as typed by a person.
@@ -39,10 +41,11 @@ fn internal(err: impl Display) -> AuthError {
 
 impl Accounts {
     /// The service over `db`, with sign-in attempts limited by `limits`.
-    pub fn new(db: Db, limits: ThrottleLimits) -> Self {
+    pub fn new(db: Db, limits: ThrottleLimits, sockets: Option<SocketIo>) -> Self {
         Self {
             db,
             throttle: LoginThrottle::new(limits),
+            sockets,
         }
     }
 
@@ -131,10 +134,14 @@ impl Accounts {
         Ok(user)
     }
 
-    /// Ends the session; answers the role it had, if any.
+    /// Ends the session and disconnects its sockets; answers the role it had, if any.
     pub async fn sign_out(&self, session: &Session) -> Result<Option<Role>, AuthError> {
         let user = session::current(session).await.map_err(internal)?;
+        let room = session::socket_room(session).await.map_err(internal)?;
         session::end(session).await.map_err(internal)?;
+        if let (Some(io), Some(room)) = (&self.sockets, room) {
+            crate::realtime::disconnect_session(io, &room).await;
+        }
         Ok(user.map(|u| u.role))
     }
 

@@ -13,6 +13,7 @@ pub const COOKIE_NAME: &str = "haven_session";
 /// A non-secret cookie remembering which sign-in page to send a signed-out visitor to.
 pub const ROLE_HINT_COOKIE: &str = "haven_role";
 const USER_KEY: &str = "user";
+const SOCKET_ROOM_KEY: &str = "socket_room";
 
 /// Who a session belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,13 +22,30 @@ pub struct SessionUser {
     pub role: Role,
 }
 
+/// What a socket knows of the session it was opened with.
+#[derive(Debug, Clone)]
+pub struct SocketSession {
+    pub user: SessionUser,
+    /// A random token naming the session's socket room (see `realtime::session_room`).
+    pub room: String,
+}
+
 /// Errors from the session store.
 pub type SessionError = tower_sessions::session::Error;
 
 /// Binds the session to `user`, under a new session id (no fixation).
 pub async fn start(session: &Session, user: SessionUser) -> Result<(), SessionError> {
     session.cycle_id().await?;
+    let room: u128 = rand::random();
+    session
+        .insert(SOCKET_ROOM_KEY, format!("{room:032x}"))
+        .await?;
     session.insert(USER_KEY, user).await
+}
+
+/// The session's socket room token, if it is signed in.
+pub async fn socket_room(session: &Session) -> Result<Option<String>, SessionError> {
+    session.get(SOCKET_ROOM_KEY).await
 }
 
 /// The signed-in user of this session, if any.
@@ -43,20 +61,22 @@ pub async fn end(session: &Session) -> Result<(), SessionError> {
 /// Reads the session cookie from raw headers and loads it from the store: the Socket.IO
 /// handshake has no tower-sessions layer in front of it. Expired sessions are not returned
 /// by the store.
-pub async fn user_from_headers(
+pub async fn socket_session(
     store: &SqliteStore,
     headers: &HeaderMap,
-) -> Result<Option<SessionUser>, tower_sessions::session_store::Error> {
+) -> Result<Option<SocketSession>, tower_sessions::session_store::Error> {
     let Some(id) = cookie(headers, COOKIE_NAME).and_then(|v| v.parse::<Id>().ok()) else {
         return Ok(None);
     };
     let Some(record) = store.load(&id).await? else {
         return Ok(None);
     };
-    Ok(record
-        .data
-        .get(USER_KEY)
-        .and_then(|v| serde_json::from_value(v.clone()).ok()))
+    let field = |key: &str| record.data.get(key).cloned();
+    let user = field(USER_KEY).and_then(|v| serde_json::from_value::<SessionUser>(v).ok());
+    let room = field(SOCKET_ROOM_KEY).and_then(|v| serde_json::from_value::<String>(v).ok());
+    Ok(user
+        .zip(room)
+        .map(|(user, room)| SocketSession { user, room }))
 }
 
 /// The value of cookie `name` in the request's `Cookie` headers.

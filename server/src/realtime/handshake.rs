@@ -20,7 +20,7 @@ pub enum HandshakeError {
     Internal,
 }
 
-/// Checks origin and session, and attaches the [`session::SessionUser`] to the socket.
+/// Checks origin and session, and attaches the [`session::SocketSession`] to the socket.
 pub async fn authenticate(
     socket: SocketRef,
     State(realtime): State<Realtime>,
@@ -30,7 +30,7 @@ pub async fn authenticate(
         tracing::info!(code = "forbidden_origin", "socket refused");
         return Err(HandshakeError::ForbiddenOrigin);
     }
-    let user = session::user_from_headers(&realtime.sessions, headers)
+    let session = session::socket_session(&realtime.sessions, headers)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "session lookup failed");
@@ -40,7 +40,8 @@ pub async fn authenticate(
             tracing::info!(code = "unauthenticated", "socket refused");
             HandshakeError::Unauthenticated
         })?;
-    socket.extensions.insert(user);
+    super::attach(&socket, &session);
+    socket.extensions.insert(session);
     Ok(())
 }
 

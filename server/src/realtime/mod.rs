@@ -1,30 +1,42 @@
-//! Socket.IO: who may connect, and the rooms a socket joins. Messaging events build on this.
+//! Socket.IO: who may connect, the rooms a socket joins, and the chat events.
 //!
 //! Every socket of user 42 joins room `user:42`; emits to a user go through that room (never
 //! through a process-local list of sockets), which is what a Redis adapter later spreads
-//! across nodes.
+//! across nodes. Each socket also joins its session's room, so signing out can disconnect
+//! exactly that session's sockets.
 
 mod handshake;
+mod messaging;
 
-use socketioxide::extract::{Extension, SocketRef};
+use std::sync::Arc;
+
+use app::protocol::{events, UserId};
+use socketioxide::extract::{Extension, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::SocketIo;
 use tower_sessions_sqlx_store::SqliteStore;
 
-use crate::auth::session::SessionUser;
+use crate::auth::session::SocketSession;
+use crate::chat::Chat;
 
 /// What socket handlers share.
 #[derive(Clone)]
 pub struct Realtime {
     pub sessions: SqliteStore,
+    pub chat: Arc<Chat>,
     /// Origins besides the site's own that may open sockets.
     pub allowed_origins: Vec<String>,
 }
 
 /// The room that reaches every socket of one user.
-pub fn user_room(user: &SessionUser) -> String {
-    format!("user:{}", user.id)
+pub fn user_room(user: UserId) -> String {
+    format!("user:{user}")
+}
+
+/// The room of one session's sockets (its token is random, not the session id).
+pub fn session_room(token: &str) -> String {
+    format!("session:{token}")
 }
 
 /// Builds the Socket.IO layer to mount on the router.
@@ -34,7 +46,28 @@ pub fn layer(realtime: Realtime) -> (SocketIoLayer, SocketIo) {
     (layer, io)
 }
 
-async fn on_connect(socket: SocketRef, Extension(user): Extension<SessionUser>) {
-    socket.join(user_room(&user));
-    tracing::debug!(user = %user.id, socket = %socket.id, "socket connected");
+/// Disconnects every socket opened with this session (at sign-out).
+pub async fn disconnect_session(io: &SocketIo, token: &str) {
+    if let Err(e) = io.to(session_room(token)).disconnect().await {
+        tracing::warn!(error = %e, "could not disconnect a signed-out session's sockets");
+    }
+}
+
+/// Called from the handshake middleware, i.e. before socketioxide sends the CONNECT packet:
+/// handlers registered later (in the connect handler, which runs after that packet) would
+/// miss events a client emits right after connecting.
+fn attach(socket: &SocketRef, session: &SocketSession) {
+    socket.on(events::MESSAGE_SEND, messaging::on_send);
+    socket.on(events::CONVERSATION_OPEN, messaging::on_open);
+    socket.join([user_room(session.user.id), session_room(&session.room)]);
+}
+
+async fn on_connect(
+    socket: SocketRef,
+    Extension(session): Extension<SocketSession>,
+    State(realtime): State<Realtime>,
+    auth: TryData<messaging::HandshakeAuth>,
+) {
+    tracing::debug!(user = %session.user.id, "socket connected");
+    messaging::replay(&socket, &realtime, session.user.id, auth).await;
 }

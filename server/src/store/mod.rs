@@ -1,6 +1,8 @@
 //! Storage: the one place with SQL. Handlers and services call the typed functions of the
 //! submodules (`store::users::insert(..)`), never `sqlx` directly.
 
+pub mod conversations;
+pub mod messages;
 pub mod users;
 
 use std::str::FromStr;

@@ -12,6 +12,7 @@ pub struct UserRecord {
     pub username: String,
     pub display_name: String,
     pub role: Role,
+    pub bio: String,
     pub password_hash: String,
 }
 
@@ -44,6 +45,7 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<UserRecord, StoreError> {
         username: row.try_get("username")?,
         display_name: row.try_get("display_name")?,
         role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
+        bio: row.try_get("bio")?,
         password_hash: row.try_get("password_hash")?,
     })
 }
@@ -51,7 +53,7 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<UserRecord, StoreError> {
 /// Finds a user by normalized username.
 pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<UserRecord>, StoreError> {
     sqlx::query(
-        "SELECT id, username, display_name, role, password_hash FROM users WHERE username = ?",
+        "SELECT id, username, display_name, role, bio, password_hash FROM users WHERE username = ?",
     )
     .bind(username)
     .fetch_optional(db)
@@ -63,13 +65,15 @@ pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<UserReco
 
 /// Finds a user by id.
 pub async fn find_by_id(db: &Db, id: UserId) -> Result<Option<UserRecord>, StoreError> {
-    sqlx::query("SELECT id, username, display_name, role, password_hash FROM users WHERE id = ?")
-        .bind(id.0)
-        .fetch_optional(db)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    sqlx::query(
+        "SELECT id, username, display_name, role, bio, password_hash FROM users WHERE id = ?",
+    )
+    .bind(id.0)
+    .fetch_optional(db)
+    .await?
+    .as_ref()
+    .map(from_row)
+    .transpose()
 }
 
 /// Creates a user; [`StoreError::Conflict`] if the username is taken.
@@ -117,4 +121,23 @@ pub async fn insert_many_skipping_existing(
     }
     tx.commit().await?;
     Ok(created)
+}
+
+/// Every psychiatrist, for the students' directory, by display name.
+pub async fn psychiatrists(db: &Db) -> Result<Vec<app::protocol::Person>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, display_name, bio FROM users WHERE role = 'psychiatrist' ORDER BY display_name, id",
+    )
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(app::protocol::Person {
+                id: UserId(row.try_get("id")?),
+                display_name: row.try_get("display_name")?,
+                role: Role::Psychiatrist,
+                bio: row.try_get("bio")?,
+            })
+        })
+        .collect()
 }

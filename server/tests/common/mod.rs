@@ -22,8 +22,9 @@ pub const PASSWORD: &str = "a-synthetic-passphrase";
 pub struct TestServer {
     pub base: String,
     pub database_url: String,
+    env: Vec<(String, String)>,
     child: Child,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl TestServer {
@@ -36,10 +37,37 @@ impl TestServer {
     pub async fn start_with(env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = format!("sqlite://{}", dir.path().join("haven.db").display());
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let (child, base) = Self::spawn(&dir, &database_url, &env).await;
+        Self {
+            base,
+            database_url,
+            env,
+            child,
+            dir,
+        }
+    }
+
+    /// Kills the server without warning (SIGKILL) and starts it again on the same database.
+    pub async fn restart(&mut self) {
+        self.child.kill().await.expect("kill haven");
+        let (child, base) = Self::spawn(&self.dir, &self.database_url, &self.env).await;
+        self.child = child;
+        self.base = base;
+    }
+
+    async fn spawn(
+        dir: &tempfile::TempDir,
+        database_url: &str,
+        env: &[(String, String)],
+    ) -> (Child, String) {
         let mut command = Command::new(BIN);
         command
             .args(["serve", "--addr", "127.0.0.1:0"])
-            .env("DATABASE_URL", &database_url)
+            .env("DATABASE_URL", database_url)
             .env("LEPTOS_SITE_ROOT", dir.path())
             .env("HAVEN_LOG", "warn")
             .stdout(Stdio::piped())
@@ -62,12 +90,7 @@ impl TestServer {
             .expect("URL in the first line");
         // Keep draining stdout so the server never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self {
-            base,
-            database_url,
-            child,
-            _dir: dir,
-        }
+        (child, base)
     }
 
     /// Runs `haven <args>` against this server's database, feeding `stdin`; answers stdout.
@@ -125,6 +148,27 @@ impl TestServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Registers a student; answers the session cookie and the user id.
+    pub async fn student(&self, username: &str) -> Account {
+        let cookie = self.register_student(username).await;
+        let (_, body, _) = self.login(username, PASSWORD, None).await;
+        Account {
+            cookie,
+            id: body["user"]["id"].as_i64().expect("id"),
+        }
+    }
+
+    /// Creates a psychiatrist with the CLI and signs in.
+    pub async fn psychiatrist(&self, username: &str) -> Account {
+        self.add_psychiatrist(username).await;
+        let (status, body, cookie) = self.login(username, PASSWORD, Some("psychiatrist")).await;
+        assert_eq!(status, 200);
+        Account {
+            cookie: cookie.expect("cookie"),
+            id: body["user"]["id"].as_i64().expect("id"),
+        }
     }
 
     /// Registers a student over the JSON API; answers the session cookie.
@@ -229,4 +273,155 @@ pub fn set_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .find(|v| v.starts_with(&format!("{name}=")))
         .map(str::to_owned)
+}
+
+/// A signed-in user: the session cookie and the user id.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub cookie: String,
+    pub id: i64,
+}
+
+/// A connected Socket.IO client that records the server's events.
+pub struct Peer {
+    client: SocketClient,
+    events: mpsc::UnboundedReceiver<(String, Value)>,
+}
+
+impl Peer {
+    /// Connects with the account's cookie and, optionally, `{lastSeenId}` in the handshake.
+    pub async fn connect(
+        server: &TestServer,
+        account: &Account,
+        last_seen_id: Option<i64>,
+    ) -> Peer {
+        let (tx, events) = mpsc::unbounded_channel();
+        let (ready_tx, mut ready) = mpsc::unbounded_channel::<()>();
+        let on_close = tx.clone();
+        let mut builder = ClientBuilder::new(server.base.clone())
+            .reconnect(false)
+            .opening_header("Cookie", account.cookie.as_str())
+            .on("close", move |_, _| {
+                let tx = on_close.clone();
+                async move {
+                    let _ = tx.send(("close".to_owned(), Value::Null));
+                }
+                .boxed()
+            })
+            .on_any(move |event, payload, _| {
+                let tx = tx.clone();
+                async move {
+                    let name = String::from(event);
+                    for value in payload_values(payload) {
+                        let _ = tx.send((name.clone(), value));
+                    }
+                }
+                .boxed()
+            })
+            .on("open", move |_, _| {
+                let ready = ready_tx.clone();
+                async move {
+                    let _ = ready.send(());
+                }
+                .boxed()
+            });
+        if let Some(id) = last_seen_id {
+            builder = builder.auth(json!({ "lastSeenId": id }));
+        }
+        let client = builder.connect().await.expect("socket connects");
+        tokio::time::timeout(Duration::from_secs(10), ready.recv())
+            .await
+            .expect("namespace connected in time");
+        Peer { client, events }
+    }
+
+    /// Emits `event` with `payload` and waits for the ack.
+    pub async fn call(&self, event: &str, payload: Value) -> Value {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        self.client
+            .emit_with_ack(
+                event,
+                payload,
+                Duration::from_secs(10),
+                move |payload: Payload, _| {
+                    let tx = tx.clone();
+                    async move {
+                        // rust_socketio hands over the ack's argument list as one array.
+                        let first = match payload_values(payload).into_iter().next() {
+                            Some(Value::Array(args)) => {
+                                args.into_iter().next().unwrap_or(Value::Null)
+                            }
+                            Some(other) => other,
+                            None => Value::Null,
+                        };
+                        let _ = tx.send(first);
+                    }
+                    .boxed()
+                },
+            )
+            .await
+            .expect("emit");
+        tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("ack in time")
+            .expect("ack")
+    }
+
+    /// The next `name` event's payload (other events are skipped).
+    pub async fn next(&mut self, name: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let (event, value) = tokio::time::timeout_at(deadline, self.events.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no {name} event in time"))
+                .expect("event stream open");
+            if event == name {
+                return value;
+            }
+        }
+    }
+
+    /// Every `name` event that arrives within `wait`.
+    pub async fn collect(&mut self, name: &str, wait: Duration) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut found = Vec::new();
+        while let Ok(Some((event, value))) =
+            tokio::time::timeout_at(deadline, self.events.recv()).await
+        {
+            if event == name {
+                found.push(value);
+            }
+        }
+        found
+    }
+
+    /// Whether the server closed this socket within `wait`.
+    pub async fn closed_within(&mut self, wait: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + wait;
+        while let Ok(Some((event, _))) = tokio::time::timeout_at(deadline, self.events.recv()).await
+        {
+            if event == "close" {
+                return true;
+            }
+        }
+        false
+    }
+
+    pub async fn disconnect(self) {
+        let _ = self.client.disconnect().await;
+    }
+}
+
+#[allow(deprecated)]
+fn payload_values(payload: Payload) -> Vec<Value> {
+    match payload {
+        Payload::Text(values) => values,
+        Payload::String(text) => vec![serde_json::from_str(&text).unwrap_or(Value::String(text))],
+        Payload::Binary(_) => vec![],
+    }
+}
+
+/// A fresh UUID v4 string for `clientId`.
+pub fn client_id() -> String {
+    uuid::Uuid::new_v4().to_string()
 }

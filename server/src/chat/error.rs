@@ -1,0 +1,66 @@
+//! What can go wrong in a chat operation, with the stable code each answers with.
+
+use app::protocol::AckError;
+use thiserror::Error;
+
+use crate::store::StoreError;
+
+/// A refused or failed chat operation. Messages never quote a message body.
+#[derive(Debug, Error)]
+pub enum ChatError {
+    #[error("{0}")]
+    InvalidPayload(&'static str),
+    #[error("clientId must be a UUID")]
+    InvalidClientId,
+    #[error("the message is empty")]
+    EmptyBody,
+    #[error("the message is longer than {max} characters", max = app::protocol::MAX_BODY_CHARS)]
+    BodyTooLong,
+    /// Unknown conversation, or one the user is not a member of: the same answer, so that
+    /// ids reveal nothing.
+    #[error("no such conversation")]
+    ConversationNotFound,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("no such user")]
+    UserNotFound,
+    #[error("this clientId was already used for another conversation")]
+    ClientIdReused,
+    #[error("sending too fast; wait a moment")]
+    RateLimited,
+    #[error("internal error")]
+    Internal,
+}
+
+impl ChatError {
+    /// The stable machine-readable code (docs/protocol.md).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ChatError::InvalidPayload(_) => "invalid_payload",
+            ChatError::InvalidClientId => "invalid_client_id",
+            ChatError::EmptyBody => "empty_body",
+            ChatError::BodyTooLong => "body_too_long",
+            ChatError::ConversationNotFound => "conversation_not_found",
+            ChatError::Forbidden(_) => "forbidden",
+            ChatError::UserNotFound => "user_not_found",
+            ChatError::ClientIdReused => "client_id_reused",
+            ChatError::RateLimited => "rate_limited",
+            ChatError::Internal => "internal",
+        }
+    }
+
+    /// The error as carried in an ack.
+    pub fn to_ack(&self) -> AckError {
+        AckError {
+            code: self.code().to_owned(),
+            message: self.to_string(),
+        }
+    }
+}
+
+impl From<StoreError> for ChatError {
+    fn from(err: StoreError) -> Self {
+        tracing::error!(error = %err, "chat storage failed");
+        ChatError::Internal
+    }
+}

@@ -1,0 +1,248 @@
+//! Conversations and messages: the domain behind the socket events and the chat pages.
+//! Every operation checks membership here, on the server.
+
+mod error;
+mod limiter;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use app::protocol::{
+    ClientId, ConversationId, ConversationSummary, Message, MessageId, Person, Role, UserId,
+    MAX_BODY_CHARS,
+};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+pub use error::ChatError;
+pub use limiter::{SendLimiter, SendRate};
+
+use crate::store::{conversations, messages, users, Db};
+
+/// How many messages a reconnect replays at most; past that the client reloads over HTTP.
+pub const REPLAY_LIMIT: u32 = 1000;
+/// Messages per history page.
+pub const PAGE_SIZE: u32 = 50;
+
+/// A message as a client asks to send it (already parsed from the wire).
+#[derive(Debug, Clone)]
+pub struct SendRequest {
+    pub conversation_id: ConversationId,
+    pub client_id: ClientId,
+    pub body: String,
+}
+
+/// The outcome of a send.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub message: Message,
+    /// The conversation's members, to deliver to.
+    pub members: Arc<[UserId]>,
+    /// `false` for a repeat of an already stored `(sender, clientId)`: ack, don't emit.
+    pub fresh: bool,
+}
+
+/// What a reconnecting client gets.
+#[derive(Debug)]
+pub enum Replay {
+    Messages(Vec<Message>),
+    /// The gap is larger than [`REPLAY_LIMIT`]: reload over HTTP instead.
+    TooLarge,
+}
+
+/// The chat service, shared by all sockets and requests.
+#[derive(Debug)]
+pub struct Chat {
+    db: Db,
+    limiter: SendLimiter,
+    /// Members per conversation. Membership never changes once a conversation exists
+    /// (one-to-one only, no leaving), so entries never go stale; unknown ids are not cached.
+    members: RwLock<HashMap<ConversationId, Arc<[UserId]>>>,
+}
+
+/// Checks and normalizes a body: trimmed, 1..=4000 characters.
+pub fn clean_body(raw: &str) -> Result<&str, ChatError> {
+    let body = raw.trim();
+    if body.is_empty() {
+        return Err(ChatError::EmptyBody);
+    }
+    // Cheap bound first: 4000 chars are at most 16000 bytes.
+    if body.len() > 4 * MAX_BODY_CHARS || body.chars().count() > MAX_BODY_CHARS {
+        return Err(ChatError::BodyTooLong);
+    }
+    Ok(body)
+}
+
+/// Parses a client id: a UUID, kept in its canonical lowercase hyphenated form.
+pub fn parse_client_id(raw: &str) -> Result<ClientId, ChatError> {
+    uuid::Uuid::parse_str(raw)
+        .map(|u| ClientId(u.hyphenated().to_string()))
+        .map_err(|_| ChatError::InvalidClientId)
+}
+
+impl Chat {
+    /// The service over `db`, limiting sends to `rate` per user.
+    pub fn new(db: Db, rate: SendRate) -> Self {
+        Self {
+            db,
+            limiter: SendLimiter::new(rate),
+            members: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The members of `conversation` if `user` is one of them.
+    async fn members_if_member(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+    ) -> Result<Arc<[UserId]>, ChatError> {
+        let cached = self
+            .members
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&conversation)
+            .cloned();
+        let members = match cached {
+            Some(members) => members,
+            None => {
+                let loaded: Arc<[UserId]> =
+                    conversations::members(&self.db, conversation).await?.into();
+                if loaded.is_empty() {
+                    return Err(ChatError::ConversationNotFound);
+                }
+                self.members
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(conversation, loaded.clone());
+                loaded
+            }
+        };
+        if members.contains(&user) {
+            Ok(members)
+        } else {
+            Err(ChatError::ConversationNotFound)
+        }
+    }
+
+    /// Opens (or finds) the one-to-one conversation of `user` and `peer`: one must be a
+    /// student and the other a psychiatrist.
+    pub async fn open(
+        &self,
+        user: UserId,
+        role: Role,
+        peer: UserId,
+    ) -> Result<(ConversationId, Person), ChatError> {
+        let peer = users::find_by_id(&self.db, peer)
+            .await?
+            .ok_or(ChatError::UserNotFound)?;
+        let (student, psychiatrist) = match (role, peer.role) {
+            (Role::Student, Role::Psychiatrist) => (user, peer.id),
+            (Role::Psychiatrist, Role::Student) => (peer.id, user),
+            _ => {
+                return Err(ChatError::Forbidden(
+                    "conversations are between a student and a psychiatrist",
+                ))
+            }
+        };
+        let id = conversations::open_direct(&self.db, student, psychiatrist).await?;
+        let person = Person {
+            id: peer.id,
+            display_name: peer.display_name,
+            role: peer.role,
+            bio: peer.bio,
+        };
+        Ok((id, person))
+    }
+
+    /// Checks and stores a message. Returns only once it is committed.
+    pub async fn send(&self, sender: UserId, request: SendRequest) -> Result<Sent, ChatError> {
+        let body = clean_body(&request.body)?;
+        let members = self
+            .members_if_member(sender, request.conversation_id)
+            .await?;
+        if !self.limiter.try_acquire(sender) {
+            return Err(ChatError::RateLimited);
+        }
+        let created_at = OffsetDateTime::now_utc()
+            .format(&Rfc3339)
+            .map_err(|_| ChatError::Internal)?;
+        let new = messages::NewMessage {
+            conversation_id: request.conversation_id,
+            sender_id: sender,
+            client_id: &request.client_id,
+            body,
+            created_at: &created_at,
+        };
+        match messages::insert(&self.db, &new).await? {
+            messages::Inserted::New(message) => Ok(Sent {
+                message,
+                members,
+                fresh: true,
+            }),
+            messages::Inserted::Existing(message)
+                if message.conversation_id == request.conversation_id =>
+            {
+                Ok(Sent {
+                    message,
+                    members,
+                    fresh: false,
+                })
+            }
+            messages::Inserted::Existing(_) => Err(ChatError::ClientIdReused),
+        }
+    }
+
+    /// Everything newer than `after` in the user's conversations, for a reconnecting client.
+    pub async fn replay(&self, user: UserId, after: MessageId) -> Result<Replay, ChatError> {
+        let mut found = messages::after_for_user(&self.db, user, after, REPLAY_LIMIT + 1).await?;
+        if found.len() > REPLAY_LIMIT as usize {
+            return Ok(Replay::TooLarge);
+        }
+        found.shrink_to_fit();
+        Ok(Replay::Messages(found))
+    }
+
+    /// The user's conversations, most recent first.
+    pub async fn conversations(&self, user: UserId) -> Result<Vec<ConversationSummary>, ChatError> {
+        Ok(conversations::list_for(&self.db, user).await?)
+    }
+
+    /// A page of history, oldest first, if the user is a member.
+    pub async fn history(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        before: Option<MessageId>,
+    ) -> Result<Vec<Message>, ChatError> {
+        self.members_if_member(user, conversation).await?;
+        Ok(messages::page(&self.db, conversation, before, PAGE_SIZE).await?)
+    }
+
+    /// The psychiatrists a student can write to.
+    pub async fn directory(&self) -> Result<Vec<Person>, ChatError> {
+        Ok(users::psychiatrists(&self.db).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_trimmed_and_bounded() {
+        assert_eq!(clean_body("  hi \n").unwrap(), "hi");
+        assert!(matches!(clean_body(" \n\t "), Err(ChatError::EmptyBody)));
+        assert!(clean_body(&"é".repeat(4000)).is_ok());
+        assert!(matches!(
+            clean_body(&"a".repeat(4001)),
+            Err(ChatError::BodyTooLong)
+        ));
+    }
+
+    #[test]
+    fn client_ids_are_uuids() {
+        let id = parse_client_id("6F9619FF-8B86-4011-B42D-00C04FC964FF").unwrap();
+        assert_eq!(id.0, "6f9619ff-8b86-4011-b42d-00c04fc964ff");
+        assert!(parse_client_id("not-a-uuid").is_err());
+    }
+}

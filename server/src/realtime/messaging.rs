@@ -1,0 +1,187 @@
+//! Socket events for conversations and messages. Each handler parses the payload, calls one
+//! [`Chat`](crate::chat::Chat) method and answers with an ack; deliveries go to `user:<id>`
+//! rooms. Payloads are parsed by hand from JSON so that every malformed field gets its own
+//! code instead of a silently dropped event.
+
+use app::protocol::{events, ConversationId, Message, MessageId, Person, UserId};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use socketioxide::extract::{AckSender, Data, Extension, SocketRef, State, TryData};
+use socketioxide::SocketIo;
+
+use super::{user_room, Realtime};
+use crate::auth::session::SocketSession;
+use crate::chat::{parse_client_id, ChatError, Replay, SendRequest};
+
+#[derive(Serialize)]
+struct AckOk<'a, T: Serialize> {
+    ok: bool,
+    #[serde(flatten)]
+    value: &'a T,
+}
+
+#[derive(Serialize)]
+struct AckErr {
+    ok: bool,
+    error: app::protocol::AckError,
+}
+
+#[derive(Serialize)]
+struct MessageAck<'a> {
+    message: &'a Message,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OpenedConversation {
+    id: ConversationId,
+    peer: Person,
+}
+
+#[derive(Serialize)]
+struct ConversationAck {
+    conversation: OpenedConversation,
+}
+
+/// Answers an event: `{ok: true, ...value}` or `{ok: false, error}`. Refusals are logged by
+/// code, never with the payload.
+fn answer<T: Serialize>(ack: AckSender, event: &str, user: UserId, result: Result<T, ChatError>) {
+    let sent = match &result {
+        Ok(value) => ack.send(&AckOk { ok: true, value }),
+        Err(err) => {
+            tracing::info!(event, user = %user, code = err.code(), "event refused");
+            ack.send(&AckErr {
+                ok: false,
+                error: err.to_ack(),
+            })
+        }
+    };
+    if let Err(e) = sent {
+        tracing::debug!(event, error = %e, "ack not delivered");
+    }
+}
+
+fn object(payload: &Value) -> Result<&serde_json::Map<String, Value>, ChatError> {
+    payload.as_object().ok_or(ChatError::InvalidPayload(
+        "the payload must be a JSON object",
+    ))
+}
+
+fn parse_send(payload: &Value) -> Result<SendRequest, ChatError> {
+    let fields = object(payload)?;
+    let conversation_id = fields
+        .get("conversationId")
+        .and_then(Value::as_i64)
+        .ok_or(ChatError::InvalidPayload("conversationId must be a number"))?;
+    let client_id = fields
+        .get("clientId")
+        .and_then(Value::as_str)
+        .ok_or(ChatError::InvalidPayload("clientId must be a string"))?;
+    let body = fields
+        .get("body")
+        .and_then(Value::as_str)
+        .ok_or(ChatError::InvalidPayload("body must be a string"))?;
+    Ok(SendRequest {
+        conversation_id: ConversationId(conversation_id),
+        client_id: parse_client_id(client_id)?,
+        body: body.to_owned(),
+    })
+}
+
+/// `conversation:open {peerId}` → `{ok, conversation: {id, peer}}`.
+pub async fn on_open(
+    Data(payload): Data<Value>,
+    ack: AckSender,
+    State(realtime): State<Realtime>,
+    Extension(session): Extension<SocketSession>,
+) {
+    let user = session.user;
+    let result = async {
+        let peer = object(&payload)?
+            .get("peerId")
+            .and_then(Value::as_i64)
+            .ok_or(ChatError::InvalidPayload("peerId must be a number"))?;
+        let (id, peer) = realtime.chat.open(user.id, user.role, UserId(peer)).await?;
+        Ok(ConversationAck {
+            conversation: OpenedConversation { id, peer },
+        })
+    }
+    .await;
+    answer(ack, events::CONVERSATION_OPEN, user.id, result);
+}
+
+/// `message:send {conversationId, clientId, body}` → `{ok, message}` once committed, then
+/// `message:new` to every socket of every member (a repeat is acked, not emitted again).
+pub async fn on_send(
+    io: SocketIo,
+    Data(payload): Data<Value>,
+    ack: AckSender,
+    State(realtime): State<Realtime>,
+    Extension(session): Extension<SocketSession>,
+) {
+    let user = session.user.id;
+    let sent = match parse_send(&payload) {
+        Ok(request) => realtime.chat.send(user, request).await,
+        Err(err) => Err(err),
+    };
+    let Ok(sent) = sent else {
+        answer::<()>(ack, events::MESSAGE_SEND, user, sent.map(|_| ()));
+        return;
+    };
+    answer(
+        ack,
+        events::MESSAGE_SEND,
+        user,
+        Ok(MessageAck {
+            message: &sent.message,
+        }),
+    );
+    if sent.fresh {
+        let rooms: Vec<String> = sent
+            .members
+            .iter()
+            .map(|member| user_room(*member))
+            .collect();
+        // One serialization for all recipients: the adapter broadcasts the encoded packet.
+        if let Err(e) = io.to(rooms).emit(events::MESSAGE_NEW, &sent.message).await {
+            tracing::warn!(error = %e, "message:new broadcast failed");
+        }
+    }
+}
+
+/// The handshake `auth`: `{lastSeenId}` asks for catch-up.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HandshakeAuth {
+    pub last_seen_id: Option<i64>,
+}
+
+/// Replays, in id order, what the user missed since `lastSeenId`, or tells the client to
+/// reload when the gap is too large. Called after the socket joined its rooms, so nothing
+/// committed meanwhile is missed (the client drops ids it already has).
+pub async fn replay(
+    socket: &SocketRef,
+    realtime: &Realtime,
+    user: UserId,
+    auth: TryData<HandshakeAuth>,
+) {
+    let Some(after) = auth.0.ok().and_then(|a| a.last_seen_id) else {
+        return;
+    };
+    match realtime.chat.replay(user, MessageId(after)).await {
+        Ok(Replay::Messages(messages)) => {
+            for message in &messages {
+                if socket.emit(events::MESSAGE_NEW, message).is_err() {
+                    return;
+                }
+            }
+        }
+        Ok(Replay::TooLarge) => {
+            let _ = socket.emit(events::SYNC_RELOAD, &serde_json::json!({}));
+        }
+        Err(err) => {
+            tracing::warn!(user = %user, code = err.code(), "catch-up failed");
+            let _ = socket.emit(events::SYNC_RELOAD, &serde_json::json!({}));
+        }
+    }
+}

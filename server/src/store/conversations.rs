@@ -1,0 +1,119 @@
+//! The `conversations`, `conversation_members` and `direct_conversations` tables.
+
+use app::protocol::{ConversationId, ConversationSummary, Message, Person, Role, UserId};
+use sqlx::Row;
+
+use super::{messages, Db, StoreError};
+
+/// The one-to-one conversation of a student and a psychiatrist, created on first use.
+pub async fn open_direct(
+    db: &Db,
+    student: UserId,
+    psychiatrist: UserId,
+) -> Result<ConversationId, StoreError> {
+    const FIND: &str =
+        "SELECT conversation_id FROM direct_conversations WHERE student_id = ? AND psychiatrist_id = ?";
+    if let Some(id) = sqlx::query_scalar::<_, i64>(FIND)
+        .bind(student.0)
+        .bind(psychiatrist.0)
+        .fetch_optional(db)
+        .await?
+    {
+        return Ok(ConversationId(id));
+    }
+    let mut tx = db.begin().await?;
+    let id: i64 = sqlx::query_scalar("INSERT INTO conversations DEFAULT VALUES RETURNING id")
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO conversation_members (conversation_id, user_id) VALUES (?, ?), (?, ?)",
+    )
+    .bind(id)
+    .bind(student.0)
+    .bind(id)
+    .bind(psychiatrist.0)
+    .execute(&mut *tx)
+    .await?;
+    let inserted = sqlx::query(
+        "INSERT INTO direct_conversations (student_id, psychiatrist_id, conversation_id) VALUES (?, ?, ?)",
+    )
+    .bind(student.0)
+    .bind(psychiatrist.0)
+    .bind(id)
+    .execute(&mut *tx)
+    .await
+    .map_err(StoreError::from_insert);
+    match inserted {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(ConversationId(id))
+        }
+        // Opened concurrently by the other side: use theirs, drop ours.
+        Err(StoreError::Conflict) => {
+            tx.rollback().await?;
+            let id = sqlx::query_scalar::<_, i64>(FIND)
+                .bind(student.0)
+                .bind(psychiatrist.0)
+                .fetch_one(db)
+                .await?;
+            Ok(ConversationId(id))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The members of a conversation (empty if it does not exist).
+pub async fn members(db: &Db, conversation: ConversationId) -> Result<Vec<UserId>, StoreError> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT user_id FROM conversation_members WHERE conversation_id = ? ORDER BY user_id",
+    )
+    .bind(conversation.0)
+    .fetch_all(db)
+    .await?;
+    Ok(ids.into_iter().map(UserId).collect())
+}
+
+/// The user's conversations for the sidebar, most recent activity first.
+pub async fn list_for(db: &Db, user: UserId) -> Result<Vec<ConversationSummary>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT c.id AS conversation_id, \
+                peer.id AS peer_id, peer.display_name, peer.role, peer.bio, \
+                m.id, m.conversation_id AS m_conversation_id, m.sender_id, m.client_id, m.body, m.created_at, \
+                (SELECT COUNT(*) FROM messages u \
+                  WHERE u.conversation_id = c.id AND u.id > me.last_read_id AND u.sender_id != me.user_id) AS unread \
+         FROM conversation_members me \
+         JOIN conversations c ON c.id = me.conversation_id \
+         JOIN conversation_members other ON other.conversation_id = c.id AND other.user_id != me.user_id \
+         JOIN users peer ON peer.id = other.user_id \
+         LEFT JOIN messages m ON m.id = c.last_message_id \
+         WHERE me.user_id = ? \
+         ORDER BY COALESCE(c.last_message_id, 0) DESC, c.id DESC",
+    )
+    .bind(user.0)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let role: String = row.try_get("role")?;
+            let last_message = match row.try_get::<Option<i64>, _>("id")? {
+                Some(_) => Some(Message {
+                    conversation_id: ConversationId(row.try_get("m_conversation_id")?),
+                    ..messages::from_row(row)?
+                }),
+                None => None,
+            };
+            Ok(ConversationSummary {
+                id: ConversationId(row.try_get("conversation_id")?),
+                peer: Person {
+                    id: UserId(row.try_get("peer_id")?),
+                    display_name: row.try_get("display_name")?,
+                    role: Role::parse(&role)
+                        .ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
+                    bio: row.try_get("bio")?,
+                },
+                last_message,
+                unread: u32::try_from(row.try_get::<i64, _>("unread")?).unwrap_or(u32::MAX),
+            })
+        })
+        .collect()
+}

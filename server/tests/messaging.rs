@@ -1,0 +1,253 @@
+//! Conversations and messages over Socket.IO, against the real server.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{client_id, Peer, TestServer};
+use serde_json::{json, Value};
+
+const QUIET: Duration = Duration::from_millis(400);
+
+async fn open(peer: &Peer, with: i64) -> i64 {
+    let ack = peer
+        .call("conversation:open", json!({ "peerId": with }))
+        .await;
+    assert_eq!(ack["ok"], true, "{ack}");
+    ack["conversation"]["id"].as_i64().expect("conversation id")
+}
+
+async fn send(peer: &Peer, conversation: i64, client: &str, body: &str) -> Value {
+    peer.call(
+        "message:send",
+        json!({ "conversationId": conversation, "clientId": client, "body": body }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn student_and_psychiatrist_exchange_messages_both_ways() {
+    let server = TestServer::start().await;
+    let student = server.student("stu").await;
+    let doctor = server.psychiatrist("dr.who").await;
+    let mut s1 = Peer::connect(&server, &student, None).await;
+    let mut s2 = Peer::connect(&server, &student, None).await; // a second tab
+    let mut p = Peer::connect(&server, &doctor, None).await;
+
+    let conversation = open(&s1, doctor.id).await;
+    assert_eq!(
+        open(&p, student.id).await,
+        conversation,
+        "the same pair gets the same conversation"
+    );
+    assert_eq!(open(&s2, doctor.id).await, conversation);
+
+    let client = client_id();
+    let ack = send(&s1, conversation, &client, "  hello, is anyone there?  ").await;
+    assert_eq!(ack["ok"], true, "{ack}");
+    let message = &ack["message"];
+    assert_eq!(message["body"], "hello, is anyone there?", "trimmed");
+    assert_eq!(message["clientId"], client);
+    assert_eq!(message["senderId"], student.id);
+    assert!(message["id"].is_i64() && message["createdAt"].is_string());
+
+    assert_eq!(
+        &p.next("message:new").await,
+        message,
+        "the psychiatrist gets it"
+    );
+    assert_eq!(
+        &s2.next("message:new").await,
+        message,
+        "the sender's other tab gets it"
+    );
+    assert_eq!(
+        &s1.next("message:new").await,
+        message,
+        "the sender's own socket gets the echo"
+    );
+
+    let reply = send(
+        &p,
+        conversation,
+        &client_id(),
+        "I'm here. How are you feeling?",
+    )
+    .await;
+    assert_eq!(reply["ok"], true);
+    assert_eq!(s1.next("message:new").await, reply["message"]);
+    assert_eq!(s2.next("message:new").await, reply["message"]);
+    assert!(
+        reply["message"]["id"].as_i64() > message["id"].as_i64(),
+        "ids grow"
+    );
+}
+
+#[tokio::test]
+async fn a_resend_with_the_same_client_id_is_stored_and_emitted_once() {
+    let server = TestServer::start().await;
+    let student = server.student("stu").await;
+    let doctor = server.psychiatrist("dr.once").await;
+    let s = Peer::connect(&server, &student, None).await;
+    let mut p = Peer::connect(&server, &doctor, None).await;
+    let conversation = open(&s, doctor.id).await;
+
+    let client = client_id();
+    let first = send(&s, conversation, &client, "only once").await;
+    let second = send(&s, conversation, &client, "only once").await;
+    assert_eq!(first["ok"], true);
+    assert_eq!(first, second, "the repeat acks the stored message");
+    let delivered = p.collect("message:new", QUIET).await;
+    assert_eq!(delivered.len(), 1, "emitted once: {delivered:?}");
+
+    let mut fresh = Peer::connect(&server, &doctor, Some(0)).await;
+    assert_eq!(
+        fresh.collect("message:new", QUIET).await.len(),
+        1,
+        "stored once"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_code_stores_nothing_and_keeps_the_socket() {
+    let server = TestServer::start_with(&[
+        ("HAVEN_SEND_BURST", "30"),
+        ("HAVEN_SEND_RATE_PER_SEC", "0.01"),
+    ])
+    .await;
+    let student = server.student("stu").await;
+    let outsider = server.student("outsider").await;
+    let doctor = server.psychiatrist("dr.strict").await;
+    let s = Peer::connect(&server, &student, None).await;
+    let o = Peer::connect(&server, &outsider, None).await;
+    let conversation = open(&s, doctor.id).await;
+    let good = client_id();
+
+    let cases: Vec<(Value, &str)> = vec![
+        (json!("just a string"), "invalid_payload"),
+        (json!({ "clientId": good, "body": "x" }), "invalid_payload"),
+        (
+            json!({ "conversationId": "1", "clientId": good, "body": "x" }),
+            "invalid_payload",
+        ),
+        (
+            json!({ "conversationId": conversation, "clientId": 7, "body": "x" }),
+            "invalid_payload",
+        ),
+        (
+            json!({ "conversationId": conversation, "clientId": good, "body": null }),
+            "invalid_payload",
+        ),
+        (
+            json!({ "conversationId": conversation, "clientId": good, "body": "" }),
+            "empty_body",
+        ),
+        (
+            json!({ "conversationId": conversation, "clientId": good, "body": " \n\t " }),
+            "empty_body",
+        ),
+        (
+            json!({ "conversationId": conversation, "clientId": good, "body": "a".repeat(4001) }),
+            "body_too_long",
+        ),
+        (
+            json!({ "conversationId": conversation, "clientId": "not-a-uuid", "body": "x" }),
+            "invalid_client_id",
+        ),
+        (
+            json!({ "conversationId": 999_999, "clientId": good, "body": "x" }),
+            "conversation_not_found",
+        ),
+    ];
+    for (payload, code) in cases {
+        let ack = s.call("message:send", payload.clone()).await;
+        assert_eq!(ack["ok"], false, "{payload}");
+        assert_eq!(ack["error"]["code"], code, "{payload} → {ack}");
+        assert!(ack["error"]["message"].is_string());
+    }
+    // Someone else's conversation looks exactly like an unknown one.
+    let ack = send(&o, conversation, &client_id(), "let me in").await;
+    assert_eq!(ack["error"]["code"], "conversation_not_found");
+    // Student to student is not a conversation Haven has.
+    let ack = s
+        .call("conversation:open", json!({ "peerId": outsider.id }))
+        .await;
+    assert_eq!(ack["error"]["code"], "forbidden");
+    let ack = s.call("conversation:open", json!({ "peerId": "x" })).await;
+    assert_eq!(ack["error"]["code"], "invalid_payload");
+
+    // 4000 characters is fine, and the socket still works after all of the above.
+    let ack = send(&s, conversation, &good, &"é".repeat(4000)).await;
+    assert_eq!(ack["ok"], true, "{ack}");
+
+    // Faster than a person: the bucket (30) runs dry.
+    let mut codes = Vec::new();
+    for _ in 0..31 {
+        codes.push(send(&s, conversation, &client_id(), "quick").await["error"]["code"].clone());
+    }
+    assert_eq!(codes.last().unwrap(), "rate_limited", "{codes:?}");
+
+    // Exactly the accepted messages were stored.
+    let mut fresh = Peer::connect(&server, &doctor, Some(0)).await;
+    let stored = fresh.collect("message:new", QUIET).await;
+    assert_eq!(stored.len(), 30, "1 long + 29 quick before the limit");
+    assert!(stored.iter().all(|m| m["body"] != "let me in"));
+}
+
+#[tokio::test]
+async fn messages_missed_while_offline_arrive_on_reconnect_in_order_once() {
+    let server = TestServer::start().await;
+    let student = server.student("stu").await;
+    let doctor = server.psychiatrist("dr.later").await;
+    let s = Peer::connect(&server, &student, None).await;
+    let mut p = Peer::connect(&server, &doctor, None).await;
+    let conversation = open(&s, doctor.id).await;
+
+    let first = send(&s, conversation, &client_id(), "before").await;
+    let seen = p.next("message:new").await["id"].as_i64().unwrap();
+    assert_eq!(Some(seen), first["message"]["id"].as_i64());
+    p.disconnect().await;
+
+    let mut sent = Vec::new();
+    for body in ["one", "two", "three"] {
+        sent.push(send(&s, conversation, &client_id(), body).await["message"].clone());
+    }
+
+    let mut back = Peer::connect(&server, &doctor, Some(seen)).await;
+    let replayed = back.collect("message:new", QUIET).await;
+    assert_eq!(replayed, sent, "exactly the missed messages, in order");
+}
+
+#[tokio::test]
+async fn acked_messages_survive_a_server_crash() {
+    let mut server = TestServer::start().await;
+    let student = server.student("stu").await;
+    let doctor = server.psychiatrist("dr.durable").await;
+    let s = Peer::connect(&server, &student, None).await;
+    let conversation = open(&s, doctor.id).await;
+    let ack = send(&s, conversation, &client_id(), "please don't lose this").await;
+    assert_eq!(ack["ok"], true);
+    s.disconnect().await;
+
+    server.restart().await; // SIGKILL right after the ack
+
+    let mut p = Peer::connect(&server, &doctor, Some(0)).await;
+    let replayed = p.collect("message:new", QUIET).await;
+    assert_eq!(replayed, vec![ack["message"].clone()]);
+}
+
+#[tokio::test]
+async fn signing_out_disconnects_that_sessions_sockets() {
+    let server = TestServer::start().await;
+    let student = server.student("stu").await;
+    let mut s = Peer::connect(&server, &student, None).await;
+    let out = server
+        .http()
+        .post(server.url("/api/auth/logout"))
+        .header("cookie", &student.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    assert!(s.closed_within(Duration::from_secs(5)).await);
+}
