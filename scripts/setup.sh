@@ -42,6 +42,14 @@ if ! command -v wasm-opt >/dev/null; then
   apt_install binaryen
 fi
 
+# The browser's Socket.IO client: the official npm package, served as a static file.
+if [ ! -d node_modules/socket.io-client ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing socket.io-client (npm ci)"
+  npm ci --no-audit --no-fund
+fi
+mkdir -p public/vendor
+cp -u node_modules/socket.io-client/dist/socket.io.min.js public/vendor/socket.io.min.js
+
 if [ "$mode" = test ]; then
   if [ ! -x /usr/bin/chromium ]; then
     say "installing Chromium from Debian"

@@ -8,7 +8,10 @@ use async_trait::async_trait;
 use http::request::Parts;
 
 use crate::error::AuthError;
-use crate::protocol::{PublicUser, Role, Viewer};
+use crate::protocol::{
+    AckError, ConversationId, ConversationSummary, Message, MessageId, Person, PublicUser, Role,
+    Viewer,
+};
 
 /// What a registration form carries.
 #[derive(Debug, Clone)]
@@ -43,3 +46,44 @@ pub trait AccountBackend: Send + Sync + 'static {
 
 /// The form in which the backend is provided as context.
 pub type SharedBackend = Arc<dyn AccountBackend>;
+
+/// One conversation as its page needs it.
+#[derive(Debug, Clone)]
+pub struct ConversationPage {
+    pub peer: Person,
+    pub messages: Vec<Message>,
+}
+
+/// Chat reads and the no-JavaScript fallbacks of chat actions, for the signed-in user of
+/// `req`. Errors are `{code, message}` like socket acks.
+#[async_trait]
+pub trait ChatBackend: Send + Sync + 'static {
+    /// Psychiatrists a student may write to.
+    async fn directory(&self, req: &Parts) -> Result<Vec<Person>, AckError>;
+    /// The user's conversations, most recent first.
+    async fn conversations(&self, req: &Parts) -> Result<Vec<ConversationSummary>, AckError>;
+    /// The other member and a page of history (the newest, or older than `before`).
+    async fn conversation(
+        &self,
+        req: &Parts,
+        id: ConversationId,
+        before: Option<MessageId>,
+    ) -> Result<ConversationPage, AckError>;
+    /// Opens the conversation with `peer`.
+    async fn open(
+        &self,
+        req: &Parts,
+        peer: crate::protocol::UserId,
+    ) -> Result<ConversationId, AckError>;
+    /// Sends a message (the plain-form path; the socket path is the usual one).
+    async fn send(
+        &self,
+        req: &Parts,
+        id: ConversationId,
+        client_id: String,
+        body: String,
+    ) -> Result<Message, AckError>;
+}
+
+/// The form in which the chat backend is provided as context.
+pub type SharedChatBackend = Arc<dyn ChatBackend>;

@@ -95,3 +95,21 @@ impl From<ServerFnError> for AuthError {
         AuthError::Transport(value.to_string())
     }
 }
+
+/// Chat server functions fail with the same `{code, message}` as socket acks.
+impl FromServerFnError for crate::protocol::AckError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        crate::protocol::AckError {
+            code: "transport".into(),
+            message: value.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for crate::protocol::AckError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}

@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Haven's user interface and the types it shares with the server.
 //!
 //! Compiled twice: with `ssr` into the server (rendering, server functions) and with
@@ -6,6 +7,7 @@
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
+pub mod chat;
 pub mod components;
 pub mod error;
 pub mod pages;
@@ -15,13 +17,12 @@ pub mod validation;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
-    components::{Route, Router, Routes},
+    components::{ParentRoute, Route, Router, Routes},
     path, SsrMode,
 };
 
-use pages::{
-    chat::ChatPage, home::HomePage, login::LoginPage, not_found::NotFound, register::RegisterPage,
-};
+use chat::{conversation::ConversationPane, directory::ChatHome, layout::ChatLayout};
+use pages::{home::HomePage, login::LoginPage, not_found::NotFound, register::RegisterPage};
 use protocol::Role;
 
 /// The HTML document around the app, rendered on the server only.
@@ -35,6 +36,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="data:,"/>
                 <AutoReload options=options.clone()/>
+                // socket.io-client (npm), copied here by scripts/setup.sh; before the WASM.
+                <script src="/vendor/socket.io.min.js" defer></script>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -63,7 +66,10 @@ pub fn App() -> impl IntoView {
                     ssr=SsrMode::Async
                 />
                 <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
-                <Route path=path!("/chat") view=ChatPage ssr=SsrMode::Async/>
+                <ParentRoute path=path!("/chat") view=ChatLayout ssr=SsrMode::Async>
+                    <Route path=path!("") view=ChatHome ssr=SsrMode::Async/>
+                    <Route path=path!(":id") view=ConversationPane ssr=SsrMode::Async/>
+                </ParentRoute>
             </Routes>
         </Router>
     }

@@ -163,3 +163,22 @@ pub struct AckError {
     pub code: String,
     pub message: String,
 }
+
+/// `message:send`'s payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendMessage {
+    pub conversation_id: ConversationId,
+    pub client_id: String,
+    pub body: String,
+}
+
+/// `message:send`'s ack: `{ok: true, message}` or `{ok: false, error}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageAck {
+    pub ok: bool,
+    #[serde(default)]
+    pub message: Option<Message>,
+    #[serde(default)]
+    pub error: Option<AckError>,
+}

@@ -4,14 +4,15 @@ import { hydrated, PSYCHIATRIST, registerStudent, signIn, STUDENT_PASSWORD, uniq
 test("a student registers and lands in the chat", async ({ page }) => {
   await registerStudent(page, uniqueName(), "Robin");
   await expect(page.getByText("No conversations yet.")).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Talk to a psychiatrist" })).toBeVisible();
   await expect(page).toHaveTitle("Haven");
 });
 
 test("the psychiatrist created with the CLI signs in on their page", async ({ page }) => {
   await signIn(page, "psychiatrist", PSYCHIATRIST.username, PSYCHIATRIST.password);
   await expect(page).toHaveURL(/\/chat$/);
-  await expect(page.getByRole("heading", { name: `Welcome, ${PSYCHIATRIST.name}` })).toBeVisible();
-  await expect(page.getByText("Students who write to you will appear here.")).toBeVisible();
+  await expect(page.locator(".topbar .display-name")).toHaveText(PSYCHIATRIST.name);
+  await expect(page.getByText("Students who write to you will appear on the left.")).toBeVisible();
 });
 
 test("each role's credentials fail on the other role's page, with a clear message", async ({ browser }) => {
@@ -68,7 +69,7 @@ test("registration and sign-in work without JavaScript", async ({ browser }) => 
   await page.getByLabel("Password").fill(STUDENT_PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page).toHaveURL(/\/chat$/);
-  await expect(page.getByRole("heading", { name: "Welcome, Plain Form" })).toBeVisible();
+  await expect(page.locator(".topbar .display-name")).toHaveText("Plain Form");
 
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login\/student$/);

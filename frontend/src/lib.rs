@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Browser entry point: hydrates the server-rendered page.
 
 use leptos::prelude::document;

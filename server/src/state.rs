@@ -22,6 +22,8 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     pub accounts: Arc<Accounts>,
     pub chat: Arc<Chat>,
+    /// Emits from HTTP handlers (plain-form sends).
+    pub io: socketioxide::SocketIo,
     pub cookies: CookiePolicy,
     pub db: Db,
 }

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use app::backend::SharedBackend;
+use app::backend::{SharedBackend, SharedChatBackend};
 use app::{shell, App};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -23,6 +23,7 @@ use tower_sessions_sqlx_store::SqliteStore;
 use crate::auth::backend::FormBackend;
 use crate::auth::service::Accounts;
 use crate::auth::session::COOKIE_NAME;
+use crate::chat::backend::FormChat;
 use crate::chat::Chat;
 use crate::config::Config;
 use crate::realtime::{self, Realtime};
@@ -46,7 +47,12 @@ pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
     });
     let state = AppState {
         leptos: leptos_options(&config),
-        accounts: Arc::new(Accounts::new(db.clone(), config.login_limits, Some(io))),
+        accounts: Arc::new(Accounts::new(
+            db.clone(),
+            config.login_limits,
+            Some(io.clone()),
+        )),
+        io,
         chat,
         cookies: CookiePolicy {
             secure: config.secure_cookies,
@@ -79,6 +85,10 @@ pub fn router(
         accounts: state.accounts.clone(),
         secure_cookies: config.secure_cookies,
     });
+    let chat_backend: SharedChatBackend = Arc::new(FormChat {
+        chat: state.chat.clone(),
+        io: state.io.clone(),
+    });
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name(COOKIE_NAME)
         .with_http_only(true)
@@ -97,7 +107,10 @@ pub fn router(
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),
-            move || provide_context(backend.clone()),
+            move || {
+                provide_context(backend.clone());
+                provide_context(chat_backend.clone());
+            },
             move || shell(leptos_options.clone()),
         )
         .layer(session_layer);

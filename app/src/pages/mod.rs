@@ -1,6 +1,5 @@
 //! One module a screen.
 
-pub mod chat;
 pub mod home;
 pub mod login;
 pub mod not_found;

@@ -1,6 +1,7 @@
 //! Conversations and messages: the domain behind the socket events and the chat pages.
 //! Every operation checks membership here, on the server.
 
+pub mod backend;
 mod error;
 mod limiter;
 
@@ -216,6 +217,29 @@ impl Chat {
     ) -> Result<Vec<Message>, ChatError> {
         self.members_if_member(user, conversation).await?;
         Ok(messages::page(&self.db, conversation, before, PAGE_SIZE).await?)
+    }
+
+    /// The other member of a one-to-one conversation the user is in.
+    pub async fn peer(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+    ) -> Result<Person, ChatError> {
+        let members = self.members_if_member(user, conversation).await?;
+        let peer = members
+            .iter()
+            .find(|m| **m != user)
+            .copied()
+            .ok_or(ChatError::ConversationNotFound)?;
+        let record = users::find_by_id(&self.db, peer)
+            .await?
+            .ok_or(ChatError::UserNotFound)?;
+        Ok(Person {
+            id: record.id,
+            display_name: record.display_name,
+            role: record.role,
+            bio: record.bio,
+        })
     }
 
     /// The psychiatrists a student can write to.

@@ -9,7 +9,7 @@ use serde_json::Value;
 use socketioxide::extract::{AckSender, Data, Extension, SocketRef, State, TryData};
 use socketioxide::SocketIo;
 
-use super::{user_room, Realtime};
+use super::Realtime;
 use crate::auth::session::SocketSession;
 use crate::chat::{parse_client_id, ChatError, Replay, SendRequest};
 
@@ -136,17 +136,7 @@ pub async fn on_send(
             message: &sent.message,
         }),
     );
-    if sent.fresh {
-        let rooms: Vec<String> = sent
-            .members
-            .iter()
-            .map(|member| user_room(*member))
-            .collect();
-        // One serialization for all recipients: the adapter broadcasts the encoded packet.
-        if let Err(e) = io.to(rooms).emit(events::MESSAGE_NEW, &sent.message).await {
-            tracing::warn!(error = %e, "message:new broadcast failed");
-        }
-    }
+    super::deliver(&io, &sent).await;
 }
 
 /// The handshake `auth`: `{lastSeenId}` asks for catch-up.

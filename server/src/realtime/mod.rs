@@ -18,7 +18,7 @@ use socketioxide::SocketIo;
 use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::auth::session::SocketSession;
-use crate::chat::Chat;
+use crate::chat::{Chat, Sent};
 
 /// What socket handlers share.
 #[derive(Clone)]
@@ -44,6 +44,23 @@ pub fn layer(realtime: Realtime) -> (SocketIoLayer, SocketIo) {
     let (layer, io) = SocketIo::builder().with_state(realtime).build_layer();
     io.ns("/", on_connect.with(handshake::authenticate));
     (layer, io)
+}
+
+/// Emits a freshly stored message as `message:new` to every socket of every member (a
+/// repeat of an already stored one is not emitted again).
+pub async fn deliver(io: &SocketIo, sent: &Sent) {
+    if !sent.fresh {
+        return;
+    }
+    let rooms: Vec<String> = sent
+        .members
+        .iter()
+        .map(|member| user_room(*member))
+        .collect();
+    // One serialization for all recipients: the adapter broadcasts the encoded packet.
+    if let Err(e) = io.to(rooms).emit(events::MESSAGE_NEW, &sent.message).await {
+        tracing::warn!(error = %e, "message:new broadcast failed");
+    }
 }
 
 /// Disconnects every socket opened with this session (at sign-out).

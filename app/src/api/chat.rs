@@ -1,0 +1,85 @@
+//! Chat reads for the pages, and the plain-form fallbacks of chat actions (start a
+//! conversation, send a message) that work before hydration and without JavaScript.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::{AckError, ConversationId, ConversationSummary, Message, Person};
+#[cfg(feature = "ssr")]
+use crate::protocol::{MessageId, UserId};
+
+#[cfg(feature = "ssr")]
+fn chat() -> Result<(crate::backend::SharedChatBackend, http::request::Parts), AckError> {
+    let internal = || AckError {
+        code: "internal".into(),
+        message: "internal error".into(),
+    };
+    let backend = use_context::<crate::backend::SharedChatBackend>().ok_or_else(internal)?;
+    let parts = use_context::<http::request::Parts>().ok_or_else(internal)?;
+    Ok((backend, parts))
+}
+
+/// A conversation's page: who it is with and the newest messages (or older ones).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationView {
+    pub id: ConversationId,
+    pub peer: Person,
+    pub messages: Vec<Message>,
+    /// A fresh `clientId` for the plain-form composer (made on the server, so the page
+    /// hydrates with the same value).
+    pub client_id: String,
+}
+
+/// Psychiatrists a student can write to.
+#[server(prefix = "/api/form", endpoint = "directory")]
+pub async fn directory() -> Result<Vec<Person>, AckError> {
+    let (backend, req) = chat()?;
+    backend.directory(&req).await
+}
+
+/// The signed-in user's conversations, most recent first.
+#[server(prefix = "/api/form", endpoint = "conversations")]
+pub async fn conversations() -> Result<Vec<ConversationSummary>, AckError> {
+    let (backend, req) = chat()?;
+    backend.conversations(&req).await
+}
+
+/// A page of a conversation: the newest 50 messages, or the 50 before `before`.
+#[server(prefix = "/api/form", endpoint = "conversation")]
+pub async fn conversation(id: i64, before: Option<i64>) -> Result<ConversationView, AckError> {
+    let (backend, req) = chat()?;
+    let page = backend
+        .conversation(&req, ConversationId(id), before.map(MessageId))
+        .await?;
+    Ok(ConversationView {
+        id: ConversationId(id),
+        peer: page.peer,
+        messages: page.messages,
+        client_id: uuid::Uuid::new_v4().to_string(),
+    })
+}
+
+/// Opens (or finds) the conversation with a psychiatrist and goes there.
+#[server(prefix = "/api/form", endpoint = "start_conversation")]
+pub async fn start_conversation(peer_id: i64) -> Result<(), AckError> {
+    let (backend, req) = chat()?;
+    let id = backend.open(&req, UserId(peer_id)).await?;
+    leptos_axum::redirect(&format!("/chat/{id}"));
+    Ok(())
+}
+
+/// Sends a message as a plain form post and comes back to the conversation.
+#[server(prefix = "/api/form", endpoint = "post_message")]
+pub async fn post_message(
+    conversation_id: i64,
+    client_id: String,
+    body: String,
+) -> Result<(), AckError> {
+    let (backend, req) = chat()?;
+    backend
+        .send(&req, ConversationId(conversation_id), client_id, body)
+        .await?;
+    leptos_axum::redirect(&format!("/chat/{conversation_id}"));
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! Writing a message: Enter sends, Shift+Enter is a new line, a counter near the limit. In
+//! the browser it sends over the socket (optimistic); before hydration it is a plain form.
+
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
+
+use super::store::ChatStore;
+use crate::api::chat::PostMessage;
+use crate::protocol::{ConversationId, MAX_BODY_CHARS};
+
+/// Show the counter from this many characters on.
+const COUNTER_FROM: usize = MAX_BODY_CHARS - 500;
+
+/// The composer of one conversation. `client_id` is the server-made id used by the plain
+/// form post; in the browser each message gets a fresh one.
+#[component]
+pub fn Composer(conversation: ConversationId, client_id: String) -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    let text = RwSignal::new(String::new());
+    let length = Memo::new(move |_| text.with(|t| t.trim().chars().count()));
+    let too_long = move || length.get() > MAX_BODY_CHARS;
+    let textarea = NodeRef::<leptos::html::Textarea>::new();
+
+    let submit = move || {
+        let body = text.get_untracked().trim().to_owned();
+        if body.is_empty() || body.chars().count() > MAX_BODY_CHARS {
+            return;
+        }
+        #[cfg(feature = "hydrate")]
+        {
+            let client_id = super::socket::new_client_id();
+            store.add_pending(client_id.clone(), body.clone());
+            super::live::send(store, conversation, client_id, body);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (store, conversation);
+        text.set(String::new());
+        if let Some(el) = textarea.get_untracked() {
+            el.set_value("");
+        }
+    };
+
+    let post_path = <PostMessage as ServerFn>::PATH;
+    view! {
+        <form
+            class="composer"
+            method="post"
+            action=post_path
+            on:submit=move |ev| {
+                ev.prevent_default();
+                submit();
+            }
+        >
+            <input type="hidden" name="conversation_id" value=conversation.0/>
+            <input type="hidden" name="client_id" value=client_id/>
+            <label for="composer-body" class="visually-hidden">"Message"</label>
+            <textarea
+                id="composer-body"
+                name="body"
+                rows="2"
+                placeholder="Write a message…"
+                required=true
+                node_ref=textarea
+                aria-describedby="composer-counter"
+                aria-invalid=move || if too_long() { "true" } else { "false" }
+                on:input=move |ev| text.set(event_target_value(&ev))
+                on:keydown=move |ev| {
+                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                        ev.prevent_default();
+                        submit();
+                    }
+                }
+            ></textarea>
+            <div class="composer-side">
+                <p id="composer-counter" class="counter" class:over=too_long aria-live="polite">
+                    {move || {
+                        let n = length.get();
+                        if n > MAX_BODY_CHARS {
+                            format!("Too long: {n} / {MAX_BODY_CHARS} characters")
+                        } else if n >= COUNTER_FROM {
+                            format!("{n} / {MAX_BODY_CHARS}")
+                        } else {
+                            String::new()
+                        }
+                    }}
+                </p>
+                <button type="submit" class="button small" disabled=too_long>"Send"</button>
+            </div>
+        </form>
+    }
+}

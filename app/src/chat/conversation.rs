@@ -1,0 +1,205 @@
+//! `/chat/<id>`: one conversation. The newest 50 messages are rendered on the server; older
+//! ones load when scrolling up; new ones keep the view at the bottom unless the reader has
+//! scrolled up, in which case a "new messages" pill appears.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use super::composer::Composer;
+use super::store::{ChatStore, Delivery, Item};
+use super::time::{day_of, Clock, DayLabel};
+use crate::api::chat::{conversation, ConversationView};
+use crate::protocol::ConversationId;
+
+/// Within this many pixels of the bottom counts as "at the bottom".
+const STICKY_PX: i32 = 48;
+
+/// The conversation screen.
+#[component]
+pub fn ConversationPane() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0));
+    let page = Resource::new(id, |id| conversation(id, None));
+    view! {
+        <Suspense fallback=|| view! { <section class="pane"><p class="muted">"Loading…"</p></section> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(view) => view! { <Conversation view/> }.into_any(),
+                    Err(e) => view! {
+                        <section class="pane empty-state" role="alert">
+                            <h1>"Conversation not found"</h1>
+                            <p>{e.message}</p>
+                        </section>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Conversation(view: ConversationView) -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    let ConversationView {
+        id,
+        peer,
+        messages,
+        client_id,
+    } = view;
+    store.show(id, &messages);
+    let more = RwSignal::new(messages.len() >= 50);
+    let loading = RwSignal::new(false);
+    let at_bottom = RwSignal::new(true);
+    let pill = RwSignal::new(false);
+    let list = NodeRef::<leptos::html::Ol>::new();
+
+    let scroll_to_bottom = move || {
+        if let Some(el) = list.get_untracked() {
+            el.set_scroll_top(el.scroll_height());
+        }
+        pill.set(false);
+    };
+    // New lines: follow them if the reader is at the bottom, else offer the pill.
+    Effect::new(move |_| {
+        store.arrivals.track();
+        if at_bottom.get_untracked() {
+            request_animation_frame(scroll_to_bottom);
+        } else {
+            pill.set(true);
+        }
+    });
+    let load_older = move || {
+        if loading.get_untracked() || !more.get_untracked() {
+            return;
+        }
+        let Some(oldest) = store
+            .items
+            .with_untracked(|items| items.iter().find_map(|i| i.id))
+        else {
+            return;
+        };
+        loading.set(true);
+        leptos::task::spawn_local(async move {
+            if let Ok(page) = conversation(id.0, Some(oldest.0)).await {
+                let before = list
+                    .get_untracked()
+                    .map(|el| el.scroll_height())
+                    .unwrap_or(0);
+                more.set(page.messages.len() >= 50);
+                store.prepend(&page.messages);
+                // Keep the reader's place: the list grew above them.
+                request_animation_frame(move || {
+                    if let Some(el) = list.get_untracked() {
+                        el.set_scroll_top(el.scroll_top() + el.scroll_height() - before);
+                    }
+                });
+            }
+            loading.set(false);
+        });
+    };
+    let on_scroll = move |_| {
+        let Some(el) = list.get_untracked() else {
+            return;
+        };
+        let bottom = el.scroll_height() - el.scroll_top() - el.client_height() < STICKY_PX;
+        at_bottom.set(bottom);
+        if bottom {
+            pill.set(false);
+        }
+        if el.scroll_top() < STICKY_PX {
+            load_older();
+        }
+    };
+    let title = format!("{} · Haven", peer.display_name);
+    view! {
+        <Title text=title/>
+        <section class="pane conversation-pane" aria-label=format!("Conversation with {}", peer.display_name)>
+            <header class="conversation-header">
+                <h1>{peer.display_name.clone()}</h1>
+                <p class="muted">{peer.bio.clone()}</p>
+            </header>
+            <ol class="messages" node_ref=list on:scroll=on_scroll aria-live="polite">
+                <Show when=move || more.get()>
+                    <li class="older">
+                        <button type="button" class="link" on:click=move |_| load_older()>
+                            {move || if loading.get() { "Loading…" } else { "Show earlier messages" }}
+                        </button>
+                    </li>
+                </Show>
+                {move || {
+                    let items = store.items.get();
+                    let mut previous_day = String::new();
+                    items
+                        .into_iter()
+                        .map(|item| {
+                            let day = item.created_at.as_deref().map(day_of).unwrap_or_default().to_owned();
+                            let separator = (!day.is_empty() && day != previous_day).then(|| {
+                                view! { <DayLabel at=item.created_at.clone().unwrap_or_default()/> }
+                            });
+                            if !day.is_empty() {
+                                previous_day = day;
+                            }
+                            view! { {separator} <Line item conversation=id/> }
+                        })
+                        .collect_view()
+                }}
+            </ol>
+            <Show when=move || pill.get()>
+                <button type="button" class="pill" on:click=move |_| scroll_to_bottom()>"New messages ↓"</button>
+            </Show>
+            <Composer conversation=id client_id/>
+        </section>
+    }
+}
+
+/// One message line.
+#[component]
+fn Line(item: Item, conversation: ConversationId) -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    let mine = item.sender_id == store.me;
+    let status = match (mine, item.delivery) {
+        (false, _) => None,
+        (true, Delivery::Sending) => Some("sending"),
+        (true, Delivery::Sent) => Some("sent"),
+        (true, Delivery::Failed) => Some("failed"),
+    };
+    let retry = (item.delivery == Delivery::Failed).then(|| {
+        let client_id = item.client_id.clone();
+        let body = item.body.clone();
+        let error = item.error.clone().unwrap_or_default();
+        view! {
+            <span class="failed">{error}" "</span>
+            <button
+                type="button"
+                class="link"
+                on:click=move |_| {
+                    store.set_delivery(&client_id, Delivery::Sending, None);
+                    #[cfg(feature = "hydrate")]
+                    super::live::send(store, conversation, client_id.clone(), body.clone());
+                    #[cfg(not(feature = "hydrate"))]
+                    let _ = (&body, conversation);
+                }
+            >
+                "Retry"
+            </button>
+        }
+    });
+    view! {
+        <li
+            class="message"
+            class:mine=mine
+            class:theirs=!mine
+            data-client-id=item.client_id.clone()
+            data-status=status.unwrap_or("received")
+        >
+            <p class="body">{item.body.clone()}</p>
+            <p class="meta">
+                {item.created_at.clone().map(|at| view! { <Clock at/> })}
+                {status.map(|s| view! { <span class="status">{if s == "failed" { "failed —" } else { s }}</span> })}
+                {retry}
+            </p>
+        </li>
+    }
+}

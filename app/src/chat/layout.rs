@@ -1,0 +1,98 @@
+//! `/chat/*`: who is signed in (else a redirect to sign in), the top bar, the connection
+//! banner, the sidebar, and the open screen.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{Outlet, Redirect};
+
+use super::sidebar::Sidebar;
+use super::store::{ChatStore, Connection};
+use crate::api::auth::{current_viewer, Logout};
+use crate::api::chat::conversations;
+use crate::protocol::{ConversationSummary, PublicUser, Viewer};
+
+/// Loads the viewer and their conversations, then renders the chat around the nested route.
+#[component]
+pub fn ChatLayout() -> impl IntoView {
+    let data = Resource::new(
+        || (),
+        |_| async move {
+            let viewer = current_viewer().await.map_err(|e| e.to_string())?;
+            let list = match &viewer {
+                Viewer::SignedIn(_) => conversations().await.map_err(|e| e.message)?,
+                Viewer::SignedOut { .. } => Vec::new(),
+            };
+            Ok::<_, String>((viewer, list))
+        },
+    );
+    view! {
+        <Title text="Haven"/>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok((Viewer::SignedIn(user), list)) => view! { <ChatShell user list/> }.into_any(),
+                    Ok((Viewer::SignedOut { login_path }, _)) => view! { <Redirect path=login_path/> }.into_any(),
+                    Err(message) => view! {
+                        <main class="auth"><section class="card" role="alert">{message}</section></main>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ChatShell(user: PublicUser, list: Vec<ConversationSummary>) -> impl IntoView {
+    let store = ChatStore::new(user.id, list);
+    provide_context(store);
+    provide_context(user.role);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |started: Option<()>| {
+        if started.is_none() {
+            super::live::start(store);
+        }
+    });
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <div class="chat-layout">
+            <header class="topbar">
+                <a class="brand small" href="/chat">"Haven"</a>
+                <ConnectionBanner/>
+                <span class="whoami">
+                    <span class="display-name">{user.display_name.clone()}</span>
+                    <span class="role-badge">{user.role.as_str()}</span>
+                </span>
+                <ActionForm action=logout>
+                    <button type="submit" class="button secondary small">"Sign out"</button>
+                </ActionForm>
+            </header>
+            <Sidebar/>
+            <Outlet/>
+        </div>
+    }
+}
+
+/// "Connecting…" / "Reconnecting…" while the socket is not connected. Rendered only in the
+/// browser (the server cannot know), so the server's first frame shows nothing.
+#[component]
+fn ConnectionBanner() -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    let text = move || {
+        if !hydrated.get() {
+            return None;
+        }
+        match store.connection.get() {
+            Connection::Connected => None,
+            Connection::Connecting => Some("Connecting…"),
+            Connection::Reconnecting => Some("Reconnecting…"),
+        }
+    };
+    view! {
+        <p class="connection" role="status" aria-live="polite" class:visible=move || text().is_some()>
+            {text}
+        </p>
+    }
+}

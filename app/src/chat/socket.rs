@@ -1,0 +1,138 @@
+//! The browser's Socket.IO connection: the official socket.io-client (loaded as
+//! `/vendor/socket.io.min.js`, global `io`) driven from Rust. All state stays in Rust; this
+//! module only binds the few calls Haven makes.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use js_sys::{Function, Object, Promise, Reflect, JSON};
+use serde::{de::DeserializeOwned, Serialize};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+#[wasm_bindgen]
+extern "C" {
+    /// A socket.io-client `Socket`.
+    #[derive(Clone)]
+    pub type JsSocket;
+
+    #[wasm_bindgen(js_name = io)]
+    fn io_connect(options: &JsValue) -> JsSocket;
+
+    #[wasm_bindgen(method)]
+    fn on(this: &JsSocket, event: &str, listener: &Function);
+
+    #[wasm_bindgen(method, js_name = emitWithAck)]
+    fn emit_with_ack(this: &JsSocket, event: &str, payload: &JsValue) -> Promise;
+
+    /// The socket's Manager (reconnection events live there).
+    #[wasm_bindgen(method, getter, js_name = io)]
+    fn manager(this: &JsSocket) -> JsManager;
+
+    pub type JsManager;
+
+    #[wasm_bindgen(method, js_name = on)]
+    fn on_manager(this: &JsManager, event: &str, listener: &Function);
+}
+
+/// Milliseconds before an unanswered emit is sent again.
+const ACK_TIMEOUT_MS: u32 = 5_000;
+/// Resends before an emit is given up (the server dedupes them by `clientId`).
+const RETRIES: u32 = 4;
+
+fn to_js<T: Serialize>(value: &T) -> JsValue {
+    serde_json::to_string(value)
+        .ok()
+        .and_then(|text| JSON::parse(&text).ok())
+        .unwrap_or(JsValue::NULL)
+}
+
+/// Reads a JS value into a Rust type through JSON (payloads are small).
+pub fn from_js<T: DeserializeOwned>(value: &JsValue) -> Option<T> {
+    let text = JSON::stringify(value).ok()?.as_string()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// One connection for this tab. Listeners live as long as the page.
+#[derive(Clone)]
+pub struct Socket {
+    inner: JsSocket,
+}
+
+impl Socket {
+    /// Connects to this site. `last_seen` is read at every (re)connect and sent as
+    /// `auth.lastSeenId`, so the server replays what this tab missed.
+    pub fn connect(last_seen: Rc<Cell<i64>>) -> Option<Socket> {
+        let options = Object::new();
+        let auth = Closure::<dyn Fn(Function)>::new(move |callback: Function| {
+            let auth = Object::new();
+            let _ = Reflect::set(
+                &auth,
+                &"lastSeenId".into(),
+                &JsValue::from_f64(last_seen.get() as f64),
+            );
+            let _ = callback.call1(&JsValue::NULL, &auth);
+        });
+        let _ = Reflect::set(&options, &"auth".into(), auth.as_ref());
+        auth.forget();
+        let _ = Reflect::set(&options, &"ackTimeout".into(), &ACK_TIMEOUT_MS.into());
+        let _ = Reflect::set(&options, &"retries".into(), &RETRIES.into());
+        // `io` is missing if the vendored script failed to load: stay a plain page then.
+        let global = js_sys::global();
+        if !Reflect::has(&global, &"io".into()).unwrap_or(false) {
+            return None;
+        }
+        Some(Socket {
+            inner: io_connect(&options),
+        })
+    }
+
+    /// Calls `handler` with each `event` payload.
+    pub fn on(&self, event: &str, handler: impl FnMut(JsValue) + 'static) {
+        let closure = Closure::<dyn FnMut(JsValue)>::new(handler);
+        self.inner.on(event, closure.as_ref().unchecked_ref());
+        closure.forget();
+    }
+
+    /// Calls `handler` on a Manager event (`reconnect_attempt`, …).
+    pub fn on_manager(&self, event: &str, handler: impl FnMut(JsValue) + 'static) {
+        let closure = Closure::<dyn FnMut(JsValue)>::new(handler);
+        self.inner
+            .manager()
+            .on_manager(event, closure.as_ref().unchecked_ref());
+        closure.forget();
+    }
+
+    /// Emits with an ack (socket.io-client resends on timeout, up to [`RETRIES`] times).
+    /// `None` if no ack came at all.
+    pub async fn call<T: Serialize, R: DeserializeOwned>(
+        &self,
+        event: &str,
+        payload: &T,
+    ) -> Option<R> {
+        let answer = JsFuture::from(self.inner.emit_with_ack(event, &to_js(payload)))
+            .await
+            .ok()?;
+        from_js(&answer)
+    }
+}
+
+/// A random UUID v4 (the composer's `clientId`), from the browser's CSPRNG. Works on plain
+/// HTTP too, unlike `crypto.randomUUID`.
+pub fn new_client_id() -> String {
+    let mut bytes = [0u8; 16];
+    if let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) {
+        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}

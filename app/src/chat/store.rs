@@ -1,0 +1,210 @@
+//! The chat's client state: the sidebar's conversations, the open conversation's messages
+//! (optimistic ones included) and the connection. Plain signals, so the server renders the
+//! same first frame the browser hydrates; in the browser the socket then feeds them.
+
+use leptos::prelude::*;
+
+use crate::protocol::{ConversationId, ConversationSummary, Message, MessageId, UserId};
+
+/// Where a message of this tab's user stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Shown at once, not yet acknowledged.
+    Sending,
+    /// Stored by the server.
+    Sent,
+    /// Refused or unreachable; can be retried.
+    Failed,
+}
+
+/// One line in the conversation: a stored message, or one of ours still on its way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub client_id: String,
+    pub id: Option<MessageId>,
+    pub sender_id: UserId,
+    pub body: String,
+    pub created_at: Option<String>,
+    pub delivery: Delivery,
+    /// Why it failed, for the person.
+    pub error: Option<String>,
+}
+
+impl Item {
+    fn stored(message: &Message) -> Self {
+        Item {
+            client_id: message.client_id.0.clone(),
+            id: Some(message.id),
+            sender_id: message.sender_id,
+            body: message.body.clone(),
+            created_at: Some(message.created_at.clone()),
+            delivery: Delivery::Sent,
+            error: None,
+        }
+    }
+}
+
+/// The connection as the banner shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connection {
+    Connecting,
+    Connected,
+    Reconnecting,
+}
+
+/// Shared by the chat's components (context).
+#[derive(Clone, Copy)]
+pub struct ChatStore {
+    pub me: UserId,
+    pub conversations: RwSignal<Vec<ConversationSummary>>,
+    pub open: RwSignal<Option<ConversationId>>,
+    pub items: RwSignal<Vec<Item>>,
+    pub connection: RwSignal<Connection>,
+    /// Bumped when a message arrives for an open conversation (scroll/pill logic).
+    pub arrivals: RwSignal<u64>,
+}
+
+impl ChatStore {
+    /// A store for `me`, seeded with the server-rendered sidebar.
+    pub fn new(me: UserId, conversations: Vec<ConversationSummary>) -> Self {
+        ChatStore {
+            me,
+            conversations: RwSignal::new(conversations),
+            open: RwSignal::new(None),
+            items: RwSignal::new(Vec::new()),
+            connection: RwSignal::new(Connection::Connecting),
+            arrivals: RwSignal::new(0),
+        }
+    }
+
+    /// The highest message id this tab has seen (for catch-up).
+    pub fn highest_seen(&self) -> i64 {
+        let in_sidebar = self.conversations.with_untracked(|list| {
+            list.iter()
+                .filter_map(|c| c.last_message.as_ref().map(|m| m.id.0))
+                .max()
+                .unwrap_or(0)
+        });
+        let in_view = self.items.with_untracked(|items| {
+            items
+                .iter()
+                .filter_map(|i| i.id.map(|id| id.0))
+                .max()
+                .unwrap_or(0)
+        });
+        in_sidebar.max(in_view)
+    }
+
+    /// Shows a conversation's history (server-rendered or loaded).
+    pub fn show(&self, id: ConversationId, messages: &[Message]) {
+        self.open.set(Some(id));
+        self.items.set(messages.iter().map(Item::stored).collect());
+        self.mark_read(id);
+    }
+
+    /// Prepends older history.
+    pub fn prepend(&self, older: &[Message]) {
+        self.items.update(|items| {
+            let mut merged: Vec<Item> = older
+                .iter()
+                .filter(|m| !items.iter().any(|i| i.id == Some(m.id)))
+                .map(Item::stored)
+                .collect();
+            merged.append(items);
+            *items = merged;
+        });
+    }
+
+    /// Adds one of our messages before the server has it.
+    pub fn add_pending(&self, client_id: String, body: String) {
+        self.items.update(|items| {
+            items.push(Item {
+                client_id,
+                id: None,
+                sender_id: self.me,
+                body,
+                created_at: None,
+                delivery: Delivery::Sending,
+                error: None,
+            })
+        });
+        self.arrivals.update(|n| *n += 1);
+    }
+
+    /// Marks one of ours as failed, or as sending again.
+    pub fn set_delivery(&self, client_id: &str, delivery: Delivery, error: Option<String>) {
+        self.items.update(|items| {
+            if let Some(item) = items
+                .iter_mut()
+                .find(|i| i.client_id == client_id && i.id.is_none())
+            {
+                item.delivery = delivery;
+                item.error = error;
+            }
+        });
+    }
+
+    /// Takes in a stored message, from an ack, an echo, another tab or the peer: the
+    /// optimistic copy becomes the real one exactly once, whichever comes first; ids already
+    /// shown are dropped; order is the server's id order. Answers whether the sidebar knew
+    /// the conversation.
+    pub fn receive(&self, message: &Message) -> bool {
+        if self.open.get_untracked() == Some(message.conversation_id) {
+            let mut added = false;
+            self.items.update(|items| {
+                if items.iter().any(|i| i.id == Some(message.id)) {
+                    return;
+                }
+                if let Some(item) = items
+                    .iter_mut()
+                    .find(|i| i.client_id == message.client_id.0)
+                {
+                    *item = Item::stored(message);
+                    return;
+                }
+                let at = items
+                    .iter()
+                    .position(|i| i.id.is_some_and(|id| id > message.id))
+                    .unwrap_or(items.len());
+                items.insert(at, Item::stored(message));
+                added = true;
+            });
+            if added {
+                self.arrivals.update(|n| *n += 1);
+            }
+        }
+        self.update_sidebar(message)
+    }
+
+    fn update_sidebar(&self, message: &Message) -> bool {
+        let open = self.open.get_untracked() == Some(message.conversation_id);
+        let mut known = false;
+        self.conversations.update(|list| {
+            let Some(summary) = list.iter_mut().find(|c| c.id == message.conversation_id) else {
+                return;
+            };
+            known = true;
+            let newer = summary
+                .last_message
+                .as_ref()
+                .is_none_or(|m| m.id < message.id);
+            if newer {
+                if message.sender_id != self.me && !open {
+                    summary.unread += 1;
+                }
+                summary.last_message = Some(message.clone());
+            }
+            list.sort_by_key(|c| std::cmp::Reverse(c.last_message.as_ref().map_or(0, |m| m.id.0)));
+        });
+        known
+    }
+
+    /// Clears a conversation's unread count (it is on screen).
+    pub fn mark_read(&self, id: ConversationId) {
+        self.conversations.update(|list| {
+            if let Some(summary) = list.iter_mut().find(|c| c.id == id) {
+                summary.unread = 0;
+            }
+        });
+    }
+}

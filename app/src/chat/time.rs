@@ -1,0 +1,59 @@
+//! Times in the viewer's locale. The server renders UTC (it cannot know the locale); once
+//! hydrated, the browser rewrites them in local time.
+
+use leptos::prelude::*;
+
+/// `HH:MM` of an RFC 3339 time, in UTC.
+fn utc_clock(rfc3339: &str) -> String {
+    rfc3339.get(11..16).unwrap_or_default().to_owned()
+}
+
+/// The local `HH:MM` (browser) or UTC (server, before hydration).
+#[component]
+pub fn Clock(#[prop(into)] at: String) -> impl IntoView {
+    let text = RwSignal::new(utc_clock(&at));
+    #[cfg(feature = "hydrate")]
+    {
+        let at = at.clone();
+        Effect::new(move |_| {
+            let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&at));
+            let options = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&options, &"hour".into(), &"2-digit".into());
+            let _ = js_sys::Reflect::set(&options, &"minute".into(), &"2-digit".into());
+            if let Some(local) = date
+                .to_locale_time_string_with_options("default", &options)
+                .as_string()
+            {
+                text.set(local);
+            }
+        });
+    }
+    view! { <time datetime=at>{text}</time> }
+}
+
+/// The day of an RFC 3339 time: `YYYY-MM-DD` (UTC) on the server, the local long date in
+/// the browser.
+#[component]
+pub fn DayLabel(#[prop(into)] at: String) -> impl IntoView {
+    let text = RwSignal::new(at.get(0..10).unwrap_or_default().to_owned());
+    #[cfg(feature = "hydrate")]
+    {
+        let at = at.clone();
+        Effect::new(move |_| {
+            let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&at));
+            let options = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&options, &"weekday".into(), &"long".into());
+            let _ = js_sys::Reflect::set(&options, &"month".into(), &"long".into());
+            let _ = js_sys::Reflect::set(&options, &"day".into(), &"numeric".into());
+            if let Some(local) = date.to_locale_date_string("default", &options).as_string() {
+                text.set(local);
+            }
+        });
+    }
+    view! { <li class="day-separator" role="separator"><span>{text}</span></li> }
+}
+
+/// The UTC date part, to decide where day separators go.
+pub fn day_of(rfc3339: &str) -> &str {
+    rfc3339.get(0..10).unwrap_or_default()
+}

@@ -1,0 +1,127 @@
+import { Browser, expect, Page, test } from "@playwright/test";
+import { hydrated, PSYCHIATRIST, registerStudent, signIn, STUDENT_PASSWORD, uniqueName } from "./helpers";
+
+/** A new student (own browser context) in a conversation with the test psychiatrist. */
+async function studentInConversation(browser: Browser, displayName: string) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const username = uniqueName();
+  await registerStudent(page, username, displayName);
+  await page.getByRole("button", { name: `Write to ${PSYCHIATRIST.name}` }).click();
+  await expect(page).toHaveURL(/\/chat\/\d+$/);
+  await connected(page);
+  return { context, page, url: page.url(), username };
+}
+
+async function psychiatrist(browser: Browser) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, "psychiatrist", PSYCHIATRIST.username, PSYCHIATRIST.password);
+  await expect(page).toHaveURL(/\/chat$/);
+  await connected(page);
+  return { context, page };
+}
+
+/** Hydrated and the socket connected (no banner). */
+async function connected(page: Page) {
+  await hydrated(page);
+  await expect(page.locator(".connection.visible")).toHaveCount(0);
+}
+
+async function send(page: Page, text: string) {
+  await page.getByLabel("Message").fill(text);
+  await page.getByLabel("Message").press("Enter");
+}
+
+test("a student and a psychiatrist talk in real time, sidebars and tabs follow", async ({ browser }) => {
+  const doctor = await psychiatrist(browser);
+  const student = await studentInConversation(browser, "Avery");
+
+  await send(student.page, "Hello, is anyone there?");
+  const mine = student.page.locator(".message.mine", { hasText: "Hello, is anyone there?" });
+  await expect(mine).toHaveCount(1);
+  await expect(mine).toHaveAttribute("data-status", "sent");
+
+  // The psychiatrist's sidebar gets the new conversation live, with preview and unread count.
+  const entry = doctor.page.locator(".conversation", { hasText: "Avery" });
+  await expect(entry).toContainText("Hello, is anyone there?");
+  await expect(entry.locator(".unread")).toHaveText("1");
+  await entry.getByRole("link").click();
+  await expect(doctor.page.locator(".message.theirs", { hasText: "Hello, is anyone there?" })).toHaveCount(1);
+  await expect(entry.locator(".unread")).toHaveCount(0);
+
+  await send(doctor.page, "I'm here. How are you feeling tonight?");
+  await expect(student.page.locator(".message.theirs", { hasText: "How are you feeling tonight?" })).toHaveCount(1);
+
+  // A second tab of the student sees the student's own messages once.
+  const secondTab = await student.context.newPage();
+  await secondTab.goto(student.url);
+  await connected(secondTab);
+  await send(student.page, "Sent from my first tab");
+  await expect(secondTab.locator(".message.mine", { hasText: "Sent from my first tab" })).toHaveCount(1);
+  await expect(doctor.page.locator(".message", { hasText: "Sent from my first tab" })).toHaveCount(1);
+
+  // Sidebar order: the most recent conversation first, its preview updated.
+  const first = doctor.page.locator(".conversation").first();
+  await expect(first).toContainText("Avery");
+  await expect(first).toContainText("Sent from my first tab");
+
+  // A reload keeps the history.
+  await student.page.reload();
+  await connected(student.page);
+  await expect(student.page.locator(".message")).toHaveCount(3);
+
+  await student.context.close();
+  await doctor.context.close();
+});
+
+test("a message written offline is delivered exactly once when the connection returns", async ({ browser }) => {
+  const doctor = await psychiatrist(browser);
+  const student = await studentInConversation(browser, "Blake");
+  await send(student.page, "first, while online");
+  await expect(student.page.locator(".message.mine[data-status=sent]")).toHaveCount(1);
+  await doctor.page.locator(".conversation", { hasText: "Blake" }).getByRole("link").click();
+  await connected(doctor.page);
+
+  await student.context.setOffline(true);
+  await send(student.page, "written while offline");
+  const offline = student.page.locator(".message.mine", { hasText: "written while offline" });
+  await expect(offline).toHaveCount(1);
+  await student.context.setOffline(false);
+
+  await expect(offline).toHaveAttribute("data-status", "sent", { timeout: 30_000 });
+  await expect(doctor.page.locator(".message", { hasText: "written while offline" })).toHaveCount(1, { timeout: 30_000 });
+  await doctor.page.reload();
+  await expect(doctor.page.locator(".message", { hasText: "written while offline" })).toHaveCount(1);
+
+  await student.context.close();
+  await doctor.context.close();
+});
+
+test("a message over 4000 characters is refused with a clear message", async ({ browser }) => {
+  const student = await studentInConversation(browser, "Casey");
+  await student.page.getByLabel("Message").fill("a".repeat(4001));
+  await expect(student.page.getByText("Too long: 4001 / 4000 characters")).toBeVisible();
+  await expect(student.page.getByRole("button", { name: "Send" })).toBeDisabled();
+  await student.page.getByLabel("Message").press("Enter");
+  await expect(student.page.locator(".message")).toHaveCount(0);
+  await student.context.close();
+});
+
+test("without JavaScript the composer still sends (after a reload)", async ({ browser }) => {
+  const student = await studentInConversation(browser, "Drew");
+  await student.context.close();
+  // The same account without JavaScript: plain form posts all the way.
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto("/login/student");
+  await page.getByLabel("Username").fill(student.username);
+  await page.getByLabel("Password").fill(STUDENT_PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.goto(student.url);
+  await page.getByLabel("Message").fill("sent by a plain form");
+  await page.getByRole("button", { name: "Send" }).click();
+  await expect(page).toHaveURL(student.url);
+  await expect(page.locator(".message", { hasText: "sent by a plain form" })).toHaveCount(1);
+  await context.close();
+});
