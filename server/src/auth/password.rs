@@ -38,17 +38,39 @@ fn decoy_hash() -> &'static str {
     })
 }
 
-/// Hashes a new password (PHC string with its own salt).
-pub async fn hash(password: String) -> Result<String, HashError> {
-    tokio::task::spawn_blocking(move || hash_blocking(&password))
+/// At most this many hashes run at once. Each takes 19 MiB and a core for tens of
+/// milliseconds: unbounded, a burst of sign-ins would grow memory by hundreds of MiB (which
+/// the allocator keeps) and starve the chat of CPU.
+fn hashing_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        tokio::sync::Semaphore::new(cores)
+    })
+}
+
+/// Runs `work` on the blocking pool once a hashing permit is free.
+async fn off_reactor<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, HashError> + Send + 'static,
+) -> Result<T, HashError> {
+    let _permit = hashing_permits()
+        .acquire()
+        .await
+        .map_err(|e| HashError(e.to_string()))?;
+    tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| HashError(e.to_string()))?
+}
+
+/// Hashes a new password (PHC string with its own salt).
+pub async fn hash(password: String) -> Result<String, HashError> {
+    off_reactor(move || hash_blocking(&password)).await
 }
 
 /// Checks `password` against `stored`; with `None` (unknown user) it does the same work
 /// against a decoy hash and answers `false`.
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool, HashError> {
-    tokio::task::spawn_blocking(move || {
+    off_reactor(move || {
         let known = stored.is_some();
         let phc = stored.as_deref().unwrap_or_else(|| decoy_hash());
         let parsed = PasswordHash::new(phc).map_err(|e| HashError(e.to_string()))?;
@@ -58,7 +80,6 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<bool, Ha
         Ok(known && matches)
     })
     .await
-    .map_err(|e| HashError(e.to_string()))?
 }
 
 /// Computes the decoy hash ahead of the first login, so that login does not pay for it.

@@ -18,6 +18,7 @@ use time::OffsetDateTime;
 pub use error::ChatError;
 pub use limiter::{SendLimiter, SendRate};
 
+use crate::store::writer::MessageWriter;
 use crate::store::{conversations, messages, users, Db};
 
 /// How many messages a reconnect replays at most; past that the client reloads over HTTP.
@@ -55,6 +56,7 @@ pub enum Replay {
 #[derive(Debug)]
 pub struct Chat {
     db: Db,
+    writer: MessageWriter,
     limiter: SendLimiter,
     /// Members per conversation. Membership never changes once a conversation exists
     /// (one-to-one only, no leaving), so entries never go stale; unknown ids are not cached.
@@ -85,6 +87,7 @@ impl Chat {
     /// The service over `db`, limiting sends to `rate` per user.
     pub fn new(db: Db, rate: SendRate) -> Self {
         Self {
+            writer: MessageWriter::spawn(db.clone()),
             db,
             limiter: SendLimiter::new(rate),
             members: RwLock::new(HashMap::new()),
@@ -170,11 +173,11 @@ impl Chat {
         let new = messages::NewMessage {
             conversation_id: request.conversation_id,
             sender_id: sender,
-            client_id: &request.client_id,
-            body,
-            created_at: &created_at,
+            client_id: request.client_id,
+            body: body.to_owned(),
+            created_at,
         };
-        match messages::insert(&self.db, &new).await? {
+        match self.writer.insert(new).await? {
             messages::Inserted::New(message) => Ok(Sent {
                 message,
                 members,

@@ -8,12 +8,12 @@ use super::{Db, StoreError};
 
 /// A message to store. The body is already validated and trimmed.
 #[derive(Debug, Clone)]
-pub struct NewMessage<'a> {
+pub struct NewMessage {
     pub conversation_id: ConversationId,
     pub sender_id: UserId,
-    pub client_id: &'a ClientId,
-    pub body: &'a str,
-    pub created_at: &'a str,
+    pub client_id: ClientId,
+    pub body: String,
+    pub created_at: String,
 }
 
 /// What [`insert`] did.
@@ -39,46 +39,77 @@ pub fn from_row(row: &SqliteRow) -> Result<Message, sqlx::Error> {
     })
 }
 
-/// Stores a message once per `(sender, clientId)` and moves the conversation's
-/// `last_message_id`, in one transaction: when this returns, the message is committed.
-pub async fn insert(db: &Db, message: &NewMessage<'_>) -> Result<Inserted, StoreError> {
+/// SQLite's limit on bound variables per statement is 32766; 5 a row.
+pub const MAX_BATCH: usize = 1000;
+
+/// Stores messages once per `(sender, clientId)` and moves their conversations'
+/// `last_message_id`, all in one transaction of four statements whatever the batch size (a
+/// group commit): when this returns, every message is committed. The answers are in the
+/// order of `batch`; a `(sender, clientId)` stored before, or twice in the batch, answers
+/// [`Inserted::Existing`] with the stored message.
+pub async fn insert_batch(db: &Db, batch: &[NewMessage]) -> Result<Vec<Inserted>, StoreError> {
+    debug_assert!(batch.len() <= MAX_BATCH);
     let mut tx = db.begin().await?;
-    let id: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO messages (conversation_id, sender_id, client_id, body, created_at) \
-         VALUES (?, ?, ?, ?, ?) ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id",
-    )
-    .bind(message.conversation_id.0)
-    .bind(message.sender_id.0)
-    .bind(&message.client_id.0)
-    .bind(message.body)
-    .bind(message.created_at)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(id) = id else {
-        tx.rollback().await?;
-        let existing = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM messages WHERE sender_id = ? AND client_id = ?"
-        ))
-        .bind(message.sender_id.0)
-        .bind(&message.client_id.0)
-        .fetch_one(db)
-        .await?;
-        return Ok(Inserted::Existing(from_row(&existing)?));
-    };
-    sqlx::query("UPDATE conversations SET last_message_id = ? WHERE id = ?")
-        .bind(id)
-        .bind(message.conversation_id.0)
-        .execute(&mut *tx)
-        .await?;
+    let mut sql = String::from(
+        "INSERT INTO messages (conversation_id, sender_id, client_id, body, created_at) VALUES ",
+    );
+    sql.push_str(&vec!["(?, ?, ?, ?, ?)"; batch.len()].join(", "));
+    sql.push_str(" ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id, sender_id, client_id");
+    let mut insert = sqlx::query(&sql);
+    for m in batch {
+        insert = insert
+            .bind(m.conversation_id.0)
+            .bind(m.sender_id.0)
+            .bind(&m.client_id.0)
+            .bind(&m.body)
+            .bind(&m.created_at);
+    }
+    let mut new_ids = std::collections::HashMap::with_capacity(batch.len());
+    for row in insert.fetch_all(&mut *tx).await? {
+        let key: (i64, String) = (row.try_get("sender_id")?, row.try_get("client_id")?);
+        new_ids.insert(key, row.try_get::<i64, _>("id")?);
+    }
+    let mut conversations: Vec<i64> = batch.iter().map(|m| m.conversation_id.0).collect();
+    conversations.sort_unstable();
+    conversations.dedup();
+    let mut update = String::from(
+        "UPDATE conversations SET last_message_id = \
+         (SELECT MAX(id) FROM messages WHERE conversation_id = conversations.id) WHERE id IN (",
+    );
+    update.push_str(&vec!["?"; conversations.len()].join(", "));
+    update.push(')');
+    let mut update = sqlx::query(&update);
+    for id in &conversations {
+        update = update.bind(id);
+    }
+    update.execute(&mut *tx).await?;
+
+    let mut answers = Vec::with_capacity(batch.len());
+    for m in batch {
+        // Each new id answers once; a second row with the same key is a duplicate.
+        match new_ids.remove(&(m.sender_id.0, m.client_id.0.clone())) {
+            Some(id) => answers.push(Inserted::New(Message {
+                id: MessageId(id),
+                conversation_id: m.conversation_id,
+                sender_id: m.sender_id,
+                client_id: m.client_id.clone(),
+                body: m.body.clone(),
+                created_at: m.created_at.clone(),
+            })),
+            None => {
+                let existing = sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM messages WHERE sender_id = ? AND client_id = ?"
+                ))
+                .bind(m.sender_id.0)
+                .bind(&m.client_id.0)
+                .fetch_one(&mut *tx)
+                .await?;
+                answers.push(Inserted::Existing(from_row(&existing)?));
+            }
+        }
+    }
     tx.commit().await?;
-    Ok(Inserted::New(Message {
-        id: MessageId(id),
-        conversation_id: message.conversation_id,
-        sender_id: message.sender_id,
-        client_id: message.client_id.clone(),
-        body: message.body.to_owned(),
-        created_at: message.created_at.to_owned(),
-    }))
+    Ok(answers)
 }
 
 /// Messages newer than `after` in all of the user's conversations, in id order, at most

@@ -4,6 +4,7 @@
 pub mod conversations;
 pub mod messages;
 pub mod users;
+pub mod writer;
 
 use std::str::FromStr;
 use std::time::Duration;
