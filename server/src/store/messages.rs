@@ -1,7 +1,7 @@
 //! The `messages` table.
 
 use app::protocol::{ClientId, ConversationId, Message, MessageId, UserId};
-use sqlx::sqlite::SqliteRow;
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::Row;
 
 use super::{Db, StoreError};
@@ -42,19 +42,23 @@ pub fn from_row(row: &SqliteRow) -> Result<Message, sqlx::Error> {
 /// SQLite's limit on bound variables per statement is 32766; 5 a row.
 pub const MAX_BATCH: usize = 1000;
 
-/// Stores messages once per `(sender, clientId)` and moves their conversations'
-/// `last_message_id`, all in one transaction of four statements whatever the batch size (a
-/// group commit): when this returns, every message is committed. The answers are in the
-/// order of `batch`; a `(sender, clientId)` stored before, or twice in the batch, answers
-/// [`Inserted::Existing`] with the stored message.
-pub async fn insert_batch(db: &Db, batch: &[NewMessage]) -> Result<Vec<Inserted>, StoreError> {
+/// Stores messages once per `(sender, clientId)` with one multi-row INSERT: one atomic
+/// statement whatever the batch size (a group commit), and the trigger of migration 3 moves
+/// each conversation's `last_message_id` inside it. When this returns, every message is
+/// committed. The answers are in the order of `batch`; a `(sender, clientId)` stored
+/// before, or twice in the batch, answers [`Inserted::Existing`] with the stored message.
+pub async fn insert_batch(
+    conn: &mut SqliteConnection,
+    batch: &[NewMessage],
+) -> Result<Vec<Inserted>, StoreError> {
     debug_assert!(batch.len() <= MAX_BATCH);
-    let mut tx = db.begin().await?;
     let mut sql = String::from(
         "INSERT INTO messages (conversation_id, sender_id, client_id, body, created_at) VALUES ",
     );
     sql.push_str(&vec!["(?, ?, ?, ?, ?)"; batch.len()].join(", "));
-    sql.push_str(" ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id, sender_id, client_id");
+    sql.push_str(
+        " ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id, sender_id, client_id",
+    );
     let mut insert = sqlx::query(&sql);
     for m in batch {
         insert = insert
@@ -65,24 +69,10 @@ pub async fn insert_batch(db: &Db, batch: &[NewMessage]) -> Result<Vec<Inserted>
             .bind(&m.created_at);
     }
     let mut new_ids = std::collections::HashMap::with_capacity(batch.len());
-    for row in insert.fetch_all(&mut *tx).await? {
+    for row in insert.fetch_all(&mut *conn).await? {
         let key: (i64, String) = (row.try_get("sender_id")?, row.try_get("client_id")?);
         new_ids.insert(key, row.try_get::<i64, _>("id")?);
     }
-    let mut conversations: Vec<i64> = batch.iter().map(|m| m.conversation_id.0).collect();
-    conversations.sort_unstable();
-    conversations.dedup();
-    let mut update = String::from(
-        "UPDATE conversations SET last_message_id = \
-         (SELECT MAX(id) FROM messages WHERE conversation_id = conversations.id) WHERE id IN (",
-    );
-    update.push_str(&vec!["?"; conversations.len()].join(", "));
-    update.push(')');
-    let mut update = sqlx::query(&update);
-    for id in &conversations {
-        update = update.bind(id);
-    }
-    update.execute(&mut *tx).await?;
 
     let mut answers = Vec::with_capacity(batch.len());
     for m in batch {
@@ -102,13 +92,12 @@ pub async fn insert_batch(db: &Db, batch: &[NewMessage]) -> Result<Vec<Inserted>
                 ))
                 .bind(m.sender_id.0)
                 .bind(&m.client_id.0)
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut *conn)
                 .await?;
                 answers.push(Inserted::Existing(from_row(&existing)?));
             }
         }
     }
-    tx.commit().await?;
     Ok(answers)
 }
 

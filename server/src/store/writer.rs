@@ -4,6 +4,8 @@
 
 use tokio::sync::{mpsc, oneshot};
 
+use sqlx::SqliteConnection;
+
 use super::messages::{self, Inserted, NewMessage};
 use super::{Db, StoreError};
 
@@ -40,11 +42,16 @@ impl MessageWriter {
 }
 
 async fn run(db: Db, mut rx: mpsc::Receiver<(NewMessage, Reply)>) {
+    // One connection of its own: its page cache stays warm (a pooled connection's cache is
+    // invalidated by writes made through the others).
+    let mut conn: Option<SqliteConnection> = None;
     let mut batch = Vec::new();
     let mut replies = Vec::new();
     while let Some((message, reply)) = rx.recv().await {
         batch.push(message);
         replies.push(reply);
+        // Let the socket tasks that are ready run first, so their messages join this batch.
+        tokio::task::yield_now().await;
         while batch.len() < messages::MAX_BATCH {
             match rx.try_recv() {
                 Ok((message, reply)) => {
@@ -54,7 +61,17 @@ async fn run(db: Db, mut rx: mpsc::Receiver<(NewMessage, Reply)>) {
                 Err(_) => break,
             }
         }
-        match messages::insert_batch(&db, &batch).await {
+        if conn.is_none() {
+            conn = db.acquire().await.map(|c| c.detach()).ok();
+        }
+        let result = match conn.as_mut() {
+            Some(conn) => messages::insert_batch(conn, &batch).await,
+            None => Err(StoreError::Corrupt("no database connection".into())),
+        };
+        if result.is_err() {
+            conn = None; // reconnect for the next batch
+        }
+        match result {
             Ok(answers) => {
                 for (reply, answer) in replies.drain(..).zip(answers) {
                     let _ = reply.send(Ok(answer));
