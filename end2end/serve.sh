@@ -10,7 +10,9 @@ rm -rf "$state" && mkdir -p "$state"
 export DATABASE_URL="sqlite://$state/haven.db"
 export LEPTOS_SITE_ROOT=target/site
 export HAVEN_LOG=${HAVEN_LOG:-warn}
-# Tests tell apart "offline" and "reload" quickly; a short idle limit is not needed here.
+# The e2e suite sends dozens of messages quickly to test history paging; the send-rate
+# limit itself is covered by the integration tests.
+export HAVEN_SEND_BURST=${HAVEN_SEND_BURST:-200}
 echo "synthetic-e2e-password" | "$haven" user add --role psychiatrist --username dr.e2e \
   --display-name "Dr. Edda Synthetic" --bio "Synthetic account for tests."
 exec "$haven" serve --addr "127.0.0.1:${HAVEN_E2E_PORT:-3457}"

@@ -125,3 +125,38 @@ test("without JavaScript the composer still sends (after a reload)", async ({ br
   await expect(page.locator(".message", { hasText: "sent by a plain form" })).toHaveCount(1);
   await context.close();
 });
+
+test("history pages in when scrolling up; a new message while scrolled up shows a pill", async ({ browser }) => {
+  const doctor = await psychiatrist(browser);
+  const student = await studentInConversation(browser, "Emery");
+  for (let i = 1; i <= 60; i++) {
+    await send(student.page, `line ${i}`);
+  }
+  await expect(student.page.locator(".message.mine[data-status=sent]")).toHaveCount(60, { timeout: 30_000 });
+
+  // The server renders the latest 50; the view starts at the bottom.
+  await student.page.reload();
+  await connected(student.page);
+  await expect(student.page.locator(".message")).toHaveCount(50);
+  await expect(student.page.locator(".message").last()).toContainText("line 60");
+  await expect(student.page.locator(".message").last()).toBeInViewport();
+
+  // Scrolling to the top loads the 10 older ones, oldest first.
+  await student.page.locator(".messages").evaluate((el) => el.scrollTo(0, 0));
+  await expect(student.page.locator(".message")).toHaveCount(60);
+  await expect(student.page.locator(".message").first()).toContainText("line 1");
+
+  // Scrolled up, a new message does not move the view: a pill offers to jump.
+  await student.page.locator(".messages").evaluate((el) => el.scrollTo(0, 0));
+  await doctor.page.locator(".conversation", { hasText: "Emery" }).getByRole("link").click();
+  await connected(doctor.page);
+  await send(doctor.page, "Take your time, I'm reading.");
+  const pill = student.page.getByRole("button", { name: "New messages ↓" });
+  await expect(pill).toBeVisible();
+  await pill.click();
+  await expect(student.page.locator(".message", { hasText: "Take your time" })).toBeInViewport();
+  await expect(pill).toHaveCount(0);
+
+  await student.context.close();
+  await doctor.context.close();
+});

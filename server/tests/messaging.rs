@@ -251,3 +251,33 @@ async fn signing_out_disconnects_that_sessions_sockets() {
     assert_eq!(out.status(), 204);
     assert!(s.closed_within(Duration::from_secs(5)).await);
 }
+
+#[tokio::test]
+async fn concurrent_resends_of_one_client_id_store_one_message() {
+    let server = TestServer::start().await;
+    let student = server.student("stu").await;
+    let doctor = server.psychiatrist("dr.race").await;
+    let s1 = Peer::connect(&server, &student, None).await;
+    let s2 = Peer::connect(&server, &student, None).await;
+    let mut p = Peer::connect(&server, &doctor, None).await;
+    let conversation = open(&s1, doctor.id).await;
+
+    // Likely to land in one group commit: the in-batch duplicate path.
+    for _ in 0..5 {
+        let client = client_id();
+        let (a, b) = tokio::join!(
+            send(&s1, conversation, &client, "at the same time"),
+            send(&s2, conversation, &client, "at the same time")
+        );
+        assert_eq!(a["ok"], true, "{a}");
+        assert_eq!(
+            a["message"], b["message"],
+            "both acks name the one stored message"
+        );
+    }
+    assert_eq!(
+        p.collect("message:new", QUIET).await.len(),
+        5,
+        "each emitted once"
+    );
+}
