@@ -36,22 +36,12 @@ async fn student_registers_sees_chat_and_logs_out() {
         "{html}"
     );
 
-    let out = server
-        .http()
-        .post(server.url("/api/auth/logout"))
-        .header(COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(out.status(), 204);
-    let me = server
-        .http()
-        .get(server.url("/api/auth/me"))
-        .header(COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(me.status(), 401, "the session is deleted server side");
+    assert_eq!(server.logout(&cookie).await, 204);
+    assert_eq!(
+        server.me_status(&cookie).await,
+        401,
+        "the session is deleted server side"
+    );
 }
 
 #[tokio::test]
@@ -297,14 +287,7 @@ async fn session_cookie_is_httponly_lax_and_rotates_at_login() {
     assert!(!raw.contains("Secure"), "loopback serves plain HTTP");
     let second = session_cookie(res.headers()).unwrap();
     assert_ne!(first, second, "a new session id at login");
-    let old = server
-        .http()
-        .get(server.url("/api/auth/me"))
-        .header(COOKIE, &first)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(old.status(), 401, "the old id is gone");
+    assert_eq!(server.me_status(&first).await, 401, "the old id is gone");
 
     let secure = TestServer::start_with(&[("HAVEN_SECURE_COOKIES", "true")]).await;
     let res = secure
@@ -324,14 +307,7 @@ async fn sessions_expire_after_inactivity() {
     let server = TestServer::start_with(&[("HAVEN_SESSION_IDLE_SECS", "1")]).await;
     let cookie = server.register_student("sleepy").await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let me = server
-        .http()
-        .get(server.url("/api/auth/me"))
-        .header(COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(me.status(), 401);
+    assert_eq!(server.me_status(&cookie).await, 401);
 }
 
 #[tokio::test]

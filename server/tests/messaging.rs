@@ -241,14 +241,7 @@ async fn signing_out_disconnects_that_sessions_sockets() {
     let server = TestServer::start().await;
     let student = server.student("stu").await;
     let mut s = Peer::connect(&server, &student, None).await;
-    let out = server
-        .http()
-        .post(server.url("/api/auth/logout"))
-        .header("cookie", &student.cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(out.status(), 204);
+    assert_eq!(server.logout(&student.cookie).await, 204);
     assert!(s.closed_within(Duration::from_secs(5)).await);
 }
 

@@ -7,7 +7,6 @@ use common::{SocketOutcome, TestServer};
 fn refused_with(outcome: SocketOutcome, reason: &str) -> bool {
     matches!(outcome, SocketOutcome::Refused(message) if message.contains(reason))
 }
-use reqwest::header::COOKIE;
 
 #[tokio::test]
 async fn socket_needs_a_valid_session() {
@@ -52,14 +51,7 @@ async fn socket_needs_a_valid_session() {
         "a foreign origin"
     );
 
-    let out = server
-        .http()
-        .post(server.url("/api/auth/logout"))
-        .header(COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(out.status(), 204);
+    assert_eq!(server.logout(&cookie).await, 204);
     assert!(
         refused_with(
             server.socket(&[("Cookie", &cookie)]).await,

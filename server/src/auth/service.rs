@@ -5,7 +5,7 @@ use std::fmt::Display;
 use std::net::IpAddr;
 
 use app::error::{AuthError, Field, FieldError};
-use app::protocol::{PublicUser, Role};
+use app::protocol::{PublicUser, Role, UserId};
 use app::validation::{check_display_name, check_password, check_username, normalize_username};
 use socketioxide::SocketIo;
 use tower_sessions::Session;
@@ -31,6 +31,13 @@ pub struct NewAccount<'a> {
     pub password: &'a str,
     pub role: Role,
     pub bio: &'a str,
+}
+
+/// Binds the session to a user who just proved who they are.
+async fn start_session(session: &Session, id: UserId, role: Role) -> Result<(), AuthError> {
+    session::start(session, SessionUser { id, role })
+        .await
+        .map_err(internal)
 }
 
 /// Logs the cause (never a password or a message) and answers the generic error.
@@ -91,15 +98,7 @@ impl Accounts {
                 actual: user.role,
             });
         }
-        session::start(
-            session,
-            SessionUser {
-                id: user.id,
-                role: user.role,
-            },
-        )
-        .await
-        .map_err(internal)?;
+        start_session(session, user.id, user.role).await?;
         tracing::info!(user = %user.id, role = %user.role, "signed in");
         Ok(user.public())
     }
@@ -121,15 +120,7 @@ impl Accounts {
                 bio: "",
             })
             .await?;
-        session::start(
-            session,
-            SessionUser {
-                id: user.id,
-                role: user.role,
-            },
-        )
-        .await
-        .map_err(internal)?;
+        start_session(session, user.id, user.role).await?;
         tracing::info!(user = %user.id, "student registered");
         Ok(user)
     }

@@ -204,6 +204,30 @@ impl TestServer {
         (status, body, cookie)
     }
 
+    /// Signs out over the JSON API; answers the status.
+    pub async fn logout(&self, cookie: &str) -> u16 {
+        self.http()
+            .post(self.url("/api/auth/logout"))
+            .header(COOKIE, cookie)
+            .send()
+            .await
+            .expect("logout")
+            .status()
+            .as_u16()
+    }
+
+    /// The status of `GET /api/auth/me` with this cookie.
+    pub async fn me_status(&self, cookie: &str) -> u16 {
+        self.http()
+            .get(self.url("/api/auth/me"))
+            .header(COOKIE, cookie)
+            .send()
+            .await
+            .expect("me")
+            .status()
+            .as_u16()
+    }
+
     /// GET as a browser navigating (Accept: text/html), with an optional cookie header.
     pub async fn get_page(&self, path: &str, cookie: Option<&str>) -> reqwest::Response {
         let mut req = self.http().get(self.url(path)).header(ACCEPT, "text/html");
