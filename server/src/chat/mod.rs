@@ -87,7 +87,7 @@ impl Chat {
     /// The service over `db`, limiting sends to `rate` per user.
     pub fn new(db: Db, rate: SendRate) -> Self {
         Self {
-            writer: MessageWriter::spawn(db.clone()),
+            writer: MessageWriter::spawn(&db),
             db,
             limiter: SendLimiter::new(rate),
             members: RwLock::new(HashMap::new()),

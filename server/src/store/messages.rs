@@ -1,7 +1,7 @@
 //! The `messages` table.
 
 use app::protocol::{ClientId, ConversationId, Message, MessageId, UserId};
-use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use super::{Db, StoreError};
@@ -39,65 +39,68 @@ pub fn from_row(row: &SqliteRow) -> Result<Message, sqlx::Error> {
     })
 }
 
-/// SQLite's limit on bound variables per statement is 32766; 5 a row.
-pub const MAX_BATCH: usize = 1000;
-
-/// Stores messages once per `(sender, clientId)` with one multi-row INSERT: one atomic
-/// statement whatever the batch size (a group commit), and the trigger of migration 3 moves
-/// each conversation's `last_message_id` inside it. When this returns, every message is
+/// Stores messages once per `(sender, clientId)`, in one transaction (a group commit); the
+/// trigger of migration 3 moves each conversation's `last_message_id`. Runs synchronously on
+/// the writer's own connection (see `store::writer`). When this returns, every message is
 /// committed. The answers are in the order of `batch`; a `(sender, clientId)` stored
 /// before, or twice in the batch, answers [`Inserted::Existing`] with the stored message.
-pub async fn insert_batch(
-    conn: &mut SqliteConnection,
+pub fn insert_batch(
+    conn: &mut rusqlite::Connection,
     batch: &[NewMessage],
-) -> Result<Vec<Inserted>, StoreError> {
-    debug_assert!(batch.len() <= MAX_BATCH);
-    let mut sql = String::from(
-        "INSERT INTO messages (conversation_id, sender_id, client_id, body, created_at) VALUES ",
-    );
-    sql.push_str(&vec!["(?, ?, ?, ?, ?)"; batch.len()].join(", "));
-    sql.push_str(
-        " ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id, sender_id, client_id",
-    );
-    let mut insert = sqlx::query(&sql);
-    for m in batch {
-        insert = insert
-            .bind(m.conversation_id.0)
-            .bind(m.sender_id.0)
-            .bind(&m.client_id.0)
-            .bind(&m.body)
-            .bind(&m.created_at);
-    }
-    let mut new_ids = std::collections::HashMap::with_capacity(batch.len());
-    for row in insert.fetch_all(&mut *conn).await? {
-        let key: (i64, String) = (row.try_get("sender_id")?, row.try_get("client_id")?);
-        new_ids.insert(key, row.try_get::<i64, _>("id")?);
-    }
-
+) -> Result<Vec<Inserted>, rusqlite::Error> {
+    let tx = conn.transaction()?;
     let mut answers = Vec::with_capacity(batch.len());
-    for m in batch {
-        // Each new id answers once; a second row with the same key is a duplicate.
-        match new_ids.remove(&(m.sender_id.0, m.client_id.0.clone())) {
-            Some(id) => answers.push(Inserted::New(Message {
-                id: MessageId(id),
-                conversation_id: m.conversation_id,
-                sender_id: m.sender_id,
-                client_id: m.client_id.clone(),
-                body: m.body.clone(),
-                created_at: m.created_at.clone(),
-            })),
-            None => {
-                let existing = sqlx::query(&format!(
-                    "SELECT {COLUMNS} FROM messages WHERE sender_id = ? AND client_id = ?"
-                ))
-                .bind(m.sender_id.0)
-                .bind(&m.client_id.0)
-                .fetch_one(&mut *conn)
-                .await?;
-                answers.push(Inserted::Existing(from_row(&existing)?));
-            }
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO messages (conversation_id, sender_id, client_id, body, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id",
+        )?;
+        let mut existing = tx.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE sender_id = ?1 AND client_id = ?2"
+        ))?;
+        for m in batch {
+            let id: Option<i64> = insert
+                .query_row(
+                    rusqlite::params![
+                        m.conversation_id.0,
+                        m.sender_id.0,
+                        m.client_id.0,
+                        m.body,
+                        m.created_at
+                    ],
+                    |row| row.get(0),
+                )
+                .map(Some)
+                .or_else(|e| match e {
+                    rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                    other => Err(other),
+                })?;
+            answers.push(match id {
+                Some(id) => Inserted::New(Message {
+                    id: MessageId(id),
+                    conversation_id: m.conversation_id,
+                    sender_id: m.sender_id,
+                    client_id: m.client_id.clone(),
+                    body: m.body.clone(),
+                    created_at: m.created_at.clone(),
+                }),
+                None => Inserted::Existing(existing.query_row(
+                    rusqlite::params![m.sender_id.0, m.client_id.0],
+                    |row| {
+                        Ok(Message {
+                            id: MessageId(row.get(0)?),
+                            conversation_id: ConversationId(row.get(1)?),
+                            sender_id: UserId(row.get(2)?),
+                            client_id: ClientId(row.get(3)?),
+                            body: row.get(4)?,
+                            created_at: row.get(5)?,
+                        })
+                    },
+                )?),
+            });
         }
     }
+    tx.commit()?;
     Ok(answers)
 }
 
