@@ -198,11 +198,10 @@ impl Chat {
 
     /// Everything newer than `after` in the user's conversations, for a reconnecting client.
     pub async fn replay(&self, user: UserId, after: MessageId) -> Result<Replay, ChatError> {
-        let mut found = messages::after_for_user(&self.db, user, after, REPLAY_LIMIT + 1).await?;
+        let found = messages::after_for_user(&self.db, user, after, REPLAY_LIMIT + 1).await?;
         if found.len() > REPLAY_LIMIT as usize {
             return Ok(Replay::TooLarge);
         }
-        found.shrink_to_fit();
         Ok(Replay::Messages(found))
     }
 
