@@ -155,6 +155,7 @@ pub mod events {
     pub const MESSAGE_NEW: &str = "message:new";
     /// Server → client: the catch-up gap is too large; reload history over HTTP.
     pub const SYNC_RELOAD: &str = "sync:reload";
+    pub const PRESENCE: &str = "presence";
 }
 
 /// `{ok: false, error: {code, message}}` in acks.
@@ -181,4 +182,14 @@ pub struct MessageAck {
     pub message: Option<Message>,
     #[serde(default)]
     pub error: Option<AckError>,
+}
+
+/// `presence`: a user's status, sent only to those allowed to see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresenceUpdate {
+    pub user_id: UserId,
+    pub online: bool,
+    /// When they were last connected (RFC 3339), if ever and not online now.
+    pub last_seen: Option<String>,
 }

@@ -39,6 +39,10 @@ pub struct ServeArgs {
     /// Messages a user may send at once after a pause.
     #[arg(long, env = "HAVEN_SEND_BURST", default_value_t = 20.0)]
     pub send_burst: f64,
+    /// Milliseconds a user stays online after their last socket closed (a reload must not
+    /// flicker).
+    #[arg(long, env = "HAVEN_PRESENCE_GRACE_MS", default_value_t = 5000)]
+    pub presence_grace_ms: u64,
     /// The sign-in throttle's window in seconds.
     #[arg(long, env = "HAVEN_LOGIN_WINDOW_SECS", default_value_t = 15 * 60)]
     pub login_window_secs: u64,
@@ -55,6 +59,7 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     pub login_limits: ThrottleLimits,
     pub send_rate: SendRate,
+    pub presence_grace: Duration,
 }
 
 impl Config {
@@ -72,6 +77,7 @@ impl Config {
                 per_username: args.login_failures_per_username,
                 per_address: args.login_failures_per_address,
             },
+            presence_grace: Duration::from_millis(args.presence_grace_ms),
             send_rate: SendRate {
                 per_second: args.send_rate_per_sec,
                 burst: args.send_burst,

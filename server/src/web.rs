@@ -26,6 +26,7 @@ use crate::auth::session::COOKIE_NAME;
 use crate::chat::backend::FormChat;
 use crate::chat::Chat;
 use crate::config::Config;
+use crate::realtime::presence::Presence;
 use crate::realtime::{self, Realtime};
 use crate::state::{AppState, CookiePolicy};
 use crate::store::{self, Db};
@@ -43,6 +44,8 @@ pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
     let (socket_layer, io) = realtime::layer(Realtime {
         sessions: sessions.clone(),
         chat: chat.clone(),
+        presence: Arc::new(Presence::new(config.presence_grace)),
+        db: db.clone(),
         allowed_origins: config.allowed_origins.clone(),
     });
     let state = AppState {

@@ -7,6 +7,8 @@
 
 mod handshake;
 mod messaging;
+pub mod presence;
+mod visibility;
 
 use std::sync::Arc;
 
@@ -25,6 +27,8 @@ use crate::chat::{Chat, Sent};
 pub struct Realtime {
     pub sessions: SqliteStore,
     pub chat: Arc<Chat>,
+    pub presence: Arc<presence::Presence>,
+    pub db: crate::store::Db,
     /// Origins besides the site's own that may open sockets.
     pub allowed_origins: Vec<String>,
 }
@@ -33,6 +37,9 @@ pub struct Realtime {
 pub fn user_room(user: UserId) -> String {
     format!("user:{user}")
 }
+
+/// Every signed-in student's sockets (they may all see psychiatrists' status).
+pub const STUDENTS_ROOM: &str = "students";
 
 /// The room of one session's sockets (its token is random, not the session id).
 pub fn session_room(token: &str) -> String {
@@ -77,14 +84,30 @@ fn attach(socket: &SocketRef, session: &SocketSession) {
     socket.on(events::MESSAGE_SEND, messaging::on_send);
     socket.on(events::CONVERSATION_OPEN, messaging::on_open);
     socket.join([user_room(session.user.id), session_room(&session.room)]);
+    if session.user.role == app::protocol::Role::Student {
+        socket.join(STUDENTS_ROOM);
+    }
 }
 
 async fn on_connect(
     socket: SocketRef,
+    io: SocketIo,
     Extension(session): Extension<SocketSession>,
     State(realtime): State<Realtime>,
     auth: TryData<messaging::HandshakeAuth>,
 ) {
     tracing::debug!(user = %session.user.id, "socket connected");
-    messaging::replay(&socket, &realtime, session.user.id, auth).await;
+    let user = session.user;
+    visibility::connected(&io, &realtime, user).await;
+    {
+        let (io, realtime) = (io.clone(), realtime.clone());
+        socket.on_disconnect(async move || visibility::disconnected(io, realtime, user));
+    }
+    if !socket.connected() {
+        // Closed before the handler above was in place: count it gone now.
+        visibility::disconnected(io, realtime.clone(), user);
+        return;
+    }
+    visibility::snapshot(&socket, &realtime, user).await;
+    messaging::replay(&socket, &realtime, user.id, auth).await;
 }

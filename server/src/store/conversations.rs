@@ -117,3 +117,21 @@ pub async fn list_for(db: &Db, user: UserId) -> Result<Vec<ConversationSummary>,
         })
         .collect()
 }
+
+/// The people who share a conversation with `user`, with their last-seen times.
+pub async fn peers_last_seen(
+    db: &Db,
+    user: UserId,
+) -> Result<Vec<(UserId, Option<String>)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT u.id, u.last_seen_at FROM conversation_members me \
+         JOIN conversation_members other ON other.conversation_id = me.conversation_id AND other.user_id != me.user_id \
+         JOIN users u ON u.id = other.user_id WHERE me.user_id = ?",
+    )
+    .bind(user.0)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|row| Ok((UserId(row.try_get("id")?), row.try_get("last_seen_at")?)))
+        .collect()
+}

@@ -141,3 +141,23 @@ pub async fn psychiatrists(db: &Db) -> Result<Vec<app::protocol::Person>, StoreE
         })
         .collect()
 }
+
+/// Records when a user was last connected.
+pub async fn set_last_seen(db: &Db, user: UserId, at: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET last_seen_at = ? WHERE id = ?")
+        .bind(at)
+        .bind(user.0)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Every psychiatrist's id and last-seen time (what any student may see).
+pub async fn psychiatrists_last_seen(db: &Db) -> Result<Vec<(UserId, Option<String>)>, StoreError> {
+    let rows = sqlx::query("SELECT id, last_seen_at FROM users WHERE role = 'psychiatrist'")
+        .fetch_all(db)
+        .await?;
+    rows.iter()
+        .map(|row| Ok((UserId(row.try_get("id")?), row.try_get("last_seen_at")?)))
+        .collect()
+}

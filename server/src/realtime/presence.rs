@@ -1,0 +1,112 @@
+//! Who is online: sockets counted per user, many tabs and devices counting once. A user
+//! goes offline only after their last socket has been gone for a grace period, so a page
+//! reload never shows them offline. All counting sits here, behind [`Presence`], so that a
+//! multi-node version can count across nodes (e.g. in Redis) without touching callers.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use app::protocol::UserId;
+
+#[derive(Debug)]
+struct Entry {
+    sockets: u32,
+    /// Bumped at every connect, so a pending offline check can tell it is stale.
+    epoch: u64,
+}
+
+/// Socket counts per user (this node).
+#[derive(Debug)]
+pub struct Presence {
+    users: Mutex<HashMap<UserId, Entry>>,
+    /// How long a user stays online after their last socket closed.
+    pub grace: Duration,
+}
+
+impl Presence {
+    /// Empty, with the given grace period.
+    pub fn new(grace: Duration) -> Self {
+        Self {
+            users: Mutex::new(HashMap::new()),
+            grace,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, Entry>> {
+        self.users.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Counts a new socket; `true` if the user just came online (was not online or in
+    /// grace before).
+    pub fn connect(&self, user: UserId) -> bool {
+        let mut users = self.lock();
+        match users.get_mut(&user) {
+            Some(entry) => {
+                entry.sockets += 1;
+                entry.epoch += 1;
+                false
+            }
+            None => {
+                users.insert(
+                    user,
+                    Entry {
+                        sockets: 1,
+                        epoch: 0,
+                    },
+                );
+                true
+            }
+        }
+    }
+
+    /// Counts a closed socket; `Some(epoch)` if it was the user's last one: check back with
+    /// [`Presence::expire`] after the grace period.
+    pub fn disconnect(&self, user: UserId) -> Option<u64> {
+        let mut users = self.lock();
+        let entry = users.get_mut(&user)?;
+        entry.sockets = entry.sockets.saturating_sub(1);
+        (entry.sockets == 0).then_some(entry.epoch)
+    }
+
+    /// After the grace period: `true` (and the user is now offline) if no socket came back.
+    pub fn expire(&self, user: UserId, epoch: u64) -> bool {
+        let mut users = self.lock();
+        let gone = users
+            .get(&user)
+            .is_some_and(|e| e.sockets == 0 && e.epoch == epoch);
+        if gone {
+            users.remove(&user);
+        }
+        gone
+    }
+
+    /// Whether the user counts as online now (connected, or within the grace period).
+    pub fn is_online(&self, user: UserId) -> bool {
+        self.lock().contains_key(&user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tabs_count_once_and_grace_absorbs_reloads() {
+        let presence = Presence::new(Duration::from_secs(5));
+        let u = UserId(1);
+        assert!(presence.connect(u), "first socket: online");
+        assert!(!presence.connect(u), "second tab: no change");
+        assert_eq!(presence.disconnect(u), None, "one tab left");
+        let epoch = presence.disconnect(u).expect("last socket gone");
+        assert!(presence.is_online(u), "still online during grace");
+        assert!(
+            !presence.connect(u),
+            "a reload within grace is not a new 'online'"
+        );
+        assert!(!presence.expire(u, epoch), "the stale check does nothing");
+        let epoch = presence.disconnect(u).unwrap();
+        assert!(presence.expire(u, epoch));
+        assert!(!presence.is_online(u));
+    }
+}

@@ -1,0 +1,99 @@
+//! Who may see whose presence, and the `presence` events that follow from it: a
+//! psychiatrist's status goes to every signed-in student (room `students`); a student's only
+//! to the psychiatrists who share a conversation with them. Never a broadcast to everyone.
+
+use app::protocol::{events, PresenceUpdate, Role, UserId};
+use socketioxide::extract::SocketRef;
+use socketioxide::SocketIo;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::{user_room, Realtime, STUDENTS_ROOM};
+use crate::auth::session::SessionUser;
+use crate::store::{conversations, users, StoreError};
+
+/// The rooms that may see `user`'s status.
+async fn watchers(realtime: &Realtime, user: SessionUser) -> Result<Vec<String>, StoreError> {
+    Ok(match user.role {
+        Role::Psychiatrist => vec![STUDENTS_ROOM.to_owned()],
+        Role::Student => conversations::peers_last_seen(&realtime.db, user.id)
+            .await?
+            .into_iter()
+            .map(|(peer, _)| user_room(peer))
+            .collect(),
+    })
+}
+
+async fn announce(io: &SocketIo, realtime: &Realtime, user: SessionUser, update: &PresenceUpdate) {
+    match watchers(realtime, user).await {
+        Ok(rooms) if rooms.is_empty() => {}
+        Ok(rooms) => {
+            if let Err(e) = io.to(rooms).emit(events::PRESENCE, update).await {
+                tracing::warn!(error = %e, "presence broadcast failed");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "presence watchers unknown"),
+    }
+}
+
+/// A socket of `user` connected: tell the watchers if the user just came online.
+pub async fn connected(io: &SocketIo, realtime: &Realtime, user: SessionUser) {
+    if realtime.presence.connect(user.id) {
+        let update = PresenceUpdate {
+            user_id: user.id,
+            online: true,
+            last_seen: None,
+        };
+        announce(io, realtime, user, &update).await;
+    }
+}
+
+/// A socket of `user` closed: after the grace period, if none came back, store `last_seen`
+/// and tell the watchers.
+pub fn disconnected(io: SocketIo, realtime: Realtime, user: SessionUser) {
+    let Some(epoch) = realtime.presence.disconnect(user.id) else {
+        return;
+    };
+    tokio::spawn(async move {
+        tokio::time::sleep(realtime.presence.grace).await;
+        if !realtime.presence.expire(user.id, epoch) {
+            return;
+        }
+        let now = OffsetDateTime::now_utc()
+            .format(&Rfc3339)
+            .unwrap_or_default();
+        if let Err(e) = users::set_last_seen(&realtime.db, user.id, &now).await {
+            tracing::warn!(error = %e, "last_seen not stored");
+        }
+        let update = PresenceUpdate {
+            user_id: user.id,
+            online: false,
+            last_seen: Some(now),
+        };
+        announce(&io, &realtime, user, &update).await;
+    });
+}
+
+/// Sends a fresh socket the current status of everyone its user may see.
+pub async fn snapshot(socket: &SocketRef, realtime: &Realtime, user: SessionUser) {
+    let visible: Result<Vec<(UserId, Option<String>)>, StoreError> = match user.role {
+        Role::Student => users::psychiatrists_last_seen(&realtime.db).await,
+        Role::Psychiatrist => conversations::peers_last_seen(&realtime.db, user.id).await,
+    };
+    let Ok(visible) =
+        visible.inspect_err(|e| tracing::warn!(error = %e, "presence snapshot failed"))
+    else {
+        return;
+    };
+    for (id, last_seen) in visible {
+        let online = realtime.presence.is_online(id);
+        let update = PresenceUpdate {
+            user_id: id,
+            online,
+            last_seen: if online { None } else { last_seen },
+        };
+        if socket.emit(events::PRESENCE, &update).is_err() {
+            return;
+        }
+    }
+}

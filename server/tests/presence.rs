@@ -1,0 +1,111 @@
+//! Presence over Socket.IO: counted per user across tabs, a grace period before offline,
+//! and events only to those allowed to see them.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Peer, TestServer};
+use serde_json::{json, Value};
+
+const GRACE_MS: u64 = 300;
+const QUIET: Duration = Duration::from_millis(600);
+
+fn about(events: &[Value], user: i64) -> Vec<&Value> {
+    events.iter().filter(|e| e["userId"] == user).collect()
+}
+
+#[tokio::test]
+async fn a_students_status_reaches_only_psychiatrists_who_share_a_conversation() {
+    let grace = GRACE_MS.to_string();
+    let server = TestServer::start_with(&[("HAVEN_PRESENCE_GRACE_MS", grace.as_str())]).await;
+    let student = server.student("stu").await;
+    let doctor = server.psychiatrist("dr.shared").await;
+    let stranger = server.psychiatrist("dr.stranger").await;
+
+    // The student opens a conversation with `doctor` only.
+    let s = Peer::connect(&server, &student, None).await;
+    let ack = s
+        .call("conversation:open", json!({ "peerId": doctor.id }))
+        .await;
+    assert_eq!(ack["ok"], true);
+    s.disconnect().await;
+    tokio::time::sleep(Duration::from_millis(GRACE_MS * 3)).await;
+
+    let mut b = Peer::connect(&server, &doctor, None).await;
+    let mut c = Peer::connect(&server, &stranger, None).await;
+    // The snapshot on connect says the student is offline, with when they were last seen.
+    let snapshot = b.collect("presence", QUIET).await;
+    let seen = about(&snapshot, student.id);
+    assert_eq!(seen.len(), 1, "{snapshot:?}");
+    assert_eq!(seen[0]["online"], false);
+    assert!(seen[0]["lastSeen"].is_string());
+    c.collect("presence", QUIET).await;
+
+    // The student comes online: B hears it, C (no conversation) hears nothing.
+    let a1 = Peer::connect(&server, &student, None).await;
+    let online = b.next("presence").await;
+    assert_eq!(
+        online,
+        json!({ "userId": student.id, "online": true, "lastSeen": null })
+    );
+    assert!(about(&c.collect("presence", QUIET).await, student.id).is_empty());
+
+    // A second tab opening and closing changes nothing.
+    let a2 = Peer::connect(&server, &student, None).await;
+    a2.disconnect().await;
+    assert!(about(&b.collect("presence", QUIET).await, student.id).is_empty());
+
+    // A reload (last socket closes, another opens within the grace period): no "offline".
+    a1.disconnect().await;
+    let a3 = Peer::connect(&server, &student, None).await;
+    assert!(about(&b.collect("presence", QUIET).await, student.id).is_empty());
+
+    // The last socket closes for good: offline after the grace period, with lastSeen.
+    a3.disconnect().await;
+    let offline = b.next("presence").await;
+    assert_eq!(offline["userId"], student.id);
+    assert_eq!(offline["online"], false);
+    assert!(offline["lastSeen"].is_string());
+}
+
+#[tokio::test]
+async fn a_psychiatrists_status_reaches_every_signed_in_student_and_no_psychiatrist() {
+    let grace = GRACE_MS.to_string();
+    let server = TestServer::start_with(&[("HAVEN_PRESENCE_GRACE_MS", grace.as_str())]).await;
+    let student = server.student("stu").await;
+    let colleague = server.psychiatrist("dr.colleague").await;
+    let doctor = server.psychiatrist("dr.available").await;
+
+    let mut s = Peer::connect(&server, &student, None).await;
+    let initial = s.collect("presence", QUIET).await;
+    assert_eq!(
+        about(&initial, doctor.id)[0]["online"],
+        false,
+        "the directory's snapshot"
+    );
+    let mut other = Peer::connect(&server, &colleague, None).await;
+    other.collect("presence", QUIET).await;
+    let colleague_online = s.collect("presence", QUIET).await;
+    assert_eq!(about(&colleague_online, colleague.id)[0]["online"], true);
+
+    let d = Peer::connect(&server, &doctor, None).await;
+    assert_eq!(
+        s.next("presence").await,
+        json!({ "userId": doctor.id, "online": true, "lastSeen": null })
+    );
+    assert!(
+        about(&other.collect("presence", QUIET).await, doctor.id).is_empty(),
+        "psychiatrists don't see each other"
+    );
+
+    // A new student tab is right at once.
+    let mut fresh = Peer::connect(&server, &student, None).await;
+    let snapshot = fresh.collect("presence", QUIET).await;
+    assert_eq!(about(&snapshot, doctor.id)[0]["online"], true);
+
+    d.disconnect().await;
+    let offline = s.next("presence").await;
+    assert_eq!(offline["userId"], doctor.id);
+    assert_eq!(offline["online"], false);
+}
