@@ -160,3 +160,17 @@ test("history pages in when scrolling up; a new message while scrolled up shows 
   await student.context.close();
   await doctor.context.close();
 });
+
+test("the directory shows whether a psychiatrist is online, live", async ({ browser }) => {
+  const doctor = await psychiatrist(browser);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await registerStudent(page, uniqueName(), "Finley");
+  await connected(page);
+  const card = page.locator(".person", { hasText: PSYCHIATRIST.name });
+  await expect(card.locator(".status-line")).toHaveAttribute("data-online", "true");
+  await doctor.context.close();
+  // Offline after the grace period (5 s by default).
+  await expect(card.locator(".status-line")).toHaveAttribute("data-online", "false", { timeout: 15_000 });
+  await context.close();
+});

@@ -52,18 +52,38 @@ fn Directory() -> impl IntoView {
 
 #[component]
 fn PersonCard(person: Person) -> impl IntoView {
+    let store = expect_context::<ChatStore>();
     let start = ServerAction::<StartConversation>::new();
     let label = format!("Write to {}", person.display_name);
+    let id = person.id;
     view! {
         <li class="person">
             <div>
                 <p class="peer-name">{person.display_name.clone()}</p>
                 <p class="muted">{person.bio.clone()}</p>
+                <Status online=Signal::derive(move || store.is_online(id))/>
             </div>
             <ActionForm action=start>
                 <input type="hidden" name="peer_id" value=person.id.0/>
                 <button type="submit" class="button small" aria-label=label>"Write"</button>
             </ActionForm>
         </li>
+    }
+}
+
+/// "online" with a green dot, "offline", or nothing while not known yet (before the socket's
+/// first snapshot).
+#[component]
+pub fn Status(#[prop(into)] online: Signal<Option<bool>>) -> impl IntoView {
+    move || {
+        online.get().map(|online| {
+            let text = if online { "online" } else { "offline" };
+            view! {
+                <p class="status-line" data-online=online.to_string()>
+                    <span class="dot" class:on=online aria-hidden="true"></span>
+                    {text}
+                </p>
+            }
+        })
     }
 }

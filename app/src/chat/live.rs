@@ -9,7 +9,7 @@ use leptos::task::spawn_local;
 
 use super::socket::{from_js, Socket};
 use super::store::{ChatStore, Connection, Delivery};
-use crate::protocol::{events, ConversationId, Message, MessageAck, SendMessage};
+use crate::protocol::{events, ConversationId, Message, MessageAck, PresenceUpdate, SendMessage};
 
 thread_local! {
     /// This tab's one socket.
@@ -55,6 +55,11 @@ pub fn start(store: ChatStore) {
                     store.receive(&message);
                 }
             });
+        }
+    });
+    socket.on(events::PRESENCE, move |payload| {
+        if let Some(update) = from_js::<PresenceUpdate>(&payload) {
+            store.set_presence(update);
         }
     });
     socket.on(events::SYNC_RELOAD, |_| {

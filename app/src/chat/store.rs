@@ -4,7 +4,11 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::{ConversationId, ConversationSummary, Message, MessageId, UserId};
+use std::collections::HashMap;
+
+use crate::protocol::{
+    ConversationId, ConversationSummary, Message, MessageId, PresenceUpdate, UserId,
+};
 
 /// Where a message of this tab's user stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +66,8 @@ pub struct ChatStore {
     pub connection: RwSignal<Connection>,
     /// Bumped when a message arrives for an open conversation (scroll/pill logic).
     pub arrivals: RwSignal<u64>,
+    /// The latest status of each person this user may see (from the socket).
+    pub presence: RwSignal<HashMap<UserId, PresenceUpdate>>,
 }
 
 impl ChatStore {
@@ -74,6 +80,7 @@ impl ChatStore {
             items: RwSignal::new(Vec::new()),
             connection: RwSignal::new(Connection::Connecting),
             arrivals: RwSignal::new(0),
+            presence: RwSignal::new(HashMap::new()),
         }
     }
 
@@ -197,6 +204,18 @@ impl ChatStore {
             list.sort_by_key(|c| std::cmp::Reverse(c.last_message.as_ref().map_or(0, |m| m.id.0)));
         });
         known
+    }
+
+    /// Takes in a `presence` event.
+    pub fn set_presence(&self, update: PresenceUpdate) {
+        self.presence.update(|map| {
+            map.insert(update.user_id, update);
+        });
+    }
+
+    /// Whether `user` is online, if known yet.
+    pub fn is_online(&self, user: UserId) -> Option<bool> {
+        self.presence.with(|map| map.get(&user).map(|p| p.online))
     }
 
     /// Clears a conversation's unread count (it is on screen).
