@@ -156,6 +156,8 @@ pub mod events {
     /// Server → client: the catch-up gap is too large; reload history over HTTP.
     pub const SYNC_RELOAD: &str = "sync:reload";
     pub const PRESENCE: &str = "presence";
+    pub const TYPING: &str = "typing";
+    pub const CONVERSATION_READ: &str = "conversation:read";
 }
 
 /// `{ok: false, error: {code, message}}` in acks.
@@ -192,4 +194,22 @@ pub struct PresenceUpdate {
     pub online: bool,
     /// When they were last connected (RFC 3339), if ever and not online now.
     pub last_seen: Option<String>,
+}
+
+/// `typing` server → client: someone else in the conversation is (or stopped) typing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TypingUpdate {
+    pub conversation_id: ConversationId,
+    pub user_id: UserId,
+    pub typing: bool,
+}
+
+/// `conversation:read` server → client: a member has read up to `last_read_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadUpdate {
+    pub conversation_id: ConversationId,
+    pub user_id: UserId,
+    pub last_read_id: MessageId,
 }

@@ -28,6 +28,8 @@ pub enum ChatError {
     ClientIdReused,
     #[error("sending too fast; wait a moment")]
     RateLimited,
+    #[error("lastReadId is not a message of this conversation")]
+    UnknownMessage,
     #[error("internal error")]
     Internal,
 }
@@ -45,6 +47,7 @@ impl ChatError {
             ChatError::UserNotFound => "user_not_found",
             ChatError::ClientIdReused => "client_id_reused",
             ChatError::RateLimited => "rate_limited",
+            ChatError::UnknownMessage => "unknown_message",
             ChatError::Internal => "internal",
         }
     }

@@ -58,6 +58,8 @@ pub struct Chat {
     db: Db,
     writer: MessageWriter,
     limiter: SendLimiter,
+    /// Typing signals per user: a client sends one every few seconds at most.
+    typing_limiter: SendLimiter,
     /// Members per conversation. Membership never changes once a conversation exists
     /// (one-to-one only, no leaving), so entries never go stale; unknown ids are not cached.
     members: RwLock<HashMap<ConversationId, Arc<[UserId]>>>,
@@ -90,6 +92,10 @@ impl Chat {
             writer: MessageWriter::spawn(&db),
             db,
             limiter: SendLimiter::new(rate),
+            typing_limiter: SendLimiter::new(SendRate {
+                per_second: 2.0,
+                burst: 6.0,
+            }),
             members: RwLock::new(HashMap::new()),
         }
     }
@@ -219,6 +225,34 @@ impl Chat {
     ) -> Result<Vec<Message>, ChatError> {
         self.members_if_member(user, conversation).await?;
         Ok(messages::page(&self.db, conversation, before, PAGE_SIZE).await?)
+    }
+
+    /// Checks a typing signal; answers the members to relay it to (everyone but the typist).
+    pub async fn typing(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+    ) -> Result<Vec<UserId>, ChatError> {
+        let members = self.members_if_member(user, conversation).await?;
+        if !self.typing_limiter.try_acquire(user) {
+            return Err(ChatError::RateLimited);
+        }
+        Ok(members.iter().copied().filter(|m| *m != user).collect())
+    }
+
+    /// Moves the user's read marker forward; answers the marker now stored (never lower than
+    /// before) and the members to tell.
+    pub async fn mark_read(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        read: MessageId,
+    ) -> Result<(MessageId, Arc<[UserId]>), ChatError> {
+        let members = self.members_if_member(user, conversation).await?;
+        let marker = conversations::mark_read(&self.db, conversation, user, read)
+            .await?
+            .ok_or(ChatError::UnknownMessage)?;
+        Ok((marker, members))
     }
 
     /// The other member of a one-to-one conversation the user is in.

@@ -3,13 +3,15 @@
 //! rooms. Payloads are parsed by hand from JSON so that every malformed field gets its own
 //! code instead of a silently dropped event.
 
-use app::protocol::{events, ConversationId, Message, MessageId, Person, UserId};
+use app::protocol::{
+    events, ConversationId, Message, MessageId, Person, ReadUpdate, TypingUpdate, UserId,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use socketioxide::extract::{AckSender, Data, Extension, SocketRef, State, TryData};
 use socketioxide::SocketIo;
 
-use super::Realtime;
+use super::{user_room, Realtime};
 use crate::auth::session::SocketSession;
 use crate::chat::{parse_client_id, ChatError, Replay, SendRequest};
 
@@ -137,6 +139,96 @@ pub async fn on_send(
         }),
     );
     super::deliver(&io, &sent).await;
+}
+
+/// `typing {conversationId, typing}` → relayed as `typing {conversationId, userId, typing}`
+/// to the other members' sockets only (never to the typist's), then acked `{ok: true}`.
+pub async fn on_typing(
+    io: SocketIo,
+    Data(payload): Data<Value>,
+    ack: AckSender,
+    State(realtime): State<Realtime>,
+    Extension(session): Extension<SocketSession>,
+) {
+    let user = session.user.id;
+    let result = async {
+        let fields = object(&payload)?;
+        let conversation = fields
+            .get("conversationId")
+            .and_then(Value::as_i64)
+            .map(ConversationId)
+            .ok_or(ChatError::InvalidPayload("conversationId must be a number"))?;
+        let typing = fields
+            .get("typing")
+            .and_then(Value::as_bool)
+            .ok_or(ChatError::InvalidPayload("typing must be a boolean"))?;
+        let others = realtime.chat.typing(user, conversation).await?;
+        let update = TypingUpdate {
+            conversation_id: conversation,
+            user_id: user,
+            typing,
+        };
+        let rooms: Vec<String> = others.into_iter().map(user_room).collect();
+        if !rooms.is_empty() {
+            let _ = io.to(rooms).emit(events::TYPING, &update).await;
+        }
+        Ok(Empty {})
+    }
+    .await;
+    answer(ack, events::TYPING, user, result);
+}
+
+/// `conversation:read {conversationId, lastReadId}` → stores the marker (never backwards),
+/// acks `{ok, lastReadId}` with the stored value, and tells the other members and the
+/// reader's other sockets.
+pub async fn on_read(
+    socket: SocketRef,
+    Data(payload): Data<Value>,
+    ack: AckSender,
+    State(realtime): State<Realtime>,
+    Extension(session): Extension<SocketSession>,
+) {
+    let user = session.user.id;
+    let result = async {
+        let fields = object(&payload)?;
+        let conversation = fields
+            .get("conversationId")
+            .and_then(Value::as_i64)
+            .map(ConversationId)
+            .ok_or(ChatError::InvalidPayload("conversationId must be a number"))?;
+        let read = fields
+            .get("lastReadId")
+            .and_then(Value::as_i64)
+            .map(MessageId)
+            .ok_or(ChatError::InvalidPayload("lastReadId must be a number"))?;
+        let (marker, members) = realtime.chat.mark_read(user, conversation, read).await?;
+        let update = ReadUpdate {
+            conversation_id: conversation,
+            user_id: user,
+            last_read_id: marker,
+        };
+        let rooms: Vec<String> = members.iter().copied().map(user_room).collect();
+        // Everyone in those rooms but this socket: the peer, and the reader's other tabs.
+        let _ = socket
+            .broadcast()
+            .to(rooms)
+            .emit(events::CONVERSATION_READ, &update)
+            .await;
+        Ok(ReadAck {
+            last_read_id: marker,
+        })
+    }
+    .await;
+    answer(ack, events::CONVERSATION_READ, user, result);
+}
+
+#[derive(Serialize)]
+struct Empty {}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReadAck {
+    last_read_id: MessageId,
 }
 
 /// The handshake `auth`: `{lastSeenId}` asks for catch-up.

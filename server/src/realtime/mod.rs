@@ -83,6 +83,8 @@ pub async fn disconnect_session(io: &SocketIo, token: &str) {
 fn attach(socket: &SocketRef, session: &SocketSession) {
     socket.on(events::MESSAGE_SEND, messaging::on_send);
     socket.on(events::CONVERSATION_OPEN, messaging::on_open);
+    socket.on(events::TYPING, messaging::on_typing);
+    socket.on(events::CONVERSATION_READ, messaging::on_read);
     socket.join([user_room(session.user.id), session_room(&session.room)]);
     if session.user.role == app::protocol::Role::Student {
         socket.join(STUDENTS_ROOM);

@@ -135,3 +135,26 @@ pub async fn peers_last_seen(
         .map(|row| Ok((UserId(row.try_get("id")?), row.try_get("last_seen_at")?)))
         .collect()
 }
+
+/// Moves a member's read marker forward to `read` (never backwards), if `read` is a message
+/// of this conversation. Answers the marker after the update, or `None` if `read` is not a
+/// message of the conversation.
+pub async fn mark_read(
+    db: &Db,
+    conversation: ConversationId,
+    user: UserId,
+    read: app::protocol::MessageId,
+) -> Result<Option<app::protocol::MessageId>, StoreError> {
+    let marker: Option<i64> = sqlx::query_scalar(
+        "UPDATE conversation_members SET last_read_id = MAX(last_read_id, ?1) \
+         WHERE conversation_id = ?2 AND user_id = ?3 \
+           AND EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND conversation_id = ?2) \
+         RETURNING last_read_id",
+    )
+    .bind(read.0)
+    .bind(conversation.0)
+    .bind(user.0)
+    .fetch_optional(db)
+    .await?;
+    Ok(marker.map(app::protocol::MessageId))
+}
