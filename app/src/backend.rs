@@ -52,6 +52,8 @@ pub type SharedBackend = Arc<dyn AccountBackend>;
 pub struct ConversationPage {
     pub peer: Person,
     pub messages: Vec<Message>,
+    /// How far the other member has read.
+    pub peer_last_read_id: MessageId,
 }
 
 /// Chat reads and the no-JavaScript fallbacks of chat actions, for the signed-in user of

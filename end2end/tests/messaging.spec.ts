@@ -174,3 +174,44 @@ test("the directory shows whether a psychiatrist is online, live", async ({ brow
   await expect(card.locator(".status-line")).toHaveAttribute("data-online", "false", { timeout: 15_000 });
   await context.close();
 });
+
+test("presence, typing, Seen, unread count and tab title between two people", async ({ browser }) => {
+  const doctor = await psychiatrist(browser);
+  const student = await studentInConversation(browser, "Harper");
+  // The shared test psychiatrist may have unread messages from other tests.
+  const before = Number((await doctor.page.title()).match(/^\((\d+)\) /)?.[1] ?? 0);
+  const titleWith = (n: number) => (n === 0 ? /^[^(]/ : new RegExp(`^\\(${n}\\) `));
+  await send(student.page, "Are you there?");
+  await expect(student.page.locator(".message.mine[data-status=sent]")).toHaveCount(1);
+
+  // The psychiatrist's sidebar and tab title count the unread message.
+  const entry = doctor.page.locator(".conversation", { hasText: "Harper" });
+  await expect(entry.locator(".unread")).toHaveText("1");
+  await expect(doctor.page).toHaveTitle(titleWith(before + 1));
+
+  // Opening the conversation reads it: the student sees "Seen", the count and title clear.
+  await entry.getByRole("link").click();
+  await connected(doctor.page);
+  await expect(student.page.locator(".message.mine .status")).toHaveText("Seen");
+  await expect(doctor.page).toHaveTitle(titleWith(before));
+  await expect(entry.locator(".unread")).toHaveCount(0);
+
+  // The psychiatrist sees the student online; typing shows and clears.
+  const status = doctor.page.locator(".conversation-header .status-line");
+  await expect(status).toHaveAttribute("data-online", "true");
+  await student.page.getByLabel("Message").pressSequentially("I wanted to ask");
+  await expect(doctor.page.getByText("Harper is typing…")).toBeVisible();
+  await student.page.getByLabel("Message").press("Enter");
+  await expect(doctor.page.getByText("Harper is typing…")).toHaveCount(0);
+  await expect(doctor.page.locator(".message.theirs", { hasText: "I wanted to ask" })).toHaveCount(1);
+
+  // A reload never shows the student offline; closing the tab does, after the grace period.
+  await student.page.reload();
+  await connected(student.page);
+  await expect(status).toHaveAttribute("data-online", "true");
+  await doctor.page.waitForTimeout(6000);
+  await expect(status).toHaveAttribute("data-online", "true");
+  await student.context.close();
+  await expect(status).toHaveAttribute("data-online", "false", { timeout: 15_000 });
+  await doctor.context.close();
+});

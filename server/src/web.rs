@@ -41,13 +41,14 @@ pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
     tokio::spawn(delete_expired_sessions(sessions.clone()));
 
     let chat = Arc::new(Chat::new(db.clone(), config.send_rate));
-    let (socket_layer, io) = realtime::layer(Realtime {
+    let live = Realtime {
         sessions: sessions.clone(),
         chat: chat.clone(),
         presence: Arc::new(Presence::new(config.presence_grace)),
         db: db.clone(),
         allowed_origins: config.allowed_origins.clone(),
-    });
+    };
+    let (socket_layer, io) = realtime::layer(live.clone());
     let state = AppState {
         leptos: leptos_options(&config),
         accounts: Arc::new(Accounts::new(
@@ -57,6 +58,7 @@ pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
         )),
         io,
         chat,
+        realtime: live,
         cookies: CookiePolicy {
             secure: config.secure_cookies,
         },
@@ -91,6 +93,7 @@ pub fn router(
     let chat_backend: SharedChatBackend = Arc::new(FormChat {
         chat: state.chat.clone(),
         io: state.io.clone(),
+        realtime: state.realtime.clone(),
     });
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name(COOKIE_NAME)

@@ -4,9 +4,9 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::{AckError, ConversationId, ConversationSummary, Message, Person};
 #[cfg(feature = "ssr")]
-use crate::protocol::{MessageId, UserId};
+use crate::protocol::UserId;
+use crate::protocol::{AckError, ConversationId, ConversationSummary, Message, MessageId, Person};
 
 #[cfg(feature = "ssr")]
 fn chat() -> Result<(crate::backend::SharedChatBackend, http::request::Parts), AckError> {
@@ -26,6 +26,8 @@ pub struct ConversationView {
     pub id: ConversationId,
     pub peer: Person,
     pub messages: Vec<Message>,
+    /// How far the other member has read ("Seen").
+    pub peer_last_read_id: MessageId,
     /// A fresh `clientId` for the plain-form composer (made on the server, so the page
     /// hydrates with the same value).
     pub client_id: String,
@@ -56,6 +58,7 @@ pub async fn conversation(id: i64, before: Option<i64>) -> Result<ConversationVi
         id: ConversationId(id),
         peer: page.peer,
         messages: page.messages,
+        peer_last_read_id: page.peer_last_read_id,
         client_id: uuid::Uuid::new_v4().to_string(),
     })
 }

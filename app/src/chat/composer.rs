@@ -30,6 +30,7 @@ pub fn Composer(conversation: ConversationId, client_id: String) -> impl IntoVie
         {
             let client_id = super::socket::new_client_id();
             store.add_pending(client_id.clone(), body.clone());
+            super::live::stopped_typing(conversation);
             super::live::send(store, conversation, client_id, body);
         }
         #[cfg(not(feature = "hydrate"))]
@@ -63,7 +64,11 @@ pub fn Composer(conversation: ConversationId, client_id: String) -> impl IntoVie
                 node_ref=textarea
                 aria-describedby="composer-counter"
                 aria-invalid=move || if too_long() { "true" } else { "false" }
-                on:input=move |ev| text.set(event_target_value(&ev))
+                on:input=move |ev| {
+                    text.set(event_target_value(&ev));
+                    #[cfg(feature = "hydrate")]
+                    super::live::typed(conversation);
+                }
                 on:keydown=move |ev| {
                     if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                         ev.prevent_default();

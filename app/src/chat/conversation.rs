@@ -7,6 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::composer::Composer;
+use super::directory::Status;
 use super::store::{ChatStore, Delivery, Item};
 use super::time::{day_of, Clock, DayLabel};
 use crate::api::chat::{conversation, ConversationView};
@@ -46,9 +47,10 @@ fn Conversation(view: ConversationView) -> impl IntoView {
         id,
         peer,
         messages,
+        peer_last_read_id,
         client_id,
     } = view;
-    store.show(id, &messages);
+    store.show(id, &messages, peer_last_read_id);
     let more = RwSignal::new(messages.len() >= 50);
     let loading = RwSignal::new(false);
     let at_bottom = RwSignal::new(true);
@@ -113,12 +115,40 @@ fn Conversation(view: ConversationView) -> impl IntoView {
         }
     };
     let title = format!("{} · Haven", peer.display_name);
+    let title = move || store.title(&title);
+    // Read up to the newest message while it is on screen in a visible tab.
+    #[cfg(feature = "hydrate")]
+    {
+        let visible = RwSignal::new(true);
+        let update_visibility = move || {
+            visible.set(document().visibility_state() == web_sys::VisibilityState::Visible);
+        };
+        update_visibility();
+        let listener = wasm_bindgen::closure::Closure::<dyn Fn()>::new(update_visibility);
+        let _ = document().add_event_listener_with_callback(
+            "visibilitychange",
+            wasm_bindgen::JsCast::unchecked_ref(listener.as_ref()),
+        );
+        listener.forget();
+        Effect::new(move |_| {
+            let newest = store
+                .items
+                .with(|items| items.iter().rev().find_map(|i| i.id));
+            if let (Some(newest), true, true) = (newest, at_bottom.get(), visible.get()) {
+                super::live::read_up_to(id, newest);
+                store.mark_read(id);
+            }
+        });
+    }
+    let peer_name = peer.display_name.clone();
+    let peer_id = peer.id;
     view! {
         <Title text=title/>
         <section class="pane conversation-pane" aria-label=format!("Conversation with {}", peer.display_name)>
             <header class="conversation-header">
                 <h1>{peer.display_name.clone()}</h1>
                 <p class="muted">{peer.bio.clone()}</p>
+                <Status online=Signal::derive(move || store.is_online(peer_id))/>
             </header>
             <ol class="messages" node_ref=list on:scroll=on_scroll aria-live="polite">
                 <Show when=move || more.get()>
@@ -130,6 +160,12 @@ fn Conversation(view: ConversationView) -> impl IntoView {
                 </Show>
                 {move || {
                     let items = store.items.get();
+                    let peer_read = store.peer_read.get();
+                    let seen = items
+                        .iter()
+                        .rev()
+                        .find(|i| i.sender_id == store.me && i.id.is_some_and(|id| id <= peer_read))
+                        .and_then(|i| i.id);
                     let mut previous_day = String::new();
                     items
                         .into_iter()
@@ -141,11 +177,15 @@ fn Conversation(view: ConversationView) -> impl IntoView {
                             if !day.is_empty() {
                                 previous_day = day;
                             }
-                            view! { {separator} <Line item conversation=id/> }
+                            let is_seen = item.id.is_some() && item.id == seen;
+                            view! { {separator} <Line item conversation=id seen=is_seen/> }
                         })
                         .collect_view()
                 }}
             </ol>
+            <p class="typing" aria-live="polite">
+                {move || store.peer_typing.get().map(|_| format!("{peer_name} is typing…"))}
+            </p>
             <Show when=move || pill.get()>
                 <button type="button" class="pill" on:click=move |_| scroll_to_bottom()>"New messages ↓"</button>
             </Show>
@@ -156,7 +196,7 @@ fn Conversation(view: ConversationView) -> impl IntoView {
 
 /// One message line.
 #[component]
-fn Line(item: Item, conversation: ConversationId) -> impl IntoView {
+fn Line(item: Item, conversation: ConversationId, seen: bool) -> impl IntoView {
     let store = expect_context::<ChatStore>();
     let mine = item.sender_id == store.me;
     let status = match (mine, item.delivery) {
@@ -197,7 +237,14 @@ fn Line(item: Item, conversation: ConversationId) -> impl IntoView {
             <p class="body">{item.body.clone()}</p>
             <p class="meta">
                 {item.created_at.clone().map(|at| view! { <Clock at/> })}
-                {status.map(|s| view! { <span class="status">{if s == "failed" { "failed —" } else { s }}</span> })}
+                {status.map(|s| {
+                    let text = match (s, seen) {
+                        ("failed", _) => "failed —",
+                        ("sent", true) => "Seen",
+                        _ => s,
+                    };
+                    view! { <span class="status" class:seen=seen>{text}</span> }
+                })}
                 {retry}
             </p>
         </li>

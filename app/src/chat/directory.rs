@@ -13,7 +13,9 @@ pub fn ChatHome() -> impl IntoView {
     let store = expect_context::<ChatStore>();
     let role = expect_context::<Role>();
     store.open.set(None);
-    match role {
+    let title = move || store.title("Haven");
+    let title = view! { <leptos_meta::Title text=title/> };
+    let body = match role {
         Role::Student => view! { <Directory/> }.into_any(),
         Role::Psychiatrist => view! {
             <section class="pane empty-state">
@@ -22,7 +24,8 @@ pub fn ChatHome() -> impl IntoView {
             </section>
         }
         .into_any(),
-    }
+    };
+    view! { {title} {body} }
 }
 
 #[component]

@@ -55,6 +55,7 @@ fn ChatShell(user: PublicUser, list: Vec<ConversationSummary>) -> impl IntoView 
     });
     let logout = ServerAction::<Logout>::new();
     view! {
+        <Title text=move || store.title("Haven")/>
         <div class="chat-layout">
             <header class="topbar">
                 <a class="brand small" href="/chat">"Haven"</a>

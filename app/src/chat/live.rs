@@ -9,11 +9,85 @@ use leptos::task::spawn_local;
 
 use super::socket::{from_js, Socket};
 use super::store::{ChatStore, Connection, Delivery};
-use crate::protocol::{events, ConversationId, Message, MessageAck, PresenceUpdate, SendMessage};
+use std::time::Duration;
+
+use crate::protocol::{
+    events, ConversationId, Message, MessageAck, MessageId, PresenceUpdate, ReadUpdate,
+    SendMessage, TypingUpdate,
+};
+
+/// A peer's "typing" shows at most this long after their last signal.
+const TYPING_EXPIRES: Duration = Duration::from_secs(6);
+/// While typing, a signal at most this often; "stopped" after this long without a key.
+const TYPING_EVERY_MS: f64 = 3000.0;
 
 thread_local! {
     /// This tab's one socket.
     static SOCKET: RefCell<Option<Socket>> = const { RefCell::new(None) };
+    /// When this tab last sent `typing: true` (ms), and the pending "stopped" timer's token.
+    static TYPING: Cell<(f64, u64)> = const { Cell::new((f64::NEG_INFINITY, 0)) };
+    /// The highest id this tab has reported read, per conversation.
+    static REPORTED_READ: RefCell<std::collections::HashMap<ConversationId, MessageId>> =
+        RefCell::new(std::collections::HashMap::new());
+}
+
+fn socket() -> Option<Socket> {
+    SOCKET.with(|s| s.borrow().clone())
+}
+
+fn emit_typing(conversation_id: ConversationId, typing: bool) {
+    let Some(socket) = socket() else { return };
+    spawn_local(async move {
+        let payload = serde_json::json!({ "conversationId": conversation_id, "typing": typing });
+        let _: Option<serde_json::Value> = socket.call(events::TYPING, &payload).await;
+    });
+}
+
+/// A key was typed in the composer: `typing: true` at most every few seconds, and
+/// `typing: false` once typing pauses.
+pub fn typed(conversation_id: ConversationId) {
+    let now = js_sys::Date::now();
+    let (last, token) = TYPING.with(Cell::get);
+    if now - last > TYPING_EVERY_MS {
+        emit_typing(conversation_id, true);
+        TYPING.with(|t| t.set((now, token + 1)));
+    } else {
+        TYPING.with(|t| t.set((last, token + 1)));
+    }
+    let mine = TYPING.with(Cell::get).1;
+    set_timeout(
+        move || {
+            if TYPING.with(Cell::get).1 == mine {
+                stopped_typing(conversation_id);
+            }
+        },
+        Duration::from_millis(TYPING_EVERY_MS as u64),
+    );
+}
+
+/// Typing ended (a pause, or the message was sent).
+pub fn stopped_typing(conversation_id: ConversationId) {
+    let (last, token) = TYPING.with(Cell::get);
+    if last.is_finite() {
+        emit_typing(conversation_id, false);
+    }
+    TYPING.with(|t| t.set((f64::NEG_INFINITY, token + 1)));
+}
+
+/// Reports that this tab has shown the conversation up to `id` (once per new high).
+pub fn read_up_to(conversation_id: ConversationId, id: MessageId) {
+    let newer = REPORTED_READ.with(|r| {
+        let mut reported = r.borrow_mut();
+        let entry = reported.entry(conversation_id).or_default();
+        (id > *entry).then(|| *entry = id).is_some()
+    });
+    let Some(socket) = socket().filter(|_| newer) else {
+        return;
+    };
+    spawn_local(async move {
+        let payload = serde_json::json!({ "conversationId": conversation_id, "lastReadId": id });
+        let _: Option<serde_json::Value> = socket.call(events::CONVERSATION_READ, &payload).await;
+    });
 }
 
 /// Opens the tab's socket and feeds `store` from it. Called once, after hydration.
@@ -62,6 +136,27 @@ pub fn start(store: ChatStore) {
             store.set_presence(update);
         }
     });
+    socket.on(events::TYPING, move |payload| {
+        let Some(update) = from_js::<TypingUpdate>(&payload) else {
+            return;
+        };
+        if let Some(token) = store.receive_typing(&update) {
+            // Expires by itself if the "stopped" signal never comes.
+            set_timeout(
+                move || {
+                    if store.peer_typing.get_untracked() == Some(token) {
+                        store.peer_typing.set(None);
+                    }
+                },
+                TYPING_EXPIRES,
+            );
+        }
+    });
+    socket.on(events::CONVERSATION_READ, move |payload| {
+        if let Some(update) = from_js::<ReadUpdate>(&payload) {
+            store.receive_read(&update);
+        }
+    });
     socket.on(events::SYNC_RELOAD, |_| {
         let _ = window().location().reload();
     });
@@ -70,7 +165,7 @@ pub fn start(store: ChatStore) {
 
 /// Sends (or resends) one of our messages; the store shows it as sending until the ack.
 pub fn send(store: ChatStore, conversation_id: ConversationId, client_id: String, body: String) {
-    let Some(socket) = SOCKET.with(|s| s.borrow().clone()) else {
+    let Some(socket) = socket() else {
         store.set_delivery(&client_id, Delivery::Failed, Some("Not connected.".into()));
         return;
     };

@@ -34,10 +34,16 @@ pub fn Sidebar() -> impl IntoView {
                                 (format!("{prefix}{first_line}"), m.created_at.clone())
                             });
                             let unread = summary.unread;
+                            let peer_id = summary.peer.id;
+                            let online = move || store.is_online(peer_id) == Some(true);
                             view! {
                                 <li class="conversation" class:current=current data-conversation=summary.id.0>
                                     <A href=href attr:class="conversation-link">
-                                        <span class="peer-name">{summary.peer.display_name.clone()}</span>
+                                        <span class="peer-name">
+                                            <span class="dot" class:on=online aria-hidden="true"></span>
+                                            " "
+                                            {summary.peer.display_name.clone()}
+                                        </span>
                                         {preview.map(|(text, at)| view! {
                                             <span class="preview">{text}</span>
                                             <span class="when"><Clock at/></span>

@@ -68,6 +68,11 @@ pub struct ChatStore {
     pub arrivals: RwSignal<u64>,
     /// The latest status of each person this user may see (from the socket).
     pub presence: RwSignal<HashMap<UserId, PresenceUpdate>>,
+    /// How far the other member of the open conversation has read.
+    pub peer_read: RwSignal<MessageId>,
+    /// Whether the other member of the open conversation is typing; the number changes with
+    /// every typing signal so that a stale expiry timer can tell it is stale.
+    pub peer_typing: RwSignal<Option<u64>>,
 }
 
 impl ChatStore {
@@ -81,6 +86,8 @@ impl ChatStore {
             connection: RwSignal::new(Connection::Connecting),
             arrivals: RwSignal::new(0),
             presence: RwSignal::new(HashMap::new()),
+            peer_read: RwSignal::new(MessageId(0)),
+            peer_typing: RwSignal::new(None),
         }
     }
 
@@ -103,8 +110,10 @@ impl ChatStore {
     }
 
     /// Shows a conversation's history (server-rendered or loaded).
-    pub fn show(&self, id: ConversationId, messages: &[Message]) {
+    pub fn show(&self, id: ConversationId, messages: &[Message], peer_read: MessageId) {
         self.open.set(Some(id));
+        self.peer_read.set(peer_read);
+        self.peer_typing.set(None);
         self.items.set(messages.iter().map(Item::stored).collect());
         self.mark_read(id);
     }
@@ -179,6 +188,9 @@ impl ChatStore {
             if added {
                 self.arrivals.update(|n| *n += 1);
             }
+            if message.sender_id != self.me {
+                self.peer_typing.set(None);
+            }
         }
         self.update_sidebar(message)
     }
@@ -204,6 +216,57 @@ impl ChatStore {
             list.sort_by_key(|c| std::cmp::Reverse(c.last_message.as_ref().map_or(0, |m| m.id.0)));
         });
         known
+    }
+
+    /// A tab title with the unread count in front: "(3) Haven".
+    pub fn title(&self, base: &str) -> String {
+        match self.total_unread() {
+            0 => base.to_owned(),
+            n => format!("({n}) {base}"),
+        }
+    }
+
+    /// The total of unread messages (for the tab title).
+    pub fn total_unread(&self) -> u32 {
+        self.conversations
+            .with(|list| list.iter().map(|c| c.unread).sum())
+    }
+
+    /// Takes in a `conversation:read` event.
+    pub fn receive_read(&self, update: &crate::protocol::ReadUpdate) {
+        if update.user_id == self.me {
+            // Read in another tab of ours.
+            self.conversations.update(|list| {
+                if let Some(summary) = list.iter_mut().find(|c| c.id == update.conversation_id) {
+                    if summary
+                        .last_message
+                        .as_ref()
+                        .is_none_or(|m| m.id <= update.last_read_id)
+                    {
+                        summary.unread = 0;
+                    }
+                }
+            });
+        } else if self.open.get_untracked() == Some(update.conversation_id) {
+            self.peer_read
+                .update(|read| *read = (*read).max(update.last_read_id));
+        }
+    }
+
+    /// Takes in a `typing` event for the open conversation; answers the token a later
+    /// expiry must match to clear it.
+    pub fn receive_typing(&self, update: &crate::protocol::TypingUpdate) -> Option<u64> {
+        if self.open.get_untracked() != Some(update.conversation_id) || update.user_id == self.me {
+            return None;
+        }
+        if update.typing {
+            let token = self.peer_typing.get_untracked().unwrap_or(0) + 1;
+            self.peer_typing.set(Some(token));
+            Some(token)
+        } else {
+            self.peer_typing.set(None);
+            None
+        }
     }
 
     /// Takes in a `presence` event.

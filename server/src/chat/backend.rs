@@ -19,6 +19,8 @@ use crate::auth::session::{self, SessionUser};
 pub struct FormChat {
     pub chat: Arc<Chat>,
     pub io: SocketIo,
+    /// For presence introductions when a conversation is opened.
+    pub realtime: crate::realtime::Realtime,
 }
 
 fn unauthenticated() -> AckError {
@@ -71,16 +73,26 @@ impl ChatBackend for FormChat {
             .await
             .map_err(|e| e.to_ack())?;
         let peer = self.chat.peer(user.id, id).await.map_err(|e| e.to_ack())?;
-        Ok(ConversationPage { peer, messages })
+        let peer_last_read_id = self
+            .chat
+            .read_marker(id, peer.id)
+            .await
+            .map_err(|e| e.to_ack())?;
+        Ok(ConversationPage {
+            peer,
+            messages,
+            peer_last_read_id,
+        })
     }
 
     async fn open(&self, req: &Parts, peer: UserId) -> Result<ConversationId, AckError> {
         let user = user_of(req).await?;
-        let (id, _) = self
+        let (id, peer) = self
             .chat
             .open(user.id, user.role, peer)
             .await
             .map_err(|e| e.to_ack())?;
+        crate::realtime::visibility::introduce(&self.io, &self.realtime, user.id, peer.id).await;
         Ok(id)
     }
 

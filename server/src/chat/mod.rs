@@ -255,6 +255,15 @@ impl Chat {
         Ok((marker, members))
     }
 
+    /// How far `member` has read in `conversation` (0 if never). Callers check membership.
+    pub async fn read_marker(
+        &self,
+        conversation: ConversationId,
+        member: UserId,
+    ) -> Result<MessageId, ChatError> {
+        Ok(conversations::read_marker(&self.db, conversation, member).await?)
+    }
+
     /// The other member of a one-to-one conversation the user is in.
     pub async fn peer(
         &self,

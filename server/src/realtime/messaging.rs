@@ -92,6 +92,7 @@ fn parse_send(payload: &Value) -> Result<SendRequest, ChatError> {
 
 /// `conversation:open {peerId}` → `{ok, conversation: {id, peer}}`.
 pub async fn on_open(
+    io: SocketIo,
     Data(payload): Data<Value>,
     ack: AckSender,
     State(realtime): State<Realtime>,
@@ -104,6 +105,7 @@ pub async fn on_open(
             .and_then(Value::as_i64)
             .ok_or(ChatError::InvalidPayload("peerId must be a number"))?;
         let (id, peer) = realtime.chat.open(user.id, user.role, UserId(peer)).await?;
+        super::visibility::introduce(&io, &realtime, user.id, peer.id).await;
         Ok(ConversationAck {
             conversation: OpenedConversation { id, peer },
         })

@@ -8,7 +8,7 @@
 mod handshake;
 mod messaging;
 pub mod presence;
-mod visibility;
+pub mod visibility;
 
 use std::sync::Arc;
 

@@ -97,3 +97,24 @@ pub async fn snapshot(socket: &SocketRef, realtime: &Realtime, user: SessionUser
         }
     }
 }
+
+/// A conversation was opened between `a` and `b`: each may now see the other's status
+/// (a student's becomes visible to the psychiatrist only now), so tell both at once.
+pub async fn introduce(io: &SocketIo, realtime: &Realtime, a: UserId, b: UserId) {
+    for (whose, to) in [(a, b), (b, a)] {
+        let online = realtime.presence.is_online(whose);
+        let last_seen = if online {
+            None
+        } else {
+            users::last_seen(&realtime.db, whose)
+                .await
+                .unwrap_or_default()
+        };
+        let update = PresenceUpdate {
+            user_id: whose,
+            online,
+            last_seen,
+        };
+        let _ = io.to(user_room(to)).emit(events::PRESENCE, &update).await;
+    }
+}

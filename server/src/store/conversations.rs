@@ -158,3 +158,19 @@ pub async fn mark_read(
     .await?;
     Ok(marker.map(app::protocol::MessageId))
 }
+
+/// A member's read marker (0 if never read or not a member).
+pub async fn read_marker(
+    db: &Db,
+    conversation: ConversationId,
+    user: UserId,
+) -> Result<app::protocol::MessageId, StoreError> {
+    let marker: Option<i64> = sqlx::query_scalar(
+        "SELECT last_read_id FROM conversation_members WHERE conversation_id = ? AND user_id = ?",
+    )
+    .bind(conversation.0)
+    .bind(user.0)
+    .fetch_optional(db)
+    .await?;
+    Ok(app::protocol::MessageId(marker.unwrap_or(0)))
+}

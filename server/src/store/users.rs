@@ -161,3 +161,14 @@ pub async fn psychiatrists_last_seen(db: &Db) -> Result<Vec<(UserId, Option<Stri
         .map(|row| Ok((UserId(row.try_get("id")?), row.try_get("last_seen_at")?)))
         .collect()
 }
+
+/// When a user was last connected, if ever.
+pub async fn last_seen(db: &Db, user: UserId) -> Result<Option<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT last_seen_at FROM users WHERE id = ?")
+            .bind(user.0)
+            .fetch_optional(db)
+            .await?
+            .flatten(),
+    )
+}
