@@ -71,6 +71,9 @@ pub trait ChatBackend: Send + Sync + 'static {
         id: ConversationId,
         before: Option<MessageId>,
     ) -> Result<ConversationPage, AckError>;
+    /// The status of everyone the user may see (so the first frame shows it).
+    async fn presence(&self, req: &Parts)
+        -> Result<Vec<crate::protocol::PresenceUpdate>, AckError>;
     /// Opens the conversation with `peer`.
     async fn open(
         &self,

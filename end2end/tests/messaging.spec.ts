@@ -169,6 +169,9 @@ test("the directory shows whether a psychiatrist is online, live", async ({ brow
   await connected(page);
   const card = page.locator(".person", { hasText: PSYCHIATRIST.name });
   await expect(card.locator(".status-line")).toHaveAttribute("data-online", "true");
+  // The server-rendered page already shows it (before any socket).
+  const html = await (await page.request.get("/chat")).text();
+  expect(html).toContain('data-online="true"');
   await doctor.context.close();
   // Offline after the grace period (5 s by default).
   await expect(card.locator(".status-line")).toHaveAttribute("data-online", "false", { timeout: 15_000 });
@@ -213,5 +216,6 @@ test("presence, typing, Seen, unread count and tab title between two people", as
   await expect(status).toHaveAttribute("data-online", "true");
   await student.context.close();
   await expect(status).toHaveAttribute("data-online", "false", { timeout: 15_000 });
+  await expect(status).toContainText("last seen just now");
   await doctor.context.close();
 });

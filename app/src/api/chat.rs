@@ -63,6 +63,13 @@ pub async fn conversation(id: i64, before: Option<i64>) -> Result<ConversationVi
     })
 }
 
+/// The status of everyone the signed-in user may see.
+#[server(prefix = "/api/form", endpoint = "presence")]
+pub async fn presence() -> Result<Vec<crate::protocol::PresenceUpdate>, AckError> {
+    let (backend, req) = chat()?;
+    backend.presence(&req).await
+}
+
 /// Opens (or finds) the conversation with a psychiatrist and goes there.
 #[server(prefix = "/api/form", endpoint = "start_conversation")]
 pub async fn start_conversation(peer_id: i64) -> Result<(), AckError> {

@@ -148,7 +148,7 @@ fn Conversation(view: ConversationView) -> impl IntoView {
             <header class="conversation-header">
                 <h1>{peer.display_name.clone()}</h1>
                 <p class="muted">{peer.bio.clone()}</p>
-                <Status online=Signal::derive(move || store.is_online(peer_id))/>
+                <Status user=peer_id/>
             </header>
             <ol class="messages" node_ref=list on:scroll=on_scroll aria-live="polite">
                 <Show when=move || more.get()>

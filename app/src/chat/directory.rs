@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::store::ChatStore;
 use crate::api::chat::{directory, StartConversation};
-use crate::protocol::{Person, Role};
+use crate::protocol::{Person, Role, UserId};
 
 /// The chat home.
 #[component]
@@ -39,12 +39,23 @@ fn Directory() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match people.await {
                         Ok(list) if list.is_empty() => view! { <p class="muted">"No psychiatrists yet."</p> }.into_any(),
-                        Ok(list) => view! {
-                            <ul class="people">
-                                {list.into_iter().map(|person| view! { <PersonCard person/> }).collect_view()}
-                            </ul>
+                        Ok(list) => {
+                            let store = expect_context::<ChatStore>();
+                            // Available people first, then by name; re-sorted as statuses change.
+                            let sorted = move || {
+                                let mut people = list.clone();
+                                people.sort_by_key(|p| (store.is_online(p.id) != Some(true), p.display_name.clone()));
+                                people
+                            };
+                            view! {
+                                <ul class="people">
+                                    <For each=sorted key=|p| p.id let:person>
+                                        <PersonCard person/>
+                                    </For>
+                                </ul>
+                            }
+                            .into_any()
                         }
-                        .into_any(),
                         Err(e) => view! { <p role="alert">{e.message}</p> }.into_any(),
                     }
                 })}
@@ -55,7 +66,6 @@ fn Directory() -> impl IntoView {
 
 #[component]
 fn PersonCard(person: Person) -> impl IntoView {
-    let store = expect_context::<ChatStore>();
     let start = ServerAction::<StartConversation>::new();
     let label = format!("Write to {}", person.display_name);
     let id = person.id;
@@ -64,7 +74,7 @@ fn PersonCard(person: Person) -> impl IntoView {
             <div>
                 <p class="peer-name">{person.display_name.clone()}</p>
                 <p class="muted">{person.bio.clone()}</p>
-                <Status online=Signal::derive(move || store.is_online(id))/>
+                <Status user=id/>
             </div>
             <ActionForm action=start>
                 <input type="hidden" name="peer_id" value=person.id.0/>
@@ -74,19 +84,41 @@ fn PersonCard(person: Person) -> impl IntoView {
     }
 }
 
-/// "online" with a green dot, "offline", or nothing while not known yet (before the socket's
-/// first snapshot).
+/// "online" with a green dot, or "last seen 5 minutes ago" (relative, kept current), or
+/// nothing while the status is unknown. The server renders online/offline; the browser adds
+/// the relative time after hydration (it depends on the viewer's clock).
 #[component]
-pub fn Status(#[prop(into)] online: Signal<Option<bool>>) -> impl IntoView {
+pub fn Status(user: UserId) -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    let hydrated = RwSignal::new(false);
+    let tick = RwSignal::new(0u32);
+    Effect::new(move |_| hydrated.set(true));
+    #[cfg(feature = "hydrate")]
+    {
+        if let Ok(handle) = set_interval_with_handle(
+            move || tick.update(|t| *t = t.wrapping_add(1)),
+            std::time::Duration::from_secs(30),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    }
     move || {
-        online.get().map(|online| {
-            let text = if online { "online" } else { "offline" };
-            view! {
-                <p class="status-line" data-online=online.to_string()>
-                    <span class="dot" class:on=online aria-hidden="true"></span>
-                    {text}
-                </p>
-            }
-        })
+        store
+            .presence
+            .with(|map| map.get(&user).cloned())
+            .map(|status| {
+                tick.track();
+                let text = match (status.online, hydrated.get(), status.last_seen.as_deref()) {
+                    (true, _, _) => "online".to_owned(),
+                    (false, true, Some(at)) => format!("last seen {}", super::time::relative(at)),
+                    (false, _, _) => "offline".to_owned(),
+                };
+                view! {
+                    <p class="status-line" data-online=status.online.to_string()>
+                        <span class="dot" class:on=status.online aria-hidden="true"></span>
+                        {text}
+                    </p>
+                }
+            })
     }
 }

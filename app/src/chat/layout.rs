@@ -8,8 +8,8 @@ use leptos_router::components::{Outlet, Redirect};
 use super::sidebar::Sidebar;
 use super::store::{ChatStore, Connection};
 use crate::api::auth::{current_viewer, Logout};
-use crate::api::chat::conversations;
-use crate::protocol::{ConversationSummary, PublicUser, Viewer};
+use crate::api::chat::{conversations, presence};
+use crate::protocol::{ConversationSummary, PresenceUpdate, PublicUser, Viewer};
 
 /// Loads the viewer and their conversations, then renders the chat around the nested route.
 #[component]
@@ -18,11 +18,14 @@ pub fn ChatLayout() -> impl IntoView {
         || (),
         |_| async move {
             let viewer = current_viewer().await.map_err(|e| e.to_string())?;
-            let list = match &viewer {
-                Viewer::SignedIn(_) => conversations().await.map_err(|e| e.message)?,
-                Viewer::SignedOut { .. } => Vec::new(),
+            let (list, statuses) = match &viewer {
+                Viewer::SignedIn(_) => (
+                    conversations().await.map_err(|e| e.message)?,
+                    presence().await.map_err(|e| e.message)?,
+                ),
+                Viewer::SignedOut { .. } => (Vec::new(), Vec::new()),
             };
-            Ok::<_, String>((viewer, list))
+            Ok::<_, String>((viewer, list, statuses))
         },
     );
     view! {
@@ -30,8 +33,8 @@ pub fn ChatLayout() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok((Viewer::SignedIn(user), list)) => view! { <ChatShell user list/> }.into_any(),
-                    Ok((Viewer::SignedOut { login_path }, _)) => view! { <Redirect path=login_path/> }.into_any(),
+                    Ok((Viewer::SignedIn(user), list, statuses)) => view! { <ChatShell user list statuses/> }.into_any(),
+                    Ok((Viewer::SignedOut { login_path }, _, _)) => view! { <Redirect path=login_path/> }.into_any(),
                     Err(message) => view! {
                         <main class="auth"><section class="card" role="alert">{message}</section></main>
                     }
@@ -43,8 +46,15 @@ pub fn ChatLayout() -> impl IntoView {
 }
 
 #[component]
-fn ChatShell(user: PublicUser, list: Vec<ConversationSummary>) -> impl IntoView {
+fn ChatShell(
+    user: PublicUser,
+    list: Vec<ConversationSummary>,
+    statuses: Vec<PresenceUpdate>,
+) -> impl IntoView {
     let store = ChatStore::new(user.id, list);
+    for status in statuses {
+        store.set_presence(status);
+    }
     provide_context(store);
     provide_context(user.role);
     #[cfg(feature = "hydrate")]

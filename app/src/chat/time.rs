@@ -57,3 +57,26 @@ pub fn DayLabel(#[prop(into)] at: String) -> impl IntoView {
 pub fn day_of(rfc3339: &str) -> &str {
     rfc3339.get(0..10).unwrap_or_default()
 }
+
+/// "just now", "5 minutes ago", "3 hours ago", "2 days ago" — from the browser's clock.
+/// (Only called after hydration; the server cannot know the viewer's clock.)
+pub fn relative(rfc3339: &str) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let then = js_sys::Date::parse(rfc3339);
+        let seconds = ((js_sys::Date::now() - then) / 1000.0).max(0.0) as u64;
+        let plural =
+            |n: u64, unit: &str| format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" });
+        match seconds {
+            0..=59 => "just now".to_owned(),
+            60..=3599 => plural(seconds / 60, "minute"),
+            3600..=86_399 => plural(seconds / 3600, "hour"),
+            _ => plural(seconds / 86_400, "day"),
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = rfc3339;
+        String::new()
+    }
+}

@@ -85,6 +85,13 @@ impl ChatBackend for FormChat {
         })
     }
 
+    async fn presence(&self, req: &Parts) -> Result<Vec<app::protocol::PresenceUpdate>, AckError> {
+        let user = user_of(req).await?;
+        crate::realtime::visibility::statuses(&self.realtime, user)
+            .await
+            .map_err(|e| ChatError::from(e).to_ack())
+    }
+
     async fn open(&self, req: &Parts, peer: UserId) -> Result<ConversationId, AckError> {
         let user = user_of(req).await?;
         let (id, peer) = self

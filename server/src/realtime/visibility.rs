@@ -74,25 +74,39 @@ pub fn disconnected(io: SocketIo, realtime: Realtime, user: SessionUser) {
     });
 }
 
+/// The current status of everyone `user` may see.
+pub async fn statuses(
+    realtime: &Realtime,
+    user: SessionUser,
+) -> Result<Vec<PresenceUpdate>, StoreError> {
+    let visible = match user.role {
+        Role::Student => users::psychiatrists_last_seen(&realtime.db).await?,
+        Role::Psychiatrist => conversations::peers_last_seen(&realtime.db, user.id).await?,
+    };
+    Ok(visible
+        .into_iter()
+        .map(|(id, last_seen)| {
+            let online = realtime.presence.is_online(id);
+            PresenceUpdate {
+                user_id: id,
+                online,
+                last_seen: if online { None } else { last_seen },
+            }
+        })
+        .collect())
+}
+
 /// Sends a fresh socket the current status of everyone its user may see.
 pub async fn snapshot(socket: &SocketRef, realtime: &Realtime, user: SessionUser) {
-    let visible: Result<Vec<(UserId, Option<String>)>, StoreError> = match user.role {
-        Role::Student => users::psychiatrists_last_seen(&realtime.db).await,
-        Role::Psychiatrist => conversations::peers_last_seen(&realtime.db, user.id).await,
+    let visible = match statuses(realtime, user).await {
+        Ok(visible) => visible,
+        Err(e) => {
+            tracing::warn!(error = %e, "presence snapshot failed");
+            return;
+        }
     };
-    let Ok(visible) =
-        visible.inspect_err(|e| tracing::warn!(error = %e, "presence snapshot failed"))
-    else {
-        return;
-    };
-    for (id, last_seen) in visible {
-        let online = realtime.presence.is_online(id);
-        let update = PresenceUpdate {
-            user_id: id,
-            online,
-            last_seen: if online { None } else { last_seen },
-        };
-        if socket.emit(events::PRESENCE, &update).is_err() {
+    for update in &visible {
+        if socket.emit(events::PRESENCE, update).is_err() {
             return;
         }
     }
