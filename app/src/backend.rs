@@ -52,8 +52,9 @@ pub type SharedBackend = Arc<dyn AccountBackend>;
 pub struct ConversationPage {
     pub peer: Person,
     pub messages: Vec<Message>,
-    /// How far the other member has read.
+    /// How far the other member has read, and when.
     pub peer_last_read_id: MessageId,
+    pub peer_read_at: Option<String>,
 }
 
 /// Chat reads and the no-JavaScript fallbacks of chat actions, for the signed-in user of

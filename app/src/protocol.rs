@@ -212,4 +212,6 @@ pub struct ReadUpdate {
     pub conversation_id: ConversationId,
     pub user_id: UserId,
     pub last_read_id: MessageId,
+    /// When the marker last moved forward (RFC 3339).
+    pub read_at: Option<String>,
 }

@@ -196,6 +196,7 @@ test("presence, typing, Seen, unread count and tab title between two people", as
   await entry.getByRole("link").click();
   await connected(doctor.page);
   await expect(student.page.locator(".message.mine .status")).toHaveText("Seen");
+  await expect(student.page.locator(".message.mine .status")).toHaveAttribute("title", /^Seen \S/);
   await expect(doctor.page).toHaveTitle(titleWith(before));
   await expect(entry.locator(".unread")).toHaveCount(0);
 
@@ -218,4 +219,26 @@ test("presence, typing, Seen, unread count and tab title between two people", as
   await expect(status).toHaveAttribute("data-online", "false", { timeout: 15_000 });
   await expect(status).toContainText("last seen just now");
   await doctor.context.close();
+});
+
+test("notifications are offered by a button, never asked for on page load", async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  let asked = false;
+  await page.exposeFunction("__permissionAsked", () => (asked = true));
+  await page.addInitScript(() => {
+    const original = Notification.requestPermission.bind(Notification);
+    Notification.requestPermission = (...args) => {
+      (window as any).__permissionAsked();
+      return original(...args);
+    };
+  });
+  await registerStudent(page, uniqueName(), "Jordan");
+  await connected(page);
+  const button = page.getByRole("button", { name: "Notify me of new messages" });
+  await expect(button).toBeVisible();
+  expect(asked).toBe(false);
+  await button.click();
+  await expect.poll(() => asked).toBe(true);
+  await context.close();
 });

@@ -113,16 +113,17 @@ async fn read_receipts_are_stored_monotonic_and_relayed() {
         )
         .await;
     assert_eq!(ack, json!({ "ok": true, "lastReadId": ids[1] }));
-    let expected =
-        json!({ "conversationId": conversation, "userId": doctor.id, "lastReadId": ids[1] });
+    let seen = s.next("conversation:read").await;
     assert_eq!(
-        s.next("conversation:read").await,
-        expected,
+        seen["conversationId"], conversation,
         "the sender sees it was read"
     );
+    assert_eq!(seen["userId"], doctor.id);
+    assert_eq!(seen["lastReadId"], ids[1]);
+    assert!(seen["readAt"].is_string(), "with the time: {seen}");
     assert_eq!(
         p2.next("conversation:read").await,
-        expected,
+        seen,
         "the reader's other tab too"
     );
 

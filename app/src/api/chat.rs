@@ -26,8 +26,9 @@ pub struct ConversationView {
     pub id: ConversationId,
     pub peer: Person,
     pub messages: Vec<Message>,
-    /// How far the other member has read ("Seen").
+    /// How far the other member has read ("Seen"), and when.
     pub peer_last_read_id: MessageId,
+    pub peer_read_at: Option<String>,
     /// A fresh `clientId` for the plain-form composer (made on the server, so the page
     /// hydrates with the same value).
     pub client_id: String,
@@ -59,6 +60,7 @@ pub async fn conversation(id: i64, before: Option<i64>) -> Result<ConversationVi
         peer: page.peer,
         messages: page.messages,
         peer_last_read_id: page.peer_last_read_id,
+        peer_read_at: page.peer_read_at,
         client_id: uuid::Uuid::new_v4().to_string(),
     })
 }

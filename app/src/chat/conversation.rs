@@ -48,9 +48,10 @@ fn Conversation(view: ConversationView) -> impl IntoView {
         peer,
         messages,
         peer_last_read_id,
+        peer_read_at,
         client_id,
     } = view;
-    store.show(id, &messages, peer_last_read_id);
+    store.show(id, &messages, peer_last_read_id, peer_read_at);
     let more = RwSignal::new(messages.len() >= 50);
     let loading = RwSignal::new(false);
     let at_bottom = RwSignal::new(true);
@@ -243,7 +244,13 @@ fn Line(item: Item, conversation: ConversationId, seen: bool) -> impl IntoView {
                         ("sent", true) => "Seen",
                         _ => s,
                     };
-                    view! { <span class="status" class:seen=seen>{text}</span> }
+                    // "Seen" carries the read time on hover.
+                    let read_at = move || {
+                        seen.then(|| store.peer_read_at.get())
+                            .flatten()
+                            .map(|at| format!("Seen {}", super::time::local_datetime(&at)))
+                    };
+                    view! { <span class="status" class:seen=seen title=read_at>{text}</span> }
                 })}
                 {retry}
             </p>

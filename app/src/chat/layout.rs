@@ -70,6 +70,7 @@ fn ChatShell(
             <header class="topbar">
                 <a class="brand small" href="/chat">"Haven"</a>
                 <ConnectionBanner/>
+                <NotifyButton/>
                 <span class="whoami">
                     <span class="display-name">{user.display_name.clone()}</span>
                     <span class="role-badge">{user.role.as_str()}</span>
@@ -105,5 +106,35 @@ fn ConnectionBanner() -> impl IntoView {
         <p class="connection" role="status" aria-live="polite" class:visible=move || text().is_some()>
             {text}
         </p>
+    }
+}
+
+/// Offers system notifications for new messages while the tab is hidden. Asked only when
+/// the person presses it (never on page load); shown only while the choice is open.
+#[component]
+fn NotifyButton() -> impl IntoView {
+    let askable = RwSignal::new(false);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        use web_sys::{Notification, NotificationPermission};
+        askable.set(Notification::permission() == NotificationPermission::Default);
+    });
+    let ask = move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Ok(promise) = web_sys::Notification::request_permission() {
+            leptos::task::spawn_local(async move {
+                let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+                askable.set(
+                    web_sys::Notification::permission() == web_sys::NotificationPermission::Default,
+                );
+            });
+        }
+    };
+    view! {
+        <Show when=move || askable.get()>
+            <button type="button" class="button secondary small" on:click=ask>
+                "Notify me of new messages"
+            </button>
+        </Show>
     }
 }

@@ -121,6 +121,7 @@ pub fn start(store: ChatStore) {
             return;
         };
         last_seen.set(last_seen.get().max(message.id.0));
+        notify(store, &message);
         if !store.receive(&message) {
             // A conversation this tab has not listed yet (a student wrote for the first time).
             spawn_local(async move {
@@ -198,4 +199,26 @@ pub fn send(store: ChatStore, conversation_id: ConversationId, client_id: String
             ),
         }
     });
+}
+
+/// A system notification for a message from someone else while this tab is hidden, if the
+/// user allowed them: the sender's name only, never the text.
+fn notify(store: ChatStore, message: &Message) {
+    use web_sys::{Notification, NotificationOptions, NotificationPermission};
+    if message.sender_id == store.me
+        || !document().hidden()
+        || Notification::permission() != NotificationPermission::Granted
+    {
+        return;
+    }
+    let sender = store.conversations.with_untracked(|list| {
+        list.iter()
+            .find(|c| c.id == message.conversation_id)
+            .map(|c| c.peer.display_name.clone())
+    });
+    let options = NotificationOptions::new();
+    options.set_body("New message in Haven");
+    options.set_tag(&format!("conversation-{}", message.conversation_id));
+    let title = sender.unwrap_or_else(|| "Haven".to_owned());
+    let _ = Notification::new_with_options(&title, &options);
 }

@@ -68,8 +68,9 @@ pub struct ChatStore {
     pub arrivals: RwSignal<u64>,
     /// The latest status of each person this user may see (from the socket).
     pub presence: RwSignal<HashMap<UserId, PresenceUpdate>>,
-    /// How far the other member of the open conversation has read.
+    /// How far the other member of the open conversation has read, and when.
     pub peer_read: RwSignal<MessageId>,
+    pub peer_read_at: RwSignal<Option<String>>,
     /// Whether the other member of the open conversation is typing; the number changes with
     /// every typing signal so that a stale expiry timer can tell it is stale.
     pub peer_typing: RwSignal<Option<u64>>,
@@ -87,6 +88,7 @@ impl ChatStore {
             arrivals: RwSignal::new(0),
             presence: RwSignal::new(HashMap::new()),
             peer_read: RwSignal::new(MessageId(0)),
+            peer_read_at: RwSignal::new(None),
             peer_typing: RwSignal::new(None),
         }
     }
@@ -110,9 +112,16 @@ impl ChatStore {
     }
 
     /// Shows a conversation's history (server-rendered or loaded).
-    pub fn show(&self, id: ConversationId, messages: &[Message], peer_read: MessageId) {
+    pub fn show(
+        &self,
+        id: ConversationId,
+        messages: &[Message],
+        peer_read: MessageId,
+        read_at: Option<String>,
+    ) {
         self.open.set(Some(id));
         self.peer_read.set(peer_read);
+        self.peer_read_at.set(read_at);
         self.peer_typing.set(None);
         self.items.set(messages.iter().map(Item::stored).collect());
         self.mark_read(id);
@@ -248,8 +257,10 @@ impl ChatStore {
                 }
             });
         } else if self.open.get_untracked() == Some(update.conversation_id) {
-            self.peer_read
-                .update(|read| *read = (*read).max(update.last_read_id));
+            if update.last_read_id >= self.peer_read.get_untracked() {
+                self.peer_read_at.set(update.read_at.clone());
+                self.peer_read.set(update.last_read_id);
+            }
         }
     }
 

@@ -80,3 +80,18 @@ pub fn relative(rfc3339: &str) -> String {
         String::new()
     }
 }
+
+/// A full local date and time for tooltips (the browser's locale); RFC 3339 on the server.
+pub fn local_datetime(rfc3339: &str) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(rfc3339));
+        if let Some(text) = date
+            .to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED)
+            .as_string()
+        {
+            return text;
+        }
+    }
+    rfc3339.to_owned()
+}

@@ -73,7 +73,7 @@ impl ChatBackend for FormChat {
             .await
             .map_err(|e| e.to_ack())?;
         let peer = self.chat.peer(user.id, id).await.map_err(|e| e.to_ack())?;
-        let peer_last_read_id = self
+        let (peer_last_read_id, peer_read_at) = self
             .chat
             .read_marker(id, peer.id)
             .await
@@ -82,6 +82,7 @@ impl ChatBackend for FormChat {
             peer,
             messages,
             peer_last_read_id,
+            peer_read_at,
         })
     }
 

@@ -247,20 +247,24 @@ impl Chat {
         user: UserId,
         conversation: ConversationId,
         read: MessageId,
-    ) -> Result<(MessageId, Arc<[UserId]>), ChatError> {
+    ) -> Result<(MessageId, Option<String>, Arc<[UserId]>), ChatError> {
         let members = self.members_if_member(user, conversation).await?;
-        let marker = conversations::mark_read(&self.db, conversation, user, read)
+        let now = OffsetDateTime::now_utc()
+            .format(&Rfc3339)
+            .map_err(|_| ChatError::Internal)?;
+        let (marker, at) = conversations::mark_read(&self.db, conversation, user, read, &now)
             .await?
             .ok_or(ChatError::UnknownMessage)?;
-        Ok((marker, members))
+        Ok((marker, at, members))
     }
 
-    /// How far `member` has read in `conversation` (0 if never). Callers check membership.
+    /// How far `member` has read in `conversation` (0 if never), and when. Callers check
+    /// membership.
     pub async fn read_marker(
         &self,
         conversation: ConversationId,
         member: UserId,
-    ) -> Result<MessageId, ChatError> {
+    ) -> Result<(MessageId, Option<String>), ChatError> {
         Ok(conversations::read_marker(&self.db, conversation, member).await?)
     }
 

@@ -203,11 +203,12 @@ pub async fn on_read(
             .and_then(Value::as_i64)
             .map(MessageId)
             .ok_or(ChatError::InvalidPayload("lastReadId must be a number"))?;
-        let (marker, members) = realtime.chat.mark_read(user, conversation, read).await?;
+        let (marker, read_at, members) = realtime.chat.mark_read(user, conversation, read).await?;
         let update = ReadUpdate {
             conversation_id: conversation,
             user_id: user,
             last_read_id: marker,
+            read_at,
         };
         let rooms: Vec<String> = members.iter().copied().map(user_room).collect();
         // Everyone in those rooms but this socket: the peer, and the reader's other tabs.

@@ -137,40 +137,56 @@ pub async fn peers_last_seen(
 }
 
 /// Moves a member's read marker forward to `read` (never backwards), if `read` is a message
-/// of this conversation. Answers the marker after the update, or `None` if `read` is not a
-/// message of the conversation.
+/// of this conversation; `at` is recorded when the marker moves. Answers the marker and its
+/// time after the update, or `None` if `read` is not a message of the conversation.
 pub async fn mark_read(
     db: &Db,
     conversation: ConversationId,
     user: UserId,
     read: app::protocol::MessageId,
-) -> Result<Option<app::protocol::MessageId>, StoreError> {
-    let marker: Option<i64> = sqlx::query_scalar(
-        "UPDATE conversation_members SET last_read_id = MAX(last_read_id, ?1) \
+    at: &str,
+) -> Result<Option<(app::protocol::MessageId, Option<String>)>, StoreError> {
+    let row = sqlx::query(
+        "UPDATE conversation_members SET \
+           last_read_at = CASE WHEN ?1 > last_read_id THEN ?4 ELSE last_read_at END, \
+           last_read_id = MAX(last_read_id, ?1) \
          WHERE conversation_id = ?2 AND user_id = ?3 \
            AND EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND conversation_id = ?2) \
-         RETURNING last_read_id",
+         RETURNING last_read_id, last_read_at",
     )
     .bind(read.0)
     .bind(conversation.0)
     .bind(user.0)
+    .bind(at)
     .fetch_optional(db)
     .await?;
-    Ok(marker.map(app::protocol::MessageId))
+    row.map(|row| {
+        Ok((
+            app::protocol::MessageId(row.try_get("last_read_id")?),
+            row.try_get("last_read_at")?,
+        ))
+    })
+    .transpose()
 }
 
-/// A member's read marker (0 if never read or not a member).
+/// A member's read marker and when it last moved (0 and none if never read).
 pub async fn read_marker(
     db: &Db,
     conversation: ConversationId,
     user: UserId,
-) -> Result<app::protocol::MessageId, StoreError> {
-    let marker: Option<i64> = sqlx::query_scalar(
-        "SELECT last_read_id FROM conversation_members WHERE conversation_id = ? AND user_id = ?",
+) -> Result<(app::protocol::MessageId, Option<String>), StoreError> {
+    let row = sqlx::query(
+        "SELECT last_read_id, last_read_at FROM conversation_members WHERE conversation_id = ? AND user_id = ?",
     )
     .bind(conversation.0)
     .bind(user.0)
     .fetch_optional(db)
     .await?;
-    Ok(app::protocol::MessageId(marker.unwrap_or(0)))
+    Ok(match row {
+        Some(row) => (
+            app::protocol::MessageId(row.try_get("last_read_id")?),
+            row.try_get("last_read_at")?,
+        ),
+        None => (app::protocol::MessageId(0), None),
+    })
 }
