@@ -256,11 +256,12 @@ impl ChatStore {
                     }
                 }
             });
-        } else if self.open.get_untracked() == Some(update.conversation_id) {
-            if update.last_read_id >= self.peer_read.get_untracked() {
-                self.peer_read_at.set(update.read_at.clone());
-                self.peer_read.set(update.last_read_id);
-            }
+        } else if self.open.get_untracked() == Some(update.conversation_id)
+            && update.last_read_id >= self.peer_read.get_untracked()
+        {
+            // The time first: the lines re-render on the marker and read the time then.
+            self.peer_read_at.set(update.read_at.clone());
+            self.peer_read.set(update.last_read_id);
         }
     }
 
