@@ -218,6 +218,14 @@ test("presence, typing, Seen, unread count and tab title between two people", as
   await student.context.close();
   await expect(status).toHaveAttribute("data-online", "false", { timeout: 15_000 });
   await expect(status).toContainText("last seen just now");
+
+  // And comes online again when the student signs back in.
+  const back = await browser.newContext();
+  const again = await back.newPage();
+  await signIn(again, "student", student.username, STUDENT_PASSWORD);
+  await expect(again).toHaveURL(/\/chat$/);
+  await expect(status).toHaveAttribute("data-online", "true");
+  await back.close();
   await doctor.context.close();
 });
 
