@@ -69,12 +69,20 @@ fn object(payload: &Value) -> Result<&serde_json::Map<String, Value>, ChatError>
     ))
 }
 
-fn parse_send(payload: &Value) -> Result<SendRequest, ChatError> {
-    let fields = object(payload)?;
-    let conversation_id = fields
+/// The `conversationId` field every conversation event carries.
+fn conversation_field(
+    fields: &serde_json::Map<String, Value>,
+) -> Result<ConversationId, ChatError> {
+    fields
         .get("conversationId")
         .and_then(Value::as_i64)
-        .ok_or(ChatError::InvalidPayload("conversationId must be a number"))?;
+        .map(ConversationId)
+        .ok_or(ChatError::InvalidPayload("conversationId must be a number"))
+}
+
+fn parse_send(payload: &Value) -> Result<SendRequest, ChatError> {
+    let fields = object(payload)?;
+    let conversation_id = conversation_field(fields)?;
     let client_id = fields
         .get("clientId")
         .and_then(Value::as_str)
@@ -84,7 +92,7 @@ fn parse_send(payload: &Value) -> Result<SendRequest, ChatError> {
         .and_then(Value::as_str)
         .ok_or(ChatError::InvalidPayload("body must be a string"))?;
     Ok(SendRequest {
-        conversation_id: ConversationId(conversation_id),
+        conversation_id,
         client_id: parse_client_id(client_id)?,
         body: body.to_owned(),
     })
@@ -155,11 +163,7 @@ pub async fn on_typing(
     let user = session.user.id;
     let result = async {
         let fields = object(&payload)?;
-        let conversation = fields
-            .get("conversationId")
-            .and_then(Value::as_i64)
-            .map(ConversationId)
-            .ok_or(ChatError::InvalidPayload("conversationId must be a number"))?;
+        let conversation = conversation_field(fields)?;
         let typing = fields
             .get("typing")
             .and_then(Value::as_bool)
@@ -193,11 +197,7 @@ pub async fn on_read(
     let user = session.user.id;
     let result = async {
         let fields = object(&payload)?;
-        let conversation = fields
-            .get("conversationId")
-            .and_then(Value::as_i64)
-            .map(ConversationId)
-            .ok_or(ChatError::InvalidPayload("conversationId must be a number"))?;
+        let conversation = conversation_field(fields)?;
         let read = fields
             .get("lastReadId")
             .and_then(Value::as_i64)
