@@ -11,7 +11,7 @@ use serde_json::Value;
 use socketioxide::extract::{AckSender, Data, Extension, SocketRef, State, TryData};
 use socketioxide::SocketIo;
 
-use super::{user_room, Realtime};
+use super::{user_rooms, Realtime};
 use crate::auth::session::SocketSession;
 use crate::chat::{parse_client_id, ChatError, Replay, SendRequest};
 
@@ -174,7 +174,7 @@ pub async fn on_typing(
             user_id: user,
             typing,
         };
-        let rooms: Vec<String> = others.into_iter().map(user_room).collect();
+        let rooms = user_rooms(others);
         if !rooms.is_empty() {
             let _ = io.to(rooms).emit(events::TYPING, &update).await;
         }
@@ -210,7 +210,7 @@ pub async fn on_read(
             last_read_id: marker,
             read_at,
         };
-        let rooms: Vec<String> = members.iter().copied().map(user_room).collect();
+        let rooms = user_rooms(members.iter().copied());
         // Everyone in those rooms but this socket: the peer, and the reader's other tabs.
         let _ = socket
             .broadcast()

@@ -41,6 +41,11 @@ pub fn user_room(user: UserId) -> String {
 /// Every signed-in student's sockets (they may all see psychiatrists' status).
 pub const STUDENTS_ROOM: &str = "students";
 
+/// The rooms that reach every socket of these users.
+pub fn user_rooms(users: impl IntoIterator<Item = UserId>) -> Vec<String> {
+    users.into_iter().map(user_room).collect()
+}
+
 /// The room of one session's sockets (its token is random, not the session id).
 pub fn session_room(token: &str) -> String {
     format!("session:{token}")
@@ -59,11 +64,7 @@ pub async fn deliver(io: &SocketIo, sent: &Sent) {
     if !sent.fresh {
         return;
     }
-    let rooms: Vec<String> = sent
-        .members
-        .iter()
-        .map(|member| user_room(*member))
-        .collect();
+    let rooms = user_rooms(sent.members.iter().copied());
     // One serialization for all recipients: the adapter broadcasts the encoded packet.
     if let Err(e) = io.to(rooms).emit(events::MESSAGE_NEW, &sent.message).await {
         tracing::warn!(error = %e, "message:new broadcast failed");
