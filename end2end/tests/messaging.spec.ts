@@ -192,9 +192,20 @@ test("presence, typing, Seen, unread count and tab title between two people", as
   await expect(entry.locator(".unread")).toHaveText("1");
   await expect(doctor.page).toHaveTitle(titleWith(before + 1));
 
+  // A second tab of the psychiatrist counts it too…
+  const otherTab = await doctor.context.newPage();
+  await otherTab.goto("/chat");
+  await connected(otherTab);
+  const otherEntry = otherTab.locator(".conversation", { hasText: "Harper" });
+  await expect(otherEntry.locator(".unread")).toHaveText("1");
+
   // Opening the conversation reads it: the student sees "Seen", the count and title clear.
   await entry.getByRole("link").click();
   await connected(doctor.page);
+  // …and clears it when the first tab reads the conversation.
+  await expect(otherEntry.locator(".unread")).toHaveCount(0);
+  await expect(otherTab).toHaveTitle(titleWith(before));
+  await otherTab.close();
   await expect(student.page.locator(".message.mine .status")).toHaveText("Seen");
   await expect(student.page.locator(".message.mine .status")).toHaveAttribute("title", /^Seen \S/);
   await expect(doctor.page).toHaveTitle(titleWith(before));
