@@ -156,6 +156,7 @@ pub mod events {
     /// Server → client: the catch-up gap is too large; reload history over HTTP.
     pub const SYNC_RELOAD: &str = "sync:reload";
     pub const PRESENCE: &str = "presence";
+    pub const PRESENCE_SNAPSHOT: &str = "presence:snapshot";
     pub const TYPING: &str = "typing";
     pub const CONVERSATION_READ: &str = "conversation:read";
 }
@@ -194,6 +195,13 @@ pub struct PresenceUpdate {
     pub online: bool,
     /// When they were last connected (RFC 3339), if ever and not online now.
     pub last_seen: Option<String>,
+}
+
+/// `presence:snapshot`, on connect: who of those the user may see is online now. Everyone
+/// else is offline, with the `lastSeen` known from the page or a later `presence` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresenceSnapshot {
+    pub online: Vec<UserId>,
 }
 
 /// `typing` server → client: someone else in the conversation is (or stopped) typing.

@@ -15,6 +15,14 @@ fn about(events: &[Value], user: i64) -> Vec<&Value> {
     events.iter().filter(|e| e["userId"] == user).collect()
 }
 
+/// The ids a `presence:snapshot` lists as online.
+fn online_in(snapshot: &Value) -> Vec<i64> {
+    snapshot["online"]
+        .as_array()
+        .map(|ids| ids.iter().filter_map(Value::as_i64).collect())
+        .unwrap_or_default()
+}
+
 #[tokio::test]
 async fn a_students_status_reaches_only_psychiatrists_who_share_a_conversation() {
     let grace = GRACE_MS.to_string();
@@ -34,13 +42,10 @@ async fn a_students_status_reaches_only_psychiatrists_who_share_a_conversation()
 
     let mut b = Peer::connect(&server, &doctor, None).await;
     let mut c = Peer::connect(&server, &stranger, None).await;
-    // The snapshot on connect says the student is offline, with when they were last seen.
-    let snapshot = b.collect("presence", QUIET).await;
-    let seen = about(&snapshot, student.id);
-    assert_eq!(seen.len(), 1, "{snapshot:?}");
-    assert_eq!(seen[0]["online"], false);
-    assert!(seen[0]["lastSeen"].is_string());
-    c.collect("presence", QUIET).await;
+    // The snapshot on connect: one event, the student not among those online.
+    let snapshot = b.next("presence:snapshot").await;
+    assert_eq!(online_in(&snapshot), Vec::<i64>::new(), "{snapshot:?}");
+    assert_eq!(c.next("presence:snapshot").await, json!({ "online": [] }));
 
     // The student comes online: B hears it, C (no conversation) hears nothing.
     let a1 = Peer::connect(&server, &student, None).await;
@@ -78,14 +83,13 @@ async fn a_psychiatrists_status_reaches_every_signed_in_student_and_no_psychiatr
     let doctor = server.psychiatrist("dr.available").await;
 
     let mut s = Peer::connect(&server, &student, None).await;
-    let initial = s.collect("presence", QUIET).await;
     assert_eq!(
-        about(&initial, doctor.id)[0]["online"],
-        false,
-        "the directory's snapshot"
+        s.next("presence:snapshot").await,
+        json!({ "online": [] }),
+        "nobody online yet"
     );
     let mut other = Peer::connect(&server, &colleague, None).await;
-    other.collect("presence", QUIET).await;
+    other.next("presence:snapshot").await;
     let colleague_online = s.collect("presence", QUIET).await;
     assert_eq!(about(&colleague_online, colleague.id)[0]["online"], true);
 
@@ -99,10 +103,15 @@ async fn a_psychiatrists_status_reaches_every_signed_in_student_and_no_psychiatr
         "psychiatrists don't see each other"
     );
 
-    // A new student tab is right at once.
+    // A new student tab is right at once: both psychiatrists online, in one event, and no
+    // per-psychiatrist `presence` flood.
     let mut fresh = Peer::connect(&server, &student, None).await;
-    let snapshot = fresh.collect("presence", QUIET).await;
-    assert_eq!(about(&snapshot, doctor.id)[0]["online"], true);
+    let mut online = online_in(&fresh.next("presence:snapshot").await);
+    online.sort_unstable();
+    let mut expected = vec![colleague.id, doctor.id];
+    expected.sort_unstable();
+    assert_eq!(online, expected);
+    assert!(fresh.collect("presence", QUIET).await.is_empty());
 
     d.disconnect().await;
     let offline = s.next("presence").await;

@@ -12,8 +12,8 @@ use super::store::{ChatStore, Connection, Delivery};
 use std::time::Duration;
 
 use crate::protocol::{
-    events, ConversationId, Message, MessageAck, MessageId, PresenceUpdate, ReadUpdate,
-    SendMessage, TypingUpdate,
+    events, ConversationId, Message, MessageAck, MessageId, PresenceSnapshot, PresenceUpdate,
+    ReadUpdate, SendMessage, TypingUpdate,
 };
 
 /// A peer's "typing" shows at most this long after their last signal.
@@ -135,6 +135,11 @@ pub fn start(store: ChatStore) {
     socket.on(events::PRESENCE, move |payload| {
         if let Some(update) = from_js::<PresenceUpdate>(&payload) {
             store.set_presence(update);
+        }
+    });
+    socket.on(events::PRESENCE_SNAPSHOT, move |payload| {
+        if let Some(snapshot) = from_js::<PresenceSnapshot>(&payload) {
+            store.apply_presence_snapshot(&snapshot);
         }
     });
     socket.on(events::TYPING, move |payload| {

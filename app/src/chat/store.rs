@@ -7,7 +7,8 @@ use leptos::prelude::*;
 use std::collections::HashMap;
 
 use crate::protocol::{
-    ConversationId, ConversationSummary, Message, MessageId, PresenceUpdate, UserId,
+    ConversationId, ConversationSummary, Message, MessageId, PresenceSnapshot, PresenceUpdate,
+    UserId,
 };
 
 /// Where a message of this tab's user stands.
@@ -285,6 +286,29 @@ impl ChatStore {
     pub fn set_presence(&self, update: PresenceUpdate) {
         self.presence.update(|map| {
             map.insert(update.user_id, update);
+        });
+    }
+
+    /// Takes in a `presence:snapshot`: the listed users are online, everyone else known is
+    /// offline (keeping the `lastSeen` known for them).
+    pub fn apply_presence_snapshot(&self, snapshot: &PresenceSnapshot) {
+        self.presence.update(|map| {
+            for (user, status) in map.iter_mut() {
+                let online = snapshot.online.contains(user);
+                if status.online && !online {
+                    status.online = false;
+                } else if online {
+                    status.online = true;
+                    status.last_seen = None;
+                }
+            }
+            for user in &snapshot.online {
+                map.entry(*user).or_insert_with(|| PresenceUpdate {
+                    user_id: *user,
+                    online: true,
+                    last_seen: None,
+                });
+            }
         });
     }
 

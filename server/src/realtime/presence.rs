@@ -7,10 +7,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use app::protocol::UserId;
+use app::protocol::{Role, UserId};
 
 #[derive(Debug)]
 struct Entry {
+    role: Role,
     sockets: u32,
     /// Bumped at every connect, so a pending offline check can tell it is stale.
     epoch: u64,
@@ -39,7 +40,7 @@ impl Presence {
 
     /// Counts a new socket; `true` if the user just came online (was not online or in
     /// grace before).
-    pub fn connect(&self, user: UserId) -> bool {
+    pub fn connect(&self, user: UserId, role: Role) -> bool {
         let mut users = self.lock();
         match users.get_mut(&user) {
             Some(entry) => {
@@ -51,6 +52,7 @@ impl Presence {
                 users.insert(
                     user,
                     Entry {
+                        role,
                         sockets: 1,
                         epoch: 0,
                     },
@@ -85,6 +87,15 @@ impl Presence {
     pub fn is_online(&self, user: UserId) -> bool {
         self.lock().contains_key(&user)
     }
+
+    /// Everyone with `role` who counts as online now.
+    pub fn online_with_role(&self, role: Role) -> Vec<UserId> {
+        self.lock()
+            .iter()
+            .filter(|(_, entry)| entry.role == role)
+            .map(|(user, _)| *user)
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -95,18 +106,29 @@ mod tests {
     fn tabs_count_once_and_grace_absorbs_reloads() {
         let presence = Presence::new(Duration::from_secs(5));
         let u = UserId(1);
-        assert!(presence.connect(u), "first socket: online");
-        assert!(!presence.connect(u), "second tab: no change");
+        assert!(presence.connect(u, Role::Student), "first socket: online");
+        assert!(!presence.connect(u, Role::Student), "second tab: no change");
         assert_eq!(presence.disconnect(u), None, "one tab left");
         let epoch = presence.disconnect(u).expect("last socket gone");
         assert!(presence.is_online(u), "still online during grace");
         assert!(
-            !presence.connect(u),
+            !presence.connect(u, Role::Student),
             "a reload within grace is not a new 'online'"
         );
         assert!(!presence.expire(u, epoch), "the stale check does nothing");
         let epoch = presence.disconnect(u).unwrap();
         assert!(presence.expire(u, epoch));
         assert!(!presence.is_online(u));
+    }
+
+    #[test]
+    fn online_users_are_listed_by_role() {
+        let presence = Presence::new(Duration::from_secs(5));
+        presence.connect(UserId(1), Role::Student);
+        presence.connect(UserId(2), Role::Psychiatrist);
+        assert_eq!(
+            presence.online_with_role(Role::Psychiatrist),
+            vec![UserId(2)]
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! psychiatrist's status goes to every signed-in student (room `students`); a student's only
 //! to the psychiatrists who share a conversation with them. Never a broadcast to everyone.
 
-use app::protocol::{events, PresenceUpdate, Role, UserId};
+use app::protocol::{events, PresenceSnapshot, PresenceUpdate, Role, UserId};
 use socketioxide::extract::SocketRef;
 use socketioxide::SocketIo;
 use time::format_description::well_known::Rfc3339;
@@ -38,7 +38,7 @@ async fn announce(io: &SocketIo, realtime: &Realtime, user: SessionUser, update:
 
 /// A socket of `user` connected: tell the watchers if the user just came online.
 pub async fn connected(io: &SocketIo, realtime: &Realtime, user: SessionUser) {
-    if realtime.presence.connect(user.id) {
+    if realtime.presence.connect(user.id, user.role) {
         let update = PresenceUpdate {
             user_id: user.id,
             online: true,
@@ -96,19 +96,27 @@ pub async fn statuses(
         .collect())
 }
 
-/// Sends a fresh socket the current status of everyone its user may see.
+/// Sends a fresh socket, in one event, who of those its user may see is online now; the
+/// client counts everyone else offline. Offline users' `lastSeen` came with the page, and
+/// later changes come as `presence` events: listing every visible user here (every
+/// psychiatrist, for a student) would cost each new socket a packet per psychiatrist.
 pub async fn snapshot(socket: &SocketRef, realtime: &Realtime, user: SessionUser) {
-    let visible = match statuses(realtime, user).await {
-        Ok(visible) => visible,
-        Err(e) => {
-            tracing::warn!(error = %e, "presence snapshot failed");
-            return;
-        }
+    let online = match user.role {
+        Role::Student => realtime.presence.online_with_role(Role::Psychiatrist),
+        Role::Psychiatrist => match conversations::peers_last_seen(&realtime.db, user.id).await {
+            Ok(peers) => peers
+                .into_iter()
+                .map(|(peer, _)| peer)
+                .filter(|peer| realtime.presence.is_online(*peer))
+                .collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "presence snapshot failed");
+                return;
+            }
+        },
     };
-    for update in &visible {
-        if socket.emit(events::PRESENCE, update).is_err() {
-            return;
-        }
+    if let Err(e) = socket.emit(events::PRESENCE_SNAPSHOT, &PresenceSnapshot { online }) {
+        tracing::debug!(error = %e, "presence snapshot not sent");
     }
 }
 
