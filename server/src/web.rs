@@ -9,6 +9,7 @@ use app::{shell, App};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::Router;
 use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::provide_context;
@@ -68,6 +69,13 @@ pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
 
     let listener = TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
+    // Chat frames are small and must leave at once: with Nagle's algorithm on, a second
+    // small frame (the echo after an ack) waits for the peer's delayed ACK, up to 40 ms.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     // Printed on stdout (logs go to stderr): `make run` and the tests read it.
     println!("Haven is listening on http://{addr}");
     axum::serve(
@@ -126,6 +134,7 @@ pub fn router(
         .merge(with_session)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(socket_layer)
+        .layer(axum::middleware::map_request(realtime::detach_request_head))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

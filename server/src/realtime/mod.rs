@@ -13,6 +13,8 @@ pub mod visibility;
 use std::sync::Arc;
 
 use app::protocol::{events, UserId};
+use axum::extract::{OriginalUri, Request};
+use http::{HeaderValue, Uri};
 use socketioxide::extract::{Extension, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
@@ -51,9 +53,17 @@ pub fn session_room(token: &str) -> String {
     format!("session:{token}")
 }
 
+/// Bytes read from a WebSocket at a time (socketioxide's default is 4 KiB).
+const WS_READ_BUFFER: usize = 1024;
+
 /// Builds the Socket.IO layer to mount on the router.
 pub fn layer(realtime: Realtime) -> (SocketIoLayer, SocketIo) {
-    let (layer, io) = SocketIo::builder().with_state(realtime).build_layer();
+    let (layer, io) = SocketIo::builder()
+        .with_state(realtime)
+        // Each socket keeps a read buffer of this size for its whole life. Chat frames are a
+        // few hundred bytes; a longer one is read in several chunks.
+        .ws_read_buffer_size(WS_READ_BUFFER)
+        .build_layer();
     io.ns("/", on_connect.with(handshake::authenticate));
     (layer, io)
 }
@@ -69,6 +79,31 @@ pub async fn deliver(io: &SocketIo, sent: &Sent) {
     if let Err(e) = io.to(rooms).emit(events::MESSAGE_NEW, &sent.message).await {
         tracing::warn!(error = %e, "message:new broadcast failed");
     }
+}
+
+/// Socket.IO keeps each connection's request head (`req_parts`) for as long as the socket
+/// lives. Hyper parses the URI and header values as slices of its per-connection read buffer
+/// (8–16 KiB), so keeping them would keep that whole buffer per socket; copying the few
+/// hundred bytes they take lets it go once the connection is upgraded.
+pub async fn detach_request_head(mut req: Request) -> Request {
+    if req.uri().path().starts_with("/socket.io/") {
+        let headers = std::mem::take(req.headers_mut());
+        *req.headers_mut() = headers
+            .iter()
+            .filter_map(|(name, value)| {
+                Some((
+                    name.clone(),
+                    HeaderValue::from_bytes(value.as_bytes()).ok()?,
+                ))
+            })
+            .collect();
+        if let Ok(uri) = Uri::try_from(req.uri().to_string()) {
+            // axum's copy of the URI as it arrived is a slice of the same buffer.
+            req.extensions_mut().insert(OriginalUri(uri.clone()));
+            *req.uri_mut() = uri;
+        }
+    }
+    req
 }
 
 /// Disconnects every socket opened with this session (at sign-out).

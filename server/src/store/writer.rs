@@ -1,11 +1,16 @@
-//! Group commit for messages: one task owns message inserts and commits whatever has queued
+//! Group commit for messages: one thread owns message inserts and commits whatever has queued
 //! up while the previous commit ran, in one transaction. Under light load a batch is one
 //! message (no added latency); under heavy load the cost of a commit is shared by many.
 //!
-//! The task runs SQLite (rusqlite, its own connection) inline: a batch takes tens to a few
-//! hundred microseconds of CPU with no I/O wait (WAL, `synchronous=NORMAL`: no fsync at
-//! commit), which costs less than handing each statement to another thread and back, and
-//! its page cache stays warm. Reads still go through the sqlx pool.
+//! The writer is an OS thread of its own with its own rusqlite connection, not a task on
+//! the async runtime: a write can block on the disk (a WAL page still under writeback, a
+//! checkpoint), and on the runtime's threads that would stall every socket. It costs one
+//! hand-off per batch, not per statement, and its page cache stays warm. Reads still go
+//! through the sqlx pool.
+//!
+//! Checkpoints (copying the WAL back into the database file, with an fsync) run on a third
+//! thread and connection, not inside a commit: with SQLite's automatic checkpoint, every
+//! thousandth page committed made one batch of senders wait for the disk.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -17,7 +22,7 @@ use super::{Db, StoreError};
 
 type Reply = oneshot::Sender<Result<Inserted, StoreError>>;
 
-/// Handle to the writer task; cheap to clone.
+/// Handle to the writer thread; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct MessageWriter {
     jobs: mpsc::Sender<(NewMessage, Reply)>,
@@ -27,13 +32,29 @@ pub struct MessageWriter {
 const QUEUE: usize = 8192;
 /// Messages committed together at most.
 const MAX_BATCH: usize = 1024;
+/// How often the WAL is checkpointed (a no-op when nothing was written).
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 impl MessageWriter {
-    /// Starts the writer task on the database file behind `db`.
+    /// Starts the writer thread on the database file behind `db`.
     pub fn spawn(db: &Db) -> Self {
         let path = db.connect_options().get_filename().to_path_buf();
         let (jobs, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(path, rx));
+        // The checkpointer stops when the writer does (its sender is dropped).
+        let (writer_alive, stopped) = std::sync::mpsc::channel::<()>();
+        let checkpoint_path = path.clone();
+        let started = std::thread::Builder::new()
+            .name("haven-writer".into())
+            .spawn(move || run(path, rx, writer_alive))
+            .and_then(|_| {
+                std::thread::Builder::new()
+                    .name("haven-checkpoint".into())
+                    .spawn(move || checkpoint(checkpoint_path, stopped))
+            });
+        if let Err(e) = started {
+            // Every insert then answers "writer stopped": the server stays up, sends fail.
+            tracing::error!(error = %e, "cannot start the message writer threads");
+        }
         Self { jobs }
     }
 
@@ -59,15 +80,41 @@ fn open(path: &PathBuf) -> Result<rusqlite::Connection, rusqlite::Error> {
     Ok(conn)
 }
 
-async fn run(path: PathBuf, mut rx: mpsc::Receiver<(NewMessage, Reply)>) {
+/// The checkpoint thread: a passive checkpoint every [`CHECKPOINT_EVERY`] (it never blocks
+/// the writer) until the writer thread ends.
+fn checkpoint(path: PathBuf, writer_stopped: std::sync::mpsc::Receiver<()>) {
+    let mut conn = None;
+    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+        writer_stopped.recv_timeout(CHECKPOINT_EVERY)
+    {
+        if conn.is_none() {
+            conn = open(&path)
+                .inspect_err(
+                    |e| tracing::error!(error = %e, "checkpointer cannot open the database"),
+                )
+                .ok();
+        }
+        let Some(db) = conn.as_ref() else { continue };
+        if let Err(e) = db.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "WAL checkpoint failed");
+            conn = None;
+        }
+    }
+}
+
+/// The writer thread: runs until every [`MessageWriter`] is dropped.
+fn run(
+    path: PathBuf,
+    mut rx: mpsc::Receiver<(NewMessage, Reply)>,
+    _checkpointer: std::sync::mpsc::Sender<()>,
+) {
     let mut conn: Option<rusqlite::Connection> = None;
     let mut batch = Vec::new();
     let mut replies = Vec::new();
-    while let Some((message, reply)) = rx.recv().await {
+    while let Some((message, reply)) = rx.blocking_recv() {
         batch.push(message);
         replies.push(reply);
-        // Let the socket tasks that are ready run first, so their messages join this batch.
-        tokio::task::yield_now().await;
+        // Everything that queued up while the previous batch was committing joins this one.
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok((message, reply)) => {
@@ -79,6 +126,11 @@ async fn run(path: PathBuf, mut rx: mpsc::Receiver<(NewMessage, Reply)>) {
         }
         if conn.is_none() {
             conn = open(&path)
+                .and_then(|c| {
+                    // The checkpoint thread does this, off the commit path.
+                    c.pragma_update(None, "wal_autocheckpoint", 0)?;
+                    Ok(c)
+                })
                 .inspect_err(
                     |e| tracing::error!(error = %e, "message writer cannot open the database"),
                 )
