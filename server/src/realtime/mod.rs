@@ -149,3 +149,29 @@ async fn on_connect(
     visibility::snapshot(&socket, &realtime, user).await;
     messaging::replay(&socket, &realtime, user.id, auth).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_socket_request_keeps_its_cookie_origin_and_uri_after_the_copy() {
+        let uri = "/socket.io/?EIO=4&transport=websocket";
+        let mut request = Request::builder()
+            .uri(uri)
+            .header("cookie", "haven_session=synthetic")
+            .header("origin", "http://127.0.0.1:3000")
+            .body(axum::body::Body::empty())
+            .expect("a valid request");
+        let original = OriginalUri(request.uri().clone());
+        request.extensions_mut().insert(original);
+        let copied = detach_request_head(request).await;
+        assert_eq!(copied.uri(), uri);
+        assert_eq!(copied.headers()["cookie"], "haven_session=synthetic");
+        assert_eq!(copied.headers()["origin"], "http://127.0.0.1:3000");
+        assert_eq!(
+            copied.extensions().get::<OriginalUri>().map(|u| &u.0),
+            Some(copied.uri())
+        );
+    }
+}

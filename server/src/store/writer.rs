@@ -32,6 +32,10 @@ pub struct MessageWriter {
 const QUEUE: usize = 8192;
 /// Messages committed together at most.
 const MAX_BATCH: usize = 1024;
+/// Under load (the previous batch had company), how long the writer lets a batch fill
+/// before committing it: fewer, larger commits write fewer pages per message, for at most
+/// this much added latency. A lone message is committed at once.
+const LINGER: Duration = Duration::from_millis(1);
 /// How often the WAL is checkpointed (a no-op when nothing was written).
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
@@ -111,9 +115,13 @@ fn run(
     let mut conn: Option<rusqlite::Connection> = None;
     let mut batch = Vec::new();
     let mut replies = Vec::new();
+    let mut busy = false;
     while let Some((message, reply)) = rx.blocking_recv() {
         batch.push(message);
         replies.push(reply);
+        if busy {
+            std::thread::sleep(LINGER);
+        }
         // Everything that queued up while the previous batch was committing joins this one.
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -136,10 +144,16 @@ fn run(
                 )
                 .ok();
         }
+        let started = std::time::Instant::now();
         let result = match conn.as_mut() {
             Some(conn) => messages::insert_batch(conn, &batch).map_err(|e| e.to_string()),
             None => Err("no database connection".to_owned()),
         };
+        tracing::debug!(
+            size = batch.len(),
+            micros = started.elapsed().as_micros() as u64,
+            "batch committed"
+        );
         match result {
             Ok(answers) => {
                 for (reply, answer) in replies.drain(..).zip(answers) {
@@ -154,6 +168,7 @@ fn run(
                 }
             }
         }
+        busy = batch.len() > 1;
         batch.clear();
     }
 }
