@@ -326,3 +326,46 @@ impl ChatStore {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_presence_snapshot_sets_who_is_online_and_keeps_the_others_last_seen() {
+        let store = ChatStore::new(UserId(1), Vec::new());
+        let earlier = "2026-11-22T10:00:00Z".to_owned();
+        store.set_presence(PresenceUpdate {
+            user_id: UserId(7),
+            online: true,
+            last_seen: None,
+        });
+        store.set_presence(PresenceUpdate {
+            user_id: UserId(8),
+            online: false,
+            last_seen: Some(earlier.clone()),
+        });
+        store.set_presence(PresenceUpdate {
+            user_id: UserId(9),
+            online: false,
+            last_seen: Some(earlier.clone()),
+        });
+        // 7 left while this tab was disconnected, 8 came back, 10 is new; 9 is unchanged.
+        store.apply_presence_snapshot(&PresenceSnapshot {
+            online: vec![UserId(8), UserId(10)],
+        });
+        assert_eq!(store.is_online(UserId(7)), Some(false));
+        assert_eq!(store.is_online(UserId(8)), Some(true));
+        assert_eq!(store.is_online(UserId(10)), Some(true));
+        assert_eq!(store.is_online(UserId(9)), Some(false));
+        let last_seen = |user| {
+            store
+                .presence
+                .with_untracked(|map: &HashMap<UserId, PresenceUpdate>| {
+                    map.get(&user).and_then(|p| p.last_seen.clone())
+                })
+        };
+        assert_eq!(last_seen(UserId(8)), None, "online has no last seen");
+        assert_eq!(last_seen(UserId(9)), Some(earlier));
+    }
+}
