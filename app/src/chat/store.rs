@@ -333,6 +333,11 @@ mod tests {
 
     #[test]
     fn a_presence_snapshot_sets_who_is_online_and_keeps_the_others_last_seen() {
+        // Signals live in an owner's arena (sandboxed under `ssr`).
+        Owner::new_root(None).with(snapshot_updates_the_store);
+    }
+
+    fn snapshot_updates_the_store() {
         let store = ChatStore::new(UserId(1), Vec::new());
         let earlier = "2026-11-22T10:00:00Z".to_owned();
         store.set_presence(PresenceUpdate {
