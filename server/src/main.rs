@@ -11,14 +11,10 @@ mod web;
 
 use clap::Parser;
 
-/// mimalloc returns freed memory to the system; glibc's malloc keeps the 19 MiB argon2
-/// buffers of past sign-ins in its arenas (hundreds of MiB after a burst of logins).
-#[cfg(not(feature = "system-alloc"))]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
+    tune_malloc();
     let cli = cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info")))
@@ -48,4 +44,20 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         tokio::runtime::Builder::new_multi_thread()
     };
     builder.enable_all().build()
+}
+
+/// glibc's malloc, set up for this server (measured in docs/benchmarks.md):
+/// - a fixed mmap threshold, so each sign-in's 19 MiB argon2 buffer is a mapping of its own,
+///   returned to the system when freed. By default glibc raises the threshold after such a
+///   free, and later buffers then stay in its heap for good (hundreds of MiB after a burst
+///   of sign-ins);
+/// - two arenas: socket state is many small long-lived allocations, and an arena per
+///   thread only spreads them over more partly used pages.
+fn tune_malloc() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator settings; this runs before any other thread.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
 }
