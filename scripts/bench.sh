@@ -1,15 +1,31 @@
 #!/usr/bin/env bash
-# Haven against the Node/socket.io reference, in one run (../shared/bench/compare.sh): the
-# server pinned to CPU 0, the load generator to CPU 1, the same offered loads.
+# Haven against the Node/socket.io reference, in one run.
 #
-#   scripts/bench.sh                         # default levels
-#   scripts/bench.sh 100x10 100x100 idle10000
+#   scripts/bench.sh [LEVELS…]            ../shared/bench/compare.sh: each server pinned to CPU 0,
+#                                         the generator on CPU 1, the same offered loads
+#   scripts/bench.sh --floor [LEVELS…]    the same, with the socket floor (server/examples/
+#                                         socket_floor.rs: socketioxide and nothing else) in
+#                                         Haven's place: what the socket layer alone costs
+#   scripts/bench.sh --ceiling [RATES…]   reference, Haven and the floor at the same CPU budget
+#                                         (CAP cores), the generator over two processes and
+#                                         both cores, rates climbing to each one's highest
+#                                         with p99 < 100 ms (scripts/bench/ceiling.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${CARGO_TARGET_DIR:=$HOME/.cache/haven/target}"
+mode=compare
+case ${1:-} in
+  --floor) mode=floor; shift ;;
+  --ceiling) mode=ceiling; shift ;;
+esac
 bench_dir=$(cd "${HAVEN_BENCH_DIR:-../shared/bench}" && pwd)
+[ -d "$bench_dir/node_modules" ] || (cd "$bench_dir" && npm ci --no-audit --no-fund >/dev/null)
 haven="$CARGO_TARGET_DIR/release/haven"
+floor="$CARGO_TARGET_DIR/release/examples/socket_floor"
 [ -x "$haven" ] || { echo "build first: cargo leptos build --release" >&2; exit 1; }
+if [ "$mode" != compare ] && [ ! -x "$floor" ]; then
+  cargo build --release -p server --example socket_floor
+fi
 
 state=$(mktemp -d /tmp/haven-bench.XXXXXX)
 trap 'rm -rf "$state"' EXIT
@@ -19,7 +35,15 @@ export DATABASE_URL="sqlite://$state/haven.db"
 
 # The per-user send limit protects people from scripts; the generator is a script that
 # sends up to 50 messages a second per user, so it is lifted for the benchmark.
-export HAVEN_CMD="exec env DATABASE_URL=$DATABASE_URL HAVEN_LOG=warn LEPTOS_SITE_ROOT=$PWD/target/site \
+HAVEN_CMD="exec env DATABASE_URL=$DATABASE_URL HAVEN_LOG=warn LEPTOS_SITE_ROOT=$PWD/target/site \
 HAVEN_SEND_RATE_PER_SEC=1000000 HAVEN_SEND_BURST=1000000 $haven serve"
-cd "$bench_dir"
-./compare.sh "$@"
+FLOOR_CMD="exec $floor"
+REFERENCE_CMD="exec node $bench_dir/reference/server.mjs"
+export HAVEN_CMD FLOOR_CMD REFERENCE_CMD
+
+case $mode in
+  compare) cd "$bench_dir" && ./compare.sh "$@" ;;
+  # compare.sh labels its second server "haven": in this mode those rows are the floor.
+  floor) HAVEN_CMD=$FLOOR_CMD && cd "$bench_dir" && ./compare.sh "$@" ;;
+  ceiling) SERVERS=${SERVERS:-reference haven floor} scripts/bench/ceiling.sh "$@" ;;
+esac
