@@ -197,11 +197,18 @@ pub struct PresenceUpdate {
     pub last_seen: Option<String>,
 }
 
-/// `presence:snapshot`, on connect: who of those the user may see is online now. Everyone
-/// else is offline, with the `lastSeen` known from the page or a later `presence` event.
+/// `presence:snapshot`, on connect: who of those the user may see is online now, and who
+/// went offline since the handshake's `presenceSince` (or, without one, in the last few
+/// minutes), with when. Everyone else is offline with the `lastSeen` the client knew.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PresenceSnapshot {
     pub online: Vec<UserId>,
+    #[serde(default)]
+    pub offline: Vec<PresenceUpdate>,
+    /// The server's clock when the snapshot was taken (RFC 3339): what the client's next
+    /// `presenceSince` is measured from.
+    #[serde(default)]
+    pub at: String,
 }
 
 /// `typing` server → client: someone else in the conversation is (or stopped) typing.

@@ -178,6 +178,28 @@ test("the directory shows whether a psychiatrist is online, live", async ({ brow
   await context.close();
 });
 
+test("someone who left while this tab was offline shows when they left, once it is back", async ({ browser }) => {
+  const doctor = await psychiatrist(browser);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await registerStudent(page, uniqueName(), "Rowan");
+  await connected(page);
+  const status = page.locator(".person", { hasText: PSYCHIATRIST.name }).locator(".status-line");
+  await expect(status).toHaveAttribute("data-online", "true");
+
+  await context.setOffline(true);
+  await expect(page.getByText("Reconnecting…")).toBeVisible({ timeout: 60_000 });
+  await doctor.context.close();
+  // The server counts the psychiatrist gone after its grace period (5 s by default),
+  // while this tab cannot hear it.
+  await page.waitForTimeout(7_000);
+  await context.setOffline(false);
+  await connected(page);
+  await expect(status).toHaveAttribute("data-online", "false");
+  await expect(status).toContainText("last seen");
+  await context.close();
+});
+
 test("presence, typing, Seen, unread count and tab title between two people", async ({ browser }) => {
   const doctor = await psychiatrist(browser);
   const student = await studentInConversation(browser, "Harper");

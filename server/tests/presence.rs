@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use common::{Peer, TestServer};
 use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
 const GRACE_MS: u64 = 300;
 const QUIET: Duration = Duration::from_millis(600);
@@ -45,7 +47,8 @@ async fn a_students_status_reaches_only_psychiatrists_who_share_a_conversation()
     // The snapshot on connect: one event, the student not among those online.
     let snapshot = b.next("presence:snapshot").await;
     assert_eq!(online_in(&snapshot), Vec::<i64>::new(), "{snapshot:?}");
-    assert_eq!(c.next("presence:snapshot").await, json!({ "online": [] }));
+    let snapshot = c.next("presence:snapshot").await;
+    assert_eq!(online_in(&snapshot), Vec::<i64>::new(), "{snapshot:?}");
 
     // The student comes online: B hears it, C (no conversation) hears nothing.
     let a1 = Peer::connect(&server, &student, None).await;
@@ -83,11 +86,9 @@ async fn a_psychiatrists_status_reaches_every_signed_in_student_and_no_psychiatr
     let doctor = server.psychiatrist("dr.available").await;
 
     let mut s = Peer::connect(&server, &student, None).await;
-    assert_eq!(
-        s.next("presence:snapshot").await,
-        json!({ "online": [] }),
-        "nobody online yet"
-    );
+    let snapshot = s.next("presence:snapshot").await;
+    assert_eq!(online_in(&snapshot), Vec::<i64>::new(), "nobody online yet");
+    assert_eq!(snapshot["offline"], json!([]), "nobody left yet");
     let mut other = Peer::connect(&server, &colleague, None).await;
     other.next("presence:snapshot").await;
     let colleague_online = s.collect("presence", QUIET).await;
@@ -117,4 +118,65 @@ async fn a_psychiatrists_status_reaches_every_signed_in_student_and_no_psychiatr
     let offline = s.next("presence").await;
     assert_eq!(offline["userId"], doctor.id);
     assert_eq!(offline["online"], false);
+}
+
+#[tokio::test]
+async fn who_left_while_a_socket_was_away_comes_with_the_time_they_left() {
+    let grace = GRACE_MS.to_string();
+    let server = TestServer::start_with(&[("HAVEN_PRESENCE_GRACE_MS", grace.as_str())]).await;
+    let student = server.student("stu").await;
+    let doctor = server.psychiatrist("dr.away").await;
+    let away = Duration::from_millis(GRACE_MS * 3);
+
+    let mut d = Peer::connect(&server, &doctor, None).await;
+    let doctor_clock = d.next("presence:snapshot").await["at"].clone();
+    let mut s = Peer::connect(&server, &student, None).await;
+    let first = s.next("presence:snapshot").await;
+    assert_eq!(online_in(&first), vec![doctor.id]);
+    let student_clock = first["at"].clone();
+    assert!(student_clock.is_string(), "{first:?}");
+    let ack = s
+        .call("conversation:open", json!({ "peerId": doctor.id }))
+        .await;
+    assert_eq!(ack["ok"], true);
+
+    // Both go away; the student leaves for good while the doctor's socket is down.
+    s.disconnect().await;
+    d.disconnect().await;
+    tokio::time::sleep(away).await;
+
+    // The doctor comes back: the student is offline, with the time they left.
+    let auth = json!({ "presenceSince": doctor_clock });
+    let mut d = Peer::connect_with_auth(&server, &doctor, Some(auth)).await;
+    let snapshot = d.next("presence:snapshot").await;
+    assert_eq!(online_in(&snapshot), Vec::<i64>::new());
+    assert_eq!(snapshot["offline"][0]["userId"], student.id, "{snapshot:?}");
+    assert!(snapshot["offline"][0]["lastSeen"].is_string());
+    d.disconnect().await;
+    tokio::time::sleep(away).await;
+
+    // The student comes back: the doctor left meanwhile, and the student hears when.
+    let auth = json!({ "presenceSince": student_clock });
+    let mut s = Peer::connect_with_auth(&server, &student, Some(auth)).await;
+    let snapshot = s.next("presence:snapshot").await;
+    assert_eq!(online_in(&snapshot), Vec::<i64>::new());
+    assert_eq!(
+        snapshot["offline"],
+        json!([{ "userId": doctor.id, "online": false, "lastSeen": snapshot["offline"][0]["lastSeen"] }])
+    );
+    assert!(snapshot["offline"][0]["lastSeen"].is_string());
+
+    // A tab that was still listening after the doctor left is not told again.
+    let left = snapshot["offline"][0]["lastSeen"]
+        .as_str()
+        .unwrap_or_default();
+    let left = OffsetDateTime::parse(left, &Rfc3339).expect("lastSeen is RFC 3339");
+    let listening_after = (left + time::Duration::seconds(2))
+        .format(&Rfc3339)
+        .expect("formats");
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let auth = json!({ "presenceSince": listening_after });
+    let mut tab = Peer::connect_with_auth(&server, &student, Some(auth)).await;
+    assert_eq!(tab.next("presence:snapshot").await["offline"], json!([]));
+    s.disconnect().await;
 }

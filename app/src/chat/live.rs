@@ -20,6 +20,37 @@ use crate::protocol::{
 const TYPING_EXPIRES: Duration = Duration::from_secs(6);
 /// While typing, a signal at most this often; "stopped" after this long without a key.
 const TYPING_EVERY_MS: f64 = 3000.0;
+/// A dead connection is noticed only after a missed ping (socket.io: 25 s interval + 20 s
+/// timeout), and `presence` events sent meanwhile are lost: on reconnect, ask for
+/// departures from this long before the disconnect was noticed.
+const PRESENCE_LOST_MS: f64 = 60_000.0;
+
+/// The server's clock as this tab knows it, for `presenceSince` (the browser's clock may
+/// be off; durations measured with it are not).
+#[derive(Default)]
+struct PresenceClock {
+    /// Server time minus `Date.now()`, from the last snapshot's `at`.
+    offset_ms: Cell<Option<f64>>,
+    /// Sent as `presenceSince` at the next (re)connect.
+    since: Rc<RefCell<Option<String>>>,
+}
+
+impl PresenceClock {
+    fn snapshot_taken(&self, at: &str) {
+        let server = js_sys::Date::parse(at);
+        if server.is_finite() {
+            self.offset_ms.set(Some(server - js_sys::Date::now()));
+        }
+    }
+
+    fn disconnected(&self) {
+        if let Some(offset) = self.offset_ms.get() {
+            let since = js_sys::Date::now() + offset - PRESENCE_LOST_MS;
+            let since = js_sys::Date::new(&since.into()).to_iso_string();
+            *self.since.borrow_mut() = since.as_string();
+        }
+    }
+}
 
 thread_local! {
     /// This tab's one socket.
@@ -93,7 +124,8 @@ pub fn read_up_to(conversation_id: ConversationId, id: MessageId) {
 /// Opens the tab's socket and feeds `store` from it. Called once, after hydration.
 pub fn start(store: ChatStore) {
     let last_seen = Rc::new(Cell::new(store.highest_seen()));
-    let Some(socket) = Socket::connect(last_seen.clone()) else {
+    let clock = Rc::new(PresenceClock::default());
+    let Some(socket) = Socket::connect(last_seen.clone(), clock.since.clone()) else {
         return;
     };
     let ever_connected = Rc::new(Cell::new(false));
@@ -113,7 +145,11 @@ pub fn start(store: ChatStore) {
                 Connection::Connecting
             })
         };
-        socket.on("disconnect", lost.clone());
+        let (clock, on_lost) = (clock.clone(), lost.clone());
+        socket.on("disconnect", move |reason| {
+            clock.disconnected();
+            on_lost(reason)
+        });
         socket.on("connect_error", lost);
     }
     socket.on(events::MESSAGE_NEW, move |payload| {
@@ -139,6 +175,7 @@ pub fn start(store: ChatStore) {
     });
     socket.on(events::PRESENCE_SNAPSHOT, move |payload| {
         if let Some(snapshot) = from_js::<PresenceSnapshot>(&payload) {
+            clock.snapshot_taken(&snapshot.at);
             store.apply_presence_snapshot(&snapshot);
         }
     });

@@ -2,7 +2,7 @@
 //! `/vendor/socket.io.min.js`, global `io`) driven from Rust. All state stays in Rust; this
 //! module only binds the few calls Haven makes.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect, JSON};
@@ -60,9 +60,13 @@ pub struct Socket {
 }
 
 impl Socket {
-    /// Connects to this site. `last_seen` is read at every (re)connect and sent as
-    /// `auth.lastSeenId`, so the server replays what this tab missed.
-    pub fn connect(last_seen: Rc<Cell<i64>>) -> Option<Socket> {
+    /// Connects to this site. `last_seen` and `presence_since` are read at every
+    /// (re)connect and sent as `auth.lastSeenId` and `auth.presenceSince`, so the server
+    /// replays what this tab missed and says who went offline meanwhile.
+    pub fn connect(
+        last_seen: Rc<Cell<i64>>,
+        presence_since: Rc<RefCell<Option<String>>>,
+    ) -> Option<Socket> {
         let options = Object::new();
         let auth = Closure::<dyn Fn(Function)>::new(move |callback: Function| {
             let auth = Object::new();
@@ -71,6 +75,9 @@ impl Socket {
                 &"lastSeenId".into(),
                 &JsValue::from_f64(last_seen.get() as f64),
             );
+            if let Some(since) = presence_since.borrow().as_deref() {
+                let _ = Reflect::set(&auth, &"presenceSince".into(), &since.into());
+            }
             let _ = callback.call1(&JsValue::NULL, &auth);
         });
         let _ = Reflect::set(&options, &"auth".into(), auth.as_ref());

@@ -289,8 +289,9 @@ impl ChatStore {
         });
     }
 
-    /// Takes in a `presence:snapshot`: the listed users are online, everyone else known is
-    /// offline (keeping the `lastSeen` known for them).
+    /// Takes in a `presence:snapshot`: the listed users are online, those listed as gone
+    /// are offline since the time given, and everyone else known is offline (keeping the
+    /// `lastSeen` known for them).
     pub fn apply_presence_snapshot(&self, snapshot: &PresenceSnapshot) {
         self.presence.update(|map| {
             for (user, status) in map.iter_mut() {
@@ -308,6 +309,10 @@ impl ChatStore {
                     online: true,
                     last_seen: None,
                 });
+            }
+            // Those who left while this tab was away: their time, not just "offline".
+            for gone in &snapshot.offline {
+                map.insert(gone.user_id, gone.clone());
             }
         });
     }
@@ -332,7 +337,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_presence_snapshot_sets_who_is_online_and_keeps_the_others_last_seen() {
+    fn a_presence_snapshot_sets_who_is_online_and_when_the_others_left() {
         // Signals live in an owner's arena (sandboxed under `ssr`).
         Owner::new_root(None).with(snapshot_updates_the_store);
     }
@@ -355,9 +360,17 @@ mod tests {
             online: false,
             last_seen: Some(earlier.clone()),
         });
-        // 7 left while this tab was disconnected, 8 came back, 10 is new; 9 is unchanged.
+        // 7 left while this tab was disconnected, 8 came back, 10 is new; 9 is unchanged;
+        // the server knows when 7 left.
+        let left = "2026-11-23T01:56:40.5Z".to_owned();
         store.apply_presence_snapshot(&PresenceSnapshot {
             online: vec![UserId(8), UserId(10)],
+            offline: vec![PresenceUpdate {
+                user_id: UserId(7),
+                online: false,
+                last_seen: Some(left.clone()),
+            }],
+            at: "2026-11-23T02:00:00Z".to_owned(),
         });
         assert_eq!(store.is_online(UserId(7)), Some(false));
         assert_eq!(store.is_online(UserId(8)), Some(true));
@@ -372,5 +385,10 @@ mod tests {
         };
         assert_eq!(last_seen(UserId(8)), None, "online has no last seen");
         assert_eq!(last_seen(UserId(9)), Some(earlier));
+        assert_eq!(
+            last_seen(UserId(7)),
+            Some(left),
+            "the time 7 left, not a bare offline"
+        );
     }
 }

@@ -8,7 +8,7 @@ use app::protocol::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use socketioxide::extract::{AckSender, Data, Extension, SocketRef, State, TryData};
+use socketioxide::extract::{AckSender, Data, Extension, SocketRef, State};
 use socketioxide::SocketIo;
 
 use super::{user_rooms, Realtime};
@@ -234,23 +234,20 @@ struct ReadAck {
     last_read_id: MessageId,
 }
 
-/// The handshake `auth`: `{lastSeenId}` asks for catch-up.
+/// The handshake `auth`: `{lastSeenId}` asks for catch-up, `{presenceSince}` (RFC 3339, the
+/// server's clock) for who went offline while the client was away.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HandshakeAuth {
     pub last_seen_id: Option<i64>,
+    pub presence_since: Option<String>,
 }
 
 /// Replays, in id order, what the user missed since `lastSeenId`, or tells the client to
 /// reload when the gap is too large. Called after the socket joined its rooms, so nothing
 /// committed meanwhile is missed (the client drops ids it already has).
-pub async fn replay(
-    socket: &SocketRef,
-    realtime: &Realtime,
-    user: UserId,
-    auth: TryData<HandshakeAuth>,
-) {
-    let Some(after) = auth.0.ok().and_then(|a| a.last_seen_id) else {
+pub async fn replay(socket: &SocketRef, realtime: &Realtime, user: UserId, after: Option<i64>) {
+    let Some(after) = after else {
         return;
     };
     match realtime.chat.replay(user, MessageId(after)).await {

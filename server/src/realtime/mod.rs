@@ -146,8 +146,9 @@ async fn on_connect(
         visibility::disconnected(io, realtime.clone(), user);
         return;
     }
-    visibility::snapshot(&socket, &realtime, user).await;
-    messaging::replay(&socket, &realtime, user.id, auth).await;
+    let auth = auth.0.unwrap_or_default();
+    visibility::snapshot(&socket, &realtime, user, auth.presence_since.as_deref()).await;
+    messaging::replay(&socket, &realtime, user.id, auth.last_seen_id).await;
 }
 
 #[cfg(test)]

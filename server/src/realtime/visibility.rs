@@ -6,7 +6,7 @@ use app::protocol::{events, PresenceSnapshot, PresenceUpdate, Role, UserId};
 use socketioxide::extract::SocketRef;
 use socketioxide::SocketIo;
 use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use super::{user_room, Realtime, STUDENTS_ROOM};
 use crate::auth::session::SessionUser;
@@ -96,28 +96,90 @@ pub async fn statuses(
         .collect())
 }
 
-/// Sends a fresh socket, in one event, who of those its user may see is online now; the
-/// client counts everyone else offline. Offline users' `lastSeen` came with the page, and
-/// later changes come as `presence` events: listing every visible user here (every
+/// Without a `presenceSince`, a snapshot reports who went offline in this window: it covers
+/// the moments between a page's render (which carried everyone's `lastSeen`) and its socket.
+const SNAPSHOT_WINDOW: Duration = Duration::minutes(5);
+/// At most this many recent departures in one snapshot (the most recent first).
+const SNAPSHOT_OFFLINE_MAX: i64 = 500;
+
+/// Sends a fresh socket, in one event, who of those its user may see is online now, and
+/// who went offline since `since` (the client's `presenceSince`), with when. The client
+/// keeps the `lastSeen` it knew for everyone else: listing every visible user here (every
 /// psychiatrist, for a student) would cost each new socket a packet per psychiatrist.
-pub async fn snapshot(socket: &SocketRef, realtime: &Realtime, user: SessionUser) {
-    let online = match user.role {
-        Role::Student => realtime.presence.online_with_role(Role::Psychiatrist),
-        Role::Psychiatrist => match conversations::peers_last_seen(&realtime.db, user.id).await {
-            Ok(peers) => peers
-                .into_iter()
-                .map(|(peer, _)| peer)
-                .filter(|peer| realtime.presence.is_online(*peer))
-                .collect(),
-            Err(e) => {
-                tracing::warn!(error = %e, "presence snapshot failed");
-                return;
-            }
-        },
+pub async fn snapshot(
+    socket: &SocketRef,
+    realtime: &Realtime,
+    user: SessionUser,
+    since: Option<&str>,
+) {
+    let now = OffsetDateTime::now_utc();
+    let since = departures_after(since, now);
+    let offline_update = |(id, last_seen): (UserId, Option<String>)| PresenceUpdate {
+        user_id: id,
+        online: false,
+        last_seen,
     };
-    if let Err(e) = socket.emit(events::PRESENCE_SNAPSHOT, &PresenceSnapshot { online }) {
+    let found = match user.role {
+        Role::Student => {
+            users::psychiatrists_offline_since(&realtime.db, &since, SNAPSHOT_OFFLINE_MAX)
+                .await
+                .map(|gone| (realtime.presence.online_with_role(Role::Psychiatrist), gone))
+        }
+        Role::Psychiatrist => conversations::peers_last_seen(&realtime.db, user.id)
+            .await
+            .map(|peers| {
+                let (online, offline) = peers
+                    .into_iter()
+                    .partition::<Vec<_>, _>(|(peer, _)| realtime.presence.is_online(*peer));
+                let gone = offline
+                    .into_iter()
+                    .filter(|(_, seen)| seen.as_deref().is_some_and(|seen| seen > since.as_str()))
+                    .collect();
+                (online.into_iter().map(|(peer, _)| peer).collect(), gone)
+            }),
+    };
+    let (online, gone) = match found {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!(error = %e, "presence snapshot failed");
+            return;
+        }
+    };
+    let snapshot = PresenceSnapshot {
+        offline: gone
+            .into_iter()
+            .filter(|(id, _)| !realtime.presence.is_online(*id))
+            .map(offline_update)
+            .collect(),
+        online,
+        at: now.format(&Rfc3339).unwrap_or_default(),
+    };
+    if let Err(e) = socket.emit(events::PRESENCE_SNAPSHOT, &snapshot) {
         tracing::debug!(error = %e, "presence snapshot not sent");
     }
+}
+
+/// The lower bound, as text comparable with stored `last_seen_at` values, of the departures
+/// a snapshot reports: the client's `presenceSince`, or [`SNAPSHOT_WINDOW`] ago when it is
+/// missing, unreadable or in the future. Stored times are RFC 3339 with a varying number of
+/// fraction digits, which do not compare as text within one second, so the bound is whole
+/// seconds, one second early, without the fraction: every later time sorts after it.
+fn departures_after(since: Option<&str>, now: OffsetDateTime) -> String {
+    let since = since
+        .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
+        .filter(|s| *s <= now)
+        .unwrap_or(now - SNAPSHOT_WINDOW)
+        .to_offset(time::UtcOffset::UTC)
+        - Duration::seconds(1);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        since.year(),
+        u8::from(since.month()),
+        since.day(),
+        since.hour(),
+        since.minute(),
+        since.second()
+    )
 }
 
 /// A conversation was opened between `a` and `b`: each may now see the other's status
@@ -138,5 +200,41 @@ pub async fn introduce(io: &SocketIo, realtime: &Realtime, a: UserId, b: UserId)
             last_seen,
         };
         let _ = io.to(user_room(to)).emit(events::PRESENCE, &update).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> OffsetDateTime {
+        OffsetDateTime::parse(text, &Rfc3339).expect("a valid time")
+    }
+
+    #[test]
+    fn departures_since_a_moment_include_that_whole_second_and_later() {
+        let now = at("2026-11-23T02:00:00Z");
+        let bound = departures_after(Some("2026-11-23T01:56:40.5Z"), now);
+        // Stored times have 0–9 fraction digits; all from the requested second on sort after.
+        for later in [
+            "2026-11-23T01:56:40Z",
+            "2026-11-23T01:56:40.1Z",
+            "2026-11-23T01:59:00.123456Z",
+        ] {
+            assert!(
+                later > bound.as_str(),
+                "{later} should be reported after {bound}"
+            );
+        }
+        assert!("2026-11-23T01:56:38.999Z" < bound.as_str());
+    }
+
+    #[test]
+    fn without_a_usable_moment_the_last_minutes_are_reported() {
+        let now = at("2026-11-23T02:00:00Z");
+        let window = "2026-11-23T01:54:59";
+        assert_eq!(departures_after(None, now), window);
+        assert_eq!(departures_after(Some("yesterday"), now), window);
+        assert_eq!(departures_after(Some("2026-11-23T03:00:00Z"), now), window);
     }
 }

@@ -162,6 +162,26 @@ pub async fn psychiatrists_last_seen(db: &Db) -> Result<Vec<(UserId, Option<Stri
         .collect()
 }
 
+/// Psychiatrists whose `last_seen_at` sorts after `after` (text comparison; see
+/// `realtime::visibility`), the most recent first, at most `limit`.
+pub async fn psychiatrists_offline_since(
+    db: &Db,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<(UserId, Option<String>)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, last_seen_at FROM users WHERE role = 'psychiatrist' AND last_seen_at > ? \
+         ORDER BY last_seen_at DESC LIMIT ?",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|row| Ok((UserId(row.try_get("id")?), row.try_get("last_seen_at")?)))
+        .collect()
+}
+
 /// When a user was last connected, if ever.
 pub async fn last_seen(db: &Db, user: UserId) -> Result<Option<String>, StoreError> {
     Ok(

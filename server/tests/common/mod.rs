@@ -319,6 +319,16 @@ impl Peer {
         account: &Account,
         last_seen_id: Option<i64>,
     ) -> Peer {
+        let auth = last_seen_id.map(|id| json!({ "lastSeenId": id }));
+        Peer::connect_with_auth(server, account, auth).await
+    }
+
+    /// Connects with the account's cookie and this handshake `auth`, if any.
+    pub async fn connect_with_auth(
+        server: &TestServer,
+        account: &Account,
+        auth: Option<Value>,
+    ) -> Peer {
         let (tx, events) = mpsc::unbounded_channel();
         let (ready_tx, mut ready) = mpsc::unbounded_channel::<()>();
         let on_close = tx.clone();
@@ -349,8 +359,8 @@ impl Peer {
                 }
                 .boxed()
             });
-        if let Some(id) = last_seen_id {
-            builder = builder.auth(json!({ "lastSeenId": id }));
+        if let Some(auth) = auth {
+            builder = builder.auth(auth);
         }
         let client = builder.connect().await.expect("socket connects");
         tokio::time::timeout(Duration::from_secs(10), ready.recv())
