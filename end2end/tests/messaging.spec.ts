@@ -23,6 +23,15 @@ async function psychiatrist(browser: Browser) {
 }
 
 /** Hydrated and the socket connected (no banner). */
+/** A freshly registered student on the directory, socket connected. */
+async function newStudent(browser: Browser, displayName: string) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await registerStudent(page, uniqueName(), displayName);
+  await connected(page);
+  return { context, page };
+}
+
 async function connected(page: Page) {
   await hydrated(page);
   await expect(page.locator(".connection.visible")).toHaveCount(0);
@@ -163,10 +172,7 @@ test("history pages in when scrolling up; a new message while scrolled up shows 
 
 test("the directory shows whether a psychiatrist is online, live", async ({ browser }) => {
   const doctor = await psychiatrist(browser);
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await registerStudent(page, uniqueName(), "Finley");
-  await connected(page);
+  const { context, page } = await newStudent(browser, "Finley");
   const card = page.locator(".person", { hasText: PSYCHIATRIST.name });
   await expect(card.locator(".status-line")).toHaveAttribute("data-online", "true");
   // The server-rendered page already shows it (before any socket).
@@ -180,10 +186,7 @@ test("the directory shows whether a psychiatrist is online, live", async ({ brow
 
 test("someone who left while this tab was offline shows when they left, once it is back", async ({ browser }) => {
   const doctor = await psychiatrist(browser);
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await registerStudent(page, uniqueName(), "Rowan");
-  await connected(page);
+  const { context, page } = await newStudent(browser, "Rowan");
   const status = page.locator(".person", { hasText: PSYCHIATRIST.name }).locator(".status-line");
   await expect(status).toHaveAttribute("data-online", "true");
 

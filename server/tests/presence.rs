@@ -120,6 +120,25 @@ async fn a_psychiatrists_status_reaches_every_signed_in_student_and_no_psychiatr
     assert_eq!(offline["online"], false);
 }
 
+/// Reconnects with `presenceSince`; the snapshot must list nobody online and exactly `gone`
+/// as offline. Answers the socket and when `gone` left.
+async fn come_back(
+    server: &TestServer,
+    account: &common::Account,
+    since: Value,
+    gone: i64,
+) -> (Peer, Option<String>) {
+    let auth = json!({ "presenceSince": since });
+    let mut peer = Peer::connect_with_auth(server, account, Some(auth)).await;
+    let snapshot = peer.next("presence:snapshot").await;
+    assert_eq!(online_in(&snapshot), Vec::<i64>::new(), "{snapshot:?}");
+    let offline = snapshot["offline"].as_array().cloned().unwrap_or_default();
+    assert_eq!(offline.len(), 1, "{snapshot:?}");
+    assert_eq!(offline[0]["userId"], gone);
+    assert_eq!(offline[0]["online"], false);
+    (peer, offline[0]["lastSeen"].as_str().map(str::to_owned))
+}
+
 #[tokio::test]
 async fn who_left_while_a_socket_was_away_comes_with_the_time_they_left() {
     let grace = GRACE_MS.to_string();
@@ -146,31 +165,15 @@ async fn who_left_while_a_socket_was_away_comes_with_the_time_they_left() {
     tokio::time::sleep(away).await;
 
     // The doctor comes back: the student is offline, with the time they left.
-    let auth = json!({ "presenceSince": doctor_clock });
-    let mut d = Peer::connect_with_auth(&server, &doctor, Some(auth)).await;
-    let snapshot = d.next("presence:snapshot").await;
-    assert_eq!(online_in(&snapshot), Vec::<i64>::new());
-    assert_eq!(snapshot["offline"][0]["userId"], student.id, "{snapshot:?}");
-    assert!(snapshot["offline"][0]["lastSeen"].is_string());
+    let (d, left_at) = come_back(&server, &doctor, doctor_clock, student.id).await;
+    assert!(left_at.is_some());
     d.disconnect().await;
     tokio::time::sleep(away).await;
 
     // The student comes back: the doctor left meanwhile, and the student hears when.
-    let auth = json!({ "presenceSince": student_clock });
-    let mut s = Peer::connect_with_auth(&server, &student, Some(auth)).await;
-    let snapshot = s.next("presence:snapshot").await;
-    assert_eq!(online_in(&snapshot), Vec::<i64>::new());
-    assert_eq!(
-        snapshot["offline"],
-        json!([{ "userId": doctor.id, "online": false, "lastSeen": snapshot["offline"][0]["lastSeen"] }])
-    );
-    assert!(snapshot["offline"][0]["lastSeen"].is_string());
-
-    // A tab that was still listening after the doctor left is not told again.
-    let left = snapshot["offline"][0]["lastSeen"]
-        .as_str()
-        .unwrap_or_default();
-    let left = OffsetDateTime::parse(left, &Rfc3339).expect("lastSeen is RFC 3339");
+    let (s, left) = come_back(&server, &student, student_clock, doctor.id).await;
+    let left = left.unwrap_or_default();
+    let left = OffsetDateTime::parse(&left, &Rfc3339).expect("lastSeen is RFC 3339");
     let listening_after = (left + time::Duration::seconds(2))
         .format(&Rfc3339)
         .expect("formats");
