@@ -237,6 +237,46 @@ async fn acked_messages_survive_a_server_crash() {
 }
 
 #[tokio::test]
+async fn committed_messages_reach_the_database_file_not_only_its_log() {
+    // Commits go to the WAL; a thread of their own copies them into the database file.
+    // Without it the log would grow for ever and the file would never hold a message.
+    let server = TestServer::start().await;
+    let student = server.student("stu").await;
+    let doctor = server.psychiatrist("dr.checkpoint").await;
+    let s = Peer::connect(&server, &student, None).await;
+    let conversation = open(&s, doctor.id).await;
+    let client = client_id();
+    assert_eq!(
+        send(&s, conversation, &client, "in the file").await["ok"],
+        true
+    );
+
+    let copies = tempfile::tempdir().expect("temp dir");
+    let copy = copies.path().join("file-only.db");
+    let mut in_file = 0;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // The file alone, without its log: what a checkpoint has written so far.
+        if std::fs::copy(server.database_file(), &copy).is_err() {
+            continue;
+        }
+        in_file = rusqlite::Connection::open(&copy)
+            .and_then(|db| {
+                db.query_row(
+                    "SELECT count(*) FROM messages WHERE client_id = ?",
+                    [&client],
+                    |row| row.get(0),
+                )
+            })
+            .unwrap_or(0);
+        if in_file == 1 {
+            break;
+        }
+    }
+    assert_eq!(in_file, 1, "the message never reached the database file");
+}
+
+#[tokio::test]
 async fn signing_out_disconnects_that_sessions_sockets() {
     let server = TestServer::start().await;
     let student = server.student("stu").await;

@@ -51,6 +51,11 @@ impl TestServer {
         }
     }
 
+    /// The SQLite database file itself (its log is beside it, in `haven.db-wal`).
+    pub fn database_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("haven.db")
+    }
+
     /// Kills the server without warning (SIGKILL) and starts it again on the same database.
     pub async fn restart(&mut self) {
         self.child.kill().await.expect("kill haven");
