@@ -69,28 +69,51 @@ fn object(payload: &Value) -> Result<&serde_json::Map<String, Value>, ChatError>
     ))
 }
 
+/// One field of a payload, read as `T`; missing or of another type is `invalid_payload`
+/// with `wrong` as the message.
+fn field<'a, T>(
+    fields: &'a serde_json::Map<String, Value>,
+    name: &str,
+    read: fn(&'a Value) -> Option<T>,
+    wrong: &'static str,
+) -> Result<T, ChatError> {
+    fields
+        .get(name)
+        .and_then(read)
+        .ok_or(ChatError::InvalidPayload(wrong))
+}
+
 /// The `conversationId` field every conversation event carries.
 fn conversation_field(
     fields: &serde_json::Map<String, Value>,
 ) -> Result<ConversationId, ChatError> {
-    fields
-        .get("conversationId")
-        .and_then(Value::as_i64)
-        .map(ConversationId)
-        .ok_or(ChatError::InvalidPayload("conversationId must be a number"))
+    field(
+        fields,
+        "conversationId",
+        Value::as_i64,
+        "conversationId must be a number",
+    )
+    .map(ConversationId)
+}
+
+/// A conversation event's fields and the `conversationId` among them.
+fn conversation_event(
+    payload: &Value,
+) -> Result<(&serde_json::Map<String, Value>, ConversationId), ChatError> {
+    let fields = object(payload)?;
+    Ok((fields, conversation_field(fields)?))
 }
 
 fn parse_send(payload: &Value) -> Result<SendRequest, ChatError> {
     let fields = object(payload)?;
     let conversation_id = conversation_field(fields)?;
-    let client_id = fields
-        .get("clientId")
-        .and_then(Value::as_str)
-        .ok_or(ChatError::InvalidPayload("clientId must be a string"))?;
-    let body = fields
-        .get("body")
-        .and_then(Value::as_str)
-        .ok_or(ChatError::InvalidPayload("body must be a string"))?;
+    let client_id = field(
+        fields,
+        "clientId",
+        Value::as_str,
+        "clientId must be a string",
+    )?;
+    let body = field(fields, "body", Value::as_str, "body must be a string")?;
     Ok(SendRequest {
         conversation_id,
         client_id: parse_client_id(client_id)?,
@@ -108,10 +131,12 @@ pub async fn on_open(
 ) {
     let user = session.user;
     let result = async {
-        let peer = object(&payload)?
-            .get("peerId")
-            .and_then(Value::as_i64)
-            .ok_or(ChatError::InvalidPayload("peerId must be a number"))?;
+        let peer = field(
+            object(&payload)?,
+            "peerId",
+            Value::as_i64,
+            "peerId must be a number",
+        )?;
         let (id, peer) = realtime.chat.open(user.id, user.role, UserId(peer)).await?;
         super::visibility::introduce(&io, &realtime, user.id, peer.id).await;
         Ok(ConversationAck {
@@ -162,12 +187,8 @@ pub async fn on_typing(
 ) {
     let user = session.user.id;
     let result = async {
-        let fields = object(&payload)?;
-        let conversation = conversation_field(fields)?;
-        let typing = fields
-            .get("typing")
-            .and_then(Value::as_bool)
-            .ok_or(ChatError::InvalidPayload("typing must be a boolean"))?;
+        let (fields, conversation) = conversation_event(&payload)?;
+        let typing = field(fields, "typing", Value::as_bool, "typing must be a boolean")?;
         let others = realtime.chat.typing(user, conversation).await?;
         let update = TypingUpdate {
             conversation_id: conversation,
@@ -196,13 +217,14 @@ pub async fn on_read(
 ) {
     let user = session.user.id;
     let result = async {
-        let fields = object(&payload)?;
-        let conversation = conversation_field(fields)?;
-        let read = fields
-            .get("lastReadId")
-            .and_then(Value::as_i64)
-            .map(MessageId)
-            .ok_or(ChatError::InvalidPayload("lastReadId must be a number"))?;
+        let (fields, conversation) = conversation_event(&payload)?;
+        let read = field(
+            fields,
+            "lastReadId",
+            Value::as_i64,
+            "lastReadId must be a number",
+        )
+        .map(MessageId)?;
         let (marker, read_at, members) = realtime.chat.mark_read(user, conversation, read).await?;
         let update = ReadUpdate {
             conversation_id: conversation,
