@@ -145,12 +145,15 @@ pub async fn snapshot(
             return;
         }
     };
+    let mut gone: Vec<_> = gone
+        .into_iter()
+        .filter(|(id, _)| !realtime.presence.is_online(*id))
+        .collect();
+    // The most recent first, and a bounded event (a student's query is already bounded).
+    gone.sort_unstable_by(|a, b| b.1.cmp(&a.1));
+    gone.truncate(SNAPSHOT_OFFLINE_MAX as usize);
     let snapshot = PresenceSnapshot {
-        offline: gone
-            .into_iter()
-            .filter(|(id, _)| !realtime.presence.is_online(*id))
-            .map(offline_update)
-            .collect(),
+        offline: gone.into_iter().map(offline_update).collect(),
         online,
         at: now.format(&Rfc3339).unwrap_or_default(),
     };
