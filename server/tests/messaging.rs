@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{client_id, Peer, TestServer};
+use common::{client_id, Account, Peer, TestServer};
 use serde_json::{json, Value};
 
 const QUIET: Duration = Duration::from_millis(400);
@@ -23,6 +23,16 @@ async fn send(peer: &Peer, conversation: i64, client: &str, body: &str) -> Value
         json!({ "conversationId": conversation, "clientId": client, "body": body }),
     )
     .await
+}
+
+/// A fresh server, a psychiatrist, and a student's socket in a conversation with them.
+async fn student_in_conversation(doctor: &str) -> (TestServer, Account, Peer, i64) {
+    let server = TestServer::start().await;
+    let student = server.student("stu").await;
+    let doctor = server.psychiatrist(doctor).await;
+    let s = Peer::connect(&server, &student, None).await;
+    let conversation = open(&s, doctor.id).await;
+    (server, doctor, s, conversation)
 }
 
 #[tokio::test]
@@ -85,12 +95,8 @@ async fn student_and_psychiatrist_exchange_messages_both_ways() {
 
 #[tokio::test]
 async fn a_resend_with_the_same_client_id_is_stored_and_emitted_once() {
-    let server = TestServer::start().await;
-    let student = server.student("stu").await;
-    let doctor = server.psychiatrist("dr.once").await;
-    let s = Peer::connect(&server, &student, None).await;
+    let (server, doctor, s, conversation) = student_in_conversation("dr.once").await;
     let mut p = Peer::connect(&server, &doctor, None).await;
-    let conversation = open(&s, doctor.id).await;
 
     let client = client_id();
     let first = send(&s, conversation, &client, "only once").await;
@@ -196,12 +202,8 @@ async fn bad_input_gets_a_code_stores_nothing_and_keeps_the_socket() {
 
 #[tokio::test]
 async fn messages_missed_while_offline_arrive_on_reconnect_in_order_once() {
-    let server = TestServer::start().await;
-    let student = server.student("stu").await;
-    let doctor = server.psychiatrist("dr.later").await;
-    let s = Peer::connect(&server, &student, None).await;
+    let (server, doctor, s, conversation) = student_in_conversation("dr.later").await;
     let mut p = Peer::connect(&server, &doctor, None).await;
-    let conversation = open(&s, doctor.id).await;
 
     let first = send(&s, conversation, &client_id(), "before").await;
     let seen = p.next("message:new").await["id"].as_i64().unwrap();
@@ -220,11 +222,7 @@ async fn messages_missed_while_offline_arrive_on_reconnect_in_order_once() {
 
 #[tokio::test]
 async fn acked_messages_survive_a_server_crash() {
-    let mut server = TestServer::start().await;
-    let student = server.student("stu").await;
-    let doctor = server.psychiatrist("dr.durable").await;
-    let s = Peer::connect(&server, &student, None).await;
-    let conversation = open(&s, doctor.id).await;
+    let (mut server, doctor, s, conversation) = student_in_conversation("dr.durable").await;
     let ack = send(&s, conversation, &client_id(), "please don't lose this").await;
     assert_eq!(ack["ok"], true);
     s.disconnect().await;
@@ -240,11 +238,7 @@ async fn acked_messages_survive_a_server_crash() {
 async fn committed_messages_reach_the_database_file_not_only_its_log() {
     // Commits go to the WAL; a thread of their own copies them into the database file.
     // Without it the log would grow for ever and the file would never hold a message.
-    let server = TestServer::start().await;
-    let student = server.student("stu").await;
-    let doctor = server.psychiatrist("dr.checkpoint").await;
-    let s = Peer::connect(&server, &student, None).await;
-    let conversation = open(&s, doctor.id).await;
+    let (server, _, s, conversation) = student_in_conversation("dr.checkpoint").await;
     let client = client_id();
     assert_eq!(
         send(&s, conversation, &client, "in the file").await["ok"],

@@ -114,47 +114,54 @@ pub async fn snapshot(
 ) {
     let now = OffsetDateTime::now_utc();
     let since = departures_after(since, now);
-    let offline_update = |(id, last_seen): (UserId, Option<String>)| PresenceUpdate {
-        user_id: id,
-        online: false,
-        last_seen,
-    };
+    // Who is online, and the visible users that may have left since then.
     let found = match user.role {
         Role::Student => {
             users::psychiatrists_offline_since(&realtime.db, &since, SNAPSHOT_OFFLINE_MAX)
                 .await
-                .map(|gone| (realtime.presence.online_with_role(Role::Psychiatrist), gone))
+                .map(|recent| {
+                    (
+                        realtime.presence.online_with_role(Role::Psychiatrist),
+                        recent,
+                    )
+                })
         }
         Role::Psychiatrist => conversations::peers_last_seen(&realtime.db, user.id)
             .await
             .map(|peers| {
-                let (online, offline) = peers
-                    .into_iter()
-                    .partition::<Vec<_>, _>(|(peer, _)| realtime.presence.is_online(*peer));
-                let gone = offline
-                    .into_iter()
-                    .filter(|(_, seen)| seen.as_deref().is_some_and(|seen| seen > since.as_str()))
+                let online = peers
+                    .iter()
+                    .map(|(peer, _)| *peer)
+                    .filter(|peer| realtime.presence.is_online(*peer))
                     .collect();
-                (online.into_iter().map(|(peer, _)| peer).collect(), gone)
+                (online, peers)
             }),
     };
-    let (online, gone) = match found {
+    let (online, candidates) = match found {
         Ok(found) => found,
         Err(e) => {
             tracing::warn!(error = %e, "presence snapshot failed");
             return;
         }
     };
-    let mut gone: Vec<_> = gone
+    let mut offline: Vec<PresenceUpdate> = candidates
         .into_iter()
-        .filter(|(id, _)| !realtime.presence.is_online(*id))
+        .filter(|(id, seen)| {
+            !realtime.presence.is_online(*id)
+                && seen.as_deref().is_some_and(|seen| seen > since.as_str())
+        })
+        .map(|(user_id, last_seen)| PresenceUpdate {
+            user_id,
+            online: false,
+            last_seen,
+        })
         .collect();
-    // The most recent first, and a bounded event (a student's query is already bounded).
-    gone.sort_unstable_by(|a, b| b.1.cmp(&a.1));
-    gone.truncate(SNAPSHOT_OFFLINE_MAX as usize);
+    // The most recent first, and a bounded event.
+    offline.sort_unstable_by(|a, b| b.last_seen.cmp(&a.last_seen));
+    offline.truncate(SNAPSHOT_OFFLINE_MAX as usize);
     let snapshot = PresenceSnapshot {
-        offline: gone.into_iter().map(offline_update).collect(),
         online,
+        offline,
         at: now.format(&Rfc3339).unwrap_or_default(),
     };
     if let Err(e) = socket.emit(events::PRESENCE_SNAPSHOT, &snapshot) {
