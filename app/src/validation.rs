@@ -62,10 +62,42 @@ pub fn check_display_name(raw: &str) -> Result<(), String> {
             "Display names are at most {DISPLAY_NAME_MAX} characters."
         ));
     }
-    if raw.chars().any(char::is_control) {
-        return Err("Display names cannot contain control characters.".into());
+    if raw.chars().any(is_invisible_or_control) {
+        return Err(
+            "Display names cannot contain control or invisible formatting characters.".into(),
+        );
+    }
+    if let Some(c) = raw.chars().find(|c| MARKUP_CHARACTERS.contains(c)) {
+        return Err(format!(
+            "Display names cannot contain {c}. Use letters, spaces and ordinary punctuation."
+        ));
     }
     Ok(())
+}
+
+/// Characters that mean something in HTML or in a script. Names are always escaped when
+/// shown; refusing these as well keeps a name from ever looking like markup anywhere
+/// (logs, exports, a future context that forgets to escape). The apostrophe stays allowed:
+/// O'Brien is a name, and escaping handles it like any other character.
+pub const MARKUP_CHARACTERS: &[char] = &['<', '>', '&', '"', '`'];
+
+/// Control characters, and the invisible ones that change how surrounding text reads:
+/// bidirectional overrides and isolates (which can make a name display as another),
+/// zero-width spaces, the byte-order mark, line and paragraph separators. Zero-width
+/// joiners stay allowed: emoji and several scripts need them.
+fn is_invisible_or_control(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200B}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
 }
 
 #[cfg(test)]
@@ -81,6 +113,26 @@ mod tests {
         assert!(check_username("ünï").is_err());
         assert!(check_username(&"a".repeat(33)).is_err());
         assert_eq!(normalize_username("  Alice "), "alice");
+    }
+
+    #[test]
+    fn display_names_refuse_markup_and_invisible_characters() {
+        assert!(check_display_name("Zoë O'Brien-Ngata, Jr.").is_ok());
+        assert!(
+            check_display_name("👩‍🎓 Kim").is_ok(),
+            "emoji with a zero-width joiner"
+        );
+        for bad in [
+            "<img src=x onerror=alert(1)>",
+            "a & b",
+            "say \"hi\"",
+            "`cmd`",
+            "line\nbreak",
+            "evil\u{202E}gnp.exe",
+            "zero\u{200B}width",
+        ] {
+            assert!(check_display_name(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

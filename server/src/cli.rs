@@ -85,6 +85,9 @@ impl From<RoleArg> for Role {
 /// 10,000 accounts take seconds), which is fine for synthetic accounts only.
 #[derive(Debug, clap::Args)]
 pub struct SeedArgs {
+    /// Delete the demo accounts (and their conversations) instead of creating them.
+    #[arg(long, conflicts_with_all = ["students", "psychiatrists", "prefix"])]
+    pub remove: bool,
     /// Synthetic students to create.
     #[arg(long)]
     pub students: Option<usize>,
@@ -110,6 +113,12 @@ pub enum CliError {
     Account(String),
     #[error("{0}")]
     Hash(#[from] password::HashError),
+    #[error(transparent)]
+    Demo(#[from] crate::demo::DemoError),
+    #[error(transparent)]
+    Serve(#[from] crate::web::ServeError),
+    #[error(transparent)]
+    PublicUrl(#[from] crate::security::origin::PublicUrlError),
 }
 
 impl From<AuthError> for CliError {
@@ -138,10 +147,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 args: ServeArgs,
             }
             let ServeOnly { args } = ServeOnly::parse_from(["haven"]);
-            crate::web::serve(Config::resolve(args, cli.database_url)).await
+            crate::web::serve(Config::resolve(args, cli.database_url)?).await
         }
         Some(Command::Serve(args)) => {
-            crate::web::serve(Config::resolve(args, cli.database_url)).await
+            crate::web::serve(Config::resolve(args, cli.database_url)?).await
         }
         Some(Command::Migrate) => {
             open(&cli.database_url).await?;
@@ -171,8 +180,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Some(Command::SeedDemo(args)) => {
             let db = open(&cli.database_url).await?;
-            if args.students.is_none() && args.psychiatrists.is_none() && args.prefix.is_none() {
-                seed_demo(&db).await
+            if args.remove {
+                let removed = crate::demo::remove(&db).await?;
+                println!("removed {removed} demo accounts");
+                Ok(())
+            } else if args.students.is_none()
+                && args.psychiatrists.is_none()
+                && args.prefix.is_none()
+            {
+                Ok(crate::demo::seed(&db).await?)
             } else {
                 seed_synthetic(&db, &args).await
             }
@@ -199,46 +215,6 @@ fn read_password() -> Result<String, CliError> {
         std::io::stdin().lock().read_line(&mut line)?;
         Ok(line.trim_end_matches(['\r', '\n']).to_owned())
     }
-}
-
-/// The demo accounts: synthetic people, known password, printed for whoever runs `make run`.
-const DEMO_PASSWORD: &str = "haven-demo-password";
-const DEMO_ACCOUNTS: &[(&str, &str, Role, &str)] = &[
-    (
-        "dr.okafor",
-        "Dr. Amani Okafor",
-        Role::Psychiatrist,
-        "Anxiety, stress around exams, sleep.",
-    ),
-    (
-        "dr.lindqvist",
-        "Dr. Elin Lindqvist",
-        Role::Psychiatrist,
-        "Mood, grief, adjusting to university life.",
-    ),
-    ("river", "River", Role::Student, ""),
-    ("sky", "Sky", Role::Student, ""),
-];
-
-async fn seed_demo(db: &Db) -> Result<(), CliError> {
-    let hash = password::hash(DEMO_PASSWORD.to_owned()).await?;
-    let new: Vec<users::NewUser> = DEMO_ACCOUNTS
-        .iter()
-        .map(|(username, display_name, role, bio)| users::NewUser {
-            username,
-            display_name,
-            role: *role,
-            bio,
-            password_hash: &hash,
-        })
-        .collect();
-    let created = users::insert_many_skipping_existing(db, &new).await?;
-    println!("Demo accounts ({created} new), password for all: {DEMO_PASSWORD}");
-    for (username, display_name, role, _) in DEMO_ACCOUNTS {
-        println!("  {:<13} {:<14} {display_name}", role.as_str(), username);
-    }
-    println!("  students sign in at /login/student, psychiatrists at /login/psychiatrist");
-    Ok(())
 }
 
 async fn seed_synthetic(db: &Db, args: &SeedArgs) -> Result<(), CliError> {

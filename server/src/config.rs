@@ -6,8 +6,11 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::auth::session::SessionLifetime;
 use crate::auth::throttle::ThrottleLimits;
 use crate::chat::SendRate;
+use crate::security::client_addr::{Network, TrustedProxies};
+use crate::security::origin::{PublicOrigin, PublicUrlError};
 
 /// `haven serve` flags.
 #[derive(Debug, Clone, Args)]
@@ -15,24 +18,45 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; the URL is printed).
     #[arg(long, env = "HAVEN_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
-    /// Mark cookies `Secure`. Default: on unless the address is loopback.
-    #[arg(long, env = "HAVEN_SECURE_COOKIES")]
-    pub secure_cookies: Option<bool>,
-    /// Sessions end after this many seconds without activity (default 14 days).
-    #[arg(long, env = "HAVEN_SESSION_IDLE_SECS", default_value_t = 14 * 24 * 3600)]
+    /// The URL people type to reach Haven, e.g. `https://haven.example.edu`. It alone
+    /// decides which origin may send forms and open sockets, whether cookies are `Secure`
+    /// and whether HSTS is sent. Default: `http://` + the listen address (development).
+    #[arg(long, env = "HAVEN_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed, comma-separated addresses or
+    /// CIDR blocks (e.g. `127.0.0.1,10.0.0.0/8`). Default: none.
+    #[arg(long, env = "HAVEN_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<Network>,
+    /// Sessions end after this many seconds without a request (default 3 days).
+    #[arg(long, env = "HAVEN_SESSION_IDLE_SECS", default_value_t = 3 * 24 * 3600)]
     pub session_idle_secs: u64,
+    /// Sessions end this many seconds after sign-in, however active (default 7 days).
+    #[arg(long, env = "HAVEN_SESSION_ABSOLUTE_SECS", default_value_t = 7 * 24 * 3600)]
+    pub session_absolute_secs: u64,
+    /// How often open sockets are checked against their sessions, in seconds.
+    #[arg(long, env = "HAVEN_SESSION_CHECK_SECS", default_value_t = 30)]
+    pub session_check_secs: u64,
+    /// A request whose headers have not all arrived after this many seconds is cut off.
+    #[arg(long, env = "HAVEN_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
     /// Where the built site (`pkg/`, assets) is served from.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
-    /// Extra origins allowed to open sockets, comma-separated (the site's own is always allowed).
-    #[arg(long, env = "HAVEN_ALLOWED_ORIGINS", value_delimiter = ',')]
-    pub allowed_origins: Vec<String>,
-    /// Failed sign-ins per username within the window before a wait is imposed.
-    #[arg(long, env = "HAVEN_LOGIN_FAILURES_PER_USERNAME", default_value_t = 8)]
-    pub login_failures_per_username: usize,
+    /// Failed sign-ins per username before each further attempt must wait (1 s, 2 s, 4 s…).
+    #[arg(long, env = "HAVEN_LOGIN_FAILURES_PER_USERNAME", default_value_t = 5)]
+    pub login_failures_per_username: u32,
+    /// The longest wait, in seconds, that failures against one username can impose.
+    #[arg(long, env = "HAVEN_LOGIN_MAX_DELAY_SECS", default_value_t = 300)]
+    pub login_max_delay_secs: u64,
     /// Failed sign-ins per client address within the window before a wait is imposed.
     #[arg(long, env = "HAVEN_LOGIN_FAILURES_PER_ADDRESS", default_value_t = 40)]
     pub login_failures_per_address: usize,
+    /// Registrations per client address within the window.
+    #[arg(long, env = "HAVEN_REGISTRATIONS_PER_ADDRESS", default_value_t = 10)]
+    pub registrations_per_address: usize,
+    /// The window of the sign-in and registration throttles, in seconds.
+    #[arg(long, env = "HAVEN_LOGIN_WINDOW_SECS", default_value_t = 15 * 60)]
+    pub login_window_secs: u64,
     /// Messages a user may send per second, sustained.
     #[arg(long, env = "HAVEN_SEND_RATE_PER_SEC", default_value_t = 5.0)]
     pub send_rate_per_sec: f64,
@@ -43,9 +67,6 @@ pub struct ServeArgs {
     /// flicker).
     #[arg(long, env = "HAVEN_PRESENCE_GRACE_MS", default_value_t = 5000)]
     pub presence_grace_ms: u64,
-    /// The sign-in throttle's window in seconds.
-    #[arg(long, env = "HAVEN_LOGIN_WINDOW_SECS", default_value_t = 15 * 60)]
-    pub login_window_secs: u64,
 }
 
 /// Resolved server settings.
@@ -53,35 +74,50 @@ pub struct ServeArgs {
 pub struct Config {
     pub addr: SocketAddr,
     pub database_url: String,
-    pub secure_cookies: bool,
-    pub session_idle: Duration,
+    /// The configured public origin; `None`: derived from the bound address at start.
+    pub public_origin: Option<PublicOrigin>,
+    pub trusted_proxies: TrustedProxies,
+    pub session: SessionLifetime,
+    pub session_check: Duration,
+    pub header_timeout: Duration,
     pub site_root: PathBuf,
-    pub allowed_origins: Vec<String>,
     pub login_limits: ThrottleLimits,
     pub send_rate: SendRate,
     pub presence_grace: Duration,
 }
 
 impl Config {
-    /// Applies defaults that depend on other settings.
-    pub fn resolve(args: ServeArgs, database_url: String) -> Self {
-        Self {
-            secure_cookies: args.secure_cookies.unwrap_or(!args.addr.ip().is_loopback()),
+    /// Checks the settings and applies defaults that depend on other settings.
+    pub fn resolve(args: ServeArgs, database_url: String) -> Result<Self, PublicUrlError> {
+        let public_origin = args
+            .public_url
+            .as_deref()
+            .map(PublicOrigin::parse)
+            .transpose()?;
+        Ok(Self {
             addr: args.addr,
             database_url,
-            session_idle: Duration::from_secs(args.session_idle_secs),
+            public_origin,
+            trusted_proxies: TrustedProxies(args.trusted_proxies),
+            session: SessionLifetime {
+                idle: Duration::from_secs(args.session_idle_secs),
+                absolute: Duration::from_secs(args.session_absolute_secs),
+            },
+            session_check: Duration::from_secs(args.session_check_secs.max(1)),
+            header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
             site_root: args.site_root,
-            allowed_origins: args.allowed_origins,
             login_limits: ThrottleLimits {
                 window: Duration::from_secs(args.login_window_secs),
                 per_username: args.login_failures_per_username,
+                max_delay: Duration::from_secs(args.login_max_delay_secs),
                 per_address: args.login_failures_per_address,
+                registrations_per_address: args.registrations_per_address,
             },
             presence_grace: Duration::from_millis(args.presence_grace_ms),
             send_rate: SendRate {
                 per_second: args.send_rate_per_sec,
                 burst: args.send_burst,
             },
-        }
+        })
     }
 }

@@ -115,8 +115,7 @@ fn Conversation(view: ConversationView) -> impl IntoView {
             load_older();
         }
     };
-    let title = format!("{} · Haven", peer.display_name);
-    let title = move || store.title(&title);
+    let title = move || store.title("Conversation · Haven");
     // Read up to the newest message while it is on screen in a visible tab.
     #[cfg(feature = "hydrate")]
     {

@@ -244,7 +244,8 @@ pub fn send(store: ChatStore, conversation_id: ConversationId, client_id: String
 }
 
 /// A system notification for a message from someone else while this tab is hidden, if the
-/// user allowed them: the sender's name only, never the text.
+/// user allowed them. Notifications show on lock screens and shared displays, so they name
+/// neither the sender nor the text.
 fn notify(store: ChatStore, message: &Message) {
     use web_sys::{Notification, NotificationOptions, NotificationPermission};
     if message.sender_id == store.me
@@ -253,14 +254,8 @@ fn notify(store: ChatStore, message: &Message) {
     {
         return;
     }
-    let sender = store.conversations.with_untracked(|list| {
-        list.iter()
-            .find(|c| c.id == message.conversation_id)
-            .map(|c| c.peer.display_name.clone())
-    });
     let options = NotificationOptions::new();
-    options.set_body("New message in Haven");
+    options.set_body("You have a new message.");
     options.set_tag(&format!("conversation-{}", message.conversation_id));
-    let title = sender.unwrap_or_else(|| "Haven".to_owned());
-    let _ = Notification::new_with_options(&title, &options);
+    let _ = Notification::new_with_options("Haven", &options);
 }

@@ -229,7 +229,9 @@ impl ChatStore {
     }
 
     /// A tab title with the unread count in front: "(3) Haven".
-    pub fn title(&self, base: &str) -> String {
+    /// Page titles land in browser history, task bars and screen sharing, so they are
+    /// fixed text (`'static`: never a name or a message), with the unread count only.
+    pub fn title(&self, base: &'static str) -> String {
         match self.total_unread() {
             0 => base.to_owned(),
             n => format!("({n}) {base}"),

@@ -1,14 +1,13 @@
 //! The server side of the UI's account server functions: adapts [`Accounts`] to the
 //! [`AccountBackend`] port that the `app` crate calls.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use app::backend::{AccountBackend, Registration};
 use app::error::AuthError;
 use app::protocol::{PublicUser, Role, Viewer};
 use async_trait::async_trait;
-use axum::extract::ConnectInfo;
 use http::request::Parts;
 use http::HeaderValue;
 use leptos::prelude::use_context;
@@ -17,10 +16,12 @@ use tower_sessions::Session;
 
 use super::service::Accounts;
 use super::session;
+use crate::security::client_addr::ClientAddr;
 
 /// [`Accounts`] as seen from server functions.
 pub struct FormBackend {
     pub accounts: Arc<Accounts>,
+    /// Mark cookies `Secure` (the public URL is https).
     pub secure_cookies: bool,
 }
 
@@ -32,11 +33,11 @@ fn session_of(req: &Parts) -> Result<&Session, AuthError> {
     })
 }
 
-/// The peer address, for the sign-in throttle.
+/// The client's address (past trusted proxies), for the throttles.
 pub fn client_address(req: &Parts) -> IpAddr {
     req.extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0.ip())
+        .get::<ClientAddr>()
+        .map(|addr| addr.0)
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
@@ -80,6 +81,7 @@ impl AccountBackend for FormBackend {
             .accounts
             .sign_up(
                 session_of(req)?,
+                client_address(req),
                 &form.username,
                 &form.display_name,
                 &form.password,

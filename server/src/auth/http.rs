@@ -1,13 +1,12 @@
 //! The JSON account API (`/api/auth/*`) for tools, tests and the benchmark. Same service
 //! calls as the HTML forms; errors mapped to HTTP statuses here, once.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use app::error::AuthError;
 use app::protocol::{PublicUser, Role};
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{Extension, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -18,6 +17,7 @@ use tower_sessions::Session;
 
 use super::service::Accounts;
 use super::session;
+use crate::security::client_addr::ClientAddr;
 use crate::state::AppState;
 
 /// `/api/auth/login`, `/register`, `/logout`, `/me`.
@@ -99,13 +99,13 @@ struct LoginRequest {
 async fn login(
     State(accounts): State<Arc<Accounts>>,
     State(cookies): State<crate::state::CookiePolicy>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(client): Extension<ClientAddr>,
     session: Session,
     body: Result<Json<LoginRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(req) = body?;
     let user = accounts
-        .sign_in(&session, peer.ip(), req.role, &req.username, &req.password)
+        .sign_in(&session, client.0, req.role, &req.username, &req.password)
         .await?;
     let role = user.role;
     Ok(user_response(
@@ -125,12 +125,19 @@ struct RegisterRequest {
 async fn register(
     State(accounts): State<Arc<Accounts>>,
     State(cookies): State<crate::state::CookiePolicy>,
+    Extension(client): Extension<ClientAddr>,
     session: Session,
     body: Result<Json<RegisterRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(req) = body?;
     let user = accounts
-        .sign_up(&session, &req.username, &req.display_name, &req.password)
+        .sign_up(
+            &session,
+            client.0,
+            &req.username,
+            &req.display_name,
+            &req.password,
+        )
         .await?;
     let role = user.role;
     Ok(user_response(

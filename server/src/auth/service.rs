@@ -12,13 +12,13 @@ use tower_sessions::Session;
 
 use super::password;
 use super::session::{self, SessionUser};
-use super::throttle::{LoginThrottle, ThrottleLimits};
+use super::throttle::{Throttle, ThrottleLimits};
 use crate::store::{users, Db, StoreError};
 
 /// The account service, shared by all requests.
 pub struct Accounts {
     db: Db,
-    throttle: LoginThrottle,
+    throttle: Throttle,
     /// To disconnect a session's sockets at sign-out (absent in the CLI).
     sockets: Option<SocketIo>,
 }
@@ -40,6 +40,31 @@ async fn start_session(session: &Session, id: UserId, role: Role) -> Result<(), 
         .map_err(internal)
 }
 
+/// Every field error of a new account, or none.
+fn check_account(account: &NewAccount<'_>) -> Result<(), AuthError> {
+    let errors: Vec<FieldError> = [
+        (Field::Username, check_username(account.username)),
+        (Field::DisplayName, check_display_name(account.display_name)),
+        (Field::Password, check_password(account.password)),
+    ]
+    .into_iter()
+    .filter_map(|(field, result)| result.err().map(|message| FieldError { field, message }))
+    .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AuthError::Invalid(errors))
+    }
+}
+
+/// A throttle's refusal, logged by code (never with the username).
+fn rate_limited(what: &'static str, wait: std::time::Duration) -> AuthError {
+    tracing::info!(code = "rate_limited", what, "throttled");
+    AuthError::RateLimited {
+        retry_after_secs: wait.as_secs().max(1),
+    }
+}
+
 /// Logs the cause (never a password or a message) and answers the generic error.
 fn internal(err: impl Display) -> AuthError {
     tracing::error!(error = %err, "account operation failed");
@@ -51,7 +76,7 @@ impl Accounts {
     pub fn new(db: Db, limits: ThrottleLimits, sockets: Option<SocketIo>) -> Self {
         Self {
             db,
-            throttle: LoginThrottle::new(limits),
+            throttle: Throttle::new(limits),
             sockets,
         }
     }
@@ -67,12 +92,11 @@ impl Accounts {
         password: &str,
     ) -> Result<PublicUser, AuthError> {
         let username = normalize_username(username);
-        if let Err(wait) = self.throttle.check(&username, address) {
-            tracing::info!(code = "rate_limited", "sign-in throttled");
-            return Err(AuthError::RateLimited {
-                retry_after_secs: wait.as_secs().max(1),
-            });
-        }
+        // Reserved before the hash: parallel attempts are counted before any is judged.
+        let attempt = self
+            .throttle
+            .reserve_sign_in(&username, address)
+            .map_err(|wait| rate_limited("sign-in", wait))?;
         // An absurdly long password cannot match and is not worth hashing.
         let record = if password.len() <= 4 * app::validation::PASSWORD_MAX {
             users::find_by_username(&self.db, &username)
@@ -86,11 +110,11 @@ impl Accounts {
             .await
             .map_err(internal)?;
         let Some(user) = record.filter(|_| matches) else {
-            self.throttle.record_failure(&username, address);
+            // The reservation stays counted as a failure.
             tracing::info!(code = "invalid_credentials", "sign-in refused");
             return Err(AuthError::InvalidCredentials);
         };
-        self.throttle.record_success(&username);
+        self.throttle.succeeded(attempt);
         if let Some(expected) = expected.filter(|role| *role != user.role) {
             tracing::info!(code = "wrong_role", user = %user.id, "sign-in on the other role's page");
             return Err(AuthError::WrongRole {
@@ -103,23 +127,28 @@ impl Accounts {
         Ok(user.public())
     }
 
-    /// Creates a student account and signs it in.
+    /// Creates a student account and signs it in. Registrations from one address are
+    /// limited (each costs a password hash); a form with mistakes does not count.
     pub async fn sign_up(
         &self,
         session: &Session,
+        address: IpAddr,
         username: &str,
         display_name: &str,
         password: &str,
     ) -> Result<PublicUser, AuthError> {
-        let user = self
-            .create(NewAccount {
-                username,
-                display_name,
-                password,
-                role: Role::Student,
-                bio: "",
-            })
-            .await?;
+        let account = NewAccount {
+            username,
+            display_name,
+            password,
+            role: Role::Student,
+            bio: "",
+        };
+        check_account(&account)?;
+        self.throttle
+            .reserve_registration(address)
+            .map_err(|wait| rate_limited("registration", wait))?;
+        let user = self.store_account(account).await?;
         start_session(session, user.id, user.role).await?;
         tracing::info!(user = %user.id, "student registered");
         Ok(user)
@@ -149,18 +178,12 @@ impl Accounts {
 
     /// Validates and stores a new account of any role (registration and `haven user add`).
     pub async fn create(&self, account: NewAccount<'_>) -> Result<PublicUser, AuthError> {
-        let mut errors = Vec::new();
-        let mut check = |field, result: Result<(), String>| {
-            if let Err(message) = result {
-                errors.push(FieldError { field, message });
-            }
-        };
-        check(Field::Username, check_username(account.username));
-        check(Field::DisplayName, check_display_name(account.display_name));
-        check(Field::Password, check_password(account.password));
-        if !errors.is_empty() {
-            return Err(AuthError::Invalid(errors));
-        }
+        check_account(&account)?;
+        self.store_account(account).await
+    }
+
+    /// Hashes the password and stores an account that passed [`check_account`].
+    async fn store_account(&self, account: NewAccount<'_>) -> Result<PublicUser, AuthError> {
         let username = normalize_username(account.username);
         let display_name = account.display_name.trim();
         let password_hash = password::hash(account.password.to_owned())

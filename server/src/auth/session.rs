@@ -14,6 +14,8 @@ pub const COOKIE_NAME: &str = "haven_session";
 pub const ROLE_HINT_COOKIE: &str = "haven_role";
 const USER_KEY: &str = "user";
 const SOCKET_ROOM_KEY: &str = "socket_room";
+/// When the user signed in (Unix seconds): the start of the session's absolute lifetime.
+const SIGNED_IN_AT_KEY: &str = "signed_in_at";
 
 /// Who a session belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,9 +27,24 @@ pub struct SessionUser {
 /// What a socket knows of the session it was opened with.
 #[derive(Debug, Clone)]
 pub struct SocketSession {
+    /// The session's id in the store, to check later that it is still valid.
+    pub id: Id,
     pub user: SessionUser,
     /// A random token naming the session's socket room (see `realtime::session_room`).
     pub room: String,
+    /// When the user signed in (Unix seconds).
+    pub signed_in_at: i64,
+}
+
+/// Now, in Unix seconds.
+pub fn now_secs() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Whether a session started at `signed_in_at` has outlived its absolute `lifetime`.
+pub fn outlived(signed_in_at: i64, lifetime: std::time::Duration) -> bool {
+    let lifetime = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX);
+    now_secs().saturating_sub(signed_in_at) >= lifetime
 }
 
 /// Errors from the session store.
@@ -40,7 +57,13 @@ pub async fn start(session: &Session, user: SessionUser) -> Result<(), SessionEr
     session
         .insert(SOCKET_ROOM_KEY, format!("{room:032x}"))
         .await?;
+    session.insert(SIGNED_IN_AT_KEY, now_secs()).await?;
     session.insert(USER_KEY, user).await
+}
+
+/// When this session's user signed in, if it is signed in.
+pub async fn signed_in_at(session: &Session) -> Result<Option<i64>, SessionError> {
+    session.get(SIGNED_IN_AT_KEY).await
 }
 
 /// The session's socket room token, if it is signed in.
@@ -56,6 +79,39 @@ pub async fn current(session: &Session) -> Result<Option<SessionUser>, SessionEr
 /// Deletes the session, server side and in the browser.
 pub async fn end(session: &Session) -> Result<(), SessionError> {
     session.flush().await
+}
+
+/// Middleware (inside the session layer): a session older than its absolute lifetime is
+/// ended, however active it has been, so the request goes on signed out.
+pub async fn end_outlived(
+    axum::extract::State(lifetime): axum::extract::State<SessionLifetime>,
+    session: Session,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match current(&session).await {
+        Ok(Some(_)) => {
+            let started = signed_in_at(&session).await.ok().flatten();
+            // Sessions from before the absolute lifetime existed have no start: end them too.
+            if started.is_none_or(|at| outlived(at, lifetime.absolute)) {
+                if let Err(e) = end(&session).await {
+                    tracing::error!(error = %e, "could not end an outlived session");
+                }
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, "session read failed"),
+    }
+    next.run(request).await
+}
+
+/// How long sessions may last.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLifetime {
+    /// Without a request in this long, a session ends (the store's expiry).
+    pub idle: std::time::Duration,
+    /// A session ends this long after sign-in, active or not.
+    pub absolute: std::time::Duration,
 }
 
 /// Reads the session cookie from raw headers and loads it from the store: the Socket.IO
@@ -74,9 +130,16 @@ pub async fn socket_session(
     let field = |key: &str| record.data.get(key).cloned();
     let user = field(USER_KEY).and_then(|v| serde_json::from_value::<SessionUser>(v).ok());
     let room = field(SOCKET_ROOM_KEY).and_then(|v| serde_json::from_value::<String>(v).ok());
-    Ok(user
-        .zip(room)
-        .map(|(user, room)| SocketSession { user, room }))
+    let signed_in_at = field(SIGNED_IN_AT_KEY).and_then(|v| v.as_i64());
+    Ok(match (user, room, signed_in_at) {
+        (Some(user), Some(room), Some(signed_in_at)) => Some(SocketSession {
+            id,
+            user,
+            room,
+            signed_in_at,
+        }),
+        _ => None,
+    })
 }
 
 /// The value of cookie `name` in the request's `Cookie` headers.

@@ -20,8 +20,6 @@ pub enum ChatError {
     /// ids reveal nothing.
     #[error("no such conversation")]
     ConversationNotFound,
-    #[error("{0}")]
-    Forbidden(&'static str),
     #[error("no such user")]
     UserNotFound,
     #[error("this clientId was already used for another conversation")]
@@ -43,7 +41,6 @@ impl ChatError {
             ChatError::EmptyBody => "empty_body",
             ChatError::BodyTooLong => "body_too_long",
             ChatError::ConversationNotFound => "conversation_not_found",
-            ChatError::Forbidden(_) => "forbidden",
             ChatError::UserNotFound => "user_not_found",
             ChatError::ClientIdReused => "client_id_reused",
             ChatError::RateLimited => "rate_limited",

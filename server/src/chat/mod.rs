@@ -134,34 +134,30 @@ impl Chat {
         }
     }
 
-    /// Opens (or finds) the one-to-one conversation of `user` and `peer`: one must be a
-    /// student and the other a psychiatrist.
+    /// Opens the one-to-one conversation of `user` and `peer`. Only a student starts one,
+    /// with a psychiatrist; a psychiatrist only finds one a student already started. The
+    /// refusals do not tell whether an id belongs to anyone: a student asking for a
+    /// non-psychiatrist hears "no such user", a psychiatrist asking for a student who never
+    /// wrote to them hears the same "not found" whether that student exists or not.
     pub async fn open(
         &self,
         user: UserId,
         role: Role,
         peer: UserId,
     ) -> Result<(ConversationId, Person), ChatError> {
-        let peer = users::find_by_id(&self.db, peer)
-            .await?
-            .ok_or(ChatError::UserNotFound)?;
-        let (student, psychiatrist) = match (role, peer.role) {
-            (Role::Student, Role::Psychiatrist) => (user, peer.id),
-            (Role::Psychiatrist, Role::Student) => (peer.id, user),
-            _ => {
-                return Err(ChatError::Forbidden(
-                    "conversations are between a student and a psychiatrist",
-                ))
+        let id = match role {
+            Role::Student => {
+                let psychiatrist = users::find_by_id(&self.db, peer)
+                    .await?
+                    .filter(|p| p.role == Role::Psychiatrist)
+                    .ok_or(ChatError::UserNotFound)?;
+                conversations::open_direct(&self.db, user, psychiatrist.id).await?
             }
+            Role::Psychiatrist => conversations::find_direct(&self.db, peer, user)
+                .await?
+                .ok_or(ChatError::ConversationNotFound)?,
         };
-        let id = conversations::open_direct(&self.db, student, psychiatrist).await?;
-        let person = Person {
-            id: peer.id,
-            display_name: peer.display_name,
-            role: peer.role,
-            bio: peer.bio,
-        };
-        Ok((id, person))
+        Ok((id, self.peer(user, id).await?))
     }
 
     /// Checks and stores a message. Returns only once it is committed.

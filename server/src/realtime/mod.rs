@@ -8,9 +8,11 @@
 mod handshake;
 mod messaging;
 pub mod presence;
+pub mod session_watch;
 pub mod visibility;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use app::protocol::{events, UserId};
 use axum::extract::{OriginalUri, Request};
@@ -23,6 +25,7 @@ use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::auth::session::SocketSession;
 use crate::chat::{Chat, Sent};
+use crate::security::origin::PublicOrigin;
 
 /// What socket handlers share.
 #[derive(Clone)]
@@ -31,8 +34,10 @@ pub struct Realtime {
     pub chat: Arc<Chat>,
     pub presence: Arc<presence::Presence>,
     pub db: crate::store::Db,
-    /// Origins besides the site's own that may open sockets.
-    pub allowed_origins: Vec<String>,
+    /// The only origin a browser may open sockets from.
+    pub origin: PublicOrigin,
+    /// Sessions older than this (since sign-in) may not open sockets.
+    pub session_absolute: Duration,
 }
 
 /// The room that reaches every socket of one user.
@@ -55,6 +60,13 @@ pub fn session_room(token: &str) -> String {
 
 /// Bytes read from a WebSocket at a time (socketioxide's default is 4 KiB).
 const WS_READ_BUFFER: usize = 1024;
+/// The largest Socket.IO message accepted, on either transport. A 4000-character body is
+/// at most 16 KB of UTF-8 (24 KB with JSON escapes); a larger message closes the connection
+/// before it is parsed (socketioxide's defaults: 64 MiB over WebSocket, 100 kB polling).
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// An Engine.IO connection that has not joined the namespace (with a valid session) by
+/// then is closed.
+const AUTH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Builds the Socket.IO layer to mount on the router.
 pub fn layer(realtime: Realtime) -> (SocketIoLayer, SocketIo) {
@@ -63,6 +75,10 @@ pub fn layer(realtime: Realtime) -> (SocketIoLayer, SocketIo) {
         // Each socket keeps a read buffer of this size for its whole life. Chat frames are a
         // few hundred bytes; a longer one is read in several chunks.
         .ws_read_buffer_size(WS_READ_BUFFER)
+        .ws_max_message_size(MAX_MESSAGE_BYTES)
+        .ws_max_frame_size(MAX_MESSAGE_BYTES)
+        .max_payload(MAX_MESSAGE_BYTES as u64)
+        .connect_timeout(AUTH_TIMEOUT)
         .build_layer();
     io.ns("/", on_connect.with(handshake::authenticate));
     (layer, io)

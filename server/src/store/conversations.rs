@@ -11,15 +11,8 @@ pub async fn open_direct(
     student: UserId,
     psychiatrist: UserId,
 ) -> Result<ConversationId, StoreError> {
-    const FIND: &str =
-        "SELECT conversation_id FROM direct_conversations WHERE student_id = ? AND psychiatrist_id = ?";
-    if let Some(id) = sqlx::query_scalar::<_, i64>(FIND)
-        .bind(student.0)
-        .bind(psychiatrist.0)
-        .fetch_optional(db)
-        .await?
-    {
-        return Ok(ConversationId(id));
+    if let Some(id) = find_direct(db, student, psychiatrist).await? {
+        return Ok(id);
     }
     let mut tx = db.begin().await?;
     let id: i64 = sqlx::query_scalar("INSERT INTO conversations DEFAULT VALUES RETURNING id")
@@ -51,15 +44,28 @@ pub async fn open_direct(
         // Opened concurrently by the other side: use theirs, drop ours.
         Err(StoreError::Conflict) => {
             tx.rollback().await?;
-            let id = sqlx::query_scalar::<_, i64>(FIND)
-                .bind(student.0)
-                .bind(psychiatrist.0)
-                .fetch_one(db)
-                .await?;
-            Ok(ConversationId(id))
+            find_direct(db, student, psychiatrist)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("a conflicting conversation vanished".into()))
         }
         Err(e) => Err(e),
     }
+}
+
+/// The conversation of this student and psychiatrist, if one exists.
+pub async fn find_direct(
+    db: &Db,
+    student: UserId,
+    psychiatrist: UserId,
+) -> Result<Option<ConversationId>, StoreError> {
+    let id = sqlx::query_scalar::<_, i64>(
+        "SELECT conversation_id FROM direct_conversations WHERE student_id = ? AND psychiatrist_id = ?",
+    )
+    .bind(student.0)
+    .bind(psychiatrist.0)
+    .fetch_optional(db)
+    .await?;
+    Ok(id.map(ConversationId))
 }
 
 /// The members of a conversation (empty if it does not exist).

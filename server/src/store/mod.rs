@@ -3,6 +3,7 @@
 
 pub mod conversations;
 pub mod messages;
+pub mod sessions;
 pub mod users;
 pub mod writer;
 

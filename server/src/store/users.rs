@@ -123,6 +123,34 @@ pub async fn insert_many_skipping_existing(
     Ok(created)
 }
 
+/// Deletes a user with every conversation they are in (its messages and both members'
+/// markers). For removing demo accounts: a conversation with an account whose password is
+/// published is not private.
+pub async fn delete_with_conversations(db: &Db, user: UserId) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    let conversations: Vec<i64> =
+        sqlx::query_scalar("SELECT conversation_id FROM conversation_members WHERE user_id = ?")
+            .bind(user.0)
+            .fetch_all(&mut *tx)
+            .await?;
+    let ids =
+        serde_json::to_string(&conversations).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    for statement in [
+        "DELETE FROM messages WHERE conversation_id IN (SELECT value FROM json_each(?))",
+        "DELETE FROM direct_conversations WHERE conversation_id IN (SELECT value FROM json_each(?))",
+        "DELETE FROM conversation_members WHERE conversation_id IN (SELECT value FROM json_each(?))",
+        "DELETE FROM conversations WHERE id IN (SELECT value FROM json_each(?))",
+    ] {
+        sqlx::query(statement).bind(&ids).execute(&mut *tx).await?;
+    }
+    sqlx::query("DELETE FROM users WHERE id = ?")
+        .bind(user.0)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Every psychiatrist, for the students' directory, by display name.
 pub async fn psychiatrists(db: &Db) -> Result<Vec<app::protocol::Person>, StoreError> {
     let rows = sqlx::query(

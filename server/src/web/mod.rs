@@ -1,5 +1,7 @@
 //! The HTTP server: one axum router carrying the pages, server functions, the JSON API,
-//! Socket.IO and the static site.
+//! Socket.IO and the static site, and the loop that accepts connections for it.
+
+mod listener;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,14 +10,15 @@ use app::backend::{SharedBackend, SharedChatBackend};
 use app::{shell, App};
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use axum::Router;
 use leptos::config::{Env, LeptosOptions};
-use leptos::prelude::provide_context;
+use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use socketioxide::layer::SocketIoLayer;
 use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -23,19 +26,32 @@ use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::auth::backend::FormBackend;
 use crate::auth::service::Accounts;
-use crate::auth::session::COOKIE_NAME;
+use crate::auth::session::{self, COOKIE_NAME};
 use crate::chat::backend::FormChat;
 use crate::chat::Chat;
 use crate::config::Config;
 use crate::realtime::presence::Presence;
 use crate::realtime::{self, Realtime};
+use crate::security::client_addr;
+use crate::security::headers::{self, CspNonce, HeaderPolicy};
+use crate::security::origin::{self, PublicOrigin, PublicUrlError};
 use crate::state::{AppState, CookiePolicy};
 use crate::store::{self, Db};
+
+/// The largest request body accepted (forms, JSON, server functions, polling). A message
+/// form with 4000 characters percent-encoded is under 48 KiB.
+const BODY_LIMIT: usize = 64 * 1024;
 
 /// Starts everything and serves until SIGINT/SIGTERM. Prints the URL once listening.
 pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
     let db = store::connect(&config.database_url).await?;
     store::migrate(&db).await?;
+    let listener = TcpListener::bind(config.addr).await?;
+    let addr = listener.local_addr()?;
+    let origin = public_origin(&config, addr)?;
+    if origin.is_https() {
+        crate::demo::refuse_if_present(&db).await?;
+    }
     crate::auth::password::warm_up().await;
 
     let sessions = SqliteStore::new(db.clone());
@@ -47,9 +63,16 @@ pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
         chat: chat.clone(),
         presence: Arc::new(Presence::new(config.presence_grace)),
         db: db.clone(),
-        allowed_origins: config.allowed_origins.clone(),
+        origin: origin.clone(),
+        session_absolute: config.session.absolute,
     };
     let (socket_layer, io) = realtime::layer(live.clone());
+    tokio::spawn(realtime::session_watch::run(
+        io.clone(),
+        db.clone(),
+        config.session_check,
+        config.session.absolute,
+    ));
     let state = AppState {
         leptos: leptos_options(&config),
         accounts: Arc::new(Accounts::new(
@@ -61,42 +84,56 @@ pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
         chat,
         realtime: live,
         cookies: CookiePolicy {
-            secure: config.secure_cookies,
+            secure: origin.is_https(),
         },
         db,
     };
-    let app = router(state, sessions, socket_layer, &config);
+    let app = router(state, sessions, socket_layer, &config, &origin);
 
-    let listener = TcpListener::bind(config.addr).await?;
-    let addr = listener.local_addr()?;
-    // Chat frames are small and must leave at once: with Nagle's algorithm on, a second
-    // small frame (the echo after an ack) waits for the peer's delayed ACK, up to 40 ms.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    // Printed on stdout (logs go to stderr): `make run` and the tests read it.
+    // Printed on stdout (logs go to stderr): `make run` and the tests read the first line.
     println!("Haven is listening on http://{addr}");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    println!("Public URL: {origin}");
+    listener::serve(listener, app, config.header_timeout, shutdown_signal()).await;
     Ok(())
 }
 
-/// The whole application as one router.
+/// The configured public origin, or for development `http://` + the bound address. A
+/// server listening on every interface has no address to derive it from.
+fn public_origin(config: &Config, bound: SocketAddr) -> Result<PublicOrigin, ServeError> {
+    if let Some(origin) = &config.public_origin {
+        return Ok(origin.clone());
+    }
+    if bound.ip().is_unspecified() {
+        return Err(ServeError::PublicUrlNeeded(bound));
+    }
+    Ok(PublicOrigin::parse(&format!("http://{bound}"))?)
+}
+
+/// Why the server would not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(
+        "listening on {0} (every interface) needs the address people use: set --public-url / \
+         HAVEN_PUBLIC_URL, e.g. https://haven.example.edu"
+    )]
+    PublicUrlNeeded(SocketAddr),
+    #[error(transparent)]
+    PublicUrl(#[from] PublicUrlError),
+}
+
+/// The whole application as one router. Layers, from the outside in: trace, security
+/// headers, client address, origin check on state changes, body limit, Socket.IO, then
+/// the session for pages and the API.
 pub fn router(
     state: AppState,
     sessions: SqliteStore,
     socket_layer: SocketIoLayer,
     config: &Config,
+    origin: &PublicOrigin,
 ) -> Router {
     let backend: SharedBackend = Arc::new(FormBackend {
         accounts: state.accounts.clone(),
-        secure_cookies: config.secure_cookies,
+        secure_cookies: origin.is_https(),
     });
     let chat_backend: SharedChatBackend = Arc::new(FormChat {
         chat: state.chat.clone(),
@@ -107,13 +144,24 @@ pub fn router(
         .with_name(COOKIE_NAME)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        .with_secure(config.secure_cookies)
+        .with_secure(origin.is_https())
         .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
-            i64::try_from(config.session_idle.as_secs()).unwrap_or(i64::MAX),
+            i64::try_from(config.session.idle.as_secs()).unwrap_or(i64::MAX),
         )))
         // Every request of a signed-in user pushes the expiry forward ("inactivity").
         .with_always_save(true);
 
+    // What every server-rendered page and server function gets as Leptos context.
+    let context = move || {
+        provide_context(backend.clone());
+        provide_context(chat_backend.clone());
+        // The nonce of this response's CSP header, for Leptos' inline scripts.
+        let nonce = use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<CspNonce>().cloned());
+        if let Some(CspNonce(nonce)) = nonce {
+            provide_context(leptos::nonce::Nonce::from_value(nonce));
+        }
+    };
     let leptos_options = state.leptos.clone();
     // Pages, server functions and the account API need the session; static files don't.
     let with_session = Router::new()
@@ -121,20 +169,36 @@ pub fn router(
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),
-            move || {
-                provide_context(backend.clone());
-                provide_context(chat_backend.clone());
-            },
+            context.clone(),
             move || shell(leptos_options.clone()),
         )
+        .layer(from_fn_with_state(config.session, session::end_outlived))
         .layer(session_layer);
 
+    let header_policy = Arc::new(HeaderPolicy {
+        https: origin.is_https(),
+        dev_reload: (state.leptos.env == Env::DEV)
+            .then(|| format!("ws://{}:{}", config.addr.ip(), state.leptos.reload_port)),
+    });
     Router::new()
         .route("/healthz", get(healthz))
         .merge(with_session)
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
         .layer(socket_layer)
         .layer(axum::middleware::map_request(realtime::detach_request_head))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(from_fn_with_state(
+            origin.clone(),
+            origin::refuse_foreign_writes,
+        ))
+        .layer(from_fn_with_state(
+            config.trusted_proxies.clone(),
+            client_addr::attribute,
+        ))
+        .layer(from_fn_with_state(header_policy, headers::add))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -1,0 +1,22 @@
+//! The `tower_sessions` table, read directly for what tower-sessions' store cannot answer
+//! in one query: which of many sessions are still valid.
+
+use std::collections::HashSet;
+
+use super::{Db, StoreError};
+
+/// Of the session ids given, those that exist and have not expired.
+pub async fn unexpired(db: &Db, ids: &[String]) -> Result<HashSet<String>, StoreError> {
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let ids = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT id FROM tower_sessions
+         WHERE id IN (SELECT value FROM json_each(?)) AND expiry_date > unixepoch()",
+    )
+    .bind(ids)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
