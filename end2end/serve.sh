@@ -13,6 +13,10 @@ export HAVEN_LOG=${HAVEN_LOG:-warn}
 # The e2e suite sends dozens of messages quickly to test history paging; the send-rate
 # limit itself is covered by the integration tests.
 export HAVEN_SEND_BURST=${HAVEN_SEND_BURST:-200}
+# Every test registers students from this one address; the registration throttle itself is
+# covered by the integration tests. The public URL is the one Playwright browses.
+export HAVEN_REGISTRATIONS_PER_ADDRESS=${HAVEN_REGISTRATIONS_PER_ADDRESS:-10000}
+export HAVEN_PUBLIC_URL="http://127.0.0.1:${HAVEN_E2E_PORT:-3457}"
 echo "synthetic-e2e-password" | "$haven" user add --role psychiatrist --username dr.e2e \
   --display-name "Dr. Edda Synthetic" --bio "Synthetic account for tests."
 exec "$haven" serve --addr "127.0.0.1:${HAVEN_E2E_PORT:-3457}"

@@ -174,11 +174,11 @@ async fn bad_input_gets_a_code_stores_nothing_and_keeps_the_socket() {
     // Someone else's conversation looks exactly like an unknown one.
     let ack = send(&o, conversation, &client_id(), "let me in").await;
     assert_eq!(ack["error"]["code"], "conversation_not_found");
-    // Student to student is not a conversation Haven has.
+    // Student to student is not a conversation Haven has: that id is no psychiatrist.
     let ack = s
         .call("conversation:open", json!({ "peerId": outsider.id }))
         .await;
-    assert_eq!(ack["error"]["code"], "forbidden");
+    assert_eq!(ack["error"]["code"], "user_not_found");
     let ack = s.call("conversation:open", json!({ "peerId": "x" })).await;
     assert_eq!(ack["error"]["code"], "invalid_payload");
 

@@ -3,6 +3,8 @@
 //! They work from `<ActionForm>` with and without JavaScript.
 
 use leptos::prelude::*;
+#[cfg(feature = "ssr")]
+use leptos::server_fn::ServerFn;
 
 use crate::error::AuthError;
 use crate::protocol::{Role, Viewer};
@@ -42,7 +44,8 @@ fn answer<T>(req: &http::request::Parts, result: Result<T, AuthError>) -> Result
 #[server(prefix = "/api/form", endpoint = "login")]
 pub async fn login(role: Role, username: String, password: String) -> Result<(), AuthError> {
     let (backend, req) = request()?;
-    answer(&req, backend.login(&req, role, &username, &password).await)?;
+    let result = answer(&req, backend.login(&req, role, &username, &password).await);
+    super::back_to_page_on_error(<Login as ServerFn>::PATH, role.login_path(), result)?;
     leptos_axum::redirect("/chat");
     Ok(())
 }
@@ -60,7 +63,8 @@ pub async fn register(
         display_name,
         password,
     };
-    answer(&req, backend.register(&req, form).await)?;
+    let result = answer(&req, backend.register(&req, form).await);
+    super::back_to_page_on_error(<Register as ServerFn>::PATH, "/register", result)?;
     leptos_axum::redirect("/chat");
     Ok(())
 }

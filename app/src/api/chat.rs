@@ -2,6 +2,8 @@
 //! conversation, send a message) that work before hydration and without JavaScript.
 
 use leptos::prelude::*;
+#[cfg(feature = "ssr")]
+use leptos::server_fn::ServerFn;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
@@ -76,7 +78,8 @@ pub async fn presence() -> Result<Vec<crate::protocol::PresenceUpdate>, AckError
 #[server(prefix = "/api/form", endpoint = "start_conversation")]
 pub async fn start_conversation(peer_id: i64) -> Result<(), AckError> {
     let (backend, req) = chat()?;
-    let id = backend.open(&req, UserId(peer_id)).await?;
+    let opened = backend.open(&req, UserId(peer_id)).await;
+    let id = super::back_to_page_on_error(<StartConversation as ServerFn>::PATH, "/chat", opened)?;
     leptos_axum::redirect(&format!("/chat/{id}"));
     Ok(())
 }
@@ -89,9 +92,11 @@ pub async fn post_message(
     body: String,
 ) -> Result<(), AckError> {
     let (backend, req) = chat()?;
-    backend
+    let sent = backend
         .send(&req, ConversationId(conversation_id), client_id, body)
-        .await?;
+        .await;
+    let page = format!("/chat/{conversation_id}");
+    super::back_to_page_on_error(<PostMessage as ServerFn>::PATH, &page, sent)?;
     leptos_axum::redirect(&format!("/chat/{conversation_id}"));
     Ok(())
 }

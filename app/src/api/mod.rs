@@ -2,3 +2,52 @@
 
 pub mod auth;
 pub mod chat;
+
+/// A plain form post (no JavaScript) that fails must come back to its page with the error,
+/// which server functions do by redirecting to the `Referer`. Haven's pages send no
+/// `Referer` (`Referrer-Policy: no-referrer`), so each form names its page here; without
+/// this the person would land on the home page with the error lost.
+#[cfg(feature = "ssr")]
+pub(crate) fn back_to_page_on_error<T, E>(
+    server_fn_path: &str,
+    page: &str,
+    result: Result<T, E>,
+) -> Result<T, E>
+where
+    E: leptos::server_fn::error::FromServerFnError + Clone,
+{
+    use http::{header, HeaderValue};
+    use leptos::prelude::use_context;
+    use leptos::server_fn::error::ServerFnUrlError;
+    let Err(err) = &result else {
+        return result;
+    };
+    let Some(req) = use_context::<http::request::Parts>() else {
+        return result;
+    };
+    let plain_form = req
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if !plain_form || req.headers.contains_key(header::REFERER) {
+        return result;
+    }
+    // `to_url` wants an absolute base; only the path and query are kept.
+    let url = ServerFnUrlError::new(server_fn_path, err.clone())
+        .to_url(&format!("http://haven.invalid{page}"));
+    let location = url.ok().and_then(|url| {
+        HeaderValue::from_str(&format!(
+            "{}?{}",
+            url.path(),
+            url.query().unwrap_or_default()
+        ))
+        .ok()
+    });
+    if let (Some(location), Some(response)) =
+        (location, use_context::<leptos_axum::ResponseOptions>())
+    {
+        response.insert_header(header::LOCATION, location);
+    }
+    result
+}

@@ -104,6 +104,7 @@ fn conversation_event(
     Ok((fields, conversation_field(fields)?))
 }
 
+/// `message:send`'s payload.
 fn parse_send(payload: &Value) -> Result<SendRequest, ChatError> {
     let fields = object(payload)?;
     let conversation_id = conversation_field(fields)?;
@@ -121,6 +122,36 @@ fn parse_send(payload: &Value) -> Result<SendRequest, ChatError> {
     })
 }
 
+/// `conversation:open`'s payload: the peer's id.
+fn parse_open(payload: &Value) -> Result<UserId, ChatError> {
+    field(
+        object(payload)?,
+        "peerId",
+        Value::as_i64,
+        "peerId must be a number",
+    )
+    .map(UserId)
+}
+
+/// `typing`'s payload: the conversation, and whether typing started or stopped.
+fn parse_typing(payload: &Value) -> Result<(ConversationId, bool), ChatError> {
+    let (fields, conversation) = conversation_event(payload)?;
+    let typing = field(fields, "typing", Value::as_bool, "typing must be a boolean")?;
+    Ok((conversation, typing))
+}
+
+/// `conversation:read`'s payload: the conversation and the newest message read.
+fn parse_read(payload: &Value) -> Result<(ConversationId, MessageId), ChatError> {
+    let (fields, conversation) = conversation_event(payload)?;
+    let read = field(
+        fields,
+        "lastReadId",
+        Value::as_i64,
+        "lastReadId must be a number",
+    )?;
+    Ok((conversation, MessageId(read)))
+}
+
 /// `conversation:open {peerId}` → `{ok, conversation: {id, peer}}`.
 pub async fn on_open(
     io: SocketIo,
@@ -131,13 +162,8 @@ pub async fn on_open(
 ) {
     let user = session.user;
     let result = async {
-        let peer = field(
-            object(&payload)?,
-            "peerId",
-            Value::as_i64,
-            "peerId must be a number",
-        )?;
-        let (id, peer) = realtime.chat.open(user.id, user.role, UserId(peer)).await?;
+        let peer = parse_open(&payload)?;
+        let (id, peer) = realtime.chat.open(user.id, user.role, peer).await?;
         super::visibility::introduce(&io, &realtime, user.id, peer.id).await;
         Ok(ConversationAck {
             conversation: OpenedConversation { id, peer },
@@ -187,8 +213,7 @@ pub async fn on_typing(
 ) {
     let user = session.user.id;
     let result = async {
-        let (fields, conversation) = conversation_event(&payload)?;
-        let typing = field(fields, "typing", Value::as_bool, "typing must be a boolean")?;
+        let (conversation, typing) = parse_typing(&payload)?;
         let others = realtime.chat.typing(user, conversation).await?;
         let update = TypingUpdate {
             conversation_id: conversation,
@@ -217,14 +242,7 @@ pub async fn on_read(
 ) {
     let user = session.user.id;
     let result = async {
-        let (fields, conversation) = conversation_event(&payload)?;
-        let read = field(
-            fields,
-            "lastReadId",
-            Value::as_i64,
-            "lastReadId must be a number",
-        )
-        .map(MessageId)?;
+        let (conversation, read) = parse_read(&payload)?;
         let (marker, read_at, members) = realtime.chat.mark_read(user, conversation, read).await?;
         let update = ReadUpdate {
             conversation_id: conversation,
@@ -286,6 +304,88 @@ pub async fn replay(socket: &SocketRef, realtime: &Realtime, user: UserId, after
         Err(err) => {
             tracing::warn!(user = %user, code = err.code(), "catch-up failed");
             let _ = socket.emit(events::SYNC_RELOAD, &serde_json::json!({}));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::chat::clean_body;
+
+    /// Any JSON value, nested a few levels, with the field names the events use mixed in.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| json!(f)),
+            ".{0,40}".prop_map(Value::from),
+            Just(json!("6f9619ff-8b86-4011-b42d-00c04fc964ff")),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            let key = prop_oneof![
+                Just("conversationId".to_owned()),
+                Just("clientId".to_owned()),
+                Just("body".to_owned()),
+                Just("peerId".to_owned()),
+                Just("typing".to_owned()),
+                Just("lastReadId".to_owned()),
+                Just("lastSeenId".to_owned()),
+                Just("presenceSince".to_owned()),
+                ".{0,8}",
+            ];
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(key, inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// The codes a refused payload may answer with (docs/protocol.md).
+    const PAYLOAD_CODES: &[&str] = &[
+        "invalid_payload",
+        "invalid_client_id",
+        "empty_body",
+        "body_too_long",
+    ];
+
+    fn coded<T>(result: Result<T, ChatError>) -> Result<(), TestCaseError> {
+        if let Err(err) = result {
+            let ack = err.to_ack();
+            prop_assert!(PAYLOAD_CODES.contains(&ack.code.as_str()), "{}", ack.code);
+            prop_assert!(!ack.message.is_empty());
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn every_event_payload_decodes_or_gets_a_coded_refusal(payload in any_json()) {
+            coded(parse_send(&payload).and_then(|req| clean_body(&req.body).map(|_| ())))?;
+            coded(parse_open(&payload))?;
+            coded(parse_typing(&payload))?;
+            coded(parse_read(&payload))?;
+            // The handshake's auth is optional: anything unreadable is treated as absent.
+            let _ = serde_json::from_value::<HandshakeAuth>(payload);
+        }
+
+        #[test]
+        fn well_formed_sends_decode(conversation in any::<i64>(), body in ".{0,50}") {
+            let payload = json!({
+                "conversationId": conversation,
+                "clientId": "6F9619FF-8B86-4011-B42D-00C04FC964FF",
+                "body": body,
+            });
+            let request = parse_send(&payload).expect("decodes");
+            prop_assert_eq!(request.conversation_id, ConversationId(conversation));
+            prop_assert_eq!(request.client_id.0, "6f9619ff-8b86-4011-b42d-00c04fc964ff");
         }
     }
 }

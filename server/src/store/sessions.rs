@@ -1,5 +1,7 @@
 //! The `tower_sessions` table, read directly for what tower-sessions' store cannot answer
-//! in one query: which of many sessions are still valid.
+//! in one query: which of many sessions are still valid. The store writes `expiry_date` as
+//! text (sqlx's encoding of a time), so it is compared through `datetime()`, as the store's
+//! own cleanup does.
 
 use std::collections::HashSet;
 
@@ -13,7 +15,7 @@ pub async fn unexpired(db: &Db, ids: &[String]) -> Result<HashSet<String>, Store
     let ids = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let rows: Vec<(String,)> = sqlx::query_as(
         "SELECT id FROM tower_sessions
-         WHERE id IN (SELECT value FROM json_each(?)) AND expiry_date > unixepoch()",
+         WHERE id IN (SELECT value FROM json_each(?)) AND datetime(expiry_date) > datetime('now')",
     )
     .bind(ids)
     .fetch_all(db)

@@ -75,6 +75,9 @@ impl TestServer {
             .env("DATABASE_URL", database_url)
             .env("LEPTOS_SITE_ROOT", dir.path())
             .env("HAVEN_LOG", "warn")
+            // Tests register many students from one address; the registration throttle has
+            // a test of its own.
+            .env("HAVEN_REGISTRATIONS_PER_ADDRESS", "10000")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
@@ -100,10 +103,22 @@ impl TestServer {
 
     /// Runs `haven <args>` against this server's database, feeding `stdin`; answers stdout.
     pub async fn cli(&self, args: &[&str], stdin: &str) -> (bool, String, String) {
+        self.cli_with_env(args, stdin, &[]).await
+    }
+
+    /// [`TestServer::cli`] with extra environment variables.
+    pub async fn cli_with_env(
+        &self,
+        args: &[&str],
+        stdin: &str,
+        env: &[(&str, &str)],
+    ) -> (bool, String, String) {
         let mut child = Command::new(BIN)
             .args(args)
+            .envs(env.iter().copied())
             .env("DATABASE_URL", &self.database_url)
             .env("HAVEN_LOG", "warn")
+            .kill_on_drop(true)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
