@@ -24,11 +24,7 @@ fn answer<T>(req: &http::request::Parts, result: Result<T, AuthError>) -> Result
     let Err(err) = &result else {
         return result;
     };
-    let plain_form = req
-        .headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
+    let plain_form = super::is_plain_form(req);
     if let (false, Some(response)) = (plain_form, use_context::<leptos_axum::ResponseOptions>()) {
         response.set_status(
             StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),

@@ -3,6 +3,15 @@
 pub mod auth;
 pub mod chat;
 
+/// Whether the request is a browser's plain form post (no JavaScript): it accepts HTML.
+#[cfg(feature = "ssr")]
+pub(crate) fn is_plain_form(req: &http::request::Parts) -> bool {
+    req.headers
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
 /// A plain form post (no JavaScript) that fails must come back to its page with the error,
 /// which server functions do by redirecting to the `Referer`. Haven's pages send no
 /// `Referer` (`Referrer-Policy: no-referrer`), so each form names its page here; without
@@ -25,12 +34,7 @@ where
     let Some(req) = use_context::<http::request::Parts>() else {
         return result;
     };
-    let plain_form = req
-        .headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
-    if !plain_form || req.headers.contains_key(header::REFERER) {
+    if !is_plain_form(&req) || req.headers.contains_key(header::REFERER) {
         return result;
     }
     // `to_url` wants an absolute base; only the path and query are kept.
