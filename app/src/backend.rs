@@ -54,7 +54,7 @@ pub struct ConversationPage {
     pub messages: Vec<Message>,
     /// How far the other member has read, and when.
     pub peer_last_read_id: MessageId,
-    pub peer_read_at: Option<String>,
+    pub peer_read_at: Option<crate::protocol::Timestamp>,
 }
 
 /// Chat reads and the no-JavaScript fallbacks of chat actions, for the signed-in user of

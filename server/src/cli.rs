@@ -107,11 +107,11 @@ pub struct SeedArgs {
 pub enum CliError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Account(String),
-    #[error("{0}")]
+    #[error(transparent)]
     Hash(#[from] password::HashError),
     #[error(transparent)]
     Demo(#[from] crate::demo::DemoError),
@@ -165,7 +165,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         })) => {
             let db = open(&cli.database_url).await?;
             let password = read_password()?;
-            let accounts = Accounts::new(db, Default::default(), None);
+            let accounts = Accounts::new(
+                db,
+                Default::default(),
+                std::sync::Arc::new(crate::chat::events::NoConnections),
+            );
             let user = accounts
                 .create(NewAccount {
                     username: &username,

@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod demo;
 mod realtime;
+mod report;
 mod security;
 mod state;
 mod store;
@@ -29,7 +30,7 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("haven: {e}");
+            eprintln!("haven: {}", report::chain(&e));
             std::process::ExitCode::FAILURE
         }
     }

@@ -22,10 +22,6 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     pub accounts: Arc<Accounts>,
     pub chat: Arc<Chat>,
-    /// Emits from HTTP handlers (plain-form sends).
-    pub io: socketioxide::SocketIo,
-    /// What the socket handlers share (presence, for introductions from HTTP).
-    pub realtime: crate::realtime::Realtime,
     pub cookies: CookiePolicy,
     pub db: Db,
 }

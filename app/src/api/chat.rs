@@ -30,7 +30,7 @@ pub struct ConversationView {
     pub messages: Vec<Message>,
     /// How far the other member has read ("Seen"), and when.
     pub peer_last_read_id: MessageId,
-    pub peer_read_at: Option<String>,
+    pub peer_read_at: Option<crate::protocol::Timestamp>,
     /// A fresh `clientId` for the plain-form composer (made on the server, so the page
     /// hydrates with the same value).
     pub client_id: String,

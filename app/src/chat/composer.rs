@@ -16,6 +16,8 @@ const COUNTER_FROM: usize = MAX_BODY_CHARS - 500;
 #[component]
 pub fn Composer(conversation: ConversationId, client_id: String) -> impl IntoView {
     let store = expect_context::<ChatStore>();
+    #[cfg(feature = "hydrate")]
+    let live = expect_context::<super::live::LiveHandle>();
     let text = RwSignal::new(String::new());
     let length = Memo::new(move |_| text.with(|t| t.trim().chars().count()));
     let too_long = move || length.get() > MAX_BODY_CHARS;
@@ -30,8 +32,8 @@ pub fn Composer(conversation: ConversationId, client_id: String) -> impl IntoVie
         {
             let client_id = super::socket::new_client_id();
             store.add_pending(client_id.clone(), body.clone());
-            super::live::stopped_typing(conversation);
-            super::live::send(store, conversation, client_id, body);
+            live.stopped_typing(conversation);
+            live.send(store, conversation, client_id, body);
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = (store, conversation);
@@ -67,7 +69,7 @@ pub fn Composer(conversation: ConversationId, client_id: String) -> impl IntoVie
                 on:input=move |ev| {
                     text.set(event_target_value(&ev));
                     #[cfg(feature = "hydrate")]
-                    super::live::typed(conversation);
+                    live.typed(conversation);
                 }
                 on:keydown=move |ev| {
                     if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {

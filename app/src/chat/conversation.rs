@@ -8,8 +8,9 @@ use leptos_router::hooks::use_params_map;
 
 use super::composer::Composer;
 use super::directory::Status;
-use super::store::{ChatStore, Delivery, Item};
+use super::store::ChatStore;
 use super::time::{day_of, Clock, DayLabel};
+use super::timeline::{Delivery, Item};
 use crate::api::chat::{conversation, ConversationView};
 use crate::protocol::ConversationId;
 
@@ -43,6 +44,8 @@ pub fn ConversationPane() -> impl IntoView {
 #[component]
 fn Conversation(view: ConversationView) -> impl IntoView {
     let store = expect_context::<ChatStore>();
+    #[cfg(feature = "hydrate")]
+    let live = expect_context::<super::live::LiveHandle>();
     let ConversationView {
         id,
         peer,
@@ -135,7 +138,7 @@ fn Conversation(view: ConversationView) -> impl IntoView {
                 .items
                 .with(|items| items.iter().rev().find_map(|i| i.id));
             if let (Some(newest), true, true) = (newest, at_bottom.get(), visible.get()) {
-                super::live::read_up_to(id, newest);
+                live.read_up_to(id, newest);
                 store.mark_read(id);
             }
         });
@@ -166,15 +169,15 @@ fn Conversation(view: ConversationView) -> impl IntoView {
                         .rev()
                         .find(|i| i.sender_id == store.me && i.id.is_some_and(|id| id <= peer_read))
                         .and_then(|i| i.id);
-                    let mut previous_day = String::new();
+                    let mut previous_day = None;
                     items
                         .into_iter()
                         .map(|item| {
-                            let day = item.created_at.as_deref().map(day_of).unwrap_or_default().to_owned();
-                            let separator = (!day.is_empty() && day != previous_day).then(|| {
-                                view! { <DayLabel at=item.created_at.clone().unwrap_or_default()/> }
+                            let day = item.created_at.map(day_of);
+                            let separator = item.created_at.filter(|_| day != previous_day).map(|at| {
+                                view! { <DayLabel at/> }
                             });
-                            if !day.is_empty() {
+                            if day.is_some() {
                                 previous_day = day;
                             }
                             let is_seen = item.id.is_some() && item.id == seen;
@@ -198,6 +201,8 @@ fn Conversation(view: ConversationView) -> impl IntoView {
 #[component]
 fn Line(item: Item, conversation: ConversationId, seen: bool) -> impl IntoView {
     let store = expect_context::<ChatStore>();
+    #[cfg(feature = "hydrate")]
+    let live = expect_context::<super::live::LiveHandle>();
     let mine = item.sender_id == store.me;
     let status = match (mine, item.delivery) {
         (false, _) => None,
@@ -217,7 +222,7 @@ fn Line(item: Item, conversation: ConversationId, seen: bool) -> impl IntoView {
                 on:click=move |_| {
                     store.set_delivery(&client_id, Delivery::Sending, None);
                     #[cfg(feature = "hydrate")]
-                    super::live::send(store, conversation, client_id.clone(), body.clone());
+                    live.send(store, conversation, client_id.clone(), body.clone());
                     #[cfg(not(feature = "hydrate"))]
                     let _ = (&body, conversation);
                 }
@@ -236,7 +241,7 @@ fn Line(item: Item, conversation: ConversationId, seen: bool) -> impl IntoView {
         >
             <p class="body">{item.body.clone()}</p>
             <p class="meta">
-                {item.created_at.clone().map(|at| view! { <Clock at/> })}
+                {item.created_at.map(|at| view! { <Clock at/> })}
                 {status.map(|s| {
                     let text = match (s, seen) {
                         ("failed", _) => "failed —",
@@ -247,7 +252,7 @@ fn Line(item: Item, conversation: ConversationId, seen: bool) -> impl IntoView {
                     let read_at = move || {
                         seen.then(|| store.peer_read_at.get())
                             .flatten()
-                            .map(|at| format!("Seen {}", super::time::local_datetime(&at)))
+                            .map(|at| format!("Seen {}", super::time::local_datetime(at)))
                     };
                     view! { <span class="status" class:seen=seen title=read_at>{text}</span> }
                 })}

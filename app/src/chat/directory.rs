@@ -108,7 +108,7 @@ pub fn Status(user: UserId) -> impl IntoView {
             .with(|map| map.get(&user).cloned())
             .map(|status| {
                 tick.track();
-                let text = match (status.online, hydrated.get(), status.last_seen.as_deref()) {
+                let text = match (status.online, hydrated.get(), status.last_seen) {
                     (true, _, _) => "online".to_owned(),
                     (false, true, Some(at)) => format!("last seen {}", super::time::relative(at)),
                     (false, _, _) => "offline".to_owned(),

@@ -58,11 +58,15 @@ fn ChatShell(
     provide_context(store);
     provide_context(user.role);
     #[cfg(feature = "hydrate")]
-    Effect::new(move |started: Option<()>| {
-        if started.is_none() {
-            super::live::start(store);
-        }
-    });
+    {
+        let live = super::live::LiveHandle::default();
+        provide_context(live);
+        Effect::new(move |started: Option<()>| {
+            if started.is_none() {
+                live.start(store);
+            }
+        });
+    }
     let logout = ServerAction::<Logout>::new();
     view! {
         <Title text=move || store.title("Haven")/>

@@ -2,18 +2,19 @@
 //! sending with ack, retries.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::socket::{from_js, Socket};
-use super::store::{ChatStore, Connection, Delivery};
-use std::time::Duration;
-
+use super::store::{ChatStore, Connection};
+use super::timeline::Delivery;
 use crate::protocol::{
-    events, ConversationId, Message, MessageAck, MessageId, PresenceSnapshot, PresenceUpdate,
-    ReadUpdate, SendMessage, TypingUpdate,
+    events, Ack, ConversationId, Done, MarkRead, Message, MessageId, MessageSent, PresenceSnapshot,
+    PresenceUpdate, ReadStored, ReadUpdate, SendMessage, Timestamp, TypingSignal, TypingUpdate,
 };
 
 /// A peer's "typing" shows at most this long after their last signal.
@@ -32,102 +33,184 @@ struct PresenceClock {
     /// Server time minus `Date.now()`, from the last snapshot's `at`.
     offset_ms: Cell<Option<f64>>,
     /// Sent as `presenceSince` at the next (re)connect.
-    since: Rc<RefCell<Option<String>>>,
+    since: Rc<Cell<Option<Timestamp>>>,
 }
 
 impl PresenceClock {
-    fn snapshot_taken(&self, at: &str) {
-        let server = js_sys::Date::parse(at);
-        if server.is_finite() {
-            self.offset_ms.set(Some(server - js_sys::Date::now()));
-        }
+    fn snapshot_taken(&self, at: Timestamp) {
+        self.offset_ms
+            .set(Some(at.as_millis() as f64 - js_sys::Date::now()));
     }
 
     fn disconnected(&self) {
         if let Some(offset) = self.offset_ms.get() {
             let since = js_sys::Date::now() + offset - PRESENCE_LOST_MS;
-            let since = js_sys::Date::new(&since.into()).to_iso_string();
-            *self.since.borrow_mut() = since.as_string();
+            self.since.set(Some(Timestamp::from_millis(since as i64)));
         }
     }
 }
 
-thread_local! {
-    /// This tab's one socket.
-    static SOCKET: RefCell<Option<Socket>> = const { RefCell::new(None) };
-    /// When this tab last sent `typing: true` (ms), and the pending "stopped" timer's token.
-    static TYPING: Cell<(f64, u64)> = const { Cell::new((f64::NEG_INFINITY, 0)) };
+/// When this tab last sent `typing: true` (ms), and the pending "stopped" timer's token.
+#[derive(Default)]
+struct Typing {
+    last_sent: Cell<Option<f64>>,
+    token: Cell<u64>,
+}
+
+/// This tab's live connection and what it remembers between calls.
+struct Live {
+    socket: Socket,
+    typing: Typing,
     /// The highest id this tab has reported read, per conversation.
-    static REPORTED_READ: RefCell<std::collections::HashMap<ConversationId, MessageId>> =
-        RefCell::new(std::collections::HashMap::new());
+    reported_read: RefCell<HashMap<ConversationId, MessageId>>,
 }
 
-fn socket() -> Option<Socket> {
-    SOCKET.with(|s| s.borrow().clone())
-}
+/// The handle the chat's components reach the live connection through (context). Empty
+/// until the socket is opened after hydration, or if the Socket.IO script did not load:
+/// the page then stays a plain page.
+#[derive(Clone, Copy)]
+pub struct LiveHandle(StoredValue<Option<Rc<Live>>, LocalStorage>);
 
-fn emit_typing(conversation_id: ConversationId, typing: bool) {
-    let Some(socket) = socket() else { return };
-    spawn_local(async move {
-        let payload = serde_json::json!({ "conversationId": conversation_id, "typing": typing });
-        let _: Option<serde_json::Value> = socket.call(events::TYPING, &payload).await;
-    });
-}
-
-/// A key was typed in the composer: `typing: true` at most every few seconds, and
-/// `typing: false` once typing pauses.
-pub fn typed(conversation_id: ConversationId) {
-    let now = js_sys::Date::now();
-    let (last, token) = TYPING.with(Cell::get);
-    if now - last > TYPING_EVERY_MS {
-        emit_typing(conversation_id, true);
-        TYPING.with(|t| t.set((now, token + 1)));
-    } else {
-        TYPING.with(|t| t.set((last, token + 1)));
+impl Default for LiveHandle {
+    fn default() -> Self {
+        LiveHandle(StoredValue::new_local(None))
     }
-    let mine = TYPING.with(Cell::get).1;
-    set_timeout(
-        move || {
-            if TYPING.with(Cell::get).1 == mine {
-                stopped_typing(conversation_id);
+}
+
+impl LiveHandle {
+    fn get(self) -> Option<Rc<Live>> {
+        self.0.try_get_value().flatten()
+    }
+
+    fn emit_typing(self, conversation_id: ConversationId, typing: bool) {
+        let Some(live) = self.get() else { return };
+        spawn_local(async move {
+            let signal = TypingSignal {
+                conversation_id,
+                typing,
+            };
+            let _: Option<Ack<Done>> = live.socket.call(events::TYPING, &signal).await;
+        });
+    }
+
+    /// A key was typed in the composer: `typing: true` at most every few seconds, and
+    /// `typing: false` once typing pauses.
+    pub fn typed(self, conversation_id: ConversationId) {
+        let Some(live) = self.get() else { return };
+        let now = js_sys::Date::now();
+        let typing = &live.typing;
+        if typing
+            .last_sent
+            .get()
+            .is_none_or(|last| now - last > TYPING_EVERY_MS)
+        {
+            self.emit_typing(conversation_id, true);
+            typing.last_sent.set(Some(now));
+        }
+        let mine = typing.token.get() + 1;
+        typing.token.set(mine);
+        set_timeout(
+            move || {
+                if self
+                    .get()
+                    .is_some_and(|live| live.typing.token.get() == mine)
+                {
+                    self.stopped_typing(conversation_id);
+                }
+            },
+            Duration::from_millis(TYPING_EVERY_MS as u64),
+        );
+    }
+
+    /// Typing ended (a pause, or the message was sent).
+    pub fn stopped_typing(self, conversation_id: ConversationId) {
+        let Some(live) = self.get() else { return };
+        if live.typing.last_sent.take().is_some() {
+            self.emit_typing(conversation_id, false);
+        }
+        live.typing.token.set(live.typing.token.get() + 1);
+    }
+
+    /// Reports that this tab has shown the conversation up to `id` (once per new high).
+    pub fn read_up_to(self, conversation_id: ConversationId, id: MessageId) {
+        let Some(live) = self.get() else { return };
+        let newer = {
+            let mut reported = live.reported_read.borrow_mut();
+            let entry = reported.entry(conversation_id).or_default();
+            (id > *entry).then(|| *entry = id).is_some()
+        };
+        if !newer {
+            return;
+        }
+        spawn_local(async move {
+            let read = MarkRead {
+                conversation_id,
+                last_read_id: id,
+            };
+            let _: Option<Ack<ReadStored>> =
+                live.socket.call(events::CONVERSATION_READ, &read).await;
+        });
+    }
+
+    /// Sends (or resends) one of our messages; the store shows it as sending until the ack.
+    pub fn send(
+        self,
+        store: ChatStore,
+        conversation_id: ConversationId,
+        client_id: String,
+        body: String,
+    ) {
+        let Some(live) = self.get() else {
+            store.set_delivery(&client_id, Delivery::Failed, Some("Not connected.".into()));
+            return;
+        };
+        spawn_local(async move {
+            let payload = SendMessage {
+                conversation_id,
+                client_id: client_id.clone(),
+                body,
+            };
+            let answer: Option<Ack<MessageSent>> =
+                live.socket.call(events::MESSAGE_SEND, &payload).await;
+            match answer {
+                Some(Ack::Ok(MessageSent { message })) => {
+                    store.receive(&message);
+                }
+                Some(Ack::Err(error)) => {
+                    store.set_delivery(&client_id, Delivery::Failed, Some(error.message))
+                }
+                None => store.set_delivery(
+                    &client_id,
+                    Delivery::Failed,
+                    Some("Could not reach Haven.".to_owned()),
+                ),
             }
-        },
-        Duration::from_millis(TYPING_EVERY_MS as u64),
-    );
-}
-
-/// Typing ended (a pause, or the message was sent).
-pub fn stopped_typing(conversation_id: ConversationId) {
-    let (last, token) = TYPING.with(Cell::get);
-    if last.is_finite() {
-        emit_typing(conversation_id, false);
+        });
     }
-    TYPING.with(|t| t.set((f64::NEG_INFINITY, token + 1)));
+
+    /// Opens the tab's socket and feeds `store` from it. Called once, after hydration.
+    pub fn start(self, store: ChatStore) {
+        let last_seen = Rc::new(Cell::new(store.highest_seen()));
+        let clock = Rc::new(PresenceClock::default());
+        let Some(socket) = Socket::connect(last_seen.clone(), clock.since.clone()) else {
+            return;
+        };
+        listen(&socket, store, last_seen, clock);
+        self.0.set_value(Some(Rc::new(Live {
+            socket,
+            typing: Typing::default(),
+            reported_read: RefCell::new(HashMap::new()),
+        })));
+    }
 }
 
-/// Reports that this tab has shown the conversation up to `id` (once per new high).
-pub fn read_up_to(conversation_id: ConversationId, id: MessageId) {
-    let newer = REPORTED_READ.with(|r| {
-        let mut reported = r.borrow_mut();
-        let entry = reported.entry(conversation_id).or_default();
-        (id > *entry).then(|| *entry = id).is_some()
-    });
-    let Some(socket) = socket().filter(|_| newer) else {
-        return;
-    };
-    spawn_local(async move {
-        let payload = serde_json::json!({ "conversationId": conversation_id, "lastReadId": id });
-        let _: Option<serde_json::Value> = socket.call(events::CONVERSATION_READ, &payload).await;
-    });
-}
-
-/// Opens the tab's socket and feeds `store` from it. Called once, after hydration.
-pub fn start(store: ChatStore) {
-    let last_seen = Rc::new(Cell::new(store.highest_seen()));
-    let clock = Rc::new(PresenceClock::default());
-    let Some(socket) = Socket::connect(last_seen.clone(), clock.since.clone()) else {
-        return;
-    };
+/// Feeds `store` from the socket's events.
+fn listen(
+    socket: &Socket,
+    store: ChatStore,
+    last_seen: Rc<Cell<MessageId>>,
+    clock: Rc<PresenceClock>,
+) {
     let ever_connected = Rc::new(Cell::new(false));
     {
         let ever_connected = ever_connected.clone();
@@ -137,7 +220,6 @@ pub fn start(store: ChatStore) {
         });
     }
     {
-        let ever_connected = ever_connected.clone();
         let lost = move |_| {
             store.connection.set(if ever_connected.get() {
                 Connection::Reconnecting
@@ -156,7 +238,7 @@ pub fn start(store: ChatStore) {
         let Some(message) = from_js::<Message>(&payload) else {
             return;
         };
-        last_seen.set(last_seen.get().max(message.id.0));
+        last_seen.set(last_seen.get().max(message.id));
         notify(store, &message);
         if !store.receive(&message) {
             // A conversation this tab has not listed yet (a student wrote for the first time).
@@ -175,7 +257,7 @@ pub fn start(store: ChatStore) {
     });
     socket.on(events::PRESENCE_SNAPSHOT, move |payload| {
         if let Some(snapshot) = from_js::<PresenceSnapshot>(&payload) {
-            clock.snapshot_taken(&snapshot.at);
+            clock.snapshot_taken(snapshot.at);
             store.apply_presence_snapshot(&snapshot);
         }
     });
@@ -202,44 +284,6 @@ pub fn start(store: ChatStore) {
     });
     socket.on(events::SYNC_RELOAD, |_| {
         let _ = window().location().reload();
-    });
-    SOCKET.with(|s| *s.borrow_mut() = Some(socket));
-}
-
-/// Sends (or resends) one of our messages; the store shows it as sending until the ack.
-pub fn send(store: ChatStore, conversation_id: ConversationId, client_id: String, body: String) {
-    let Some(socket) = socket() else {
-        store.set_delivery(&client_id, Delivery::Failed, Some("Not connected.".into()));
-        return;
-    };
-    spawn_local(async move {
-        let payload = SendMessage {
-            conversation_id,
-            client_id: client_id.clone(),
-            body,
-        };
-        match socket
-            .call::<_, MessageAck>(events::MESSAGE_SEND, &payload)
-            .await
-        {
-            Some(MessageAck {
-                ok: true,
-                message: Some(message),
-                ..
-            }) => {
-                store.receive(&message);
-            }
-            Some(MessageAck { error, .. }) => store.set_delivery(
-                &client_id,
-                Delivery::Failed,
-                Some(error.map_or_else(|| "Refused.".to_owned(), |e| e.message)),
-            ),
-            None => store.set_delivery(
-                &client_id,
-                Delivery::Failed,
-                Some("Could not reach Haven.".to_owned()),
-            ),
-        }
     });
 }
 

@@ -1,14 +1,18 @@
 //! The chat screens: layout (sidebar, connection banner), the directory, a conversation,
-//! the composer; their shared state, and (in the browser) the live socket.
+//! the composer; their state (plain reducers: `timeline`, `inbox`, `roster`; signals over
+//! them: `store`), and (in the browser) the live socket.
 
 pub mod composer;
 pub mod conversation;
 pub mod directory;
+pub mod inbox;
 pub mod layout;
 #[cfg(feature = "hydrate")]
 pub mod live;
+pub mod roster;
 pub mod sidebar;
 #[cfg(feature = "hydrate")]
 pub mod socket;
 pub mod store;
 pub mod time;
+pub mod timeline;

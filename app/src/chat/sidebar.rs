@@ -31,7 +31,7 @@ pub fn Sidebar() -> impl IntoView {
                             let preview = summary.last_message.as_ref().map(|m| {
                                 let first_line = m.body.lines().next().unwrap_or_default().to_owned();
                                 let prefix = if m.sender_id == me { "You: " } else { "" };
-                                (format!("{prefix}{first_line}"), m.created_at.clone())
+                                (format!("{prefix}{first_line}"), m.created_at)
                             });
                             let unread = summary.unread;
                             let peer_id = summary.peer.id;

@@ -2,13 +2,15 @@
 //! `/vendor/socket.io.min.js`, global `io`) driven from Rust. All state stays in Rust; this
 //! module only binds the few calls Haven makes.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect, JSON};
 use serde::{de::DeserializeOwned, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
+
+use crate::protocol::{HandshakeAuth, MessageId, Timestamp};
 
 #[wasm_bindgen]
 extern "C" {
@@ -64,21 +66,16 @@ impl Socket {
     /// (re)connect and sent as `auth.lastSeenId` and `auth.presenceSince`, so the server
     /// replays what this tab missed and says who went offline meanwhile.
     pub fn connect(
-        last_seen: Rc<Cell<i64>>,
-        presence_since: Rc<RefCell<Option<String>>>,
+        last_seen: Rc<Cell<MessageId>>,
+        presence_since: Rc<Cell<Option<Timestamp>>>,
     ) -> Option<Socket> {
         let options = Object::new();
         let auth = Closure::<dyn Fn(Function)>::new(move |callback: Function| {
-            let auth = Object::new();
-            let _ = Reflect::set(
-                &auth,
-                &"lastSeenId".into(),
-                &JsValue::from_f64(last_seen.get() as f64),
-            );
-            if let Some(since) = presence_since.borrow().as_deref() {
-                let _ = Reflect::set(&auth, &"presenceSince".into(), &since.into());
-            }
-            let _ = callback.call1(&JsValue::NULL, &auth);
+            let auth = HandshakeAuth {
+                last_seen_id: Some(last_seen.get()),
+                presence_since: presence_since.get(),
+            };
+            let _ = callback.call1(&JsValue::NULL, &to_js(&auth));
         });
         let _ = Reflect::set(&options, &"auth".into(), auth.as_ref());
         auth.forget();

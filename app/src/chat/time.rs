@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use crate::protocol::Timestamp;
+
 /// `HH:MM` of an RFC 3339 time, in UTC.
 fn utc_clock(rfc3339: &str) -> String {
     rfc3339.get(11..16).unwrap_or_default().to_owned()
@@ -10,7 +12,8 @@ fn utc_clock(rfc3339: &str) -> String {
 
 /// The local `HH:MM` (browser) or UTC (server, before hydration).
 #[component]
-pub fn Clock(#[prop(into)] at: String) -> impl IntoView {
+pub fn Clock(at: Timestamp) -> impl IntoView {
+    let at = at.to_string();
     let text = RwSignal::new(utc_clock(&at));
     #[cfg(feature = "hydrate")]
     {
@@ -34,7 +37,8 @@ pub fn Clock(#[prop(into)] at: String) -> impl IntoView {
 /// The day of an RFC 3339 time: `YYYY-MM-DD` (UTC) on the server, the local long date in
 /// the browser.
 #[component]
-pub fn DayLabel(#[prop(into)] at: String) -> impl IntoView {
+pub fn DayLabel(at: Timestamp) -> impl IntoView {
+    let at = at.to_string();
     let text = RwSignal::new(at.get(0..10).unwrap_or_default().to_owned());
     #[cfg(feature = "hydrate")]
     {
@@ -53,17 +57,17 @@ pub fn DayLabel(#[prop(into)] at: String) -> impl IntoView {
     view! { <li class="day-separator" role="separator"><span>{text}</span></li> }
 }
 
-/// The UTC date part, to decide where day separators go.
-pub fn day_of(rfc3339: &str) -> &str {
-    rfc3339.get(0..10).unwrap_or_default()
+/// The UTC day (days since 1970), to decide where day separators go.
+pub fn day_of(at: Timestamp) -> i64 {
+    at.as_millis().div_euclid(86_400_000)
 }
 
 /// "just now", "5 minutes ago", "3 hours ago", "2 days ago" — from the browser's clock.
 /// (Only called after hydration; the server cannot know the viewer's clock.)
-pub fn relative(rfc3339: &str) -> String {
+pub fn relative(at: Timestamp) -> String {
     #[cfg(feature = "hydrate")]
     {
-        let then = js_sys::Date::parse(rfc3339);
+        let then = at.as_millis() as f64;
         let seconds = ((js_sys::Date::now() - then) / 1000.0).max(0.0) as u64;
         let plural =
             |n: u64, unit: &str| format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" });
@@ -76,16 +80,16 @@ pub fn relative(rfc3339: &str) -> String {
     }
     #[cfg(not(feature = "hydrate"))]
     {
-        let _ = rfc3339;
+        let _ = at;
         String::new()
     }
 }
 
 /// A full local date and time for tooltips (the browser's locale); RFC 3339 on the server.
-pub fn local_datetime(rfc3339: &str) -> String {
+pub fn local_datetime(at: Timestamp) -> String {
     #[cfg(feature = "hydrate")]
     {
-        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(rfc3339));
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at.as_millis() as f64));
         if let Some(text) = date
             .to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED)
             .as_string()
@@ -93,5 +97,5 @@ pub fn local_datetime(rfc3339: &str) -> String {
             return text;
         }
     }
-    rfc3339.to_owned()
+    at.to_string()
 }

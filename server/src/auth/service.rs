@@ -1,26 +1,25 @@
 //! Account logic: sign in, sign up, sign out, who is signed in, and creating accounts from
 //! the CLI. One code path for the HTML forms, the JSON API and the CLI.
 
-use std::fmt::Display;
 use std::net::IpAddr;
 
 use app::error::{AuthError, Field, FieldError};
 use app::protocol::{PublicUser, Role, UserId};
 use app::validation::{check_display_name, check_password, check_username, normalize_username};
-use socketioxide::SocketIo;
 use tower_sessions::Session;
 
 use super::password;
 use super::session::{self, SessionUser};
 use super::throttle::{Throttle, ThrottleLimits};
+use crate::chat::{ChatEvent, SharedPublisher};
 use crate::store::{users, Db, StoreError};
 
 /// The account service, shared by all requests.
 pub struct Accounts {
     db: Db,
     throttle: Throttle,
-    /// To disconnect a session's sockets at sign-out (absent in the CLI).
-    sockets: Option<SocketIo>,
+    /// Where a session's end is published, so that its connections close.
+    publisher: SharedPublisher,
 }
 
 /// A new account as typed by a person.
@@ -65,19 +64,20 @@ fn rate_limited(what: &'static str, wait: std::time::Duration) -> AuthError {
     }
 }
 
-/// Logs the cause (never a password or a message) and answers the generic error.
-fn internal(err: impl Display) -> AuthError {
-    tracing::error!(error = %err, "account operation failed");
+/// Logs the cause with its own causes (never a password or a message) and answers the
+/// generic error.
+fn internal(err: impl std::error::Error + 'static) -> AuthError {
+    tracing::error!(error = %crate::report::chain(&err), "account operation failed");
     AuthError::Internal
 }
 
 impl Accounts {
     /// The service over `db`, with sign-in attempts limited by `limits`.
-    pub fn new(db: Db, limits: ThrottleLimits, sockets: Option<SocketIo>) -> Self {
+    pub fn new(db: Db, limits: ThrottleLimits, publisher: SharedPublisher) -> Self {
         Self {
             db,
             throttle: Throttle::new(limits),
-            sockets,
+            publisher,
         }
     }
 
@@ -159,8 +159,10 @@ impl Accounts {
         let user = session::current(session).await.map_err(internal)?;
         let room = session::socket_room(session).await.map_err(internal)?;
         session::end(session).await.map_err(internal)?;
-        if let (Some(io), Some(room)) = (&self.sockets, room) {
-            crate::realtime::disconnect_session(io, &room).await;
+        if let Some(session) = room {
+            self.publisher
+                .publish(ChatEvent::SessionEnded { session })
+                .await;
         }
         Ok(user.map(|u| u.role))
     }

@@ -142,6 +142,15 @@ pub async fn socket_session(
     })
 }
 
+/// Of these sessions (by id), those still valid: they exist and have not expired. For the
+/// watch that closes the connections of ended sessions; one query for all of them.
+pub async fn still_valid(
+    db: &crate::store::Db,
+    ids: &[String],
+) -> Result<std::collections::HashSet<String>, crate::store::StoreError> {
+    crate::store::sessions::unexpired(db, ids).await
+}
+
 /// The value of cookie `name` in the request's `Cookie` headers.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers

@@ -1,15 +1,16 @@
 //! The server side of the UI's chat server functions: adapts [`Chat`] to the
-//! [`ChatBackend`] port that the `app` crate calls.
+//! [`ChatBackend`] port that the `app` crate calls. Deliveries happen in [`Chat`], the same
+//! way as for the socket path.
 
 use std::sync::Arc;
 
 use app::backend::{ChatBackend, ConversationPage};
 use app::protocol::{
-    AckError, ConversationId, ConversationSummary, Message, MessageId, Person, UserId,
+    AckError, ConversationId, ConversationSummary, Message, MessageId, Person, PresenceUpdate,
+    UserId,
 };
 use async_trait::async_trait;
 use http::request::Parts;
-use socketioxide::SocketIo;
 use tower_sessions::Session;
 
 use super::{parse_client_id, Chat, ChatError, SendRequest};
@@ -18,9 +19,6 @@ use crate::auth::session::{self, SessionUser};
 /// [`Chat`] as seen from server functions.
 pub struct FormChat {
     pub chat: Arc<Chat>,
-    pub io: SocketIo,
-    /// For presence introductions when a conversation is opened.
-    pub realtime: crate::realtime::Realtime,
 }
 
 fn unauthenticated() -> AckError {
@@ -36,28 +34,40 @@ async fn user_of(req: &Parts) -> Result<SessionUser, AckError> {
         .extensions
         .get::<Session>()
         .ok_or_else(unauthenticated)?;
-    session::current(session)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "session read failed");
-            ChatError::Internal.to_ack()
-        })?
-        .ok_or_else(unauthenticated)
+    match session::current(session).await {
+        Ok(user) => user.ok_or_else(unauthenticated),
+        Err(e) => {
+            tracing::error!(error = %crate::report::chain(&e), "session read failed");
+            Err(AckError {
+                code: "internal".into(),
+                message: "internal error".into(),
+            })
+        }
+    }
+}
+
+/// Answers a chat result, logging a refusal or failure once.
+fn answer<T>(operation: &str, user: UserId, result: Result<T, ChatError>) -> Result<T, AckError> {
+    result.map_err(|err| {
+        err.log(operation, user);
+        err.to_ack()
+    })
 }
 
 #[async_trait]
 impl ChatBackend for FormChat {
     async fn directory(&self, req: &Parts) -> Result<Vec<Person>, AckError> {
-        user_of(req).await?;
-        self.chat.directory().await.map_err(|e| e.to_ack())
+        let user = user_of(req).await?;
+        answer("directory", user.id, self.chat.directory().await)
     }
 
     async fn conversations(&self, req: &Parts) -> Result<Vec<ConversationSummary>, AckError> {
         let user = user_of(req).await?;
-        self.chat
-            .conversations(user.id)
-            .await
-            .map_err(|e| e.to_ack())
+        answer(
+            "conversations",
+            user.id,
+            self.chat.conversations(user.id).await,
+        )
     }
 
     async fn conversation(
@@ -67,41 +77,23 @@ impl ChatBackend for FormChat {
         before: Option<MessageId>,
     ) -> Result<ConversationPage, AckError> {
         let user = user_of(req).await?;
-        let messages = self
-            .chat
-            .history(user.id, id, before)
-            .await
-            .map_err(|e| e.to_ack())?;
-        let peer = self.chat.peer(user.id, id).await.map_err(|e| e.to_ack())?;
-        let (peer_last_read_id, peer_read_at) = self
-            .chat
-            .read_marker(id, peer.id)
-            .await
-            .map_err(|e| e.to_ack())?;
-        Ok(ConversationPage {
-            peer,
-            messages,
-            peer_last_read_id,
-            peer_read_at,
-        })
+        let page = self.chat.conversation(user.id, id, before).await;
+        answer("conversation", user.id, page)
     }
 
-    async fn presence(&self, req: &Parts) -> Result<Vec<app::protocol::PresenceUpdate>, AckError> {
+    async fn presence(&self, req: &Parts) -> Result<Vec<PresenceUpdate>, AckError> {
         let user = user_of(req).await?;
-        crate::realtime::visibility::statuses(&self.realtime, user)
-            .await
-            .map_err(|e| ChatError::from(e).to_ack())
+        answer(
+            "presence",
+            user.id,
+            self.chat.presence(user.id, user.role).await,
+        )
     }
 
     async fn open(&self, req: &Parts, peer: UserId) -> Result<ConversationId, AckError> {
         let user = user_of(req).await?;
-        let (id, peer) = self
-            .chat
-            .open(user.id, user.role, peer)
-            .await
-            .map_err(|e| e.to_ack())?;
-        crate::realtime::visibility::introduce(&self.io, &self.realtime, user.id, peer.id).await;
-        Ok(id)
+        let opened = self.chat.open(user.id, user.role, peer).await;
+        answer("open", user.id, opened).map(|(id, _)| id)
     }
 
     async fn send(
@@ -112,17 +104,15 @@ impl ChatBackend for FormChat {
         body: String,
     ) -> Result<Message, AckError> {
         let user = user_of(req).await?;
-        let request = SendRequest {
-            conversation_id: id,
-            client_id: parse_client_id(&client_id).map_err(|e| e.to_ack())?,
-            body,
-        };
-        let sent = self
-            .chat
-            .send(user.id, request)
-            .await
-            .map_err(|e| e.to_ack())?;
-        crate::realtime::deliver(&self.io, &sent).await;
-        Ok(sent.message)
+        let sent = async {
+            let request = SendRequest {
+                conversation_id: id,
+                client_id: parse_client_id(&client_id)?,
+                body,
+            };
+            self.chat.send(user.id, request).await
+        }
+        .await;
+        answer("send", user.id, sent)
     }
 }

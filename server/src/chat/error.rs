@@ -28,8 +28,9 @@ pub enum ChatError {
     RateLimited,
     #[error("lastReadId is not a message of this conversation")]
     UnknownMessage,
+    /// Storage failed; the cause is logged once, where the error is answered.
     #[error("internal error")]
-    Internal,
+    Store(#[from] StoreError),
 }
 
 impl ChatError {
@@ -45,7 +46,7 @@ impl ChatError {
             ChatError::ClientIdReused => "client_id_reused",
             ChatError::RateLimited => "rate_limited",
             ChatError::UnknownMessage => "unknown_message",
-            ChatError::Internal => "internal",
+            ChatError::Store(_) => "internal",
         }
     }
 
@@ -56,11 +57,20 @@ impl ChatError {
             message: self.to_string(),
         }
     }
-}
 
-impl From<StoreError> for ChatError {
-    fn from(err: StoreError) -> Self {
-        tracing::error!(error = %err, "chat storage failed");
-        ChatError::Internal
+    /// Logs a refusal by its code (never with the payload), and a failure with its causes;
+    /// for the edges that answer the error (acks and server functions), once each.
+    pub fn log(&self, operation: &str, user: app::protocol::UserId) {
+        match self {
+            ChatError::Store(cause) => tracing::error!(
+                operation,
+                user = %user,
+                error = %crate::report::chain(cause),
+                "chat operation failed"
+            ),
+            refusal => {
+                tracing::info!(operation, user = %user, code = refusal.code(), "chat operation refused")
+            }
+        }
     }
 }

@@ -1,9 +1,9 @@
 //! Per-user send rate: a token bucket, so short bursts (a few quick lines) pass and a flood
-//! does not.
+//! does not. Buckets that have refilled are swept, so the map holds recent senders only.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use app::protocol::UserId;
 
@@ -32,11 +32,22 @@ struct Bucket {
     at: Instant,
 }
 
+/// How often full buckets are swept out.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+#[derive(Debug)]
+struct Buckets {
+    by_user: HashMap<UserId, Bucket>,
+    swept: Instant,
+}
+
 /// Token buckets per user.
 #[derive(Debug)]
 pub struct SendLimiter {
     rate: SendRate,
-    buckets: Mutex<HashMap<UserId, Bucket>>,
+    /// After this long untouched, a bucket is full again: the same as no bucket.
+    refilled_after: Duration,
+    buckets: Mutex<Buckets>,
 }
 
 impl SendLimiter {
@@ -44,15 +55,33 @@ impl SendLimiter {
     pub fn new(rate: SendRate) -> Self {
         Self {
             rate,
-            buckets: Mutex::new(HashMap::new()),
+            refilled_after: Duration::try_from_secs_f64(rate.burst / rate.per_second)
+                .unwrap_or(Duration::MAX),
+            buckets: Mutex::new(Buckets {
+                by_user: HashMap::new(),
+                swept: Instant::now(),
+            }),
         }
+    }
+
+    /// How many users have a bucket now.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.buckets.lock().unwrap().by_user.len()
     }
 
     /// Takes one token for `user`; `false` if there is none.
     pub fn try_acquire(&self, user: UserId) -> bool {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let bucket = buckets.entry(user).or_insert(Bucket {
+        if now.duration_since(buckets.swept) >= SWEEP_EVERY {
+            let refilled_after = self.refilled_after;
+            buckets
+                .by_user
+                .retain(|_, b| now.duration_since(b.at) < refilled_after);
+            buckets.swept = now;
+        }
+        let bucket = buckets.by_user.entry(user).or_insert(Bucket {
             tokens: self.rate.burst,
             at: now,
         });
@@ -82,5 +111,21 @@ mod tests {
         assert!((0..3).all(|_| limiter.try_acquire(user)));
         assert!(!limiter.try_acquire(user));
         assert!(limiter.try_acquire(UserId(2)), "buckets are per user");
+    }
+
+    #[test]
+    fn refilled_buckets_are_swept() {
+        let limiter = SendLimiter::new(SendRate {
+            per_second: 1000.0,
+            burst: 1.0,
+        });
+        for user in 0..100 {
+            limiter.try_acquire(UserId(user));
+        }
+        assert_eq!(limiter.len(), 100);
+        limiter.buckets.lock().unwrap().swept -= SWEEP_EVERY;
+        std::thread::sleep(Duration::from_millis(5));
+        limiter.try_acquire(UserId(1000));
+        assert_eq!(limiter.len(), 1, "only the newest sender is left");
     }
 }

@@ -1,47 +1,44 @@
 //! Conversations and messages: the domain behind the socket events and the chat pages.
-//! Every operation checks membership here, on the server.
+//! Every operation checks membership here, on the server; every change is published as a
+//! [`ChatEvent`] through the [`Publisher`] port after it is committed, whichever transport
+//! (socket or plain form) asked for it.
 
 pub mod backend;
 mod error;
+pub mod events;
 mod limiter;
+mod members;
+pub mod presence;
+mod wire;
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
+use app::backend::ConversationPage;
 use app::protocol::{
-    ClientId, ConversationId, ConversationSummary, Message, MessageId, Person, Role, UserId,
-    MAX_BODY_CHARS,
+    ClientId, ConversationId, ConversationSummary, Message, MessageId, Person, PresenceSnapshot,
+    PresenceUpdate, ReadUpdate, Role, Timestamp, TypingUpdate, UserId, MAX_BODY_CHARS,
 };
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
 pub use error::ChatError;
+pub use events::{Audience, ChatEvent, Connection, Publisher, SharedPublisher};
 pub use limiter::{SendLimiter, SendRate};
 
 use crate::store::writer::MessageWriter;
-use crate::store::{conversations, messages, users, Db};
+use crate::store::{conversations, messages, users, Db, StoreError};
+use members::Members;
+use presence::Presence;
 
 /// How many messages a reconnect replays at most; past that the client reloads over HTTP.
 pub const REPLAY_LIMIT: u32 = 1000;
 /// Messages per history page.
 pub const PAGE_SIZE: u32 = 50;
 
-/// A message as a client asks to send it (already parsed from the wire).
+/// A message as a client asks to send it (already decoded from the wire).
 #[derive(Debug, Clone)]
 pub struct SendRequest {
     pub conversation_id: ConversationId,
     pub client_id: ClientId,
     pub body: String,
-}
-
-/// The outcome of a send.
-#[derive(Debug, Clone)]
-pub struct Sent {
-    pub message: Message,
-    /// The conversation's members, to deliver to.
-    pub members: Arc<[UserId]>,
-    /// `false` for a repeat of an already stored `(sender, clientId)`: ack, don't emit.
-    pub fresh: bool,
 }
 
 /// What a reconnecting client gets.
@@ -53,16 +50,15 @@ pub enum Replay {
 }
 
 /// The chat service, shared by all sockets and requests.
-#[derive(Debug)]
 pub struct Chat {
     db: Db,
     writer: MessageWriter,
+    publisher: SharedPublisher,
     limiter: SendLimiter,
     /// Typing signals per user: a client sends one every few seconds at most.
     typing_limiter: SendLimiter,
-    /// Members per conversation. Membership never changes once a conversation exists
-    /// (one-to-one only, no leaving), so entries never go stale; unknown ids are not cached.
-    members: RwLock<HashMap<ConversationId, Arc<[UserId]>>>,
+    members: Members,
+    presence: Arc<Presence>,
 }
 
 /// Checks and normalizes a body: trimmed, 1..=4000 characters.
@@ -86,59 +82,35 @@ pub fn parse_client_id(raw: &str) -> Result<ClientId, ChatError> {
 }
 
 impl Chat {
-    /// The service over `db`, limiting sends to `rate` per user.
-    pub fn new(db: Db, rate: SendRate) -> Self {
-        Self {
-            writer: MessageWriter::spawn(&db),
+    /// The service over `db`, limiting sends to `rate` per user, publishing through
+    /// `publisher`; a user stays online `presence_grace` after their last connection.
+    /// Fails if the message writer cannot start.
+    pub fn new(
+        db: Db,
+        rate: SendRate,
+        publisher: SharedPublisher,
+        presence_grace: std::time::Duration,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            writer: MessageWriter::spawn(&db)?,
+            presence: Arc::new(Presence::new(db.clone(), publisher.clone(), presence_grace)),
+            members: Members::new(db.clone()),
             db,
+            publisher,
             limiter: SendLimiter::new(rate),
             typing_limiter: SendLimiter::new(SendRate {
                 per_second: 2.0,
                 burst: 6.0,
             }),
-            members: RwLock::new(HashMap::new()),
-        }
-    }
-
-    /// The members of `conversation` if `user` is one of them.
-    async fn members_if_member(
-        &self,
-        user: UserId,
-        conversation: ConversationId,
-    ) -> Result<Arc<[UserId]>, ChatError> {
-        let cached = self
-            .members
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&conversation)
-            .cloned();
-        let members = match cached {
-            Some(members) => members,
-            None => {
-                let loaded: Arc<[UserId]> =
-                    conversations::members(&self.db, conversation).await?.into();
-                if loaded.is_empty() {
-                    return Err(ChatError::ConversationNotFound);
-                }
-                self.members
-                    .write()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(conversation, loaded.clone());
-                loaded
-            }
-        };
-        if members.contains(&user) {
-            Ok(members)
-        } else {
-            Err(ChatError::ConversationNotFound)
-        }
+        })
     }
 
     /// Opens the one-to-one conversation of `user` and `peer`. Only a student starts one,
     /// with a psychiatrist; a psychiatrist only finds one a student already started. The
     /// refusals do not tell whether an id belongs to anyone: a student asking for a
     /// non-psychiatrist hears "no such user", a psychiatrist asking for a student who never
-    /// wrote to them hears the same "not found" whether that student exists or not.
+    /// wrote to them hears the same "not found" whether that student exists or not. Both
+    /// may now see each other's status, and are told it.
     pub async fn open(
         &self,
         user: UserId,
@@ -157,42 +129,43 @@ impl Chat {
                 .await?
                 .ok_or(ChatError::ConversationNotFound)?,
         };
-        Ok((id, self.peer(user, id).await?))
+        let peer = self.peer(user, id).await?;
+        self.presence.introduce(user, peer.id).await;
+        Ok((id, peer))
     }
 
-    /// Checks and stores a message. Returns only once it is committed.
-    pub async fn send(&self, sender: UserId, request: SendRequest) -> Result<Sent, ChatError> {
+    /// Checks and stores a message; returns once it is committed, after publishing it to
+    /// every member (a repeat of an already stored `(sender, clientId)` answers the stored
+    /// message and publishes nothing).
+    pub async fn send(&self, sender: UserId, request: SendRequest) -> Result<Message, ChatError> {
         let body = clean_body(&request.body)?;
         let members = self
-            .members_if_member(sender, request.conversation_id)
+            .members
+            .of_if_member(sender, request.conversation_id)
             .await?;
         if !self.limiter.try_acquire(sender) {
             return Err(ChatError::RateLimited);
         }
-        let created_at = OffsetDateTime::now_utc()
-            .format(&Rfc3339)
-            .map_err(|_| ChatError::Internal)?;
         let new = messages::NewMessage {
             conversation_id: request.conversation_id,
             sender_id: sender,
             client_id: request.client_id,
             body: body.to_owned(),
-            created_at,
+            created_at: Timestamp::now(),
         };
         match self.writer.insert(new).await? {
-            messages::Inserted::New(message) => Ok(Sent {
-                message,
-                members,
-                fresh: true,
-            }),
-            messages::Inserted::Existing(message)
-                if message.conversation_id == request.conversation_id =>
-            {
-                Ok(Sent {
-                    message,
-                    members,
-                    fresh: false,
-                })
+            messages::Inserted::New(row) => {
+                let message = wire::message(row);
+                self.publisher
+                    .publish(ChatEvent::MessageStored {
+                        message: message.clone(),
+                        to: Audience::Users(members),
+                    })
+                    .await;
+                Ok(message)
+            }
+            messages::Inserted::Existing(row) if row.conversation_id == request.conversation_id => {
+                Ok(wire::message(row))
             }
             messages::Inserted::Existing(_) => Err(ChatError::ClientIdReused),
         }
@@ -204,73 +177,98 @@ impl Chat {
         if found.len() > REPLAY_LIMIT as usize {
             return Ok(Replay::TooLarge);
         }
-        Ok(Replay::Messages(found))
+        Ok(Replay::Messages(
+            found.into_iter().map(wire::message).collect(),
+        ))
     }
 
     /// The user's conversations, most recent first.
     pub async fn conversations(&self, user: UserId) -> Result<Vec<ConversationSummary>, ChatError> {
-        Ok(conversations::list_for(&self.db, user).await?)
+        let rows = conversations::list_for(&self.db, user).await?;
+        Ok(rows.into_iter().map(wire::summary).collect())
     }
 
-    /// A page of history, oldest first, if the user is a member.
-    pub async fn history(
+    /// A page of a conversation the user is a member of: history (older than `before`, or
+    /// the newest), the other member, and how far they have read.
+    pub async fn conversation(
         &self,
         user: UserId,
         conversation: ConversationId,
         before: Option<MessageId>,
-    ) -> Result<Vec<Message>, ChatError> {
-        self.members_if_member(user, conversation).await?;
-        Ok(messages::page(&self.db, conversation, before, PAGE_SIZE).await?)
+    ) -> Result<ConversationPage, ChatError> {
+        let peer = self.peer(user, conversation).await?;
+        let rows = messages::page(&self.db, conversation, before, PAGE_SIZE).await?;
+        let (peer_last_read_id, peer_read_at) =
+            conversations::read_marker(&self.db, conversation, peer.id).await?;
+        Ok(ConversationPage {
+            peer,
+            messages: rows.into_iter().map(wire::message).collect(),
+            peer_last_read_id,
+            peer_read_at,
+        })
     }
 
-    /// Checks a typing signal; answers the members to relay it to (everyone but the typist).
+    /// Relays a typing signal to the other members (never back to the typist).
     pub async fn typing(
         &self,
         user: UserId,
         conversation: ConversationId,
-    ) -> Result<Vec<UserId>, ChatError> {
-        let members = self.members_if_member(user, conversation).await?;
+        typing: bool,
+    ) -> Result<(), ChatError> {
+        let members = self.members.of_if_member(user, conversation).await?;
         if !self.typing_limiter.try_acquire(user) {
             return Err(ChatError::RateLimited);
         }
-        Ok(members.iter().copied().filter(|m| *m != user).collect())
+        let others: Arc<[UserId]> = members.iter().copied().filter(|m| *m != user).collect();
+        if !others.is_empty() {
+            let update = TypingUpdate {
+                conversation_id: conversation,
+                user_id: user,
+                typing,
+            };
+            self.publisher
+                .publish(ChatEvent::Typing {
+                    update,
+                    to: Audience::Users(others),
+                })
+                .await;
+        }
+        Ok(())
     }
 
-    /// Moves the user's read marker forward; answers the marker now stored (never lower than
-    /// before) and the members to tell.
+    /// Moves the user's read marker forward and tells the members (and the reader's other
+    /// connections, not `from`); answers the marker now stored (never lower than before).
     pub async fn mark_read(
         &self,
         user: UserId,
         conversation: ConversationId,
         read: MessageId,
-    ) -> Result<(MessageId, Option<String>, Arc<[UserId]>), ChatError> {
-        let members = self.members_if_member(user, conversation).await?;
-        let now = OffsetDateTime::now_utc()
-            .format(&Rfc3339)
-            .map_err(|_| ChatError::Internal)?;
-        let (marker, at) = conversations::mark_read(&self.db, conversation, user, read, &now)
-            .await?
-            .ok_or(ChatError::UnknownMessage)?;
-        Ok((marker, at, members))
-    }
-
-    /// How far `member` has read in `conversation` (0 if never), and when. Callers check
-    /// membership.
-    pub async fn read_marker(
-        &self,
-        conversation: ConversationId,
-        member: UserId,
-    ) -> Result<(MessageId, Option<String>), ChatError> {
-        Ok(conversations::read_marker(&self.db, conversation, member).await?)
+        from: Option<Connection>,
+    ) -> Result<MessageId, ChatError> {
+        let members = self.members.of_if_member(user, conversation).await?;
+        let (marker, read_at) =
+            conversations::mark_read(&self.db, conversation, user, read, Timestamp::now())
+                .await?
+                .ok_or(ChatError::UnknownMessage)?;
+        let update = ReadUpdate {
+            conversation_id: conversation,
+            user_id: user,
+            last_read_id: marker,
+            read_at,
+        };
+        self.publisher
+            .publish(ChatEvent::Read {
+                update,
+                to: Audience::Users(members),
+                except: from,
+            })
+            .await;
+        Ok(marker)
     }
 
     /// The other member of a one-to-one conversation the user is in.
-    pub async fn peer(
-        &self,
-        user: UserId,
-        conversation: ConversationId,
-    ) -> Result<Person, ChatError> {
-        let members = self.members_if_member(user, conversation).await?;
+    async fn peer(&self, user: UserId, conversation: ConversationId) -> Result<Person, ChatError> {
+        let members = self.members.of_if_member(user, conversation).await?;
         let peer = members
             .iter()
             .find(|m| **m != user)
@@ -289,7 +287,45 @@ impl Chat {
 
     /// The psychiatrists a student can write to.
     pub async fn directory(&self) -> Result<Vec<Person>, ChatError> {
-        Ok(users::psychiatrists(&self.db).await?)
+        let rows = users::psychiatrists(&self.db).await?;
+        Ok(rows.into_iter().map(wire::person).collect())
+    }
+
+    /// A connection of `user` opened: they may count as online now.
+    pub async fn connected(&self, user: UserId, role: Role) {
+        self.presence.connected(user, role).await;
+    }
+
+    /// A connection of `user` closed.
+    pub fn disconnected(&self, user: UserId, role: Role) {
+        self.presence.disconnected(user, role);
+    }
+
+    /// What a fresh connection of `user` learns about presence (see
+    /// [`Presence::snapshot`]).
+    pub async fn presence_snapshot(
+        &self,
+        user: UserId,
+        role: Role,
+        since: Option<Timestamp>,
+    ) -> Result<PresenceSnapshot, ChatError> {
+        self.presence.snapshot(user, role, since).await
+    }
+
+    /// The status of everyone `user` may see (for the first frame of a page).
+    pub async fn presence(
+        &self,
+        user: UserId,
+        role: Role,
+    ) -> Result<Vec<PresenceUpdate>, ChatError> {
+        self.presence.statuses(user, role).await
+    }
+
+    /// At shutdown, after the connections closed: stores everyone's `last_seen` and waits
+    /// until every accepted message is committed.
+    pub async fn shut_down(&self) {
+        self.presence.store_all_last_seen().await;
+        self.writer.drain().await;
     }
 }
 

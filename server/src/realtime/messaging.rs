@@ -1,171 +1,48 @@
-//! Socket events for conversations and messages. Each handler parses the payload, calls one
-//! [`Chat`](crate::chat::Chat) method and answers with an ack; deliveries go to `user:<id>`
-//! rooms. Payloads are parsed by hand from JSON so that every malformed field gets its own
-//! code instead of a silently dropped event.
+//! Socket events for conversations and messages. Each handler decodes its payload into the
+//! shared protocol type, calls one [`Chat`] method and acks; deliveries are the domain's (it
+//! publishes through the port). A payload that does not decode is answered
+//! `invalid_payload` with the shape the event wants, never dropped silently.
 
 use app::protocol::{
-    events, ConversationId, Message, MessageId, Person, ReadUpdate, TypingUpdate, UserId,
+    events, Ack, ConversationOpened, Done, MarkRead, Message, MessageId, MessageSent,
+    OpenConversation, OpenedConversation, ReadStored, SendMessage, TypingSignal, UserId,
 };
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use socketioxide::extract::{AckSender, Data, Extension, SocketRef, State};
-use socketioxide::SocketIo;
+use serde::Serialize;
+use socketioxide::extract::{AckSender, Extension, SocketRef, State, TryData};
 
-use super::{user_rooms, Realtime};
+use super::Realtime;
 use crate::auth::session::SocketSession;
-use crate::chat::{parse_client_id, ChatError, Replay, SendRequest};
+use crate::chat::{parse_client_id, Chat, ChatError, Connection, Replay, SendRequest};
 
-#[derive(Serialize)]
-struct AckOk<'a, T: Serialize> {
-    ok: bool,
-    #[serde(flatten)]
-    value: &'a T,
+/// A decoded payload, or `invalid_payload` saying what the event wants.
+fn decoded<T, E>(payload: Result<T, E>, shape: &'static str) -> Result<T, ChatError> {
+    payload.map_err(|_| ChatError::InvalidPayload(shape))
 }
 
-#[derive(Serialize)]
-struct AckErr {
-    ok: bool,
-    error: app::protocol::AckError,
-}
-
-#[derive(Serialize)]
-struct MessageAck<'a> {
-    message: &'a Message,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct OpenedConversation {
-    id: ConversationId,
-    peer: Person,
-}
-
-#[derive(Serialize)]
-struct ConversationAck {
-    conversation: OpenedConversation,
-}
-
-/// Answers an event: `{ok: true, ...value}` or `{ok: false, error}`. Refusals are logged by
-/// code, never with the payload.
+/// Answers an event with `{ok: true, ...value}` or `{ok: false, error}`, logging a refusal
+/// by its code (never with the payload) or a failure with its causes.
 fn answer<T: Serialize>(ack: AckSender, event: &str, user: UserId, result: Result<T, ChatError>) {
-    let sent = match &result {
-        Ok(value) => ack.send(&AckOk { ok: true, value }),
-        Err(err) => {
-            tracing::info!(event, user = %user, code = err.code(), "event refused");
-            ack.send(&AckErr {
-                ok: false,
-                error: err.to_ack(),
-            })
-        }
-    };
-    if let Err(e) = sent {
+    let ack_result = ack.send(&Ack::from(result.map_err(|err| {
+        err.log(event, user);
+        err.to_ack()
+    })));
+    if let Err(e) = ack_result {
         tracing::debug!(event, error = %e, "ack not delivered");
     }
 }
 
-fn object(payload: &Value) -> Result<&serde_json::Map<String, Value>, ChatError> {
-    payload.as_object().ok_or(ChatError::InvalidPayload(
-        "the payload must be a JSON object",
-    ))
-}
-
-/// One field of a payload, read as `T`; missing or of another type is `invalid_payload`
-/// with `wrong` as the message.
-fn field<'a, T>(
-    fields: &'a serde_json::Map<String, Value>,
-    name: &str,
-    read: fn(&'a Value) -> Option<T>,
-    wrong: &'static str,
-) -> Result<T, ChatError> {
-    fields
-        .get(name)
-        .and_then(read)
-        .ok_or(ChatError::InvalidPayload(wrong))
-}
-
-/// The `conversationId` field every conversation event carries.
-fn conversation_field(
-    fields: &serde_json::Map<String, Value>,
-) -> Result<ConversationId, ChatError> {
-    field(
-        fields,
-        "conversationId",
-        Value::as_i64,
-        "conversationId must be a number",
-    )
-    .map(ConversationId)
-}
-
-/// A conversation event's fields and the `conversationId` among them.
-fn conversation_event(
-    payload: &Value,
-) -> Result<(&serde_json::Map<String, Value>, ConversationId), ChatError> {
-    let fields = object(payload)?;
-    Ok((fields, conversation_field(fields)?))
-}
-
-/// `message:send`'s payload.
-fn parse_send(payload: &Value) -> Result<SendRequest, ChatError> {
-    let fields = object(payload)?;
-    let conversation_id = conversation_field(fields)?;
-    let client_id = field(
-        fields,
-        "clientId",
-        Value::as_str,
-        "clientId must be a string",
-    )?;
-    let body = field(fields, "body", Value::as_str, "body must be a string")?;
-    Ok(SendRequest {
-        conversation_id,
-        client_id: parse_client_id(client_id)?,
-        body: body.to_owned(),
-    })
-}
-
-/// `conversation:open`'s payload: the peer's id.
-fn parse_open(payload: &Value) -> Result<UserId, ChatError> {
-    field(
-        object(payload)?,
-        "peerId",
-        Value::as_i64,
-        "peerId must be a number",
-    )
-    .map(UserId)
-}
-
-/// `typing`'s payload: the conversation, and whether typing started or stopped.
-fn parse_typing(payload: &Value) -> Result<(ConversationId, bool), ChatError> {
-    let (fields, conversation) = conversation_event(payload)?;
-    let typing = field(fields, "typing", Value::as_bool, "typing must be a boolean")?;
-    Ok((conversation, typing))
-}
-
-/// `conversation:read`'s payload: the conversation and the newest message read.
-fn parse_read(payload: &Value) -> Result<(ConversationId, MessageId), ChatError> {
-    let (fields, conversation) = conversation_event(payload)?;
-    let read = field(
-        fields,
-        "lastReadId",
-        Value::as_i64,
-        "lastReadId must be a number",
-    )?;
-    Ok((conversation, MessageId(read)))
-}
-
 /// `conversation:open {peerId}` → `{ok, conversation: {id, peer}}`.
 pub async fn on_open(
-    io: SocketIo,
-    Data(payload): Data<Value>,
+    TryData(payload): TryData<OpenConversation>,
     ack: AckSender,
     State(realtime): State<Realtime>,
     Extension(session): Extension<SocketSession>,
 ) {
     let user = session.user;
     let result = async {
-        let peer = parse_open(&payload)?;
-        let (id, peer) = realtime.chat.open(user.id, user.role, peer).await?;
-        super::visibility::introduce(&io, &realtime, user.id, peer.id).await;
-        Ok(ConversationAck {
+        let OpenConversation { peer_id } = decoded(payload, OpenConversation::SHAPE)?;
+        let (id, peer) = realtime.chat.open(user.id, user.role, peer_id).await?;
+        Ok(ConversationOpened {
             conversation: OpenedConversation { id, peer },
         })
     }
@@ -173,91 +50,73 @@ pub async fn on_open(
     answer(ack, events::CONVERSATION_OPEN, user.id, result);
 }
 
-/// `message:send {conversationId, clientId, body}` → `{ok, message}` once committed, then
-/// `message:new` to every socket of every member (a repeat is acked, not emitted again).
-pub async fn on_send(
-    io: SocketIo,
-    Data(payload): Data<Value>,
-    ack: AckSender,
-    State(realtime): State<Realtime>,
-    Extension(session): Extension<SocketSession>,
-) {
-    let user = session.user.id;
-    let sent = match parse_send(&payload) {
-        Ok(request) => realtime.chat.send(user, request).await,
-        Err(err) => Err(err),
-    };
-    let Ok(sent) = sent else {
-        answer::<()>(ack, events::MESSAGE_SEND, user, sent.map(|_| ()));
-        return;
-    };
-    answer(
-        ack,
-        events::MESSAGE_SEND,
-        user,
-        Ok(MessageAck {
-            message: &sent.message,
-        }),
-    );
-    super::deliver(&io, &sent).await;
+/// The request a `message:send` payload makes.
+fn send_request(payload: SendMessage) -> Result<SendRequest, ChatError> {
+    Ok(SendRequest {
+        conversation_id: payload.conversation_id,
+        client_id: parse_client_id(&payload.client_id)?,
+        body: payload.body,
+    })
 }
 
-/// `typing {conversationId, typing}` → relayed as `typing {conversationId, userId, typing}`
-/// to the other members' sockets only (never to the typist's), then acked `{ok: true}`.
-pub async fn on_typing(
-    io: SocketIo,
-    Data(payload): Data<Value>,
+/// `message:send {conversationId, clientId, body}` → `{ok, message}` once committed; every
+/// socket of every member gets `message:new` (a repeat is acked, not delivered again).
+pub async fn on_send(
+    TryData(payload): TryData<SendMessage>,
     ack: AckSender,
     State(realtime): State<Realtime>,
     Extension(session): Extension<SocketSession>,
 ) {
     let user = session.user.id;
     let result = async {
-        let (conversation, typing) = parse_typing(&payload)?;
-        let others = realtime.chat.typing(user, conversation).await?;
-        let update = TypingUpdate {
-            conversation_id: conversation,
-            user_id: user,
-            typing,
-        };
-        let rooms = user_rooms(others);
-        if !rooms.is_empty() {
-            let _ = io.to(rooms).emit(events::TYPING, &update).await;
-        }
-        Ok(Empty {})
+        let request = send_request(decoded(payload, SendMessage::SHAPE)?)?;
+        let message = realtime.chat.send(user, request).await?;
+        Ok(MessageSent { message })
+    }
+    .await;
+    answer(ack, events::MESSAGE_SEND, user, result);
+}
+
+/// `typing {conversationId, typing}` → relayed as `typing {conversationId, userId, typing}`
+/// to the other members' sockets only (never to the typist's), then acked `{ok: true}`.
+pub async fn on_typing(
+    TryData(payload): TryData<TypingSignal>,
+    ack: AckSender,
+    State(realtime): State<Realtime>,
+    Extension(session): Extension<SocketSession>,
+) {
+    let user = session.user.id;
+    let result = async {
+        let signal = decoded(payload, TypingSignal::SHAPE)?;
+        realtime
+            .chat
+            .typing(user, signal.conversation_id, signal.typing)
+            .await?;
+        Ok(Done {})
     }
     .await;
     answer(ack, events::TYPING, user, result);
 }
 
 /// `conversation:read {conversationId, lastReadId}` → stores the marker (never backwards),
-/// acks `{ok, lastReadId}` with the stored value, and tells the other members and the
-/// reader's other sockets.
+/// acks `{ok, lastReadId}` with the stored value; the other members and the reader's other
+/// sockets are told.
 pub async fn on_read(
     socket: SocketRef,
-    Data(payload): Data<Value>,
+    TryData(payload): TryData<MarkRead>,
     ack: AckSender,
     State(realtime): State<Realtime>,
     Extension(session): Extension<SocketSession>,
 ) {
     let user = session.user.id;
     let result = async {
-        let (conversation, read) = parse_read(&payload)?;
-        let (marker, read_at, members) = realtime.chat.mark_read(user, conversation, read).await?;
-        let update = ReadUpdate {
-            conversation_id: conversation,
-            user_id: user,
-            last_read_id: marker,
-            read_at,
-        };
-        let rooms = user_rooms(members.iter().copied());
-        // Everyone in those rooms but this socket: the peer, and the reader's other tabs.
-        let _ = socket
-            .broadcast()
-            .to(rooms)
-            .emit(events::CONVERSATION_READ, &update)
-            .await;
-        Ok(ReadAck {
+        let read = decoded(payload, MarkRead::SHAPE)?;
+        let from = Connection(socket.id.to_string());
+        let marker = realtime
+            .chat
+            .mark_read(user, read.conversation_id, read.last_read_id, Some(from))
+            .await?;
+        Ok(ReadStored {
             last_read_id: marker,
         })
     }
@@ -265,45 +124,30 @@ pub async fn on_read(
     answer(ack, events::CONVERSATION_READ, user, result);
 }
 
-#[derive(Serialize)]
-struct Empty {}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ReadAck {
-    last_read_id: MessageId,
-}
-
-/// The handshake `auth`: `{lastSeenId}` asks for catch-up, `{presenceSince}` (RFC 3339, the
-/// server's clock) for who went offline while the client was away.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HandshakeAuth {
-    pub last_seen_id: Option<i64>,
-    pub presence_since: Option<String>,
-}
-
 /// Replays, in id order, what the user missed since `lastSeenId`, or tells the client to
 /// reload when the gap is too large. Called after the socket joined its rooms, so nothing
 /// committed meanwhile is missed (the client drops ids it already has).
-pub async fn replay(socket: &SocketRef, realtime: &Realtime, user: UserId, after: Option<i64>) {
+pub async fn replay(socket: &SocketRef, chat: &Chat, user: UserId, after: Option<MessageId>) {
     let Some(after) = after else {
         return;
     };
-    match realtime.chat.replay(user, MessageId(after)).await {
+    match chat.replay(user, after).await {
         Ok(Replay::Messages(messages)) => {
             for message in &messages {
-                if socket.emit(events::MESSAGE_NEW, message).is_err() {
+                if socket
+                    .emit::<Message>(events::MESSAGE_NEW, message)
+                    .is_err()
+                {
                     return;
                 }
             }
         }
         Ok(Replay::TooLarge) => {
-            let _ = socket.emit(events::SYNC_RELOAD, &serde_json::json!({}));
+            let _ = socket.emit(events::SYNC_RELOAD, &Done {});
         }
         Err(err) => {
-            tracing::warn!(user = %user, code = err.code(), "catch-up failed");
-            let _ = socket.emit(events::SYNC_RELOAD, &serde_json::json!({}));
+            err.log("catch-up", user);
+            let _ = socket.emit(events::SYNC_RELOAD, &Done {});
         }
     }
 }
@@ -311,10 +155,16 @@ pub async fn replay(socket: &SocketRef, realtime: &Realtime, user: UserId, after
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
+    use serde::de::DeserializeOwned;
     use serde_json::{json, Value};
 
     use super::*;
     use crate::chat::clean_body;
+
+    /// Decodes as the handlers do (`TryData` is serde over the event's JSON).
+    fn decode<T: DeserializeOwned>(payload: &Value, shape: &'static str) -> Result<T, ChatError> {
+        decoded(serde_json::from_value(payload.clone()), shape)
+    }
 
     /// Any JSON value, nested a few levels, with the field names the events use mixed in.
     fn any_json() -> impl Strategy<Value = Value> {
@@ -363,17 +213,53 @@ mod tests {
         Ok(())
     }
 
+    #[test]
+    fn each_wrong_field_gets_the_code_it_had() {
+        let send = |payload: Value| {
+            decode::<SendMessage>(&payload, SendMessage::SHAPE)
+                .and_then(send_request)
+                .map(|_| ())
+                .map_err(|e| e.code())
+        };
+        let uuid = "6f9619ff-8b86-4011-b42d-00c04fc964ff";
+        assert_eq!(
+            send(json!({"conversationId": 1, "clientId": uuid, "body": "hi"})),
+            Ok(())
+        );
+        assert_eq!(send(json!("hi")), Err("invalid_payload"));
+        assert_eq!(
+            send(json!({"conversationId": "1", "clientId": uuid, "body": "hi"})),
+            Err("invalid_payload")
+        );
+        assert_eq!(
+            send(json!({"conversationId": 1, "clientId": 7, "body": "hi"})),
+            Err("invalid_payload")
+        );
+        assert_eq!(
+            send(json!({"conversationId": 1, "clientId": "nope", "body": "hi"})),
+            Err("invalid_client_id")
+        );
+        assert_eq!(
+            send(json!({"conversationId": 1, "clientId": uuid})),
+            Err("invalid_payload")
+        );
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
         #[test]
         fn every_event_payload_decodes_or_gets_a_coded_refusal(payload in any_json()) {
-            coded(parse_send(&payload).and_then(|req| clean_body(&req.body).map(|_| ())))?;
-            coded(parse_open(&payload))?;
-            coded(parse_typing(&payload))?;
-            coded(parse_read(&payload))?;
+            coded(
+                decode::<SendMessage>(&payload, SendMessage::SHAPE)
+                    .and_then(send_request)
+                    .and_then(|req| clean_body(&req.body).map(|_| ())),
+            )?;
+            coded(decode::<OpenConversation>(&payload, OpenConversation::SHAPE))?;
+            coded(decode::<TypingSignal>(&payload, TypingSignal::SHAPE))?;
+            coded(decode::<MarkRead>(&payload, MarkRead::SHAPE))?;
             // The handshake's auth is optional: anything unreadable is treated as absent.
-            let _ = serde_json::from_value::<HandshakeAuth>(payload);
+            let _ = serde_json::from_value::<app::protocol::HandshakeAuth>(payload);
         }
 
         #[test]
@@ -383,8 +269,10 @@ mod tests {
                 "clientId": "6F9619FF-8B86-4011-B42D-00C04FC964FF",
                 "body": body,
             });
-            let request = parse_send(&payload).expect("decodes");
-            prop_assert_eq!(request.conversation_id, ConversationId(conversation));
+            let request = decode::<SendMessage>(&payload, SendMessage::SHAPE)
+                .and_then(send_request)
+                .expect("decodes");
+            prop_assert_eq!(request.conversation_id, app::protocol::ConversationId(conversation));
             prop_assert_eq!(request.client_id.0, "6f9619ff-8b86-4011-b42d-00c04fc964ff");
         }
     }

@@ -1,20 +1,21 @@
-//! Socket.IO: who may connect, the rooms a socket joins, and the chat events.
+//! Socket.IO, the chat's transport and nothing else: who may connect (the handshake), the
+//! rooms a socket joins, typed decoding of the chat events, and delivery of what the chat
+//! domain publishes.
 //!
 //! Every socket of user 42 joins room `user:42`; emits to a user go through that room (never
 //! through a process-local list of sockets), which is what a Redis adapter later spreads
 //! across nodes. Each socket also joins its session's room, so signing out can disconnect
 //! exactly that session's sockets.
 
+pub mod delivery;
 mod handshake;
 mod messaging;
-pub mod presence;
 pub mod session_watch;
-pub mod visibility;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::protocol::{events, UserId};
+use app::protocol::{events, HandshakeAuth, UserId};
 use axum::extract::{OriginalUri, Request};
 use http::{HeaderValue, Uri};
 use socketioxide::extract::{Extension, SocketRef, State, TryData};
@@ -24,7 +25,7 @@ use socketioxide::SocketIo;
 use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::auth::session::SocketSession;
-use crate::chat::{Chat, Sent};
+use crate::chat::Chat;
 use crate::security::origin::PublicOrigin;
 
 /// What socket handlers share.
@@ -32,8 +33,6 @@ use crate::security::origin::PublicOrigin;
 pub struct Realtime {
     pub sessions: SqliteStore,
     pub chat: Arc<Chat>,
-    pub presence: Arc<presence::Presence>,
-    pub db: crate::store::Db,
     /// The only origin a browser may open sockets from.
     pub origin: PublicOrigin,
     /// Sessions older than this (since sign-in) may not open sockets.
@@ -84,19 +83,6 @@ pub fn layer(realtime: Realtime) -> (SocketIoLayer, SocketIo) {
     (layer, io)
 }
 
-/// Emits a freshly stored message as `message:new` to every socket of every member (a
-/// repeat of an already stored one is not emitted again).
-pub async fn deliver(io: &SocketIo, sent: &Sent) {
-    if !sent.fresh {
-        return;
-    }
-    let rooms = user_rooms(sent.members.iter().copied());
-    // One serialization for all recipients: the adapter broadcasts the encoded packet.
-    if let Err(e) = io.to(rooms).emit(events::MESSAGE_NEW, &sent.message).await {
-        tracing::warn!(error = %e, "message:new broadcast failed");
-    }
-}
-
 /// Socket.IO keeps each connection's request head (`req_parts`) for as long as the socket
 /// lives. Hyper parses the URI and header values as slices of its per-connection read buffer
 /// (8–16 KiB), so keeping them would keep that whole buffer per socket; copying the few
@@ -122,13 +108,6 @@ pub async fn detach_request_head(mut req: Request) -> Request {
     req
 }
 
-/// Disconnects every socket opened with this session (at sign-out).
-pub async fn disconnect_session(io: &SocketIo, token: &str) {
-    if let Err(e) = io.to(session_room(token)).disconnect().await {
-        tracing::warn!(error = %e, "could not disconnect a signed-out session's sockets");
-    }
-}
-
 /// Called from the handshake middleware, i.e. before socketioxide sends the CONNECT packet:
 /// handlers registered later (in the connect handler, which runs after that packet) would
 /// miss events a client emits right after connecting.
@@ -145,26 +124,36 @@ fn attach(socket: &SocketRef, session: &SocketSession) {
 
 async fn on_connect(
     socket: SocketRef,
-    io: SocketIo,
     Extension(session): Extension<SocketSession>,
     State(realtime): State<Realtime>,
-    auth: TryData<messaging::HandshakeAuth>,
+    auth: TryData<HandshakeAuth>,
 ) {
     tracing::debug!(user = %session.user.id, "socket connected");
-    let user = session.user;
-    visibility::connected(&io, &realtime, user).await;
+    let (user, role) = (session.user.id, session.user.role);
+    let chat = realtime.chat;
+    chat.connected(user, role).await;
     {
-        let (io, realtime) = (io.clone(), realtime.clone());
-        socket.on_disconnect(async move || visibility::disconnected(io, realtime, user));
+        let chat = chat.clone();
+        socket.on_disconnect(async move || chat.disconnected(user, role));
     }
     if !socket.connected() {
         // Closed before the handler above was in place: count it gone now.
-        visibility::disconnected(io, realtime.clone(), user);
+        chat.disconnected(user, role);
         return;
     }
     let auth = auth.0.unwrap_or_default();
-    visibility::snapshot(&socket, &realtime, user, auth.presence_since.as_deref()).await;
-    messaging::replay(&socket, &realtime, user.id, auth.last_seen_id).await;
+    match chat
+        .presence_snapshot(user, role, auth.presence_since)
+        .await
+    {
+        Ok(snapshot) => {
+            if let Err(e) = socket.emit(events::PRESENCE_SNAPSHOT, &snapshot) {
+                tracing::debug!(error = %e, "presence snapshot not sent");
+            }
+        }
+        Err(e) => e.log("presence snapshot", user),
+    }
+    messaging::replay(&socket, &chat, user, auth.last_seen_id).await;
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use socketioxide::extract::SocketRef;
 use socketioxide::SocketIo;
 
 use crate::auth::session::{self, SocketSession};
-use crate::store::{self, Db};
+use crate::store::Db;
 
 /// Checks every `every` until the server stops.
 pub async fn run(io: SocketIo, db: Db, every: Duration, absolute: Duration) {
@@ -39,14 +39,14 @@ async fn check(io: &SocketIo, db: &Db, absolute: Duration) {
         }
     }
     let ids: Vec<String> = by_session.keys().cloned().collect();
-    match store::sessions::unexpired(db, &ids).await {
+    match session::still_valid(db, &ids).await {
         Ok(valid) => ended.extend(
             by_session
                 .into_iter()
                 .filter(|(id, _)| !valid.contains(id))
                 .flat_map(|(_, sockets)| sockets),
         ),
-        Err(e) => tracing::error!(error = %e, "session check failed"),
+        Err(e) => tracing::error!(error = %crate::report::chain(&e), "session check failed"),
     }
     if !ended.is_empty() {
         tracing::info!(sockets = ended.len(), "closing sockets of ended sessions");

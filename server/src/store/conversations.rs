@@ -1,9 +1,22 @@
 //! The `conversations`, `conversation_members` and `direct_conversations` tables.
 
-use app::protocol::{ConversationId, ConversationSummary, Message, Person, Role, UserId};
+use app::protocol::{ConversationId, MessageId, Role, Timestamp, UserId};
 use sqlx::Row;
 
-use super::{messages, Db, StoreError};
+use super::messages::{self, MessageRow};
+use super::users::{self, LastSeen, Profile};
+use super::{optional_time, Db, StoreError};
+
+/// A conversation as one member's sidebar lists it.
+#[derive(Debug, Clone)]
+pub struct ConversationRow {
+    pub id: ConversationId,
+    /// The other member.
+    pub peer: Profile,
+    pub last_message: Option<MessageRow>,
+    /// Messages of the other member after this member's read marker.
+    pub unread: u32,
+}
 
 /// The one-to-one conversation of a student and a psychiatrist, created on first use.
 pub async fn open_direct(
@@ -80,7 +93,7 @@ pub async fn members(db: &Db, conversation: ConversationId) -> Result<Vec<UserId
 }
 
 /// The user's conversations for the sidebar, most recent activity first.
-pub async fn list_for(db: &Db, user: UserId) -> Result<Vec<ConversationSummary>, StoreError> {
+pub async fn list_for(db: &Db, user: UserId) -> Result<Vec<ConversationRow>, StoreError> {
     let rows = sqlx::query(
         "SELECT c.id AS conversation_id, \
                 peer.id AS peer_id, peer.display_name, peer.role, peer.bio, \
@@ -102,15 +115,15 @@ pub async fn list_for(db: &Db, user: UserId) -> Result<Vec<ConversationSummary>,
         .map(|row| {
             let role: String = row.try_get("role")?;
             let last_message = match row.try_get::<Option<i64>, _>("id")? {
-                Some(_) => Some(Message {
+                Some(_) => Some(MessageRow {
                     conversation_id: ConversationId(row.try_get("m_conversation_id")?),
                     ..messages::from_row(row)?
                 }),
                 None => None,
             };
-            Ok(ConversationSummary {
+            Ok(ConversationRow {
                 id: ConversationId(row.try_get("conversation_id")?),
-                peer: Person {
+                peer: Profile {
                     id: UserId(row.try_get("peer_id")?),
                     display_name: row.try_get("display_name")?,
                     role: Role::parse(&role)
@@ -125,10 +138,7 @@ pub async fn list_for(db: &Db, user: UserId) -> Result<Vec<ConversationSummary>,
 }
 
 /// The people who share a conversation with `user`, with their last-seen times.
-pub async fn peers_last_seen(
-    db: &Db,
-    user: UserId,
-) -> Result<Vec<(UserId, Option<String>)>, StoreError> {
+pub async fn peers_last_seen(db: &Db, user: UserId) -> Result<Vec<LastSeen>, StoreError> {
     let rows = sqlx::query(
         "SELECT DISTINCT u.id, u.last_seen_at FROM conversation_members me \
          JOIN conversation_members other ON other.conversation_id = me.conversation_id AND other.user_id != me.user_id \
@@ -137,9 +147,7 @@ pub async fn peers_last_seen(
     .bind(user.0)
     .fetch_all(db)
     .await?;
-    rows.iter()
-        .map(|row| Ok((UserId(row.try_get("id")?), row.try_get("last_seen_at")?)))
-        .collect()
+    rows.iter().map(users::last_seen_row).collect()
 }
 
 /// Moves a member's read marker forward to `read` (never backwards), if `read` is a message
@@ -149,9 +157,9 @@ pub async fn mark_read(
     db: &Db,
     conversation: ConversationId,
     user: UserId,
-    read: app::protocol::MessageId,
-    at: &str,
-) -> Result<Option<(app::protocol::MessageId, Option<String>)>, StoreError> {
+    read: MessageId,
+    at: Timestamp,
+) -> Result<Option<(MessageId, Option<Timestamp>)>, StoreError> {
     let row = sqlx::query(
         "UPDATE conversation_members SET \
            last_read_at = CASE WHEN ?1 > last_read_id THEN ?4 ELSE last_read_at END, \
@@ -163,13 +171,13 @@ pub async fn mark_read(
     .bind(read.0)
     .bind(conversation.0)
     .bind(user.0)
-    .bind(at)
+    .bind(at.to_string())
     .fetch_optional(db)
     .await?;
     row.map(|row| {
         Ok((
-            app::protocol::MessageId(row.try_get("last_read_id")?),
-            row.try_get("last_read_at")?,
+            MessageId(row.try_get("last_read_id")?),
+            optional_time(row.try_get("last_read_at")?)?,
         ))
     })
     .transpose()
@@ -180,7 +188,7 @@ pub async fn read_marker(
     db: &Db,
     conversation: ConversationId,
     user: UserId,
-) -> Result<(app::protocol::MessageId, Option<String>), StoreError> {
+) -> Result<(MessageId, Option<Timestamp>), StoreError> {
     let row = sqlx::query(
         "SELECT last_read_id, last_read_at FROM conversation_members WHERE conversation_id = ? AND user_id = ?",
     )
@@ -190,9 +198,9 @@ pub async fn read_marker(
     .await?;
     Ok(match row {
         Some(row) => (
-            app::protocol::MessageId(row.try_get("last_read_id")?),
-            row.try_get("last_read_at")?,
+            MessageId(row.try_get("last_read_id")?),
+            optional_time(row.try_get("last_read_at")?)?,
         ),
-        None => (app::protocol::MessageId(0), None),
+        None => (MessageId(0), None),
     })
 }

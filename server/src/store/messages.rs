@@ -1,10 +1,10 @@
 //! The `messages` table.
 
-use app::protocol::{ClientId, ConversationId, Message, MessageId, UserId};
+use app::protocol::{ClientId, ConversationId, MessageId, Timestamp, UserId};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-use super::{Db, StoreError};
+use super::{time, Db, StoreError};
 
 /// A message to store. The body is already validated and trimmed.
 #[derive(Debug, Clone)]
@@ -13,29 +13,55 @@ pub struct NewMessage {
     pub sender_id: UserId,
     pub client_id: ClientId,
     pub body: String,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
-/// What [`insert`] did.
+/// A row of `messages`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRow {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub sender_id: UserId,
+    pub client_id: ClientId,
+    pub body: String,
+    pub created_at: Timestamp,
+}
+
+/// What [`insert_batch`] did with one message.
 #[derive(Debug, Clone)]
 pub enum Inserted {
     /// Stored now.
-    New(Message),
+    New(MessageRow),
     /// `(sender, clientId)` was stored before: the earlier message, unchanged.
-    Existing(Message),
+    Existing(MessageRow),
 }
 
 const COLUMNS: &str = "id, conversation_id, sender_id, client_id, body, created_at";
 
 /// Reads a message from a row with the message columns.
-pub fn from_row(row: &SqliteRow) -> Result<Message, sqlx::Error> {
-    Ok(Message {
+pub(super) fn from_row(row: &SqliteRow) -> Result<MessageRow, StoreError> {
+    Ok(MessageRow {
         id: MessageId(row.try_get("id")?),
         conversation_id: ConversationId(row.try_get("conversation_id")?),
         sender_id: UserId(row.try_get("sender_id")?),
         client_id: ClientId(row.try_get("client_id")?),
         body: row.try_get("body")?,
-        created_at: row.try_get("created_at")?,
+        created_at: time(row.try_get("created_at")?)?,
+    })
+}
+
+/// Reads a message from a rusqlite row of [`COLUMNS`] (the writer's connection).
+fn from_rusqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
+    let created_at: String = row.get(5)?;
+    Ok(MessageRow {
+        id: MessageId(row.get(0)?),
+        conversation_id: ConversationId(row.get(1)?),
+        sender_id: UserId(row.get(2)?),
+        client_id: ClientId(row.get(3)?),
+        body: row.get(4)?,
+        created_at: Timestamp::parse(&created_at).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, Box::new(e))
+        })?,
     })
 }
 
@@ -46,7 +72,7 @@ pub fn from_row(row: &SqliteRow) -> Result<Message, sqlx::Error> {
 /// before, or twice in the batch, answers [`Inserted::Existing`] with the stored message.
 pub fn insert_batch(
     conn: &mut rusqlite::Connection,
-    batch: &[NewMessage],
+    batch: Vec<NewMessage>,
 ) -> Result<Vec<Inserted>, rusqlite::Error> {
     let tx = conn.transaction()?;
     let mut answers = Vec::with_capacity(batch.len());
@@ -66,7 +92,7 @@ pub fn insert_batch(
                         m.sender_id.0,
                         m.client_id.0,
                         m.body,
-                        m.created_at
+                        m.created_at.to_string()
                     ],
                     |row| row.get(0),
                 )
@@ -76,26 +102,17 @@ pub fn insert_batch(
                     other => Err(other),
                 })?;
             answers.push(match id {
-                Some(id) => Inserted::New(Message {
+                Some(id) => Inserted::New(MessageRow {
                     id: MessageId(id),
                     conversation_id: m.conversation_id,
                     sender_id: m.sender_id,
-                    client_id: m.client_id.clone(),
-                    body: m.body.clone(),
-                    created_at: m.created_at.clone(),
+                    client_id: m.client_id,
+                    body: m.body,
+                    created_at: m.created_at,
                 }),
                 None => Inserted::Existing(existing.query_row(
                     rusqlite::params![m.sender_id.0, m.client_id.0],
-                    |row| {
-                        Ok(Message {
-                            id: MessageId(row.get(0)?),
-                            conversation_id: ConversationId(row.get(1)?),
-                            sender_id: UserId(row.get(2)?),
-                            client_id: ClientId(row.get(3)?),
-                            body: row.get(4)?,
-                            created_at: row.get(5)?,
-                        })
-                    },
+                    from_rusqlite,
                 )?),
             });
         }
@@ -111,7 +128,7 @@ pub async fn after_for_user(
     user: UserId,
     after: MessageId,
     limit: u32,
-) -> Result<Vec<Message>, StoreError> {
+) -> Result<Vec<MessageRow>, StoreError> {
     let rows = sqlx::query(
         "SELECT m.id, m.conversation_id, m.sender_id, m.client_id, m.body, m.created_at \
          FROM messages m \
@@ -123,7 +140,7 @@ pub async fn after_for_user(
     .bind(limit)
     .fetch_all(db)
     .await?;
-    Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+    rows.iter().map(from_row).collect()
 }
 
 /// One page of a conversation's history: up to `limit` messages older than `before` (or the
@@ -133,7 +150,7 @@ pub async fn page(
     conversation: ConversationId,
     before: Option<MessageId>,
     limit: u32,
-) -> Result<Vec<Message>, StoreError> {
+) -> Result<Vec<MessageRow>, StoreError> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM messages WHERE conversation_id = ? AND id < ? ORDER BY id DESC LIMIT ?"
     ))

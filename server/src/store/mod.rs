@@ -10,6 +10,8 @@ pub mod writer;
 use std::str::FromStr;
 use std::time::Duration;
 
+use app::protocol::Timestamp;
+
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 use thiserror::Error;
@@ -26,11 +28,21 @@ pub enum StoreError {
     /// A row read back from the database does not fit the model.
     #[error("corrupt row: {0}")]
     Corrupt(String),
-    #[error("database: {0}")]
+    /// The message writer could not open its connection.
+    #[error("the message writer cannot open the database")]
+    WriterStart(#[source] rusqlite::Error),
+    /// The message writer thread is gone or dropped the answer.
+    #[error("the message writer stopped")]
+    WriterStopped,
+    /// A batch of the message writer failed and nothing of it was stored (the writer
+    /// logged the cause once for the whole batch).
+    #[error("message batch failed")]
+    BatchFailed,
+    #[error("database query failed")]
     Database(#[from] sqlx::Error),
-    #[error("migration: {0}")]
+    #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("cannot create the database folder: {0}")]
+    #[error("cannot create the database folder or a storage thread")]
     Io(#[from] std::io::Error),
 }
 
@@ -42,6 +54,16 @@ impl StoreError {
             _ => StoreError::Database(err),
         }
     }
+}
+
+/// Reads a time column, which [`Timestamp`]'s `Display` wrote.
+fn time(text: &str) -> Result<Timestamp, StoreError> {
+    Timestamp::parse(text).map_err(|_| StoreError::Corrupt(format!("time {text:?}")))
+}
+
+/// Reads a nullable time column.
+fn optional_time(text: Option<String>) -> Result<Option<Timestamp>, StoreError> {
+    text.as_deref().map(time).transpose()
 }
 
 /// Opens (creating if needed) the SQLite database at `url`, tuned for a chat server: WAL so

@@ -1,9 +1,28 @@
 //! The `users` table.
 
-use app::protocol::{PublicUser, Role, UserId};
+use app::protocol::{PublicUser, Role, Timestamp, UserId};
 use sqlx::Row;
 
-use super::{Db, StoreError};
+use super::{optional_time, Db, StoreError};
+
+/// What others may know of a user: no username, no hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub id: UserId,
+    pub display_name: String,
+    pub role: Role,
+    pub bio: String,
+}
+
+/// A user's id and when they were last connected, if ever.
+pub type LastSeen = (UserId, Option<Timestamp>);
+
+pub(super) fn last_seen_row(row: &sqlx::sqlite::SqliteRow) -> Result<LastSeen, StoreError> {
+    Ok((
+        UserId(row.try_get("id")?),
+        optional_time(row.try_get("last_seen_at")?)?,
+    ))
+}
 
 /// A user as stored, including the password hash (which never leaves the server).
 #[derive(Debug, Clone)]
@@ -152,7 +171,7 @@ pub async fn delete_with_conversations(db: &Db, user: UserId) -> Result<(), Stor
 }
 
 /// Every psychiatrist, for the students' directory, by display name.
-pub async fn psychiatrists(db: &Db) -> Result<Vec<app::protocol::Person>, StoreError> {
+pub async fn psychiatrists(db: &Db) -> Result<Vec<Profile>, StoreError> {
     let rows = sqlx::query(
         "SELECT id, display_name, bio FROM users WHERE role = 'psychiatrist' ORDER BY display_name, id",
     )
@@ -160,7 +179,7 @@ pub async fn psychiatrists(db: &Db) -> Result<Vec<app::protocol::Person>, StoreE
     .await?;
     rows.iter()
         .map(|row| {
-            Ok(app::protocol::Person {
+            Ok(Profile {
                 id: UserId(row.try_get("id")?),
                 display_name: row.try_get("display_name")?,
                 role: Role::Psychiatrist,
@@ -171,9 +190,9 @@ pub async fn psychiatrists(db: &Db) -> Result<Vec<app::protocol::Person>, StoreE
 }
 
 /// Records when a user was last connected.
-pub async fn set_last_seen(db: &Db, user: UserId, at: &str) -> Result<(), StoreError> {
+pub async fn set_last_seen(db: &Db, user: UserId, at: Timestamp) -> Result<(), StoreError> {
     sqlx::query("UPDATE users SET last_seen_at = ? WHERE id = ?")
-        .bind(at)
+        .bind(at.to_string())
         .bind(user.0)
         .execute(db)
         .await?;
@@ -181,42 +200,37 @@ pub async fn set_last_seen(db: &Db, user: UserId, at: &str) -> Result<(), StoreE
 }
 
 /// Every psychiatrist's id and last-seen time (what any student may see).
-pub async fn psychiatrists_last_seen(db: &Db) -> Result<Vec<(UserId, Option<String>)>, StoreError> {
+pub async fn psychiatrists_last_seen(db: &Db) -> Result<Vec<LastSeen>, StoreError> {
     let rows = sqlx::query("SELECT id, last_seen_at FROM users WHERE role = 'psychiatrist'")
         .fetch_all(db)
         .await?;
-    rows.iter()
-        .map(|row| Ok((UserId(row.try_get("id")?), row.try_get("last_seen_at")?)))
-        .collect()
+    rows.iter().map(last_seen_row).collect()
 }
 
-/// Psychiatrists whose `last_seen_at` sorts after `after` (text comparison; see
-/// `realtime::visibility`), the most recent first, at most `limit`.
+/// Psychiatrists last seen after `after`, the most recent first, at most `limit`. Stored
+/// times have one fixed width, so the text comparison is the time comparison.
 pub async fn psychiatrists_offline_since(
     db: &Db,
-    after: &str,
+    after: Timestamp,
     limit: i64,
-) -> Result<Vec<(UserId, Option<String>)>, StoreError> {
+) -> Result<Vec<LastSeen>, StoreError> {
     let rows = sqlx::query(
         "SELECT id, last_seen_at FROM users WHERE role = 'psychiatrist' AND last_seen_at > ? \
          ORDER BY last_seen_at DESC LIMIT ?",
     )
-    .bind(after)
+    .bind(after.to_string())
     .bind(limit)
     .fetch_all(db)
     .await?;
-    rows.iter()
-        .map(|row| Ok((UserId(row.try_get("id")?), row.try_get("last_seen_at")?)))
-        .collect()
+    rows.iter().map(last_seen_row).collect()
 }
 
 /// When a user was last connected, if ever.
-pub async fn last_seen(db: &Db, user: UserId) -> Result<Option<String>, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT last_seen_at FROM users WHERE id = ?")
-            .bind(user.0)
-            .fetch_optional(db)
-            .await?
-            .flatten(),
-    )
+pub async fn last_seen(db: &Db, user: UserId) -> Result<Option<Timestamp>, StoreError> {
+    let text: Option<String> = sqlx::query_scalar("SELECT last_seen_at FROM users WHERE id = ?")
+        .bind(user.0)
+        .fetch_optional(db)
+        .await?
+        .flatten();
+    optional_time(text)
 }

@@ -22,10 +22,18 @@ use super::{Db, StoreError};
 
 type Reply = oneshot::Sender<Result<Inserted, StoreError>>;
 
+/// What the writer thread is asked to do, in queue order.
+#[derive(Debug)]
+enum Job {
+    Insert(NewMessage, Reply),
+    /// Answer once everything queued before is committed (graceful shutdown).
+    Drain(oneshot::Sender<()>),
+}
+
 /// Handle to the writer thread; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct MessageWriter {
-    jobs: mpsc::Sender<(NewMessage, Reply)>,
+    jobs: mpsc::Sender<Job>,
 }
 
 /// Queued inserts beyond this wait for room (back-pressure on senders).
@@ -40,38 +48,41 @@ const LINGER: Duration = Duration::from_millis(1);
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 impl MessageWriter {
-    /// Starts the writer thread on the database file behind `db`.
-    pub fn spawn(db: &Db) -> Self {
+    /// Opens the writer's connection and starts its thread on the database file behind
+    /// `db`. Fails (and the server does not start) when either is impossible, rather than
+    /// running a server that accepts sockets and fails every send.
+    pub fn spawn(db: &Db) -> Result<Self, StoreError> {
         let path = db.connect_options().get_filename().to_path_buf();
+        let conn = open_writer(&path).map_err(StoreError::WriterStart)?;
         let (jobs, rx) = mpsc::channel(QUEUE);
         // The checkpointer stops when the writer does (its sender is dropped).
         let (writer_alive, stopped) = std::sync::mpsc::channel::<()>();
         let checkpoint_path = path.clone();
-        let started = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name("haven-writer".into())
-            .spawn(move || run(path, rx, writer_alive))
-            .and_then(|_| {
-                std::thread::Builder::new()
-                    .name("haven-checkpoint".into())
-                    .spawn(move || checkpoint(checkpoint_path, stopped))
-            });
-        if let Err(e) = started {
-            // Every insert then answers "writer stopped": the server stays up, sends fail.
-            tracing::error!(error = %e, "cannot start the message writer threads");
-        }
-        Self { jobs }
+            .spawn(move || run(path, conn, rx, writer_alive))?;
+        std::thread::Builder::new()
+            .name("haven-checkpoint".into())
+            .spawn(move || checkpoint(checkpoint_path, stopped))?;
+        Ok(Self { jobs })
     }
 
     /// Stores one message; returns once it is committed.
     pub async fn insert(&self, message: NewMessage) -> Result<Inserted, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send((message, reply))
+            .send(Job::Insert(message, reply))
             .await
-            .map_err(|_| StoreError::Corrupt("message writer stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Corrupt("message writer dropped a reply".into()))?
+            .map_err(|_| StoreError::WriterStopped)?;
+        answer.await.map_err(|_| StoreError::WriterStopped)?
+    }
+
+    /// Returns once every message queued before this call is committed (or failed).
+    pub async fn drain(&self) {
+        let (done, answer) = oneshot::channel();
+        if self.jobs.send(Job::Drain(done)).await.is_ok() {
+            let _ = answer.await;
+        }
     }
 }
 
@@ -81,6 +92,13 @@ fn open(path: &PathBuf) -> Result<rusqlite::Connection, rusqlite::Error> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+/// The writer's connection: checkpoints are the checkpoint thread's, off the commit path.
+fn open_writer(path: &PathBuf) -> Result<rusqlite::Connection, rusqlite::Error> {
+    let conn = open(path)?;
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     Ok(conn)
 }
 
@@ -106,51 +124,66 @@ fn checkpoint(path: PathBuf, writer_stopped: std::sync::mpsc::Receiver<()>) {
     }
 }
 
+/// Answers the drain requests waiting for the batch just committed.
+fn release(drained: &mut Vec<oneshot::Sender<()>>) {
+    for done in drained.drain(..) {
+        let _ = done.send(());
+    }
+}
+
 /// The writer thread: runs until every [`MessageWriter`] is dropped.
 fn run(
     path: PathBuf,
-    mut rx: mpsc::Receiver<(NewMessage, Reply)>,
+    conn: rusqlite::Connection,
+    mut rx: mpsc::Receiver<Job>,
     _checkpointer: std::sync::mpsc::Sender<()>,
 ) {
-    let mut conn: Option<rusqlite::Connection> = None;
+    let mut conn = Some(conn);
     let mut batch = Vec::new();
     let mut replies = Vec::new();
+    let mut drained = Vec::new();
     let mut busy = false;
-    while let Some((message, reply)) = rx.blocking_recv() {
-        batch.push(message);
-        replies.push(reply);
+    while let Some(job) = rx.blocking_recv() {
+        let mut next = Some(job);
         if busy {
             std::thread::sleep(LINGER);
         }
-        // Everything that queued up while the previous batch was committing joins this one.
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok((message, reply)) => {
+        // Everything that queued up while the previous batch was committing joins this one;
+        // a drain request closes the batch.
+        while let Some(job) = next.take() {
+            match job {
+                Job::Insert(message, reply) => {
                     batch.push(message);
                     replies.push(reply);
                 }
-                Err(_) => break,
+                Job::Drain(done) => {
+                    drained.push(done);
+                    break;
+                }
+            }
+            if batch.len() < MAX_BATCH {
+                next = rx.try_recv().ok();
             }
         }
+        if batch.is_empty() {
+            release(&mut drained);
+            continue;
+        }
         if conn.is_none() {
-            conn = open(&path)
-                .and_then(|c| {
-                    // The checkpoint thread does this, off the commit path.
-                    c.pragma_update(None, "wal_autocheckpoint", 0)?;
-                    Ok(c)
-                })
+            conn = open_writer(&path)
                 .inspect_err(
                     |e| tracing::error!(error = %e, "message writer cannot open the database"),
                 )
                 .ok();
         }
         let started = std::time::Instant::now();
+        let size = batch.len();
         let result = match conn.as_mut() {
-            Some(conn) => messages::insert_batch(conn, &batch).map_err(|e| e.to_string()),
-            None => Err("no database connection".to_owned()),
+            Some(conn) => messages::insert_batch(conn, std::mem::take(&mut batch)),
+            None => Err(rusqlite::Error::InvalidPath(path.clone())),
         };
         tracing::debug!(
-            size = batch.len(),
+            size,
             micros = started.elapsed().as_micros() as u64,
             "batch committed"
         );
@@ -162,13 +195,13 @@ fn run(
             }
             Err(e) => {
                 conn = None; // reopen for the next batch
-                tracing::error!(error = %e, size = batch.len(), "message batch failed; nothing of it was stored");
+                tracing::error!(error = %e, size, "message batch failed; nothing of it was stored");
                 for reply in replies.drain(..) {
-                    let _ = reply.send(Err(StoreError::Corrupt("batch failed".into())));
+                    let _ = reply.send(Err(StoreError::BatchFailed));
                 }
             }
         }
-        busy = batch.len() > 1;
-        batch.clear();
+        busy = size > 1;
+        release(&mut drained);
     }
 }

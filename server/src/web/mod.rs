@@ -30,7 +30,7 @@ use crate::auth::session::{self, COOKIE_NAME};
 use crate::chat::backend::FormChat;
 use crate::chat::Chat;
 use crate::config::Config;
-use crate::realtime::presence::Presence;
+use crate::realtime::delivery::SocketDelivery;
 use crate::realtime::{self, Realtime};
 use crate::security::client_addr;
 use crate::security::headers::{self, CspNonce, HeaderPolicy};
@@ -57,16 +57,22 @@ pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
     let sessions = SqliteStore::new(db.clone());
     tokio::spawn(delete_expired_sessions(sessions.clone()));
 
-    let chat = Arc::new(Chat::new(db.clone(), config.send_rate));
+    // The chat domain publishes through the port; Socket.IO rooms deliver.
+    let delivery = Arc::new(SocketDelivery::default());
+    let chat = Arc::new(Chat::new(
+        db.clone(),
+        config.send_rate,
+        delivery.clone(),
+        config.presence_grace,
+    )?);
     let live = Realtime {
         sessions: sessions.clone(),
         chat: chat.clone(),
-        presence: Arc::new(Presence::new(config.presence_grace)),
-        db: db.clone(),
         origin: origin.clone(),
         session_absolute: config.session.absolute,
     };
-    let (socket_layer, io) = realtime::layer(live.clone());
+    let (socket_layer, io) = realtime::layer(live);
+    delivery.attach(io.clone());
     tokio::spawn(realtime::session_watch::run(
         io.clone(),
         db.clone(),
@@ -75,14 +81,8 @@ pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
     ));
     let state = AppState {
         leptos: leptos_options(&config),
-        accounts: Arc::new(Accounts::new(
-            db.clone(),
-            config.login_limits,
-            Some(io.clone()),
-        )),
-        io,
-        chat,
-        realtime: live,
+        accounts: Arc::new(Accounts::new(db.clone(), config.login_limits, delivery)),
+        chat: chat.clone(),
         cookies: CookiePolicy {
             secure: origin.is_https(),
         },
@@ -93,7 +93,15 @@ pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
     // Printed on stdout (logs go to stderr): `make run` and the tests read the first line.
     println!("Haven is listening on http://{addr}");
     println!("Public URL: {origin}");
-    listener::serve(listener, app, config.header_timeout, shutdown_signal()).await;
+    // On a signal: close every socket first (their long polls would hold the drain), then
+    // let open requests finish, then store presence and commit what was accepted.
+    let stop = async move {
+        shutdown_signal().await;
+        io.close().await;
+    };
+    listener::serve(listener, app, config.header_timeout, stop).await;
+    chat.shut_down().await;
+    tracing::info!("stopped");
     Ok(())
 }
 
@@ -137,8 +145,6 @@ pub fn router(
     });
     let chat_backend: SharedChatBackend = Arc::new(FormChat {
         chat: state.chat.clone(),
-        io: state.io.clone(),
-        realtime: state.realtime.clone(),
     });
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name(COOKIE_NAME)

@@ -1,7 +1,19 @@
 //! Wire types shared by the server and the browser: one definition, so they cannot drift.
+//! Records and ids here; every Socket.IO payload and ack in [`events`]; the time type in
+//! [`timestamp`].
+
+pub mod events;
+pub mod timestamp;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+
+pub use events::{
+    Ack, AckError, ConversationOpened, Done, HandshakeAuth, MarkRead, MessageSent,
+    OpenConversation, OpenedConversation, PresenceSnapshot, PresenceUpdate, ReadStored, ReadUpdate,
+    SendMessage, TypingSignal, TypingUpdate,
+};
+pub use timestamp::Timestamp;
 
 /// A user's database id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -122,8 +134,8 @@ pub struct Message {
     pub sender_id: UserId,
     pub client_id: ClientId,
     pub body: String,
-    /// RFC 3339, UTC.
-    pub created_at: String,
+    /// When the server stored it.
+    pub created_at: Timestamp,
 }
 
 /// A person as others see them (no username: it is a sign-in name, not a public handle).
@@ -146,87 +158,4 @@ pub struct ConversationSummary {
     pub peer: Person,
     pub last_message: Option<Message>,
     pub unread: u32,
-}
-
-/// Event names of the Socket.IO contract.
-pub mod events {
-    pub const CONVERSATION_OPEN: &str = "conversation:open";
-    pub const MESSAGE_SEND: &str = "message:send";
-    pub const MESSAGE_NEW: &str = "message:new";
-    /// Server → client: the catch-up gap is too large; reload history over HTTP.
-    pub const SYNC_RELOAD: &str = "sync:reload";
-    pub const PRESENCE: &str = "presence";
-    pub const PRESENCE_SNAPSHOT: &str = "presence:snapshot";
-    pub const TYPING: &str = "typing";
-    pub const CONVERSATION_READ: &str = "conversation:read";
-}
-
-/// `{ok: false, error: {code, message}}` in acks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AckError {
-    pub code: String,
-    pub message: String,
-}
-
-/// `message:send`'s payload.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SendMessage {
-    pub conversation_id: ConversationId,
-    pub client_id: String,
-    pub body: String,
-}
-
-/// `message:send`'s ack: `{ok: true, message}` or `{ok: false, error}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MessageAck {
-    pub ok: bool,
-    #[serde(default)]
-    pub message: Option<Message>,
-    #[serde(default)]
-    pub error: Option<AckError>,
-}
-
-/// `presence`: a user's status, sent only to those allowed to see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PresenceUpdate {
-    pub user_id: UserId,
-    pub online: bool,
-    /// When they were last connected (RFC 3339), if ever and not online now.
-    pub last_seen: Option<String>,
-}
-
-/// `presence:snapshot`, on connect: who of those the user may see is online now, and who
-/// went offline since the handshake's `presenceSince` (or, without one, in the last few
-/// minutes), with when. Everyone else is offline with the `lastSeen` the client knew.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PresenceSnapshot {
-    pub online: Vec<UserId>,
-    #[serde(default)]
-    pub offline: Vec<PresenceUpdate>,
-    /// The server's clock when the snapshot was taken (RFC 3339): what the client's next
-    /// `presenceSince` is measured from.
-    #[serde(default)]
-    pub at: String,
-}
-
-/// `typing` server → client: someone else in the conversation is (or stopped) typing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TypingUpdate {
-    pub conversation_id: ConversationId,
-    pub user_id: UserId,
-    pub typing: bool,
-}
-
-/// `conversation:read` server → client: a member has read up to `last_read_id`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ReadUpdate {
-    pub conversation_id: ConversationId,
-    pub user_id: UserId,
-    pub last_read_id: MessageId,
-    /// When the marker last moved forward (RFC 3339).
-    pub read_at: Option<String>,
 }

@@ -1,0 +1,135 @@
+//! The sidebar's conversations as plain data: newest activity first, each with its last
+//! message and unread count. No signals here: unit tests drive it directly.
+
+use crate::protocol::{
+    ConversationId, ConversationSummary, Message, MessageId, ReadUpdate, UserId,
+};
+
+/// Takes in a stored message for `me`'s sidebar: a newer last message moves its
+/// conversation to the top, and counts as unread unless it is ours or on screen (`open`).
+/// Answers whether the conversation is listed (a new one needs a reload of the list).
+pub fn receive(
+    list: &mut [ConversationSummary],
+    me: UserId,
+    message: &Message,
+    open: bool,
+) -> bool {
+    let Some(summary) = list.iter_mut().find(|c| c.id == message.conversation_id) else {
+        return false;
+    };
+    let newer = summary
+        .last_message
+        .as_ref()
+        .is_none_or(|m| m.id < message.id);
+    if newer {
+        if message.sender_id != me && !open {
+            summary.unread += 1;
+        }
+        summary.last_message = Some(message.clone());
+        list.sort_by_key(|c| std::cmp::Reverse(c.last_message.as_ref().map_or(0, |m| m.id.0)));
+    }
+    true
+}
+
+/// `me` read up to `update.last_read_id` in another tab: the conversation is read if that
+/// covers its last message.
+pub fn read_elsewhere(list: &mut [ConversationSummary], update: &ReadUpdate) {
+    if let Some(summary) = list.iter_mut().find(|c| c.id == update.conversation_id) {
+        if summary
+            .last_message
+            .as_ref()
+            .is_none_or(|m| m.id <= update.last_read_id)
+        {
+            summary.unread = 0;
+        }
+    }
+}
+
+/// The conversation is on screen: nothing in it is unread.
+pub fn clear_unread(list: &mut [ConversationSummary], id: ConversationId) {
+    if let Some(summary) = list.iter_mut().find(|c| c.id == id) {
+        summary.unread = 0;
+    }
+}
+
+/// All unread messages (the tab title's count).
+pub fn total_unread(list: &[ConversationSummary]) -> u32 {
+    list.iter().map(|c| c.unread).sum()
+}
+
+/// The newest message id listed.
+pub fn newest_id(list: &[ConversationSummary]) -> Option<MessageId> {
+    list.iter()
+        .filter_map(|c| c.last_message.as_ref().map(|m| m.id))
+        .max()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{ClientId, Person, Role, Timestamp};
+
+    const ME: UserId = UserId(1);
+
+    fn summary(id: i64, last: Option<i64>) -> ConversationSummary {
+        ConversationSummary {
+            id: ConversationId(id),
+            peer: Person {
+                id: UserId(100 + id),
+                display_name: format!("Peer {id}"),
+                role: Role::Psychiatrist,
+                bio: String::new(),
+            },
+            last_message: last.map(|m| message(id, m, UserId(100 + id))),
+            unread: 0,
+        }
+    }
+
+    fn message(conversation: i64, id: i64, sender: UserId) -> Message {
+        Message {
+            id: MessageId(id),
+            conversation_id: ConversationId(conversation),
+            sender_id: sender,
+            client_id: ClientId(format!("c{id}")),
+            body: "synthetic".into(),
+            created_at: Timestamp::from_millis(id),
+        }
+    }
+
+    #[test]
+    fn a_new_message_moves_its_conversation_up_and_counts_once() {
+        let mut list = vec![summary(1, Some(5)), summary(2, Some(3))];
+        let from_peer = message(2, 6, UserId(102));
+        assert!(receive(&mut list, ME, &from_peer, false));
+        assert!(receive(&mut list, ME, &from_peer, false), "a repeat");
+        assert_eq!(list[0].id, ConversationId(2));
+        assert_eq!(list[0].unread, 1, "counted once");
+        assert!(receive(&mut list, ME, &message(2, 7, ME), false));
+        assert_eq!(list[0].unread, 1, "our own lines are not unread");
+        assert!(receive(&mut list, ME, &message(1, 8, UserId(101)), true));
+        assert_eq!(list[0].id, ConversationId(1));
+        assert_eq!(list[0].unread, 0, "on screen: read");
+        assert_eq!(total_unread(&list), 1);
+        assert_eq!(newest_id(&list), Some(MessageId(8)));
+        assert!(
+            !receive(&mut list, ME, &message(9, 10, UserId(5)), false),
+            "not listed"
+        );
+    }
+
+    #[test]
+    fn reading_in_another_tab_clears_only_what_it_covers() {
+        let mut list = vec![summary(1, Some(5))];
+        list[0].unread = 2;
+        let read = |up_to| ReadUpdate {
+            conversation_id: ConversationId(1),
+            user_id: ME,
+            last_read_id: MessageId(up_to),
+            read_at: None,
+        };
+        read_elsewhere(&mut list, &read(4));
+        assert_eq!(list[0].unread, 2);
+        read_elsewhere(&mut list, &read(5));
+        assert_eq!(list[0].unread, 0);
+    }
+}

@@ -1,0 +1,277 @@
+//! The Socket.IO contract (docs/protocol.md): event names, and one type per payload and per
+//! ack. The server decodes what clients send with these types and the browser encodes them
+//! from the same ones, so the two cannot drift.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::timestamp::{self, Timestamp};
+use super::{ConversationId, Message, MessageId, Person, UserId};
+
+pub const CONVERSATION_OPEN: &str = "conversation:open";
+pub const MESSAGE_SEND: &str = "message:send";
+pub const MESSAGE_NEW: &str = "message:new";
+/// Server → client: the catch-up gap is too large; reload history over HTTP.
+pub const SYNC_RELOAD: &str = "sync:reload";
+pub const PRESENCE: &str = "presence";
+pub const PRESENCE_SNAPSHOT: &str = "presence:snapshot";
+pub const TYPING: &str = "typing";
+pub const CONVERSATION_READ: &str = "conversation:read";
+
+/// The handshake's `auth`: `lastSeenId` asks for catch-up, `presenceSince` (the server's
+/// clock) for who went offline while the client was away. Both optional; an unreadable
+/// `presenceSince` counts as absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HandshakeAuth {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen_id: Option<MessageId>,
+    #[serde(
+        default,
+        deserialize_with = "timestamp::lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub presence_since: Option<Timestamp>,
+}
+
+// ---- client → server ----
+
+/// `conversation:open`: the conversation with this person (a student names a psychiatrist).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenConversation {
+    pub peer_id: UserId,
+}
+
+/// `message:send`. `client_id` is checked as a UUID by the server (its own error code).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendMessage {
+    pub conversation_id: ConversationId,
+    pub client_id: String,
+    pub body: String,
+}
+
+/// `typing` client → server: the sender started or stopped typing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TypingSignal {
+    pub conversation_id: ConversationId,
+    pub typing: bool,
+}
+
+/// `conversation:read` client → server: the newest message the reader has seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MarkRead {
+    pub conversation_id: ConversationId,
+    pub last_read_id: MessageId,
+}
+
+impl SendMessage {
+    /// What `invalid_payload` says for this event.
+    pub const SHAPE: &str =
+        "message:send wants {conversationId: number, clientId: string, body: string}";
+}
+
+impl OpenConversation {
+    /// What `invalid_payload` says for this event.
+    pub const SHAPE: &str = "conversation:open wants {peerId: number}";
+}
+
+impl TypingSignal {
+    /// What `invalid_payload` says for this event.
+    pub const SHAPE: &str = "typing wants {conversationId: number, typing: boolean}";
+}
+
+impl MarkRead {
+    /// What `invalid_payload` says for this event.
+    pub const SHAPE: &str = "conversation:read wants {conversationId: number, lastReadId: number}";
+}
+
+// ---- acks ----
+
+/// `{ok: false, error: {code, message}}` in acks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AckError {
+    pub code: String,
+    pub message: String,
+}
+
+/// Every ack: `{"ok": true, ...value}` or `{"ok": false, "error": {code, message}}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ack<T> {
+    Ok(T),
+    Err(AckError),
+}
+
+/// How an [`Ack`] is written: `ok` beside the value's own fields.
+#[derive(Serialize, Deserialize)]
+struct AckWire<T> {
+    ok: bool,
+    #[serde(flatten)]
+    value: Option<T>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<AckError>,
+}
+
+impl<T: Serialize> Serialize for Ack<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Ack::Ok(value) => AckWire {
+                ok: true,
+                value: Some(value),
+                error: None,
+            },
+            Ack::Err(error) => AckWire {
+                ok: false,
+                value: None,
+                error: Some(error.clone()),
+            },
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Ack<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let wire = AckWire::<T>::deserialize(deserializer)?;
+        match (wire.ok, wire.value, wire.error) {
+            (true, Some(value), _) => Ok(Ack::Ok(value)),
+            (false, _, Some(error)) => Ok(Ack::Err(error)),
+            _ => Err(serde::de::Error::custom(
+                "an ack needs its value or its error",
+            )),
+        }
+    }
+}
+
+impl<T> From<Result<T, AckError>> for Ack<T> {
+    fn from(result: Result<T, AckError>) -> Self {
+        match result {
+            Ok(value) => Ack::Ok(value),
+            Err(error) => Ack::Err(error),
+        }
+    }
+}
+
+/// `message:send`'s ack value: the stored message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageSent {
+    pub message: Message,
+}
+
+/// `conversation:open`'s ack value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationOpened {
+    pub conversation: OpenedConversation,
+}
+
+/// The conversation `conversation:open` found or started, and who is in it with the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenedConversation {
+    pub id: ConversationId,
+    pub peer: Person,
+}
+
+/// `conversation:read`'s ack value: the marker as stored (never lower than before).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadStored {
+    pub last_read_id: MessageId,
+}
+
+/// The ack value of events that answer nothing but `ok` (`typing`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Done {}
+
+// ---- server → client ----
+
+/// `presence`: a user's status, sent only to those allowed to see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresenceUpdate {
+    pub user_id: UserId,
+    pub online: bool,
+    /// When they were last connected, if ever and not online now.
+    pub last_seen: Option<Timestamp>,
+}
+
+/// `presence:snapshot`, on connect: who of those the user may see is online now, and who
+/// went offline since the handshake's `presenceSince` (or, without one, in the last few
+/// minutes), with when. Everyone else is offline with the `lastSeen` the client knew.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresenceSnapshot {
+    pub online: Vec<UserId>,
+    #[serde(default)]
+    pub offline: Vec<PresenceUpdate>,
+    /// The server's clock when the snapshot was taken: what the client's next
+    /// `presenceSince` is measured from.
+    pub at: Timestamp,
+}
+
+/// `typing` server → client: someone else in the conversation is (or stopped) typing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TypingUpdate {
+    pub conversation_id: ConversationId,
+    pub user_id: UserId,
+    pub typing: bool,
+}
+
+/// `conversation:read` server → client: a member has read up to `last_read_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadUpdate {
+    pub conversation_id: ConversationId,
+    pub user_id: UserId,
+    pub last_read_id: MessageId,
+    /// When the marker last moved forward.
+    pub read_at: Option<Timestamp>,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn acks_put_ok_beside_the_value_or_the_error() {
+        let ok = Ack::Ok(ReadStored {
+            last_read_id: MessageId(4),
+        });
+        assert_eq!(
+            serde_json::to_value(&ok).unwrap(),
+            json!({"ok": true, "lastReadId": 4})
+        );
+        assert_eq!(
+            serde_json::to_value(Ack::Ok(Done {})).unwrap(),
+            json!({"ok": true})
+        );
+        let refused: Ack<Done> = Ack::Err(AckError {
+            code: "rate_limited".into(),
+            message: "slow down".into(),
+        });
+        let text = serde_json::to_value(&refused).unwrap();
+        assert_eq!(
+            text,
+            json!({"ok": false, "error": {"code": "rate_limited", "message": "slow down"}})
+        );
+        assert_eq!(serde_json::from_value::<Ack<Done>>(text).unwrap(), refused);
+        assert_eq!(
+            serde_json::from_value::<Ack<ReadStored>>(json!({"ok": true, "lastReadId": 4}))
+                .unwrap(),
+            ok
+        );
+        assert!(serde_json::from_value::<Ack<ReadStored>>(json!({"ok": true})).is_err());
+    }
+
+    #[test]
+    fn an_unreadable_presence_since_is_absent_not_a_refusal() {
+        let auth: HandshakeAuth =
+            serde_json::from_value(json!({"lastSeenId": 7, "presenceSince": "yesterday"})).unwrap();
+        assert_eq!(auth.last_seen_id, Some(MessageId(7)));
+        assert_eq!(auth.presence_since, None);
+    }
+}

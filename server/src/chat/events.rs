@@ -1,0 +1,65 @@
+//! What the chat domain tells the world, and the port it tells it through. The domain
+//! decides what happened and who may know; a transport (today `realtime`, Socket.IO rooms
+//! on one node; later a multi-node adapter) only delivers. Events are published after the
+//! change is committed.
+
+use std::sync::Arc;
+
+use app::protocol::{Message, PresenceUpdate, ReadUpdate, TypingUpdate, UserId};
+use async_trait::async_trait;
+
+/// The connection a request came from, as its transport names it (opaque to the domain):
+/// lets an event skip the connection that caused it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection(pub String);
+
+/// Who an event is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    /// Every connection of these users.
+    Users(Arc<[UserId]>),
+    /// Every connection of every signed-in student.
+    Students,
+}
+
+/// Something that happened, with who may learn of it.
+#[derive(Debug, Clone)]
+pub enum ChatEvent {
+    /// A message was stored (first time only: a retried send publishes nothing).
+    MessageStored { message: Message, to: Audience },
+    /// A member started or stopped typing; never sent back to the typist.
+    Typing { update: TypingUpdate, to: Audience },
+    /// A member's read marker moved; to the members, except the connection that read.
+    Read {
+        update: ReadUpdate,
+        to: Audience,
+        except: Option<Connection>,
+    },
+    /// A user came online or went offline, to those allowed to see it.
+    Presence {
+        update: PresenceUpdate,
+        to: Audience,
+    },
+    /// A session ended (signed out): its connections close. `session` is the session's
+    /// connection key (see `auth::session::socket_room`), not its id.
+    SessionEnded { session: String },
+}
+
+/// The port: the domain hands every event here; an implementation delivers it.
+#[async_trait]
+pub trait Publisher: Send + Sync {
+    /// Delivers `event` as well as the transport can; failures are the transport's to log.
+    async fn publish(&self, event: ChatEvent);
+}
+
+/// Delivers nothing: for the CLI, which has no connections.
+#[derive(Debug, Default)]
+pub struct NoConnections;
+
+#[async_trait]
+impl Publisher for NoConnections {
+    async fn publish(&self, _event: ChatEvent) {}
+}
+
+/// A shared publisher.
+pub type SharedPublisher = Arc<dyn Publisher>;
