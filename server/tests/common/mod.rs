@@ -64,6 +64,18 @@ impl TestServer {
         self.base = base;
     }
 
+    /// Asks the server to stop (SIGTERM, as a service manager would) and waits for it;
+    /// answers whether it exited successfully in time.
+    pub async fn stop(&mut self) -> bool {
+        let pid = self.child.id().expect("haven is running") as libc::pid_t;
+        // SAFETY: sends a signal to our own child process; no memory is involved.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0, "SIGTERM sent");
+        match tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await {
+            Ok(Ok(status)) => status.success(),
+            _ => false,
+        }
+    }
+
     async fn spawn(
         dir: &tempfile::TempDir,
         database_url: &str,
