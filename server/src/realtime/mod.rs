@@ -67,8 +67,42 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// then is closed.
 const AUTH_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The Socket.IO layer the router mounts.
+pub type Layer = SocketIoLayer;
+
+/// The running Socket.IO server, as the router assembly sees it: started, and closed at
+/// shutdown.
+pub struct Sockets(SocketIo);
+
+impl Sockets {
+    /// Closes every socket (their disconnect handlers run).
+    pub async fn close(&self) {
+        self.0.close().await;
+    }
+}
+
+/// Builds the Socket.IO layer, makes `delivery` deliver through it, and starts the watch
+/// that closes sockets of ended sessions every `session_check`.
+pub fn start(
+    realtime: Realtime,
+    delivery: &delivery::SocketDelivery,
+    db: crate::store::Db,
+    session_check: Duration,
+) -> (Layer, Sockets) {
+    let session_absolute = realtime.session_absolute;
+    let (layer, io) = layer(realtime);
+    delivery.attach(io.clone());
+    tokio::spawn(session_watch::run(
+        io.clone(),
+        db,
+        session_check,
+        session_absolute,
+    ));
+    (layer, Sockets(io))
+}
+
 /// Builds the Socket.IO layer to mount on the router.
-pub fn layer(realtime: Realtime) -> (SocketIoLayer, SocketIo) {
+fn layer(realtime: Realtime) -> (SocketIoLayer, SocketIo) {
     let (layer, io) = SocketIo::builder()
         .with_state(realtime)
         // Each socket keeps a read buffer of this size for its whole life. Chat frames are a

@@ -16,7 +16,6 @@ use axum::Router;
 use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use socketioxide::layer::SocketIoLayer;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
@@ -71,14 +70,8 @@ pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
         origin: origin.clone(),
         session_absolute: config.session.absolute,
     };
-    let (socket_layer, io) = realtime::layer(live);
-    delivery.attach(io.clone());
-    tokio::spawn(realtime::session_watch::run(
-        io.clone(),
-        db.clone(),
-        config.session_check,
-        config.session.absolute,
-    ));
+    let (socket_layer, sockets) =
+        realtime::start(live, &delivery, db.clone(), config.session_check);
     let state = AppState {
         leptos: leptos_options(&config),
         accounts: Arc::new(Accounts::new(db.clone(), config.login_limits, delivery)),
@@ -97,7 +90,7 @@ pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
     // let open requests finish, then store presence and commit what was accepted.
     let stop = async move {
         shutdown_signal().await;
-        io.close().await;
+        sockets.close().await;
     };
     listener::serve(listener, app, config.header_timeout, stop).await;
     chat.shut_down().await;
@@ -135,7 +128,7 @@ pub enum ServeError {
 pub fn router(
     state: AppState,
     sessions: SqliteStore,
-    socket_layer: SocketIoLayer,
+    socket_layer: realtime::Layer,
     config: &Config,
     origin: &PublicOrigin,
 ) -> Router {
