@@ -7,6 +7,8 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/haven/target
 export DATABASE_URL ?= sqlite://data/haven.db
 # The built site (WASM, JS, CSS) that the server serves.
 export LEPTOS_SITE_ROOT ?= target/site
+# The crisis resources every screen shows (an example list; a service configures its own).
+export HAVEN_CRISIS_RESOURCES ?= $(CURDIR)/docs/crisis-resources.example.toml
 
 HAVEN_RELEASE := $(CARGO_TARGET_DIR)/release/haven
 HAVEN_DEBUG := $(CARGO_TARGET_DIR)/debug/haven

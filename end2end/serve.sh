@@ -10,6 +10,7 @@ rm -rf "$state" && mkdir -p "$state"
 export DATABASE_URL="sqlite://$state/haven.db"
 export LEPTOS_SITE_ROOT=target/site
 export HAVEN_LOG=${HAVEN_LOG:-warn}
+export HAVEN_CRISIS_RESOURCES=${HAVEN_CRISIS_RESOURCES:-docs/crisis-resources.example.toml}
 # The e2e suite sends dozens of messages quickly to test history paging; the send-rate
 # limit itself is covered by the integration tests.
 export HAVEN_SEND_BURST=${HAVEN_SEND_BURST:-200}

@@ -81,6 +81,17 @@ pub trait ChatBackend: Send + Sync + 'static {
         req: &Parts,
         peer: crate::protocol::UserId,
     ) -> Result<ConversationId, AckError>;
+    /// A psychiatrist's availability settings and what students see of them.
+    async fn availability_settings(
+        &self,
+        req: &Parts,
+    ) -> Result<crate::protocol::AvailabilitySettings, AckError>;
+    /// Replaces a psychiatrist's availability settings.
+    async fn save_availability(
+        &self,
+        req: &Parts,
+        form: crate::protocol::AvailabilityForm,
+    ) -> Result<(), AckError>;
     /// Sends a message (the plain-form path; the socket path is the usual one).
     async fn send(
         &self,

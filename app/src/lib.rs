@@ -21,8 +21,13 @@ use leptos_router::{
     path, SsrMode,
 };
 
-use chat::{conversation::ConversationPane, directory::ChatHome, layout::ChatLayout};
-use pages::{home::HomePage, login::LoginPage, not_found::NotFound, register::RegisterPage};
+use chat::{
+    availability::AvailabilityPane, conversation::ConversationPane, directory::ChatHome,
+    layout::ChatLayout,
+};
+use pages::{
+    help::HelpPage, home::HomePage, login::LoginPage, not_found::NotFound, register::RegisterPage,
+};
 use protocol::Role;
 
 /// The HTML document around the app, rendered on the server only.
@@ -53,12 +58,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    components::crisis::provide_crisis_resources();
     view! {
         <Stylesheet id="leptos" href="/pkg/haven.css"/>
         <Title text="Haven"/>
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                <Route path=path!("/help") view=HelpPage ssr=SsrMode::Async/>
                 <Route path=path!("/login/student") view=|| view! { <LoginPage role=Role::Student/> } ssr=SsrMode::Async/>
                 <Route
                     path=path!("/login/psychiatrist")
@@ -68,6 +75,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("/chat") view=ChatLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=ChatHome ssr=SsrMode::Async/>
+                    <Route path=path!("availability") view=AvailabilityPane ssr=SsrMode::Async/>
                     <Route path=path!(":id") view=ConversationPane ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>

@@ -119,6 +119,10 @@ pub enum CliError {
     Serve(#[from] crate::web::ServeError),
     #[error(transparent)]
     PublicUrl(#[from] crate::security::origin::PublicUrlError),
+    #[error(transparent)]
+    CrisisResources(#[from] crate::care::ResourcesError),
+    #[error(transparent)]
+    TimeZone(#[from] crate::care::TimeZoneError),
 }
 
 impl From<AuthError> for CliError {

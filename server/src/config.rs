@@ -67,6 +67,15 @@ pub struct ServeArgs {
     /// flicker).
     #[arg(long, env = "HAVEN_PRESENCE_GRACE_MS", default_value_t = 5000)]
     pub presence_grace_ms: u64,
+    /// The crisis resources every screen shows: a TOML file (see
+    /// `docs/crisis-resources.example.toml`), checked at start. Default: emergency
+    /// services only, with a warning.
+    #[arg(long, env = "HAVEN_CRISIS_RESOURCES")]
+    pub crisis_resources: Option<PathBuf>,
+    /// The service's time zone, in which office hours are set and shown (an IANA name such
+    /// as `Europe/London`). Default: the machine's.
+    #[arg(long, env = "HAVEN_TIME_ZONE")]
+    pub time_zone: Option<String>,
 }
 
 /// Resolved server settings.
@@ -84,6 +93,8 @@ pub struct Config {
     pub login_limits: ThrottleLimits,
     pub send_rate: SendRate,
     pub presence_grace: Duration,
+    pub crisis_resources: Option<PathBuf>,
+    pub time_zone: Option<String>,
 }
 
 impl Config {
@@ -114,6 +125,8 @@ impl Config {
                 registrations_per_address: args.registrations_per_address,
             },
             presence_grace: Duration::from_millis(args.presence_grace_ms),
+            crisis_resources: args.crisis_resources,
+            time_zone: args.time_zone,
             send_rate: SendRate {
                 per_second: args.send_rate_per_sec,
                 burst: args.send_burst,

@@ -1,6 +1,7 @@
 //! `haven`: the server binary and its admin commands.
 
 mod auth;
+mod care;
 mod chat;
 mod cli;
 mod config;

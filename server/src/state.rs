@@ -24,6 +24,8 @@ pub struct AppState {
     pub chat: Arc<Chat>,
     pub cookies: CookiePolicy,
     pub db: Db,
+    /// The crisis resources every page shows.
+    pub crisis: app::protocol::CrisisList,
 }
 
 impl FromRef<AppState> for LeptosOptions {

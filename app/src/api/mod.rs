@@ -1,6 +1,7 @@
 //! Server functions: the UI's calls to the server.
 
 pub mod auth;
+pub mod care;
 pub mod chat;
 
 /// Whether the request is a browser's plain form post (no JavaScript): it accepts HTML.

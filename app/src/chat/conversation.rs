@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::composer::Composer;
-use super::directory::Status;
+use super::directory::{AvailabilityLines, Status};
 use super::store::ChatStore;
 use super::time::{day_of, Clock, DayLabel};
 use super::timeline::{Delivery, Item};
@@ -152,6 +152,7 @@ fn Conversation(view: ConversationView) -> impl IntoView {
                 <h1>{peer.display_name.clone()}</h1>
                 <p class="muted">{peer.bio.clone()}</p>
                 <Status user=peer_id/>
+                {peer.availability.clone().map(|availability| view! { <AvailabilityLines availability/> }.into_any())}
             </header>
             <ol class="messages" node_ref=list on:scroll=on_scroll aria-live="polite">
                 <Show when=move || more.get()>

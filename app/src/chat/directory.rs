@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::store::ChatStore;
 use crate::api::chat::{directory, StartConversation};
-use crate::protocol::{Person, Role, UserId};
+use crate::protocol::{Availability, Person, Role, UserId};
 
 /// The chat home.
 #[component]
@@ -66,22 +66,61 @@ fn Directory() -> impl IntoView {
 
 #[component]
 fn PersonCard(person: Person) -> impl IntoView {
+    let store = expect_context::<ChatStore>();
     let start = ServerAction::<StartConversation>::new();
     let label = format!("Write to {}", person.display_name);
     let id = person.id;
+    let writing_already = store
+        .conversations
+        .with_untracked(|list| list.iter().any(|c| c.peer.id == id));
+    let open = person.availability.as_ref().is_none_or(|a| a.accepting_new) || writing_already;
     view! {
         <li class="person">
             <div>
                 <p class="peer-name">{person.display_name.clone()}</p>
                 <p class="muted">{person.bio.clone()}</p>
                 <Status user=id/>
+                {person.availability.clone().map(|availability| view! { <AvailabilityLines availability/> })}
             </div>
-            <ActionForm action=start>
-                <input type="hidden" name="peer_id" value=person.id.0/>
-                <button type="submit" class="button small" aria-label=label>"Write"</button>
-            </ActionForm>
+            {if open {
+                view! {
+                    <ActionForm action=start>
+                        <input type="hidden" name="peer_id" value=person.id.0/>
+                        <button type="submit" class="button small" aria-label=label>"Write"</button>
+                    </ActionForm>
+                }
+                .into_any()
+            } else {
+                view! { <p class="muted paused">"Not taking new students just now"</p> }.into_any()
+            }}
         </li>
     }
+}
+
+/// When a psychiatrist answers: their state now, how soon they usually reply, their
+/// weekly hours and any leave note (quoted as theirs).
+#[component]
+pub fn AvailabilityLines(availability: Availability) -> impl IntoView {
+    let hours = (!availability.hours.is_empty()).then(|| {
+        let zone = availability.time_zone.clone();
+        view! {
+            <details class="hours">
+                <summary>"Office hours"</summary>
+                <ul>{availability.hours.iter().map(|h| view! { <li>{h.clone()}</li> }).collect_view()}</ul>
+                <p class="muted">"Times in " {zone}</p>
+            </details>
+        }
+    });
+    let note = (!availability.away_note.is_empty()).then(
+        || view! { <p class="away-note">"Their note: “" {availability.away_note.clone()} "”"</p> },
+    );
+    view! {
+        <p class="availability" data-state=format!("{:?}", availability.state)>{availability.summary.clone()}</p>
+        {availability.reply_line().map(|line| view! { <p class="reply-time muted">{line}</p> })}
+        {note}
+        {hours}
+    }
+    .into_any()
 }
 
 /// "online" with a green dot, or "last seen 5 minutes ago" (relative, kept current), or

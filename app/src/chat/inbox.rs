@@ -79,6 +79,7 @@ mod tests {
                 display_name: format!("Peer {id}"),
                 role: Role::Psychiatrist,
                 bio: String::new(),
+                availability: None,
             },
             last_message: last.map(|m| message(id, m, UserId(100 + id))),
             unread: 0,

@@ -9,6 +9,7 @@ use super::sidebar::Sidebar;
 use super::store::{ChatStore, Connection};
 use crate::api::auth::{current_viewer, Logout};
 use crate::api::chat::{conversations, presence};
+use crate::components::crisis::CrisisNotice;
 use crate::protocol::{ConversationSummary, PresenceUpdate, PublicUser, Viewer};
 
 /// Loads the viewer and their conversations, then renders the chat around the nested route.
@@ -75,6 +76,9 @@ fn ChatShell(
                 <a class="brand small" href="/chat">"Haven"</a>
                 <ConnectionBanner/>
                 <NotifyButton/>
+                {(user.role == crate::protocol::Role::Psychiatrist).then(|| view! {
+                    <a class="link" href=crate::api::care::AVAILABILITY_PAGE>"Availability"</a>
+                })}
                 <span class="whoami">
                     <span class="display-name">{user.display_name.clone()}</span>
                     <span class="role-badge">{user.role.as_str()}</span>
@@ -83,6 +87,7 @@ fn ChatShell(
                     <button type="submit" class="button secondary small">"Sign out"</button>
                 </ActionForm>
             </header>
+            <CrisisNotice/>
             <Sidebar/>
             <Outlet/>
         </div>

@@ -2,6 +2,7 @@
 //! the composer; their state (plain reducers: `timeline`, `inbox`, `roster`; signals over
 //! them: `store`), and (in the browser) the live socket.
 
+pub mod availability;
 pub mod composer;
 pub mod conversation;
 pub mod directory;

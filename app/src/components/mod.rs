@@ -1,4 +1,5 @@
 //! Reusable pieces of the UI.
 
+pub mod crisis;
 pub mod field;
 pub mod form_error;

@@ -3,6 +3,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::components::crisis::CrisisNotice;
+
 /// The landing page.
 #[component]
 pub fn HomePage() -> impl IntoView {
@@ -12,7 +14,9 @@ pub fn HomePage() -> impl IntoView {
             <section class="card">
                 <h1 class="brand">"Haven"</h1>
                 <p class="lede">
-                    "A private place for students to talk with the university's psychiatrists, any time of day."
+                    "A private place for students to write to the university's psychiatrists. "
+                    "Write whenever you like; each psychiatrist answers during their office hours, "
+                    "and you see their hours and how soon they usually reply before you write."
                 </p>
                 <nav class="stack" aria-label="Get started">
                     <a class="button" href="/register">"Create a student account"</a>
@@ -21,5 +25,6 @@ pub fn HomePage() -> impl IntoView {
                 </nav>
             </section>
         </main>
+        <CrisisNotice/>
     }
 }

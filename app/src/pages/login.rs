@@ -5,7 +5,7 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::api::auth::Login;
-use crate::components::{field::TextField, form_error::FormError};
+use crate::components::{crisis::CrisisNotice, field::TextField, form_error::FormError};
 use crate::protocol::Role;
 
 /// The sign-in page of one role. Works as a plain form post before hydration.
@@ -64,5 +64,6 @@ pub fn LoginPage(role: Role) -> impl IntoView {
                 <div class="aside">{other}</div>
             </section>
         </main>
+        <CrisisNotice/>
     }
 }

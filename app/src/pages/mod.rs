@@ -1,5 +1,6 @@
 //! One module a screen.
 
+pub mod help;
 pub mod home;
 pub mod login;
 pub mod not_found;

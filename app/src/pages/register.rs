@@ -5,7 +5,7 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::api::auth::Register;
-use crate::components::{field::TextField, form_error::FormError};
+use crate::components::{crisis::CrisisNotice, field::TextField, form_error::FormError};
 use crate::error::{AuthError, Field};
 use crate::validation::{self, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN};
 
@@ -95,5 +95,6 @@ pub fn RegisterPage() -> impl IntoView {
                 </div>
             </section>
         </main>
+        <CrisisNotice/>
     }
 }

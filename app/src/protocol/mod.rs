@@ -2,12 +2,17 @@
 //! Records and ids here; every Socket.IO payload and ack in [`events`]; the time type in
 //! [`timestamp`].
 
+pub mod care;
 pub mod events;
 pub mod timestamp;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub use care::{
+    Availability, AvailabilityForm, AvailabilitySettings, AvailabilityState, CrisisList,
+    CrisisResource,
+};
 pub use events::{
     Ack, AckError, ConversationOpened, Done, HandshakeAuth, MarkRead, MessageSent,
     OpenConversation, OpenedConversation, PresenceSnapshot, PresenceUpdate, ReadStored, ReadUpdate,
@@ -147,6 +152,9 @@ pub struct Person {
     pub role: Role,
     /// A short line about a psychiatrist; empty for students.
     pub bio: String,
+    /// For a psychiatrist shown to a student: when they answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability: Option<Availability>,
 }
 
 /// A conversation as the sidebar shows it, from one member's point of view.

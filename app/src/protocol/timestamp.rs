@@ -157,17 +157,54 @@ fn parse(text: &[u8]) -> Option<Timestamp> {
     Some(Timestamp(seconds * 1000 + millis))
 }
 
-impl fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Timestamp {
+    /// The fixed-width text, written digit by digit: every stored and sent message
+    /// formats its time, and `write!` with padding cost a measurable share of a send
+    /// (docs/benchmarks.md). `None` for years outside 0..=9999.
+    fn fixed_text(self) -> Option<[u8; 24]> {
         let days = self.0.div_euclid(MS_PER_DAY);
         let in_day = self.0.rem_euclid(MS_PER_DAY);
         let (year, month, day) = civil_from_days(days);
+        if !(0..=9999).contains(&year) {
+            return None;
+        }
         let (hour, minute) = (in_day / 3_600_000, in_day / 60_000 % 60);
         let (second, millis) = (in_day / 1000 % 60, in_day % 1000);
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{millis:03}Z"
-        )
+        let mut out = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut value: i64| {
+            for i in (at..at + width).rev() {
+                out[i] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, month);
+        put(8, 2, day);
+        put(11, 2, hour);
+        put(14, 2, minute);
+        put(17, 2, second);
+        put(20, 3, millis);
+        Some(out)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.fixed_text() {
+            // ASCII digits and separators only.
+            Some(text) => f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?),
+            None => {
+                let days = self.0.div_euclid(MS_PER_DAY);
+                let in_day = self.0.rem_euclid(MS_PER_DAY);
+                let (year, month, day) = civil_from_days(days);
+                let (hour, minute) = (in_day / 3_600_000, in_day / 60_000 % 60);
+                let (second, millis) = (in_day / 1000 % 60, in_day % 1000);
+                write!(
+                    f,
+                    "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{millis:03}Z"
+                )
+            }
+        }
     }
 }
 
@@ -181,7 +218,10 @@ impl FromStr for Timestamp {
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        match self.fixed_text() {
+            Some(text) => serializer.serialize_str(std::str::from_utf8(&text).unwrap_or_default()),
+            None => serializer.collect_str(self),
+        }
     }
 }
 

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use app::backend::{ChatBackend, ConversationPage};
 use app::protocol::{
-    AckError, ConversationId, ConversationSummary, Message, MessageId, Person, PresenceUpdate,
-    UserId,
+    AckError, AvailabilityForm, AvailabilitySettings, ConversationId, ConversationSummary, Message,
+    MessageId, Person, PresenceUpdate, UserId,
 };
 use async_trait::async_trait;
 use http::request::Parts;
@@ -94,6 +94,18 @@ impl ChatBackend for FormChat {
         let user = user_of(req).await?;
         let opened = self.chat.open(user.id, user.role, peer).await;
         answer("open", user.id, opened).map(|(id, _)| id)
+    }
+
+    async fn availability_settings(&self, req: &Parts) -> Result<AvailabilitySettings, AckError> {
+        let user = user_of(req).await?;
+        let settings = self.chat.availability_settings(user.id, user.role).await;
+        answer("availability_settings", user.id, settings)
+    }
+
+    async fn save_availability(&self, req: &Parts, form: AvailabilityForm) -> Result<(), AckError> {
+        let user = user_of(req).await?;
+        let saved = self.chat.save_availability(user.id, user.role, &form).await;
+        answer("save_availability", user.id, saved)
     }
 
     async fn send(

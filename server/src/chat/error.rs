@@ -28,6 +28,15 @@ pub enum ChatError {
     RateLimited,
     #[error("lastReadId is not a message of this conversation")]
     UnknownMessage,
+    /// The psychiatrist paused new conversations (existing ones go on).
+    #[error("this psychiatrist is not taking new conversations just now; please choose another")]
+    NotAcceptingNew,
+    /// Availability settings are a psychiatrist's.
+    #[error("only psychiatrists set office hours")]
+    NotPsychiatrist,
+    /// The availability form has a mistake, said in the message.
+    #[error("{0}")]
+    InvalidSettings(String),
     /// Storage failed; the cause is logged once, where the error is answered.
     #[error("internal error")]
     Store(#[from] StoreError),
@@ -46,6 +55,9 @@ impl ChatError {
             ChatError::ClientIdReused => "client_id_reused",
             ChatError::RateLimited => "rate_limited",
             ChatError::UnknownMessage => "unknown_message",
+            ChatError::NotAcceptingNew => "not_accepting_new",
+            ChatError::NotPsychiatrist => "forbidden",
+            ChatError::InvalidSettings(_) => "invalid_settings",
             ChatError::Store(_) => "internal",
         }
     }

@@ -15,14 +15,16 @@ use std::sync::Arc;
 
 use app::backend::ConversationPage;
 use app::protocol::{
-    ClientId, ConversationId, ConversationSummary, Message, MessageId, Person, PresenceSnapshot,
-    PresenceUpdate, ReadUpdate, Role, Timestamp, TypingUpdate, UserId, MAX_BODY_CHARS,
+    AvailabilityForm, AvailabilitySettings, ClientId, ConversationId, ConversationSummary, Message,
+    MessageId, Person, PresenceSnapshot, PresenceUpdate, ReadUpdate, Role, Timestamp, TypingUpdate,
+    UserId, MAX_BODY_CHARS,
 };
 
 pub use error::ChatError;
 pub use events::{Audience, ChatEvent, Connection, Publisher, SharedPublisher};
 pub use limiter::{SendLimiter, SendRate};
 
+use crate::care::Care;
 use crate::store::writer::MessageWriter;
 use crate::store::{conversations, messages, users, Db, StoreError};
 use members::Members;
@@ -59,6 +61,7 @@ pub struct Chat {
     typing_limiter: SendLimiter,
     members: Members,
     presence: Arc<Presence>,
+    care: Arc<Care>,
 }
 
 /// Checks and normalizes a body: trimmed, 1..=4000 characters.
@@ -90,8 +93,10 @@ impl Chat {
         rate: SendRate,
         publisher: SharedPublisher,
         presence_grace: std::time::Duration,
+        care: Arc<Care>,
     ) -> Result<Self, StoreError> {
         Ok(Self {
+            care,
             writer: MessageWriter::spawn(&db)?,
             presence: Arc::new(Presence::new(db.clone(), publisher.clone(), presence_grace)),
             members: Members::new(db.clone()),
@@ -123,7 +128,15 @@ impl Chat {
                     .await?
                     .filter(|p| p.role == Role::Psychiatrist)
                     .ok_or(ChatError::UserNotFound)?;
-                conversations::open_direct(&self.db, user, psychiatrist.id).await?
+                match conversations::find_direct(&self.db, user, psychiatrist.id).await? {
+                    Some(existing) => existing,
+                    None => {
+                        if !self.care.stored(psychiatrist.id).await?.accepting_new {
+                            return Err(ChatError::NotAcceptingNew);
+                        }
+                        conversations::open_direct(&self.db, user, psychiatrist.id).await?
+                    }
+                }
             }
             Role::Psychiatrist => conversations::find_direct(&self.db, peer, user)
                 .await?
@@ -277,18 +290,70 @@ impl Chat {
         let record = users::find_by_id(&self.db, peer)
             .await?
             .ok_or(ChatError::UserNotFound)?;
+        let availability = match record.role {
+            Role::Psychiatrist => Some(self.care.availability(record.id, Timestamp::now()).await?),
+            Role::Student => None,
+        };
         Ok(Person {
             id: record.id,
             display_name: record.display_name,
             role: record.role,
             bio: record.bio,
+            availability,
         })
     }
 
     /// The psychiatrists a student can write to.
     pub async fn directory(&self) -> Result<Vec<Person>, ChatError> {
         let rows = users::psychiatrists(&self.db).await?;
-        Ok(rows.into_iter().map(wire::person).collect())
+        let now = Timestamp::now();
+        let mut people = Vec::with_capacity(rows.len());
+        for row in rows {
+            let availability = self.care.availability(row.id, now).await?;
+            let mut person = wire::person(row);
+            person.availability = Some(availability);
+            people.push(person);
+        }
+        Ok(people)
+    }
+
+    /// A psychiatrist's availability settings, and what students see of them now.
+    pub async fn availability_settings(
+        &self,
+        user: UserId,
+        role: Role,
+    ) -> Result<AvailabilitySettings, ChatError> {
+        if role != Role::Psychiatrist {
+            return Err(ChatError::NotPsychiatrist);
+        }
+        Ok(AvailabilitySettings {
+            form: crate::care::form::form_of(&self.care.stored(user).await?),
+            availability: self.care.availability(user, Timestamp::now()).await?,
+        })
+    }
+
+    /// Replaces a psychiatrist's availability settings, after checking them.
+    pub async fn save_availability(
+        &self,
+        user: UserId,
+        role: Role,
+        form: &AvailabilityForm,
+    ) -> Result<(), ChatError> {
+        if role != Role::Psychiatrist {
+            return Err(ChatError::NotPsychiatrist);
+        }
+        let settings = crate::care::form::parse(form, self.care.today())
+            .map_err(ChatError::InvalidSettings)?;
+        self.care
+            .save(
+                user,
+                &settings.hours,
+                settings.back_on,
+                &settings.note,
+                settings.accepting_new,
+            )
+            .await?;
+        Ok(())
     }
 
     /// A connection of `user` opened: they may count as online now.

@@ -25,6 +25,7 @@ pub fn person(profile: Profile) -> Person {
         display_name: profile.display_name,
         role: profile.role,
         bio: profile.bio,
+        availability: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Storage: the one place with SQL. Handlers and services call the typed functions of the
 //! submodules (`store::users::insert(..)`), never `sqlx` directly.
 
+pub mod availability;
 pub mod conversations;
 pub mod messages;
 pub mod sessions;

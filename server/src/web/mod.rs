@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use app::backend::{SharedBackend, SharedChatBackend};
+use app::protocol::CrisisList;
 use app::{shell, App};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -26,6 +27,7 @@ use tower_sessions_sqlx_store::SqliteStore;
 use crate::auth::backend::FormBackend;
 use crate::auth::service::Accounts;
 use crate::auth::session::{self, COOKIE_NAME};
+use crate::care::{Care, ServiceTimeZone};
 use crate::chat::backend::FormChat;
 use crate::chat::Chat;
 use crate::config::Config;
@@ -43,6 +45,9 @@ const BODY_LIMIT: usize = 64 * 1024;
 
 /// Starts everything and serves until SIGINT/SIGTERM. Prints the URL once listening.
 pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
+    let crisis = CrisisList(crate::care::crisis_resources(
+        config.crisis_resources.as_deref(),
+    )?);
     let db = store::connect(&config.database_url).await?;
     store::migrate(&db).await?;
     let listener = TcpListener::bind(config.addr).await?;
@@ -58,11 +63,16 @@ pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
 
     // The chat domain publishes through the port; Socket.IO rooms deliver.
     let delivery = Arc::new(SocketDelivery::default());
+    let care = Arc::new(Care::new(
+        db.clone(),
+        ServiceTimeZone::new(config.time_zone.as_deref())?,
+    ));
     let chat = Arc::new(Chat::new(
         db.clone(),
         config.send_rate,
         delivery.clone(),
         config.presence_grace,
+        care.clone(),
     )?);
     let live = Realtime {
         sessions: sessions.clone(),
@@ -80,6 +90,7 @@ pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
             secure: origin.is_https(),
         },
         db,
+        crisis,
     };
     let app = router(state, sessions, socket_layer, &config, &origin);
 
@@ -151,9 +162,11 @@ pub fn router(
         .with_always_save(true);
 
     // What every server-rendered page and server function gets as Leptos context.
+    let crisis = state.crisis.clone();
     let context = move || {
         provide_context(backend.clone());
         provide_context(chat_backend.clone());
+        provide_context(crisis.clone());
         // The nonce of this response's CSP header, for Leptos' inline scripts.
         let nonce = use_context::<http::request::Parts>()
             .and_then(|parts| parts.extensions.get::<CspNonce>().cloned());

@@ -17,6 +17,11 @@ use tokio::sync::mpsc;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_haven");
 pub const PASSWORD: &str = "a-synthetic-passphrase";
+/// The crisis resources every test server shows: the documented example.
+pub const CRISIS_RESOURCES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../docs/crisis-resources.example.toml"
+);
 
 /// A running server with its own database; killed on drop.
 pub struct TestServer {
@@ -87,6 +92,7 @@ impl TestServer {
             .env("DATABASE_URL", database_url)
             .env("LEPTOS_SITE_ROOT", dir.path())
             .env("HAVEN_LOG", "warn")
+            .env("HAVEN_CRISIS_RESOURCES", CRISIS_RESOURCES)
             // Tests register many students from one address; the registration throttle has
             // a test of its own.
             .env("HAVEN_REGISTRATIONS_PER_ADDRESS", "10000")
@@ -127,6 +133,7 @@ impl TestServer {
     ) -> (bool, String, String) {
         let mut child = Command::new(BIN)
             .args(args)
+            .env("HAVEN_CRISIS_RESOURCES", CRISIS_RESOURCES)
             .envs(env.iter().copied())
             .env("DATABASE_URL", &self.database_url)
             .env("HAVEN_LOG", "warn")

@@ -1,0 +1,386 @@
+//! Haven's duty of care: the crisis resources every screen shows, and honest availability
+//! (office hours, leave, intake, real reply times) for the psychiatrists students write to.
+
+pub mod form;
+pub mod resources;
+pub mod schedule;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use app::protocol::{Availability, AvailabilityState, CrisisResource, Timestamp, UserId};
+use jiff::tz::TimeZone;
+
+use crate::store::availability::{self as rows, AvailabilityRow, HoursRow};
+use crate::store::{Db, StoreError};
+pub use resources::ResourcesError;
+use schedule::{OfficeBlock, Schedule};
+
+/// Reply times are measured over this many days.
+const REPLY_WINDOW_DAYS: i64 = 30;
+/// "Usually replies within" is shown only with at least this many replies measured.
+pub const MIN_REPLIES: usize = 5;
+
+/// The crisis resources from `path`, or, when none is configured, the emergency-services
+/// fallback with a warning (an unconfigured service still shows where to turn).
+pub fn crisis_resources(path: Option<&Path>) -> Result<Arc<[CrisisResource]>, ResourcesError> {
+    match path {
+        Some(path) => Ok(resources::load(path)?.into()),
+        None => {
+            tracing::warn!(
+                "no crisis resources configured (HAVEN_CRISIS_RESOURCES): showing emergency \
+                 services only; see docs/operating.md"
+            );
+            Ok(resources::fallback().into())
+        }
+    }
+}
+
+/// The service's time zone: office hours are read in it.
+#[derive(Debug, Clone)]
+pub struct ServiceTimeZone {
+    pub tz: TimeZone,
+    pub name: String,
+}
+
+/// Why the time zone setting was refused.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown time zone {name:?} (HAVEN_TIME_ZONE wants an IANA name such as Europe/London)")]
+pub struct TimeZoneError {
+    name: String,
+    #[source]
+    source: jiff::Error,
+}
+
+impl ServiceTimeZone {
+    /// The named zone, or the machine's own (UTC if it has none).
+    pub fn new(name: Option<&str>) -> Result<Self, TimeZoneError> {
+        match name {
+            Some(name) => TimeZone::get(name)
+                .map(|tz| Self {
+                    tz,
+                    name: name.to_owned(),
+                })
+                .map_err(|source| TimeZoneError {
+                    name: name.to_owned(),
+                    source,
+                }),
+            None => {
+                let tz = TimeZone::try_system().unwrap_or(TimeZone::UTC);
+                let name = tz.iana_name().unwrap_or("UTC").to_owned();
+                Ok(Self { tz, name })
+            }
+        }
+    }
+}
+
+/// A psychiatrist who is not answering now: why, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closed {
+    /// When the current closed stretch began (end of the last office hours, or the
+    /// start of a leave); `None` if not open in the last week.
+    pub since: Option<Timestamp>,
+    /// The sentence a student is told ("Away, back on …", "Next available …").
+    pub summary: String,
+}
+
+/// Availability of psychiatrists: their settings (cached; one node writes them), what
+/// students are told, and whether a message arrives out of hours.
+pub struct Care {
+    db: Db,
+    zone: ServiceTimeZone,
+    settings: Mutex<HashMap<UserId, Arc<AvailabilityRow>>>,
+}
+
+impl Care {
+    /// Availability over `db`, read in `zone`.
+    pub fn new(db: Db, zone: ServiceTimeZone) -> Self {
+        Self {
+            db,
+            zone,
+            settings: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Today's date in the service's time zone.
+    pub fn today(&self) -> jiff::civil::Date {
+        jiff::Timestamp::now().to_zoned(self.zone.tz.clone()).date()
+    }
+
+    async fn settings(&self, psychiatrist: UserId) -> Result<Arc<AvailabilityRow>, StoreError> {
+        if let Some(found) = self.lock().get(&psychiatrist) {
+            return Ok(found.clone());
+        }
+        let row = Arc::new(rows::get(&self.db, psychiatrist).await?);
+        self.lock().insert(psychiatrist, row.clone());
+        Ok(row)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, Arc<AvailabilityRow>>> {
+        self.settings.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The stored settings of `psychiatrist`, for their settings page.
+    pub async fn stored(&self, psychiatrist: UserId) -> Result<AvailabilityRow, StoreError> {
+        Ok((*self.settings(psychiatrist).await?).clone())
+    }
+
+    /// Replaces the settings of `psychiatrist` (already validated).
+    pub async fn save(
+        &self,
+        psychiatrist: UserId,
+        hours: &[HoursRow],
+        back_on: Option<jiff::civil::Date>,
+        note: &str,
+        accepting_new: bool,
+    ) -> Result<(), StoreError> {
+        rows::set_hours(&self.db, psychiatrist, hours).await?;
+        let back_on = back_on.map(|d| d.to_string());
+        let away = back_on.as_deref().map(|d| (Timestamp::now(), d));
+        rows::set_leave_and_intake(&self.db, psychiatrist, away, note, accepting_new).await?;
+        self.lock().remove(&psychiatrist);
+        Ok(())
+    }
+
+    /// What a student is told about `psychiatrist` at `now`.
+    pub async fn availability(
+        &self,
+        psychiatrist: UserId,
+        now: Timestamp,
+    ) -> Result<Availability, StoreError> {
+        let settings = self.settings(psychiatrist).await?;
+        let (state, summary, next_open) = self.state(&settings, now);
+        let since = Timestamp::from_millis(now.as_millis() - REPLY_WINDOW_DAYS * 24 * 3600 * 1000);
+        let exchanges = rows::exchanges_since(&self.db, psychiatrist, since).await?;
+        Ok(Availability {
+            state,
+            summary,
+            hours: settings.hours.iter().map(hours_line).collect(),
+            time_zone: self.zone.name.clone(),
+            away_note: if state == AvailabilityState::Away {
+                settings.away_note.clone()
+            } else {
+                String::new()
+            },
+            accepting_new: settings.accepting_new,
+            usual_reply_hours: usual_reply_hours(&exchanges),
+            next_open,
+        })
+    }
+
+    /// Whether `psychiatrist` is out of hours or away at `now`, and since when. A
+    /// psychiatrist with no hours set and no leave is never "closed": nothing was promised.
+    pub async fn closed(
+        &self,
+        psychiatrist: UserId,
+        now: Timestamp,
+    ) -> Result<Option<Closed>, StoreError> {
+        let settings = self.settings(psychiatrist).await?;
+        let (state, summary, _) = self.state(&settings, now);
+        if !matches!(
+            state,
+            AvailabilityState::Away | AvailabilityState::OutOfHours
+        ) {
+            return Ok(None);
+        }
+        let blocks = blocks(&settings.hours);
+        let schedule = self.schedule(&settings, &blocks);
+        let since = match (state, schedule.away) {
+            // Closed since the later of: the last office hours' end, the leave's start.
+            (AvailabilityState::Away, Some((left, _))) => {
+                Some(schedule.closed_since(now).map_or(left, |end| {
+                    Timestamp::from_millis(end.as_millis().max(left.as_millis()))
+                }))
+            }
+            _ => schedule.closed_since(now),
+        };
+        Ok(Some(Closed { since, summary }))
+    }
+
+    fn schedule<'a>(
+        &'a self,
+        settings: &AvailabilityRow,
+        blocks: &'a [OfficeBlock],
+    ) -> Schedule<'a> {
+        let away = settings
+            .away
+            .as_ref()
+            .and_then(|(since, back_on)| Some((*since, back_on.parse().ok()?)));
+        Schedule {
+            blocks,
+            away,
+            tz: &self.zone.tz,
+        }
+    }
+
+    fn state(
+        &self,
+        settings: &AvailabilityRow,
+        now: Timestamp,
+    ) -> (AvailabilityState, String, Option<Timestamp>) {
+        let blocks = blocks(&settings.hours);
+        let schedule = self.schedule(settings, &blocks);
+        let next_open = schedule.next_open(now);
+        if schedule.is_away(now) {
+            let back = schedule
+                .away
+                .map(|(_, day)| day.strftime("%A %-d %B").to_string())
+                .unwrap_or_default();
+            let next = next_open
+                .map(|at| format!("; next available {}", self.label(at, now)))
+                .unwrap_or_default();
+            return (
+                AvailabilityState::Away,
+                format!("Away, back on {back}{next}"),
+                next_open,
+            );
+        }
+        if blocks.is_empty() {
+            return (
+                AvailabilityState::NoHours,
+                "No office hours set".to_owned(),
+                None,
+            );
+        }
+        match schedule.open_until(now) {
+            Some(until) => (
+                AvailabilityState::InHours,
+                format!("In office hours until {}", self.clock(until)),
+                None,
+            ),
+            None => (
+                AvailabilityState::OutOfHours,
+                match next_open {
+                    Some(at) => format!(
+                        "Out of office hours; next available {}",
+                        self.label(at, now)
+                    ),
+                    None => "Out of office hours".to_owned(),
+                },
+                next_open,
+            ),
+        }
+    }
+
+    fn zoned(&self, at: Timestamp) -> Option<jiff::Zoned> {
+        jiff::Timestamp::from_millisecond(at.as_millis())
+            .ok()
+            .map(|t| t.to_zoned(self.zone.tz.clone()))
+    }
+
+    fn clock(&self, at: Timestamp) -> String {
+        self.zoned(at)
+            .map(|z| z.strftime("%H:%M").to_string())
+            .unwrap_or_default()
+    }
+
+    /// "today at 09:00", "tomorrow at 09:00", "Monday 09:00", or a date further out.
+    fn label(&self, at: Timestamp, now: Timestamp) -> String {
+        let (Some(at), Some(now)) = (self.zoned(at), self.zoned(now)) else {
+            return String::new();
+        };
+        let days = now
+            .date()
+            .until(at.date())
+            .map(|s| s.get_days())
+            .unwrap_or(i32::MAX);
+        match days {
+            0 => at.strftime("today at %H:%M").to_string(),
+            1 => at.strftime("tomorrow at %H:%M").to_string(),
+            2..=6 => at.strftime("%A at %H:%M").to_string(),
+            _ => at.strftime("%A %-d %B at %H:%M").to_string(),
+        }
+    }
+}
+
+fn blocks(hours: &[HoursRow]) -> Vec<OfficeBlock> {
+    hours
+        .iter()
+        .filter_map(|h| OfficeBlock::new(h.weekday, h.start_minute, h.end_minute))
+        .collect()
+}
+
+const WEEKDAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
+/// "Monday 09:00–17:00".
+fn hours_line(h: &HoursRow) -> String {
+    let hm = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
+    format!(
+        "{} {}–{}",
+        WEEKDAYS[usize::from(h.weekday.min(6))],
+        hm(h.start_minute),
+        hm(h.end_minute)
+    )
+}
+
+/// The median time from a student's first unanswered message to the psychiatrist's next
+/// message, in whole hours rounded up; `None` with fewer than [`MIN_REPLIES`] replies.
+pub fn usual_reply_hours(
+    exchanges: &[(app::protocol::ConversationId, Timestamp, bool)],
+) -> Option<u32> {
+    let mut waits = Vec::new();
+    let mut conversation = None;
+    let mut waiting_since: Option<Timestamp> = None;
+    for &(id, at, by_psychiatrist) in exchanges {
+        if conversation != Some(id) {
+            conversation = Some(id);
+            waiting_since = None;
+        }
+        match (by_psychiatrist, waiting_since) {
+            (false, None) => waiting_since = Some(at),
+            (true, Some(since)) => {
+                waits.push(at.as_millis() - since.as_millis());
+                waiting_since = None;
+            }
+            _ => {}
+        }
+    }
+    if waits.len() < MIN_REPLIES {
+        return None;
+    }
+    waits.sort_unstable();
+    let median = waits[waits.len() / 2].max(0);
+    let hour = 3_600_000;
+    Some(((median + hour - 1) / hour).max(1) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::protocol::ConversationId;
+
+    #[test]
+    fn reply_times_need_enough_replies_and_count_from_the_first_unanswered_message() {
+        let h = 3_600_000;
+        let mut exchanges = Vec::new();
+        // Five replies: after 1, 2, 3, 4 and 30 hours; a student's second message before
+        // the reply does not restart the clock.
+        for (i, wait) in [1, 2, 3, 4, 30].into_iter().enumerate() {
+            let c = ConversationId(i as i64);
+            exchanges.push((c, Timestamp::from_millis(0), false));
+            exchanges.push((c, Timestamp::from_millis(h / 2), false));
+            exchanges.push((c, Timestamp::from_millis(wait * h), true));
+        }
+        assert_eq!(usual_reply_hours(&exchanges), Some(3));
+        assert_eq!(usual_reply_hours(&exchanges[..12]), None);
+    }
+
+    #[test]
+    fn hours_read_as_weekday_and_clock() {
+        let row = HoursRow {
+            weekday: 0,
+            start_minute: 9 * 60,
+            end_minute: 17 * 60 + 30,
+        };
+        assert_eq!(hours_line(&row), "Monday 09:00–17:30");
+    }
+}

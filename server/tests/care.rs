@@ -1,0 +1,302 @@
+//! Haven's duty of care, tried as a student would: where to turn in a crisis is on every
+//! screen, in the server's HTML (so without JavaScript too).
+
+mod common;
+
+use common::{Peer, TestServer};
+use scraper::{Html, Selector};
+use serde_json::json;
+
+fn select(html: &Html, css: &str) -> Vec<String> {
+    let selector = Selector::parse(css).expect("selector");
+    html.select(&selector)
+        .map(|e| e.text().collect::<String>())
+        .collect()
+}
+
+fn attrs(html: &Html, css: &str, name: &str) -> Vec<String> {
+    let selector = Selector::parse(css).expect("selector");
+    html.select(&selector)
+        .filter_map(|e| e.value().attr(name).map(str::to_owned))
+        .collect()
+}
+
+/// The short notice: not for emergencies, the urgent lines as `tel:` links, and the way to
+/// the full list.
+fn assert_crisis_notice(page: &str, path: &str) {
+    let html = Html::parse_document(page);
+    let notice = select(&html, "aside.crisis[aria-label='Urgent help']").concat();
+    assert!(
+        notice.contains("Not for emergencies"),
+        "{path}: notice missing: {notice:?}"
+    );
+    assert!(notice.contains("Samaritans"), "{path}: {notice}");
+    let links = attrs(&html, "aside.crisis a", "href");
+    assert!(links.iter().any(|l| l == "tel:999"), "{path}: {links:?}");
+    assert!(links.iter().any(|l| l == "/help"), "{path}: {links:?}");
+}
+
+#[tokio::test]
+async fn the_crisis_notice_is_on_every_screen_in_the_servers_html() {
+    let server = TestServer::start().await;
+    for path in ["/", "/login/student", "/login/psychiatrist", "/register"] {
+        let res = server.get_page(path, None).await;
+        assert_eq!(res.status(), 200, "{path}");
+        assert_crisis_notice(&res.text().await.unwrap(), path);
+    }
+
+    let student = server.student("sam").await;
+    let doctor = server.psychiatrist("dr.hours").await;
+    let s = Peer::connect(&server, &student, None).await;
+    let ack = s
+        .call("conversation:open", json!({ "peerId": doctor.id }))
+        .await;
+    let conversation = ack["conversation"]["id"].as_i64().expect("id");
+    let screens = [
+        (&student, "/chat".to_owned()),
+        (&student, format!("/chat/{conversation}")),
+        (&doctor, "/chat".to_owned()),
+        (&doctor, format!("/chat/{conversation}")),
+    ];
+    for (who, path) in screens {
+        let res = server.get_page(&path, Some(&who.cookie)).await;
+        assert_eq!(res.status(), 200, "{path}");
+        assert_crisis_notice(&res.text().await.unwrap(), &path);
+    }
+}
+
+#[tokio::test]
+async fn the_help_page_lists_every_configured_resource() {
+    let server = TestServer::start().await;
+    let page = server.get_page("/help", None).await.text().await.unwrap();
+    let html = Html::parse_document(&page);
+    let names = select(&html, ".crisis-list h2");
+    assert_eq!(
+        names,
+        [
+            "Emergency services",
+            "Samaritans",
+            "Shout crisis text line",
+            "Campus counselling service",
+            "Campus security (out of hours)"
+        ]
+    );
+    let text = select(&html, ".crisis-list").concat();
+    assert!(text.contains("Text SHOUT to 85258"), "{text}");
+    assert!(text.contains("Mon–Fri 9:00–17:00"), "{text}");
+    let links = attrs(&html, ".crisis-list a", "href");
+    assert!(links.contains(&"tel:+442079460000".to_owned()), "{links:?}");
+    assert!(
+        links.contains(&"https://www.samaritans.org/".to_owned()),
+        "{links:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_crisis_resources_file_stops_the_server_at_start() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("resources.toml");
+    std::fs::write(
+        &file,
+        "[[resource]]\nname = \"Line\"\nhours = \"24/7\"\nurgent = true\nlink = \"javascript:alert(1)\"\n",
+    )
+    .unwrap();
+    let serve = ["serve", "--addr", "127.0.0.1:0"];
+    let env = [("HAVEN_CRISIS_RESOURCES", file.to_str().unwrap())];
+    let (ok, _, err) = server.cli_with_env(&serve, "", &env).await;
+    assert!(!ok, "refused to start");
+    assert!(
+        err.contains("resources.toml") && err.contains("https://"),
+        "{err}"
+    );
+}
+
+/// Today's weekday in UTC, Monday = 0 (1970-01-01 was a Thursday).
+fn weekday_today() -> usize {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 86_400;
+    ((days + 3) % 7) as usize
+}
+
+const DAY_KEYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// The availability form as a browser posts it: `hours` per weekday, a leave, intake.
+fn availability_form(
+    hours: &[(usize, &str, &str)],
+    back_on: &str,
+    note: &str,
+    accepting: bool,
+) -> String {
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for (i, key) in DAY_KEYS.iter().enumerate() {
+        let (start, end) = hours
+            .iter()
+            .find(|(d, _, _)| *d == i)
+            .map(|(_, s, e)| (s.to_string(), e.to_string()))
+            .unwrap_or_default();
+        fields.push((format!("{key}_start"), start));
+        fields.push((format!("{key}_end"), end));
+    }
+    fields.push(("back_on".into(), back_on.into()));
+    fields.push(("away_note".into(), note.into()));
+    if accepting {
+        fields.push(("accepting_new".into(), "on".into()));
+    }
+    fields
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.replace(' ', "+").replace(':', "%3A")))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+async fn save_availability(server: &TestServer, cookie: &str, form: String) -> u16 {
+    server
+        .http()
+        .post(server.url("/api/form/save_availability"))
+        .header("accept", "text/html")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", cookie)
+        .body(form)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// What a student's directory says of the (one) psychiatrist.
+async fn directory_says(server: &TestServer, cookie: &str) -> String {
+    let page = server
+        .get_page("/chat", Some(cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let html = Html::parse_document(&page);
+    select(&html, ".person").concat()
+}
+
+#[tokio::test]
+async fn office_hours_and_leave_change_what_students_see() {
+    let server = TestServer::start_with(&[("HAVEN_TIME_ZONE", "UTC")]).await;
+    let student = server.student("sam").await;
+    let doctor = server.psychiatrist("dr.hours").await;
+    assert!(directory_says(&server, &student.cookie)
+        .await
+        .contains("No office hours set"));
+
+    // In hours: all of today and tomorrow (so midnight cannot end them mid-test).
+    let today = weekday_today();
+    let hours = [
+        (today, "00:00", "00:00"),
+        ((today + 1) % 7, "00:00", "00:00"),
+    ];
+    let status = save_availability(
+        &server,
+        &doctor.cookie,
+        availability_form(&hours, "", "", true),
+    )
+    .await;
+    assert!(status < 400, "saved: {status}");
+    let says = directory_says(&server, &student.cookie).await;
+    assert!(says.contains("In office hours until"), "{says}");
+
+    // Out of hours: only three days from now.
+    let later = (today + 3) % 7;
+    let hours = [(later, "10:00", "11:00")];
+    save_availability(
+        &server,
+        &doctor.cookie,
+        availability_form(&hours, "", "", true),
+    )
+    .await;
+    let says = directory_says(&server, &student.cookie).await;
+    assert!(
+        says.contains("Out of office hours; next available"),
+        "{says}"
+    );
+    assert!(says.contains("at 10:00"), "{says}");
+
+    // Away, with a note, and paused for new students.
+    let back_on = "2099-12-02";
+    save_availability(
+        &server,
+        &doctor.cookie,
+        availability_form(&hours, back_on, "On leave <b>until</b> December", false),
+    )
+    .await;
+    let says = directory_says(&server, &student.cookie).await;
+    assert!(
+        says.contains("Away, back on Wednesday 2 December"),
+        "{says}"
+    );
+    assert!(
+        says.contains("On leave <b>until</b> December"),
+        "the note is text: {says}"
+    );
+    assert!(says.contains("Not taking new students"), "{says}");
+    let s = Peer::connect(&server, &student, None).await;
+    let ack = s
+        .call("conversation:open", json!({ "peerId": doctor.id }))
+        .await;
+    assert_eq!(ack["error"]["code"], "not_accepting_new", "{ack}");
+
+    // A wrong form changes nothing.
+    let bad = availability_form(&[(today, "17:00", "09:00")], "", "", true);
+    save_availability(&server, &doctor.cookie, bad).await;
+    let says = directory_says(&server, &student.cookie).await;
+    assert!(says.contains("Away, back on"), "unchanged: {says}");
+}
+
+#[tokio::test]
+async fn usually_replies_within_comes_from_stored_reply_times() {
+    let server = TestServer::start_with(&[("HAVEN_TIME_ZONE", "UTC")]).await;
+    let doctor = server.psychiatrist("dr.replies").await;
+    let viewer = server.student("viewer").await;
+    // Five students each waited two hours for an answer, an hour ago.
+    for i in 0..5 {
+        let student = server.student(&format!("writer{i}")).await;
+        let s = Peer::connect(&server, &student, None).await;
+        let ack = s
+            .call("conversation:open", json!({ "peerId": doctor.id }))
+            .await;
+        let conversation = ack["conversation"]["id"].as_i64().unwrap();
+        let d = Peer::connect(&server, &doctor, None).await;
+        for (peer, body) in [(&s, "question"), (&d, "answer")] {
+            let ack = peer
+                .call(
+                    "message:send",
+                    json!({ "conversationId": conversation, "clientId": uuid::Uuid::new_v4().to_string(), "body": body }),
+                )
+                .await;
+            assert_eq!(ack["ok"], true, "{ack}");
+        }
+    }
+    let says = directory_says(&server, &viewer.cookie).await;
+    assert!(says.contains("Usually replies within an hour"), "{says}");
+    let db = rusqlite::Connection::open(server.database_file()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let stamp = |secs: i64| {
+        db.query_row(
+            "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', ?1, 'unixepoch')",
+            [secs],
+            |r| r.get::<_, String>(0),
+        )
+        .unwrap()
+    };
+    let (asked, answered) = (stamp(now - 3 * 3600), stamp(now - 3600 - 60));
+    db.execute(
+        "UPDATE messages SET created_at = CASE WHEN body = 'question' THEN ?1 ELSE ?2 END",
+        [&asked, &answered],
+    )
+    .unwrap();
+    let says = directory_says(&server, &viewer.cookie).await;
+    assert!(says.contains("Usually replies within 2 hours"), "{says}");
+}
