@@ -21,13 +21,15 @@ const DAYS: [(&str, &str); 7] = [
 /// The availability screen.
 #[component]
 pub fn AvailabilityPane() -> impl IntoView {
-    let settings = Resource::new(|| (), |_| availability_settings());
+    // Reloaded after each save: what students see now is the point of the page.
+    let action = ServerAction::<SaveAvailability>::new();
+    let settings = Resource::new(move || action.version().get(), |_| availability_settings());
     view! {
         <Title text="Availability · Haven"/>
         <Suspense fallback=|| view! { <section class="pane"><p class="muted">"Loading…"</p></section> }>
             {move || Suspend::new(async move {
                 match settings.await {
-                    Ok(settings) => view! { <AvailabilityForm settings/> }.into_any(),
+                    Ok(settings) => view! { <AvailabilityForm settings action/> }.into_any(),
                     Err(e) => view! {
                         <section class="pane empty-state" role="alert"><p>{e.message}</p></section>
                     }
@@ -39,8 +41,10 @@ pub fn AvailabilityPane() -> impl IntoView {
 }
 
 #[component]
-fn AvailabilityForm(settings: AvailabilitySettings) -> impl IntoView {
-    let action = ServerAction::<SaveAvailability>::new();
+fn AvailabilityForm(
+    settings: AvailabilitySettings,
+    action: ServerAction<SaveAvailability>,
+) -> impl IntoView {
     let error = Signal::derive(move || {
         action
             .value()

@@ -165,7 +165,8 @@ fn Conversation(view: ConversationView) -> impl IntoView {
                 {move || {
                     let items = store.items.get();
                     let peer_read = store.peer_read.get();
-                    let seen = items
+                    // The read time is known for the marker only: the newest seen line.
+                    let newest_seen = items
                         .iter()
                         .rev()
                         .find(|i| i.sender_id == store.me && i.id.is_some_and(|id| id <= peer_read))
@@ -181,8 +182,11 @@ fn Conversation(view: ConversationView) -> impl IntoView {
                             if day.is_some() {
                                 previous_day = day;
                             }
-                            let is_seen = item.id.is_some() && item.id == seen;
-                            view! { {separator} <Line item conversation=id seen=is_seen/> }
+                            // Every message of ours the peer has read says so, not only the
+                            // newest: an earlier one must not read as unseen.
+                            let is_seen = item.id.is_some_and(|id| id <= peer_read);
+                            let read_time = is_seen && item.id == newest_seen;
+                            view! { {separator} <Line item conversation=id seen=is_seen read_time/> }
                         })
                         .collect_view()
                 }}
@@ -200,7 +204,7 @@ fn Conversation(view: ConversationView) -> impl IntoView {
 
 /// One message line.
 #[component]
-fn Line(item: Item, conversation: ConversationId, seen: bool) -> impl IntoView {
+fn Line(item: Item, conversation: ConversationId, seen: bool, read_time: bool) -> impl IntoView {
     let store = expect_context::<ChatStore>();
     #[cfg(feature = "hydrate")]
     let live = expect_context::<super::live::LiveHandle>();
@@ -251,7 +255,8 @@ fn Line(item: Item, conversation: ConversationId, seen: bool) -> impl IntoView {
                     };
                     // "Seen" carries the read time on hover.
                     let read_at = move || {
-                        seen.then(|| store.peer_read_at.get())
+                        read_time
+                            .then(|| store.peer_read_at.get())
                             .flatten()
                             .map(|at| format!("Seen {}", super::time::local_datetime(at)))
                     };

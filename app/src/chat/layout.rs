@@ -75,7 +75,7 @@ fn ChatShell(
             <header class="topbar">
                 <a class="brand small" href="/chat">"Haven"</a>
                 <ConnectionBanner/>
-                <NotifyButton/>
+                <NotifyButton user=user.id/>
                 {(user.role == crate::protocol::Role::Psychiatrist).then(|| view! {
                     <a class="link" href=crate::api::care::AVAILABILITY_PAGE>"Availability"</a>
                 })}
@@ -119,31 +119,61 @@ fn ConnectionBanner() -> impl IntoView {
 }
 
 /// Offers system notifications for new messages while the tab is hidden. Asked only when
-/// the person presses it (never on page load); shown only while the choice is open.
+/// the person presses it (never on page load); once allowed, a visible setting chooses
+/// between off, on without names (the default) and on with names.
 #[component]
-fn NotifyButton() -> impl IntoView {
+fn NotifyButton(user: crate::protocol::UserId) -> impl IntoView {
+    use super::notifications::Mode;
     let askable = RwSignal::new(false);
+    let granted = RwSignal::new(false);
+    let mode = RwSignal::new(Mode::default());
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         use web_sys::{Notification, NotificationPermission};
         askable.set(Notification::permission() == NotificationPermission::Default);
+        granted.set(Notification::permission() == NotificationPermission::Granted);
+        mode.set(super::notifications::load(user));
     });
+    let choose = move |ev: leptos::ev::Event| {
+        let chosen = Mode::parse(&event_target_value(&ev));
+        mode.set(chosen);
+        #[cfg(feature = "hydrate")]
+        super::notifications::save(user, chosen);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = user;
+    };
     let ask = move |_| {
         #[cfg(feature = "hydrate")]
         if let Ok(promise) = web_sys::Notification::request_permission() {
             leptos::task::spawn_local(async move {
                 let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-                askable.set(
-                    web_sys::Notification::permission() == web_sys::NotificationPermission::Default,
-                );
+                let permission = web_sys::Notification::permission();
+                askable.set(permission == web_sys::NotificationPermission::Default);
+                granted.set(permission == web_sys::NotificationPermission::Granted);
             });
         }
     };
+    let options = [
+        (Mode::Private, "on, without names"),
+        (Mode::WithNames, "on, with names"),
+        (Mode::Off, "off"),
+    ];
     view! {
         <Show when=move || askable.get()>
             <button type="button" class="button secondary small" on:click=ask>
                 "Notify me of new messages"
             </button>
+        </Show>
+        <Show when=move || granted.get()>
+            <label class="notify-setting">
+                "Notifications "
+                <select on:change=choose prop:value=move || mode.get().as_str()>
+                    {options
+                        .into_iter()
+                        .map(|(m, label)| view! { <option value=m.as_str() selected=move || mode.get() == m>{label}</option> })
+                        .collect_view()}
+                </select>
+            </label>
         </Show>
     }
 }

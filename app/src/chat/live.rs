@@ -288,8 +288,8 @@ fn listen(
 }
 
 /// A system notification for a message from someone else while this tab is hidden, if the
-/// user allowed them. Notifications show on lock screens and shared displays, so they name
-/// neither the sender nor the text.
+/// user allowed them. Never the text; the sender's name only if the user chose it
+/// (`notifications::Mode`).
 fn notify(store: ChatStore, message: &Message) {
     use web_sys::{Notification, NotificationOptions, NotificationPermission};
     if message.sender_id == store.me
@@ -298,8 +298,15 @@ fn notify(store: ChatStore, message: &Message) {
     {
         return;
     }
+    let sender = store.conversations.with_untracked(|list| {
+        list.iter()
+            .find(|c| c.id == message.conversation_id)
+            .map(|c| c.peer.display_name.clone())
+    });
+    let Some(title) = super::notifications::load(store.me).title(sender.as_deref()) else {
+        return;
+    };
     let options = NotificationOptions::new();
-    options.set_body("You have a new message.");
     options.set_tag(&format!("conversation-{}", message.conversation_id));
-    let _ = Notification::new_with_options("Haven", &options);
+    let _ = Notification::new_with_options(&title, &options);
 }

@@ -10,6 +10,7 @@ pub mod inbox;
 pub mod layout;
 #[cfg(feature = "hydrate")]
 pub mod live;
+pub mod notifications;
 pub mod roster;
 pub mod sidebar;
 #[cfg(feature = "hydrate")]

@@ -34,7 +34,8 @@ pub fn CrisisNotice() -> impl IntoView {
     let resources = resources();
     // Every piece is an element or one text node: adjacent text nodes merge in the
     // server's HTML and would not hydrate.
-    let fallback = || view! { <span>" If you are in danger now, call your local emergency number."</span> };
+    let fallback =
+        || view! { <span>" If you are in danger now, call your local emergency number."</span> };
     view! {
         <aside class="crisis" aria-label="Urgent help">
             <p>
