@@ -300,3 +300,132 @@ async fn usually_replies_within_comes_from_stored_reply_times() {
     let says = directory_says(&server, &viewer.cookie).await;
     assert!(says.contains("Usually replies within 2 hours"), "{says}");
 }
+
+/// Sends `body` from `peer` into `conversation`; answers the stored message.
+async fn say(peer: &Peer, conversation: i64, body: &str) -> serde_json::Value {
+    let ack = peer
+        .call(
+            "message:send",
+            json!({ "conversationId": conversation, "clientId": common::client_id(), "body": body }),
+        )
+        .await;
+    assert_eq!(ack["ok"], true, "{ack}");
+    ack["message"].clone()
+}
+
+/// The notices among `message:new` events within a short wait.
+async fn notices(peer: &mut Peer) -> Vec<serde_json::Value> {
+    peer.collect("message:new", std::time::Duration::from_millis(800))
+        .await
+        .into_iter()
+        .filter(|m| m["kind"] == "notice")
+        .collect()
+}
+
+#[tokio::test]
+async fn a_student_writing_while_their_psychiatrist_is_away_gets_one_notice_in_every_tab() {
+    let server = TestServer::start_with(&[("HAVEN_TIME_ZONE", "UTC")]).await;
+    let student = server.student("late.night").await;
+    let doctor = server.psychiatrist("dr.away").await;
+    let mut tab1 = Peer::connect(&server, &student, None).await;
+    let mut tab2 = Peer::connect(&server, &student, None).await;
+    let ack = tab1
+        .call("conversation:open", json!({ "peerId": doctor.id }))
+        .await;
+    let conversation = ack["conversation"]["id"].as_i64().expect("id");
+
+    // No office hours set: nothing was promised, no notice.
+    say(&tab1, conversation, "hello").await;
+    assert!(notices(&mut tab1).await.is_empty());
+
+    save_availability(
+        &server,
+        &doctor.cookie,
+        availability_form(&[], "2099-12-02", "", true),
+    )
+    .await;
+    let sent = say(&tab1, conversation, "I don't feel safe tonight").await;
+    let seen = [notices(&mut tab1).await, notices(&mut tab2).await];
+    for found in &seen {
+        assert_eq!(found.len(), 1, "one notice in each tab: {found:?}");
+        let notice = &found[0];
+        assert_eq!(
+            notice["senderId"],
+            serde_json::Value::Null,
+            "nobody's words"
+        );
+        assert!(
+            notice["id"].as_i64() > sent["id"].as_i64(),
+            "after the message"
+        );
+        let body = notice["body"].as_str().unwrap();
+        assert!(
+            body.contains("away, back on Wednesday 2 December"),
+            "{body}"
+        );
+        assert!(body.contains("call 999 (Emergency services)"), "{body}");
+        assert!(body.contains("/help"), "{body}");
+    }
+
+    // Not repeated on every message of the same absence.
+    say(&tab2, conversation, "I keep thinking about it").await;
+    assert!(notices(&mut tab1).await.is_empty());
+
+    // Stored like a message: the page shows it once, set apart, after a reload too; the
+    // psychiatrist's unread count does not include it.
+    let page = server
+        .get_page(&format!("/chat/{conversation}"), Some(&student.cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let html = Html::parse_document(&page);
+    let shown = select(&html, "li.message.notice");
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert!(
+        shown[0].contains("Automatic notice from Haven"),
+        "{}",
+        shown[0]
+    );
+    let list = server
+        .get_page("/chat", Some(&doctor.cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let html = Html::parse_document(&list);
+    assert_eq!(select(&html, ".conversation .unread"), ["3"]);
+
+    // The psychiatrist writing back triggers nothing.
+    let d = Peer::connect(&server, &doctor, None).await;
+    say(&d, conversation, "I'm here").await;
+    assert!(notices(&mut tab1).await.is_empty());
+}
+
+#[tokio::test]
+async fn outside_office_hours_the_notice_says_when_they_are_next_available() {
+    let server = TestServer::start_with(&[("HAVEN_TIME_ZONE", "UTC")]).await;
+    let student = server.student("evening").await;
+    let doctor = server.psychiatrist("dr.nine.to.five").await;
+    let later = (weekday_today() + 3) % 7;
+    save_availability(
+        &server,
+        &doctor.cookie,
+        availability_form(&[(later, "10:00", "11:00")], "", "", true),
+    )
+    .await;
+    let mut s = Peer::connect(&server, &student, None).await;
+    let ack = s
+        .call("conversation:open", json!({ "peerId": doctor.id }))
+        .await;
+    let conversation = ack["conversation"]["id"].as_i64().expect("id");
+    say(&s, conversation, "is anyone there?").await;
+    let found = notices(&mut s).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    let body = found[0]["body"].as_str().unwrap();
+    assert!(body.contains("outside their office hours"), "{body}");
+    assert!(
+        body.contains("Next available:") && body.contains("at 10:00 (UTC)"),
+        "{body}"
+    );
+}

@@ -169,7 +169,7 @@ fn Conversation(view: ConversationView) -> impl IntoView {
                     let newest_seen = items
                         .iter()
                         .rev()
-                        .find(|i| i.sender_id == store.me && i.id.is_some_and(|id| id <= peer_read))
+                        .find(|i| i.sender_id == Some(store.me) && i.id.is_some_and(|id| id <= peer_read))
                         .and_then(|i| i.id);
                     let mut previous_day = None;
                     items
@@ -208,7 +208,10 @@ fn Line(item: Item, conversation: ConversationId, seen: bool, read_time: bool) -
     let store = expect_context::<ChatStore>();
     #[cfg(feature = "hydrate")]
     let live = expect_context::<super::live::LiveHandle>();
-    let mine = item.sender_id == store.me;
+    if item.sender_id.is_none() {
+        return view! { <NoticeLine item/> }.into_any();
+    }
+    let mine = item.sender_id == Some(store.me);
     let status = match (mine, item.delivery) {
         (false, _) => None,
         (true, Delivery::Sending) => Some("sending"),
@@ -264,6 +267,20 @@ fn Line(item: Item, conversation: ConversationId, seen: bool, read_time: bool) -
                 })}
                 {retry}
             </p>
+        </li>
+    }
+    .into_any()
+}
+
+/// A notice from Haven (the after-hours notice): set apart from both members' lines and
+/// labelled, so it is never read as the psychiatrist's words.
+#[component]
+fn NoticeLine(item: Item) -> impl IntoView {
+    view! {
+        <li class="message notice" role="note" aria-label="Automatic notice from Haven" data-client-id=item.client_id.clone()>
+            <p class="notice-label">"Automatic notice from Haven — not a reply"</p>
+            <p class="body">{item.body.clone()}</p>
+            <p class="meta">{item.created_at.map(|at| view! { <Clock at/> })}</p>
         </li>
     }
 }

@@ -22,7 +22,7 @@ pub fn receive(
         .as_ref()
         .is_none_or(|m| m.id < message.id);
     if newer {
-        if message.sender_id != me && !open {
+        if message.sender_id.is_some_and(|sender| sender != me) && !open {
             summary.unread += 1;
         }
         summary.last_message = Some(message.clone());
@@ -90,7 +90,8 @@ mod tests {
         Message {
             id: MessageId(id),
             conversation_id: ConversationId(conversation),
-            sender_id: sender,
+            sender_id: Some(sender),
+            kind: crate::protocol::MessageKind::Text,
             client_id: ClientId(format!("c{id}")),
             body: "synthetic".into(),
             created_at: Timestamp::from_millis(id),

@@ -292,7 +292,7 @@ fn listen(
 /// (`notifications::Mode`).
 fn notify(store: ChatStore, message: &Message) {
     use web_sys::{Notification, NotificationOptions, NotificationPermission};
-    if message.sender_id == store.me
+    if message.sender_id.is_none_or(|sender| sender == store.me)
         || !document().hidden()
         || Notification::permission() != NotificationPermission::Granted
     {

@@ -30,7 +30,11 @@ pub fn Sidebar() -> impl IntoView {
                             let current = move || store.open.get() == Some(summary.id);
                             let preview = summary.last_message.as_ref().map(|m| {
                                 let first_line = m.body.lines().next().unwrap_or_default().to_owned();
-                                let prefix = if m.sender_id == me { "You: " } else { "" };
+                                let prefix = match m.sender_id {
+                                    Some(sender) if sender == me => "You: ",
+                                    Some(_) => "",
+                                    None => "Haven: ",
+                                };
                                 (format!("{prefix}{first_line}"), m.created_at)
                             });
                             let unread = summary.unread;

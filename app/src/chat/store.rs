@@ -114,7 +114,7 @@ impl ChatStore {
             if added {
                 self.arrivals.update(|n| *n += 1);
             }
-            if message.sender_id != self.me {
+            if message.sender_id != Some(self.me) {
                 self.peer_typing.set(None);
             }
         }

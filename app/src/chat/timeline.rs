@@ -21,7 +21,8 @@ pub enum Delivery {
 pub struct Item {
     pub client_id: String,
     pub id: Option<MessageId>,
-    pub sender_id: UserId,
+    /// `None`: a notice from Haven.
+    pub sender_id: Option<UserId>,
     pub body: String,
     pub created_at: Option<Timestamp>,
     pub delivery: Delivery,
@@ -65,7 +66,7 @@ pub fn add_pending(items: &mut Vec<Item>, me: UserId, client_id: String, body: S
     items.push(Item {
         client_id,
         id: None,
-        sender_id: me,
+        sender_id: Some(me),
         body,
         created_at: None,
         delivery: Delivery::Sending,
@@ -128,7 +129,8 @@ mod tests {
         Message {
             id: MessageId(id),
             conversation_id: ConversationId(1),
-            sender_id: sender,
+            sender_id: Some(sender),
+            kind: crate::protocol::MessageKind::Text,
             client_id: ClientId(client_id.to_owned()),
             body: format!("line {id}"),
             created_at: Timestamp::from_millis(1_800_000_000_000 + id),

@@ -130,13 +130,28 @@ pub struct ClientId(pub String);
 /// The longest message body, in characters, after trimming.
 pub const MAX_BODY_CHARS: usize = 4000;
 
+/// Who wrote a message: a member, or Haven itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageKind {
+    /// Written by its sender.
+    #[default]
+    Text,
+    /// Written by Haven (the after-hours notice): `senderId` is `null`, and it is never
+    /// shown as anyone's words.
+    Notice,
+}
+
 /// A stored message: `M` in the wire contract.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Message {
     pub id: MessageId,
     pub conversation_id: ConversationId,
-    pub sender_id: UserId,
+    /// The member who wrote it; `None` for a notice from Haven.
+    pub sender_id: Option<UserId>,
+    #[serde(default)]
+    pub kind: MessageKind,
     pub client_id: ClientId,
     pub body: String,
     /// When the server stored it.

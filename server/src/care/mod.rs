@@ -75,14 +75,15 @@ impl ServiceTimeZone {
     }
 }
 
-/// A psychiatrist who is not answering now: why, and until when.
+/// A psychiatrist who is not answering now: since when, and what the student is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Closed {
     /// When the current closed stretch began (end of the last office hours, or the
     /// start of a leave); `None` if not open in the last week.
     pub since: Option<Timestamp>,
-    /// The sentence a student is told ("Away, back on …", "Next available …").
-    pub summary: String,
+    /// The after-hours notice: why nobody answers now, when they will, and where to turn
+    /// meanwhile. In absolute dates: it is stored and read again later.
+    pub notice: String,
 }
 
 /// Availability of psychiatrists: their settings (cached; one node writes them), what
@@ -90,15 +91,17 @@ pub struct Closed {
 pub struct Care {
     db: Db,
     zone: ServiceTimeZone,
+    crisis: Arc<[CrisisResource]>,
     settings: Mutex<HashMap<UserId, Arc<AvailabilityRow>>>,
 }
 
 impl Care {
-    /// Availability over `db`, read in `zone`.
-    pub fn new(db: Db, zone: ServiceTimeZone) -> Self {
+    /// Availability over `db`, read in `zone`; notices name the `crisis` resources.
+    pub fn new(db: Db, zone: ServiceTimeZone, crisis: Arc<[CrisisResource]>) -> Self {
         Self {
             db,
             zone,
+            crisis,
             settings: Mutex::new(HashMap::new()),
         }
     }
@@ -177,7 +180,12 @@ impl Care {
         now: Timestamp,
     ) -> Result<Option<Closed>, StoreError> {
         let settings = self.settings(psychiatrist).await?;
-        let (state, summary, _) = self.state(&settings, now);
+        // Students, and psychiatrists who promised nothing: the common case, kept cheap
+        // (every message asks).
+        if settings.hours.is_empty() && settings.away.is_none() {
+            return Ok(None);
+        }
+        let (state, _, next_open) = self.state(&settings, now);
         if !matches!(
             state,
             AvailabilityState::Away | AvailabilityState::OutOfHours
@@ -195,7 +203,41 @@ impl Care {
             }
             _ => schedule.closed_since(now),
         };
-        Ok(Some(Closed { since, summary }))
+        let why = match (state, &settings.away) {
+            (AvailabilityState::Away, Some((_, back_on))) => {
+                let back = back_on
+                    .parse::<jiff::civil::Date>()
+                    .map(|d| d.strftime("%A %-d %B").to_string())
+                    .unwrap_or_else(|_| back_on.clone());
+                format!("Your psychiatrist is away, back on {back}.")
+            }
+            _ => "Your psychiatrist is outside their office hours.".to_owned(),
+        };
+        let next = match next_open.and_then(|at| self.zoned(at)) {
+            Some(at) => format!(
+                " Next available: {} ({}).",
+                at.strftime("%A %-d %B at %H:%M"),
+                self.zone.name
+            ),
+            None => String::new(),
+        };
+        let urgent: Vec<String> = self
+            .crisis
+            .iter()
+            .filter(|r| r.urgent)
+            .map(|r| match (&r.phone, &r.text, &r.link) {
+                (Some(phone), _, _) => format!("call {phone} ({})", r.name),
+                (None, Some(text), _) => format!("{text} ({})", r.name),
+                (None, None, Some(link)) => format!("{} at {link}", r.name),
+                (None, None, None) => r.name.clone(),
+            })
+            .collect();
+        let notice = format!(
+            "{why}{next} Your message has arrived and will be read then. If you cannot wait, \
+             or you are in danger now: {}. Every crisis line and its hours: /help",
+            urgent.join("; ")
+        );
+        Ok(Some(Closed { since, notice }))
     }
 
     fn schedule<'a>(

@@ -62,6 +62,30 @@ pub struct Chat {
     members: Members,
     presence: Arc<Presence>,
     care: Arc<Care>,
+    /// Which closed stretch each conversation last had its notice for.
+    notices: NoticesPosted,
+}
+
+/// The stretch (its start, in ms) for which each conversation last got its after-hours
+/// notice: saves a write per message; the database's unique index is the real guard.
+#[derive(Default)]
+struct NoticesPosted(std::sync::Mutex<std::collections::HashMap<ConversationId, i64>>);
+
+impl NoticesPosted {
+    fn already(&self, conversation: ConversationId, stretch: i64) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&conversation)
+            == Some(&stretch)
+    }
+
+    fn posted(&self, conversation: ConversationId, stretch: i64) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(conversation, stretch);
+    }
 }
 
 /// Checks and normalizes a body: trimmed, 1..=4000 characters.
@@ -97,6 +121,7 @@ impl Chat {
     ) -> Result<Self, StoreError> {
         Ok(Self {
             care,
+            notices: NoticesPosted::default(),
             writer: MessageWriter::spawn(&db)?,
             presence: Arc::new(Presence::new(db.clone(), publisher.clone(), presence_grace)),
             members: Members::new(db.clone()),
@@ -161,7 +186,7 @@ impl Chat {
         }
         let new = messages::NewMessage {
             conversation_id: request.conversation_id,
-            sender_id: sender,
+            sender_id: Some(sender),
             client_id: request.client_id,
             body: body.to_owned(),
             created_at: Timestamp::now(),
@@ -172,9 +197,13 @@ impl Chat {
                 self.publisher
                     .publish(ChatEvent::MessageStored {
                         message: message.clone(),
-                        to: Audience::Users(members),
+                        to: Audience::Users(members.clone()),
                     })
                     .await;
+                // The message is stored and delivered whatever happens to the notice.
+                if let Err(err) = self.notice_if_closed(sender, &members, &message).await {
+                    err.log("after-hours notice", sender);
+                }
                 Ok(message)
             }
             messages::Inserted::Existing(row) if row.conversation_id == request.conversation_id => {
@@ -182,6 +211,49 @@ impl Chat {
             }
             messages::Inserted::Existing(_) => Err(ChatError::ClientIdReused),
         }
+    }
+
+    /// When a student writes while their psychiatrist is away or outside office hours:
+    /// stores and delivers Haven's notice (when they are next available, where to turn
+    /// meanwhile), once per conversation and closed stretch. Its client id is made from
+    /// both, so a race or a restart cannot store it twice.
+    async fn notice_if_closed(
+        &self,
+        sender: UserId,
+        members: &Arc<[UserId]>,
+        message: &Message,
+    ) -> Result<(), ChatError> {
+        let Some(peer) = members.iter().copied().find(|m| *m != sender) else {
+            return Ok(());
+        };
+        let now = message.created_at;
+        let Some(closed) = self.care.closed(peer, now).await? else {
+            return Ok(());
+        };
+        let stretch = closed.since.map_or(0, Timestamp::as_millis);
+        let conversation = message.conversation_id;
+        if self.notices.already(conversation, stretch) {
+            return Ok(());
+        }
+        let key = uuid::Uuid::from_u64_pair(conversation.0 as u64, stretch as u64);
+        let notice = messages::NewMessage {
+            conversation_id: conversation,
+            sender_id: None,
+            client_id: ClientId(key.hyphenated().to_string()),
+            body: closed.notice,
+            created_at: Timestamp::now(),
+        };
+        let inserted = self.writer.insert(notice).await?;
+        self.notices.posted(conversation, stretch);
+        if let messages::Inserted::New(row) = inserted {
+            self.publisher
+                .publish(ChatEvent::MessageStored {
+                    message: wire::message(row),
+                    to: Audience::Users(members.clone()),
+                })
+                .await;
+        }
+        Ok(())
     }
 
     /// Everything newer than `after` in the user's conversations, for a reconnecting client.

@@ -11,6 +11,7 @@ pub fn message(row: MessageRow) -> Message {
     Message {
         id: row.id,
         conversation_id: row.conversation_id,
+        kind: row.kind(),
         sender_id: row.sender_id,
         client_id: row.client_id,
         body: row.body,

@@ -1,6 +1,6 @@
 //! The `messages` table.
 
-use app::protocol::{ClientId, ConversationId, MessageId, Timestamp, UserId};
+use app::protocol::{ClientId, ConversationId, MessageId, MessageKind, Timestamp, UserId};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
@@ -10,7 +10,8 @@ use super::{time, Db, StoreError};
 #[derive(Debug, Clone)]
 pub struct NewMessage {
     pub conversation_id: ConversationId,
-    pub sender_id: UserId,
+    /// `None` for a notice from Haven ([`MessageKind::Notice`]).
+    pub sender_id: Option<UserId>,
     pub client_id: ClientId,
     pub body: String,
     pub created_at: Timestamp,
@@ -21,7 +22,7 @@ pub struct NewMessage {
 pub struct MessageRow {
     pub id: MessageId,
     pub conversation_id: ConversationId,
-    pub sender_id: UserId,
+    pub sender_id: Option<UserId>,
     pub client_id: ClientId,
     pub body: String,
     pub created_at: Timestamp,
@@ -32,18 +33,49 @@ pub struct MessageRow {
 pub enum Inserted {
     /// Stored now.
     New(MessageRow),
-    /// `(sender, clientId)` was stored before: the earlier message, unchanged.
+    /// `(sender, clientId)` (for a notice: `(conversation, clientId)`) was stored before:
+    /// the earlier message, unchanged.
     Existing(MessageRow),
 }
 
 const COLUMNS: &str = "id, conversation_id, sender_id, client_id, body, created_at";
+
+impl NewMessage {
+    /// Text by a member, or a notice by Haven: decided by whether it has a sender.
+    pub fn kind(&self) -> MessageKind {
+        kind_of(self.sender_id)
+    }
+}
+
+impl MessageRow {
+    /// Text by a member, or a notice by Haven.
+    pub fn kind(&self) -> MessageKind {
+        kind_of(self.sender_id)
+    }
+}
+
+/// The schema ties the two together (`CHECK ((kind = 'text') = (sender_id IS NOT NULL))`),
+/// so the kind is never stored apart from the sender in Rust.
+fn kind_of(sender: Option<UserId>) -> MessageKind {
+    match sender {
+        Some(_) => MessageKind::Text,
+        None => MessageKind::Notice,
+    }
+}
+
+fn kind_column(kind: MessageKind) -> &'static str {
+    match kind {
+        MessageKind::Text => "text",
+        MessageKind::Notice => "notice",
+    }
+}
 
 /// Reads a message from a row with the message columns.
 pub(super) fn from_row(row: &SqliteRow) -> Result<MessageRow, StoreError> {
     Ok(MessageRow {
         id: MessageId(row.try_get("id")?),
         conversation_id: ConversationId(row.try_get("conversation_id")?),
-        sender_id: UserId(row.try_get("sender_id")?),
+        sender_id: row.try_get::<Option<i64>, _>("sender_id")?.map(UserId),
         client_id: ClientId(row.try_get("client_id")?),
         body: row.try_get("body")?,
         created_at: time(row.try_get("created_at")?)?,
@@ -56,7 +88,7 @@ fn from_rusqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
     Ok(MessageRow {
         id: MessageId(row.get(0)?),
         conversation_id: ConversationId(row.get(1)?),
-        sender_id: UserId(row.get(2)?),
+        sender_id: row.get::<_, Option<i64>>(2)?.map(UserId),
         client_id: ClientId(row.get(3)?),
         body: row.get(4)?,
         created_at: Timestamp::parse(&created_at).map_err(|e| {
@@ -77,19 +109,26 @@ pub fn insert_batch(
     let tx = conn.transaction()?;
     let mut answers = Vec::with_capacity(batch.len());
     {
+        // No conflict target: a member's `(sender, clientId)` and a notice's
+        // `(conversation, clientId)` are both "stored before".
         let mut insert = tx.prepare_cached(
-            "INSERT INTO messages (conversation_id, sender_id, client_id, body, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id",
+            "INSERT INTO messages (conversation_id, sender_id, kind, client_id, body, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING RETURNING id",
         )?;
         let mut existing = tx.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM messages WHERE sender_id = ?1 AND client_id = ?2"
+        ))?;
+        let mut existing_notice = tx.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM messages \
+             WHERE conversation_id = ?1 AND client_id = ?2 AND kind = 'notice'"
         ))?;
         for m in batch {
             let id: Option<i64> = insert
                 .query_row(
                     rusqlite::params![
                         m.conversation_id.0,
-                        m.sender_id.0,
+                        m.sender_id.map(|s| s.0),
+                        kind_column(m.kind()),
                         m.client_id.0,
                         m.body,
                         m.created_at.to_string()
@@ -110,10 +149,14 @@ pub fn insert_batch(
                     body: m.body,
                     created_at: m.created_at,
                 }),
-                None => Inserted::Existing(existing.query_row(
-                    rusqlite::params![m.sender_id.0, m.client_id.0],
-                    from_rusqlite,
-                )?),
+                None => Inserted::Existing(match m.sender_id {
+                    Some(sender) => existing
+                        .query_row(rusqlite::params![sender.0, m.client_id.0], from_rusqlite)?,
+                    None => existing_notice.query_row(
+                        rusqlite::params![m.conversation_id.0, m.client_id.0],
+                        from_rusqlite,
+                    )?,
+                }),
             });
         }
     }

@@ -66,6 +66,7 @@ pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
     let care = Arc::new(Care::new(
         db.clone(),
         ServiceTimeZone::new(config.time_zone.as_deref())?,
+        crisis.0.clone(),
     ));
     let chat = Arc::new(Chat::new(
         db.clone(),
