@@ -17,7 +17,7 @@ test("the crisis notice is on every screen, with JavaScript", async ({ browser }
     await hydrated(page);
     await expectCrisisNotice(page);
   }
-  await registerStudent(page, uniqueName(), "Avery");
+  await registerStudent(page, uniqueName(), "Quinn Crisis");
   await expectCrisisNotice(page); // the directory
   await page.getByRole("button", { name: `Write to ${PSYCHIATRIST.name}` }).click();
   await expect(page).toHaveURL(/\/chat\/\d+$/);
@@ -57,7 +57,7 @@ test("a psychiatrist's office hours and leave are what students see", async ({ b
 
   const studentContext = await browser.newContext();
   const student = await studentContext.newPage();
-  await registerStudent(student, uniqueName(), "Blake");
+  await registerStudent(student, uniqueName(), "Sol Hours");
   const card = student.locator(".person", { hasText: PSYCHIATRIST.name });
   await expect(card.locator(".availability")).toContainText("Away, back on Wednesday 2 December");
   await expect(card).toContainText("On leave, back in December");
@@ -98,7 +98,7 @@ test("notifications name nobody by default, names only when chosen, and turn off
 
   const studentContext = await browser.newContext();
   const student = await studentContext.newPage();
-  await registerStudent(student, uniqueName(), "Rowan Private");
+  await registerStudent(student, uniqueName(), "Ellis Private");
   await student.getByRole("button", { name: `Write to ${PSYCHIATRIST.name}` }).click();
   await expect(student).toHaveURL(/\/chat\/\d+$/);
   await hydrated(student);
@@ -110,7 +110,7 @@ test("notifications name nobody by default, names only when chosen, and turn off
   await send("first words");
   await doctor.reload();
   await hydrated(doctor);
-  await expect(doctor.locator(".conversation", { hasText: "Rowan Private" })).toHaveCount(1);
+  await expect(doctor.locator(".conversation", { hasText: "Ellis Private" })).toHaveCount(1);
   const notes = () => doctor.evaluate(() => (window as any).__notes as { title: string; body: string }[]);
   const setting = doctor.getByLabel("Notifications");
   await expect(setting).toHaveValue("private");
@@ -122,7 +122,7 @@ test("notifications name nobody by default, names only when chosen, and turn off
   await setting.selectOption("names");
   await send("secret words two");
   await expect.poll(async () => (await notes()).length).toBe(2);
-  expect((await notes())[1]).toEqual({ title: "New message from Rowan Private — Haven", body: "" });
+  expect((await notes())[1]).toEqual({ title: "New message from Ellis Private — Haven", body: "" });
 
   await setting.selectOption("off");
   await send("secret words three");
