@@ -20,15 +20,7 @@ pub async fn crisis_resources() -> Result<Vec<CrisisResource>, AckError> {
 }
 
 #[cfg(feature = "ssr")]
-fn chat() -> Result<(crate::backend::SharedChatBackend, http::request::Parts), AckError> {
-    let internal = || AckError {
-        code: "internal".into(),
-        message: "internal error".into(),
-    };
-    let backend = use_context::<crate::backend::SharedChatBackend>().ok_or_else(internal)?;
-    let parts = use_context::<http::request::Parts>().ok_or_else(internal)?;
-    Ok((backend, parts))
-}
+use super::chat_backend as chat;
 
 /// The signed-in psychiatrist's availability settings.
 #[server(prefix = "/api/form", endpoint = "availability_settings")]

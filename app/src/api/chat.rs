@@ -11,15 +11,7 @@ use crate::protocol::UserId;
 use crate::protocol::{AckError, ConversationId, ConversationSummary, Message, MessageId, Person};
 
 #[cfg(feature = "ssr")]
-fn chat() -> Result<(crate::backend::SharedChatBackend, http::request::Parts), AckError> {
-    let internal = || AckError {
-        code: "internal".into(),
-        message: "internal error".into(),
-    };
-    let backend = use_context::<crate::backend::SharedChatBackend>().ok_or_else(internal)?;
-    let parts = use_context::<http::request::Parts>().ok_or_else(internal)?;
-    Ok((backend, parts))
-}
+use super::chat_backend as chat;
 
 /// A conversation's page: who it is with and the newest messages (or older ones).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,6 +4,20 @@ pub mod auth;
 pub mod care;
 pub mod chat;
 
+/// The chat backend and the request, for a server function (context the server provides).
+#[cfg(feature = "ssr")]
+pub(crate) fn chat_backend(
+) -> Result<(crate::backend::SharedChatBackend, http::request::Parts), crate::protocol::AckError> {
+    use leptos::prelude::use_context;
+    let internal = || crate::protocol::AckError {
+        code: "internal".into(),
+        message: "internal error".into(),
+    };
+    let backend = use_context::<crate::backend::SharedChatBackend>().ok_or_else(internal)?;
+    let parts = use_context::<http::request::Parts>().ok_or_else(internal)?;
+    Ok((backend, parts))
+}
+
 /// Whether the request is a browser's plain form post (no JavaScript): it accepts HTML.
 #[cfg(feature = "ssr")]
 pub(crate) fn is_plain_form(req: &http::request::Parts) -> bool {

@@ -18,16 +18,6 @@ pub struct Settings {
     pub accepting_new: bool,
 }
 
-const DAYS: [&str; 7] = [
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-];
-
 /// `HH:MM` as minutes after midnight.
 fn minutes(text: &str) -> Option<u16> {
     let (h, m) = text.trim().split_once(':')?;
@@ -42,7 +32,7 @@ pub fn parse(form: &AvailabilityForm, today: Date) -> Result<Settings, String> {
     }
     let mut hours = Vec::new();
     for (i, (start, end)) in form.days.iter().enumerate() {
-        let day = DAYS[i];
+        let day = super::WEEKDAYS[i];
         match (start.trim(), end.trim()) {
             ("", "") => continue,
             ("", _) | (_, "") => return Err(format!("{day}: give both a start and an end")),

@@ -343,7 +343,8 @@ fn blocks(hours: &[HoursRow]) -> Vec<OfficeBlock> {
         .collect()
 }
 
-const WEEKDAYS: [&str; 7] = [
+/// Weekday names, Monday first (as `office_hours.weekday` counts).
+pub const WEEKDAYS: [&str; 7] = [
     "Monday",
     "Tuesday",
     "Wednesday",
