@@ -115,13 +115,6 @@ pub fn insert_batch(
             "INSERT INTO messages (conversation_id, sender_id, kind, client_id, body, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING RETURNING id",
         )?;
-        let mut existing = tx.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM messages WHERE sender_id = ?1 AND client_id = ?2"
-        ))?;
-        let mut existing_notice = tx.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM messages \
-             WHERE conversation_id = ?1 AND client_id = ?2 AND kind = 'notice'"
-        ))?;
         for m in batch {
             let id: Option<i64> = insert
                 .query_row(
@@ -149,13 +142,23 @@ pub fn insert_batch(
                     body: m.body,
                     created_at: m.created_at,
                 }),
+                // A repeat is rare: its statement is looked up only then (each lookup in
+                // the statement cache costs on every message otherwise).
                 None => Inserted::Existing(match m.sender_id {
-                    Some(sender) => existing
+                    Some(sender) => tx
+                        .prepare_cached(&format!(
+                            "SELECT {COLUMNS} FROM messages WHERE sender_id = ?1 AND client_id = ?2"
+                        ))?
                         .query_row(rusqlite::params![sender.0, m.client_id.0], from_rusqlite)?,
-                    None => existing_notice.query_row(
-                        rusqlite::params![m.conversation_id.0, m.client_id.0],
-                        from_rusqlite,
-                    )?,
+                    None => tx
+                        .prepare_cached(&format!(
+                            "SELECT {COLUMNS} FROM messages \
+                             WHERE conversation_id = ?1 AND client_id = ?2 AND kind = 'notice'"
+                        ))?
+                        .query_row(
+                            rusqlite::params![m.conversation_id.0, m.client_id.0],
+                            from_rusqlite,
+                        )?,
                 }),
             });
         }
