@@ -81,6 +81,8 @@ pub trait ChatBackend: Send + Sync + 'static {
         req: &Parts,
         peer: crate::protocol::UserId,
     ) -> Result<ConversationId, AckError>;
+    /// A psychiatrist marks a conversation handled without replying.
+    async fn mark_handled(&self, req: &Parts, id: ConversationId) -> Result<(), AckError>;
     /// A psychiatrist's availability settings and what students see of them.
     async fn availability_settings(
         &self,

@@ -429,3 +429,75 @@ async fn outside_office_hours_the_notice_says_when_they_are_next_available() {
         "{body}"
     );
 }
+
+/// The psychiatrist's sidebar entries that await a reply.
+async fn awaiting(server: &TestServer, cookie: &str) -> Vec<String> {
+    let page = server
+        .get_page("/chat", Some(cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    select(&Html::parse_document(&page), ".conversation .awaiting")
+}
+
+#[tokio::test]
+async fn awaiting_reply_survives_opening_and_clears_on_reply_or_when_handled() {
+    let server = TestServer::start().await;
+    let student = server.student("waiting").await;
+    let doctor = server.psychiatrist("dr.triage").await;
+    let s = Peer::connect(&server, &student, None).await;
+    let ack = s
+        .call("conversation:open", json!({ "peerId": doctor.id }))
+        .await;
+    let conversation = ack["conversation"]["id"].as_i64().expect("id");
+    let sent = say(&s, conversation, "could we talk?").await;
+    assert_eq!(awaiting(&server, &doctor.cookie).await.len(), 1);
+
+    // Opening and reading it is not answering it.
+    let page = server
+        .get_page(&format!("/chat/{conversation}"), Some(&doctor.cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        select(&Html::parse_document(&page), ".triage").len(),
+        1,
+        "header shows it"
+    );
+    let d = Peer::connect(&server, &doctor, None).await;
+    let read = d
+        .call(
+            "conversation:read",
+            json!({ "conversationId": conversation, "lastReadId": sent["id"] }),
+        )
+        .await;
+    assert_eq!(read["ok"], true, "{read}");
+    assert_eq!(awaiting(&server, &doctor.cookie).await.len(), 1);
+    // The student never sees it.
+    assert!(awaiting(&server, &student.cookie).await.is_empty());
+
+    // A reply answers it; the student writing again starts it again.
+    say(&d, conversation, "of course").await;
+    assert!(awaiting(&server, &doctor.cookie).await.is_empty());
+    say(&s, conversation, "thank you").await;
+    assert_eq!(awaiting(&server, &doctor.cookie).await.len(), 1);
+
+    // Marked handled (a plain form post) clears it without a reply; only the
+    // psychiatrist may.
+    let handled = |cookie: &str| {
+        server
+            .http()
+            .post(server.url("/api/form/mark_handled"))
+            .header("accept", "text/html")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", cookie.to_owned())
+            .body(format!("conversation_id={conversation}"))
+            .send()
+    };
+    handled(&student.cookie).await.unwrap();
+    assert_eq!(awaiting(&server, &doctor.cookie).await.len(), 1);
+    handled(&doctor.cookie).await.unwrap();
+    assert!(awaiting(&server, &doctor.cookie).await.is_empty());
+}

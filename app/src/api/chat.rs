@@ -92,3 +92,17 @@ pub async fn post_message(
     leptos_axum::redirect(&format!("/chat/{conversation_id}"));
     Ok(())
 }
+
+/// A psychiatrist marks a conversation handled without replying (it stops "awaiting
+/// reply" until the student writes again) and comes back to it.
+#[server(prefix = "/api/form", endpoint = "mark_handled")]
+pub async fn mark_handled(conversation_id: i64) -> Result<(), AckError> {
+    let (backend, req) = chat()?;
+    let handled = backend
+        .mark_handled(&req, ConversationId(conversation_id))
+        .await;
+    let page = format!("/chat/{conversation_id}");
+    super::back_to_page_on_error(<MarkHandled as ServerFn>::PATH, &page, handled)?;
+    leptos_axum::redirect(&page);
+    Ok(())
+}

@@ -153,6 +153,7 @@ fn Conversation(view: ConversationView) -> impl IntoView {
                 <p class="muted">{peer.bio.clone()}</p>
                 <Status user=peer_id/>
                 {peer.availability.clone().map(|availability| view! { <AvailabilityLines availability/> }.into_any())}
+                <Triage conversation=id/>
             </header>
             <ol class="messages" node_ref=list on:scroll=on_scroll aria-live="polite">
                 <Show when=move || more.get()>
@@ -282,5 +283,34 @@ fn NoticeLine(item: Item) -> impl IntoView {
             <p class="body">{item.body.clone()}</p>
             <p class="meta">{item.created_at.map(|at| view! { <Clock at/> })}</p>
         </li>
+    }
+}
+
+/// For a psychiatrist: how long the student has waited, and "Mark as handled" (a plain
+/// form: it works without JavaScript).
+#[component]
+fn Triage(conversation: ConversationId) -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    let psychiatrist =
+        expect_context::<crate::protocol::Role>() == crate::protocol::Role::Psychiatrist;
+    let action = ServerAction::<crate::api::chat::MarkHandled>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = action.value().get() {
+            store.mark_handled(conversation);
+        }
+    });
+    move || {
+        let at = store
+            .awaiting_since(conversation)
+            .filter(|_| psychiatrist)?;
+        Some(view! {
+            <div class="triage">
+                <span class="awaiting"><super::sidebar::Waited at/></span>
+                <ActionForm action=action>
+                    <input type="hidden" name="conversation_id" value=conversation.0/>
+                    <button type="submit" class="button secondary small">"Mark as handled"</button>
+                </ActionForm>
+            </div>
+        })
     }
 }

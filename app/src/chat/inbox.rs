@@ -25,6 +25,14 @@ pub fn receive(
         if message.sender_id.is_some_and(|sender| sender != me) && !open {
             summary.unread += 1;
         }
+        // Waiting since their first message after our last one; our message answers it.
+        match message.sender_id {
+            Some(sender) if sender == me => summary.awaiting_since = None,
+            Some(_) => {
+                summary.awaiting_since.get_or_insert(message.created_at);
+            }
+            None => {}
+        }
         summary.last_message = Some(message.clone());
         list.sort_by_key(|c| std::cmp::Reverse(c.last_message.as_ref().map_or(0, |m| m.id.0)));
     }
@@ -50,6 +58,21 @@ pub fn clear_unread(list: &mut [ConversationSummary], id: ConversationId) {
     if let Some(summary) = list.iter_mut().find(|c| c.id == id) {
         summary.unread = 0;
     }
+}
+
+/// Marked handled: no longer awaiting a reply.
+pub fn handled(list: &mut [ConversationSummary], id: ConversationId) {
+    if let Some(summary) = list.iter_mut().find(|c| c.id == id) {
+        summary.awaiting_since = None;
+    }
+}
+
+/// The list ordered for triage: those waiting longest first, then the rest by activity.
+pub fn longest_waiting_first(list: &[ConversationSummary]) -> Vec<ConversationSummary> {
+    let mut sorted = list.to_vec();
+    // Stable: the rest keep their most-recent-first order.
+    sorted.sort_by_key(|c| c.awaiting_since.map_or(i64::MAX, |t| t.as_millis()));
+    sorted
 }
 
 /// All unread messages (the tab title's count).
@@ -83,6 +106,7 @@ mod tests {
             },
             last_message: last.map(|m| message(id, m, UserId(100 + id))),
             unread: 0,
+            awaiting_since: None,
         }
     }
 
@@ -96,6 +120,32 @@ mod tests {
             body: "synthetic".into(),
             created_at: Timestamp::from_millis(id),
         }
+    }
+
+    #[test]
+    fn a_students_message_awaits_a_reply_until_ours_and_sorts_longest_first() {
+        let mut list = vec![summary(1, Some(1)), summary(2, Some(2))];
+        // Conversation 2's student waits since message 3, conversation 1's since 4.
+        receive(&mut list, ME, &message(2, 3, UserId(102)), false);
+        receive(&mut list, ME, &message(1, 4, UserId(101)), true);
+        receive(&mut list, ME, &message(1, 5, UserId(101)), true);
+        let waiting = |l: &[ConversationSummary]| -> Vec<(i64, Option<i64>)> {
+            l.iter()
+                .map(|c| (c.id.0, c.awaiting_since.map(|t| t.as_millis())))
+                .collect()
+        };
+        assert_eq!(
+            waiting(&list),
+            [(1, Some(4)), (2, Some(3))],
+            "opening does not clear it"
+        );
+        assert_eq!(
+            waiting(&longest_waiting_first(&list)),
+            [(2, Some(3)), (1, Some(4))]
+        );
+        receive(&mut list, ME, &message(2, 6, ME), false);
+        handled(&mut list, ConversationId(1));
+        assert_eq!(waiting(&list), [(2, None), (1, None)]);
     }
 
     #[test]

@@ -4,25 +4,72 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use super::inbox;
 use super::store::ChatStore;
 use super::time::Clock;
+use crate::protocol::{Role, Timestamp};
+
+/// "Awaiting reply · 2 hours" (kept current); before hydration, since when.
+#[component]
+pub fn Waited(at: Timestamp) -> impl IntoView {
+    let hydrated = RwSignal::new(false);
+    let tick = RwSignal::new(0u32);
+    Effect::new(move |_| hydrated.set(true));
+    #[cfg(feature = "hydrate")]
+    {
+        if let Ok(handle) = set_interval_with_handle(
+            move || tick.update(|t| *t = t.wrapping_add(1)),
+            std::time::Duration::from_secs(60),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    }
+    move || {
+        tick.track();
+        if hydrated.get() {
+            let waited = super::time::relative(at);
+            let waited = waited.strip_suffix(" ago").unwrap_or(&waited).to_owned();
+            view! { "Awaiting reply · " {waited} }.into_any()
+        } else {
+            view! { "Awaiting reply since " <Clock at/> }.into_any()
+        }
+    }
+}
 
 /// The sidebar.
 #[component]
 pub fn Sidebar() -> impl IntoView {
     let store = expect_context::<ChatStore>();
     let me = store.me;
+    let triage = expect_context::<Role>() == Role::Psychiatrist;
+    let longest_first = RwSignal::new(false);
+    let ordered = move || {
+        if longest_first.get() {
+            store
+                .conversations
+                .with(|list| inbox::longest_waiting_first(list))
+        } else {
+            store.conversations.get()
+        }
+    };
     view! {
         <aside class="sidebar" aria-label="Conversations">
             <h2>"Conversations"</h2>
+            {triage.then(|| view! {
+                <label class="sort-toggle">
+                    <input type="checkbox" prop:checked=move || longest_first.get()
+                        on:change=move |ev| longest_first.set(event_target_checked(&ev))/>
+                    " Longest waiting first"
+                </label>
+            })}
             <Show
                 when=move || store.conversations.with(|list| !list.is_empty())
                 fallback=|| view! { <p class="muted">"No conversations yet."</p> }
             >
                 <ul class="conversation-list">
                     <For
-                        each=move || store.conversations.get()
-                        key=|c| (c.id, c.last_message.as_ref().map(|m| m.id), c.unread)
+                        each=ordered
+                        key=|c| (c.id, c.last_message.as_ref().map(|m| m.id), c.unread, c.awaiting_since)
                         let:summary
                     >
                         {
@@ -51,6 +98,9 @@ pub fn Sidebar() -> impl IntoView {
                                         {preview.map(|(text, at)| view! {
                                             <span class="preview">{text}</span>
                                             <span class="when"><Clock at/></span>
+                                        })}
+                                        {summary.awaiting_since.filter(|_| triage).map(|at| view! {
+                                            <span class="awaiting"><Waited at/></span>
                                         })}
                                         {(unread > 0).then(|| view! {
                                             <span class="unread" aria-label=format!("{unread} unread")>{unread}</span>

@@ -185,4 +185,18 @@ impl ChatStore {
         self.conversations
             .update(|list| inbox::clear_unread(list, id));
     }
+
+    /// The psychiatrist marked the conversation handled.
+    pub fn mark_handled(&self, id: ConversationId) {
+        self.conversations.update(|list| inbox::handled(list, id));
+    }
+
+    /// Since when the student of conversation `id` awaits a reply, if they do.
+    pub fn awaiting_since(&self, id: ConversationId) -> Option<crate::protocol::Timestamp> {
+        self.conversations.with(|list| {
+            list.iter()
+                .find(|c| c.id == id)
+                .and_then(|c| c.awaiting_since)
+        })
+    }
 }

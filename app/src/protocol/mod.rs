@@ -181,4 +181,8 @@ pub struct ConversationSummary {
     pub peer: Person,
     pub last_message: Option<Message>,
     pub unread: u32,
+    /// For a psychiatrist: since when the student has been waiting for an answer (their
+    /// first message since the psychiatrist last wrote or marked it handled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awaiting_since: Option<Timestamp>,
 }

@@ -66,7 +66,7 @@ impl ChatBackend for FormChat {
         answer(
             "conversations",
             user.id,
-            self.chat.conversations(user.id).await,
+            self.chat.conversations(user.id, user.role).await,
         )
     }
 
@@ -94,6 +94,12 @@ impl ChatBackend for FormChat {
         let user = user_of(req).await?;
         let opened = self.chat.open(user.id, user.role, peer).await;
         answer("open", user.id, opened).map(|(id, _)| id)
+    }
+
+    async fn mark_handled(&self, req: &Parts, id: ConversationId) -> Result<(), AckError> {
+        let user = user_of(req).await?;
+        let handled = self.chat.mark_handled(user.id, user.role, id).await;
+        answer("mark_handled", user.id, handled)
     }
 
     async fn availability_settings(&self, req: &Parts) -> Result<AvailabilitySettings, AckError> {

@@ -32,7 +32,7 @@ pub enum ChatError {
     #[error("this psychiatrist is not taking new conversations just now; please choose another")]
     NotAcceptingNew,
     /// Availability settings are a psychiatrist's.
-    #[error("only psychiatrists set office hours")]
+    #[error("only psychiatrists do that")]
     NotPsychiatrist,
     /// The availability form has a mistake, said in the message.
     #[error("{0}")]

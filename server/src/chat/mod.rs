@@ -267,10 +267,40 @@ impl Chat {
         ))
     }
 
-    /// The user's conversations, most recent first.
-    pub async fn conversations(&self, user: UserId) -> Result<Vec<ConversationSummary>, ChatError> {
+    /// The user's conversations, most recent first; for a psychiatrist with how long each
+    /// student has waited for an answer.
+    pub async fn conversations(
+        &self,
+        user: UserId,
+        role: Role,
+    ) -> Result<Vec<ConversationSummary>, ChatError> {
         let rows = conversations::list_for(&self.db, user).await?;
-        Ok(rows.into_iter().map(wire::summary).collect())
+        Ok(rows
+            .into_iter()
+            .map(wire::summary)
+            .map(|mut summary| {
+                if role == Role::Student {
+                    summary.awaiting_since = None;
+                }
+                summary
+            })
+            .collect())
+    }
+
+    /// A psychiatrist marks a conversation handled without replying: it stops awaiting
+    /// their reply until the student writes again.
+    pub async fn mark_handled(
+        &self,
+        user: UserId,
+        role: Role,
+        conversation: ConversationId,
+    ) -> Result<(), ChatError> {
+        if role != Role::Psychiatrist {
+            return Err(ChatError::NotPsychiatrist);
+        }
+        self.members.of_if_member(user, conversation).await?;
+        conversations::mark_handled(&self.db, conversation, user).await?;
+        Ok(())
     }
 
     /// A page of a conversation the user is a member of: history (older than `before`, or

@@ -37,5 +37,6 @@ pub fn summary(row: ConversationRow) -> ConversationSummary {
         peer: person(row.peer),
         last_message: row.last_message.map(message),
         unread: row.unread,
+        awaiting_since: row.awaiting_since,
     }
 }

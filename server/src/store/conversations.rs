@@ -16,6 +16,9 @@ pub struct ConversationRow {
     pub last_message: Option<MessageRow>,
     /// Messages of the other member after this member's read marker.
     pub unread: u32,
+    /// The other member's first message since this member last wrote or marked the
+    /// conversation handled: they are waiting for an answer since then.
+    pub awaiting_since: Option<Timestamp>,
 }
 
 /// The one-to-one conversation of a student and a psychiatrist, created on first use.
@@ -99,7 +102,12 @@ pub async fn list_for(db: &Db, user: UserId) -> Result<Vec<ConversationRow>, Sto
                 peer.id AS peer_id, peer.display_name, peer.role, peer.bio, \
                 m.id, m.conversation_id AS m_conversation_id, m.sender_id, m.client_id, m.body, m.created_at, \
                 (SELECT COUNT(*) FROM messages u \
-                  WHERE u.conversation_id = c.id AND u.id > me.last_read_id AND u.sender_id != me.user_id) AS unread \
+                  WHERE u.conversation_id = c.id AND u.id > me.last_read_id AND u.sender_id != me.user_id) AS unread, \
+                (SELECT MIN(w.created_at) FROM messages w \
+                  WHERE w.conversation_id = c.id AND w.sender_id = other.user_id \
+                    AND w.id > MAX(me.handled_through_id, COALESCE( \
+                      (SELECT MAX(r.id) FROM messages r \
+                        WHERE r.conversation_id = c.id AND r.sender_id = me.user_id), 0))) AS awaiting_since \
          FROM conversation_members me \
          JOIN conversations c ON c.id = me.conversation_id \
          JOIN conversation_members other ON other.conversation_id = c.id AND other.user_id != me.user_id \
@@ -132,9 +140,29 @@ pub async fn list_for(db: &Db, user: UserId) -> Result<Vec<ConversationRow>, Sto
                 },
                 last_message,
                 unread: u32::try_from(row.try_get::<i64, _>("unread")?).unwrap_or(u32::MAX),
+                awaiting_since: optional_time(row.try_get("awaiting_since")?)?,
             })
         })
         .collect()
+}
+
+/// Marks the conversation handled by `user` up to its newest message: it no longer awaits
+/// their reply until the other member writes again.
+pub async fn mark_handled(
+    db: &Db,
+    conversation: ConversationId,
+    user: UserId,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE conversation_members SET handled_through_id = \
+           (SELECT COALESCE(last_message_id, 0) FROM conversations WHERE id = ?1) \
+         WHERE conversation_id = ?1 AND user_id = ?2",
+    )
+    .bind(conversation.0)
+    .bind(user.0)
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 /// The people who share a conversation with `user`, with their last-seen times.
