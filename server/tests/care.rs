@@ -48,10 +48,7 @@ async fn the_crisis_notice_is_on_every_screen_in_the_servers_html() {
     let student = server.student("sam").await;
     let doctor = server.psychiatrist("dr.hours").await;
     let s = Peer::connect(&server, &student, None).await;
-    let ack = s
-        .call("conversation:open", json!({ "peerId": doctor.id }))
-        .await;
-    let conversation = ack["conversation"]["id"].as_i64().expect("id");
+    let conversation = open_with(&s, doctor.id).await;
     let screens = [
         (&student, "/chat".to_owned()),
         (&student, format!("/chat/{conversation}")),
@@ -112,6 +109,14 @@ async fn a_malformed_crisis_resources_file_stops_the_server_at_start() {
     );
 }
 
+/// Opens (or finds) the conversation of `student` with the psychiatrist `doctor`.
+async fn open_with(student: &Peer, doctor: i64) -> i64 {
+    let ack = student
+        .call("conversation:open", json!({ "peerId": doctor }))
+        .await;
+    ack["conversation"]["id"].as_i64().expect("conversation id")
+}
+
 /// Today's weekday in UTC, Monday = 0 (1970-01-01 was a Thursday).
 fn weekday_today() -> usize {
     let days = std::time::SystemTime::now()
@@ -154,9 +159,14 @@ fn availability_form(
 }
 
 async fn save_availability(server: &TestServer, cookie: &str, form: String) -> u16 {
+    form_post(server, "/api/form/save_availability", cookie, form).await
+}
+
+/// A plain form post (no JavaScript) of a signed-in browser; answers the status.
+async fn form_post(server: &TestServer, path: &str, cookie: &str, form: String) -> u16 {
     server
         .http()
-        .post(server.url("/api/form/save_availability"))
+        .post(server.url(path))
         .header("accept", "text/html")
         .header("content-type", "application/x-www-form-urlencoded")
         .header("cookie", cookie)
@@ -261,19 +271,10 @@ async fn usually_replies_within_comes_from_stored_reply_times() {
     for i in 0..5 {
         let student = server.student(&format!("writer{i}")).await;
         let s = Peer::connect(&server, &student, None).await;
-        let ack = s
-            .call("conversation:open", json!({ "peerId": doctor.id }))
-            .await;
-        let conversation = ack["conversation"]["id"].as_i64().unwrap();
+        let conversation = open_with(&s, doctor.id).await;
         let d = Peer::connect(&server, &doctor, None).await;
         for (peer, body) in [(&s, "question"), (&d, "answer")] {
-            let ack = peer
-                .call(
-                    "message:send",
-                    json!({ "conversationId": conversation, "clientId": uuid::Uuid::new_v4().to_string(), "body": body }),
-                )
-                .await;
-            assert_eq!(ack["ok"], true, "{ack}");
+            say(peer, conversation, body).await;
         }
     }
     let says = directory_says(&server, &viewer.cookie).await;
@@ -329,10 +330,7 @@ async fn a_student_writing_while_their_psychiatrist_is_away_gets_one_notice_in_e
     let doctor = server.psychiatrist("dr.away").await;
     let mut tab1 = Peer::connect(&server, &student, None).await;
     let mut tab2 = Peer::connect(&server, &student, None).await;
-    let ack = tab1
-        .call("conversation:open", json!({ "peerId": doctor.id }))
-        .await;
-    let conversation = ack["conversation"]["id"].as_i64().expect("id");
+    let conversation = open_with(&tab1, doctor.id).await;
 
     // No office hours set: nothing was promised, no notice.
     say(&tab1, conversation, "hello").await;
@@ -415,10 +413,7 @@ async fn outside_office_hours_the_notice_says_when_they_are_next_available() {
     )
     .await;
     let mut s = Peer::connect(&server, &student, None).await;
-    let ack = s
-        .call("conversation:open", json!({ "peerId": doctor.id }))
-        .await;
-    let conversation = ack["conversation"]["id"].as_i64().expect("id");
+    let conversation = open_with(&s, doctor.id).await;
     say(&s, conversation, "is anyone there?").await;
     let found = notices(&mut s).await;
     assert_eq!(found.len(), 1, "{found:?}");
@@ -447,10 +442,7 @@ async fn awaiting_reply_survives_opening_and_clears_on_reply_or_when_handled() {
     let student = server.student("waiting").await;
     let doctor = server.psychiatrist("dr.triage").await;
     let s = Peer::connect(&server, &student, None).await;
-    let ack = s
-        .call("conversation:open", json!({ "peerId": doctor.id }))
-        .await;
-    let conversation = ack["conversation"]["id"].as_i64().expect("id");
+    let conversation = open_with(&s, doctor.id).await;
     let sent = say(&s, conversation, "could we talk?").await;
     assert_eq!(awaiting(&server, &doctor.cookie).await.len(), 1);
 
@@ -486,18 +478,15 @@ async fn awaiting_reply_survives_opening_and_clears_on_reply_or_when_handled() {
 
     // Marked handled (a plain form post) clears it without a reply; only the
     // psychiatrist may.
-    let handled = |cookie: &str| {
-        server
-            .http()
-            .post(server.url("/api/form/mark_handled"))
-            .header("accept", "text/html")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("cookie", cookie.to_owned())
-            .body(format!("conversation_id={conversation}"))
-            .send()
-    };
-    handled(&student.cookie).await.unwrap();
+    let form = format!("conversation_id={conversation}");
+    form_post(
+        &server,
+        "/api/form/mark_handled",
+        &student.cookie,
+        form.clone(),
+    )
+    .await;
     assert_eq!(awaiting(&server, &doctor.cookie).await.len(), 1);
-    handled(&doctor.cookie).await.unwrap();
+    form_post(&server, "/api/form/mark_handled", &doctor.cookie, form).await;
     assert!(awaiting(&server, &doctor.cookie).await.is_empty());
 }

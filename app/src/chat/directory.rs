@@ -129,18 +129,7 @@ pub fn AvailabilityLines(availability: Availability) -> impl IntoView {
 #[component]
 pub fn Status(user: UserId) -> impl IntoView {
     let store = expect_context::<ChatStore>();
-    let hydrated = RwSignal::new(false);
-    let tick = RwSignal::new(0u32);
-    Effect::new(move |_| hydrated.set(true));
-    #[cfg(feature = "hydrate")]
-    {
-        if let Ok(handle) = set_interval_with_handle(
-            move || tick.update(|t| *t = t.wrapping_add(1)),
-            std::time::Duration::from_secs(30),
-        ) {
-            on_cleanup(move || handle.clear());
-        }
-    }
+    let (hydrated, tick) = super::time::ticking(30);
     move || {
         store
             .presence

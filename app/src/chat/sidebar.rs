@@ -12,18 +12,7 @@ use crate::protocol::{Role, Timestamp};
 /// "Awaiting reply · 2 hours" (kept current); before hydration, since when.
 #[component]
 pub fn Waited(at: Timestamp) -> impl IntoView {
-    let hydrated = RwSignal::new(false);
-    let tick = RwSignal::new(0u32);
-    Effect::new(move |_| hydrated.set(true));
-    #[cfg(feature = "hydrate")]
-    {
-        if let Ok(handle) = set_interval_with_handle(
-            move || tick.update(|t| *t = t.wrapping_add(1)),
-            std::time::Duration::from_secs(60),
-        ) {
-            on_cleanup(move || handle.clear());
-        }
-    }
+    let (hydrated, tick) = super::time::ticking(60);
     move || {
         tick.track();
         if hydrated.get() {

@@ -99,3 +99,24 @@ pub fn local_datetime(at: Timestamp) -> String {
     }
     at.to_string()
 }
+
+/// For texts relative to now ("5 minutes ago"): whether the page is hydrated (the server
+/// cannot know the viewer's clock, so it renders something absolute until then), and a
+/// signal that ticks every `seconds` while the component lives.
+pub fn ticking(seconds: u64) -> (RwSignal<bool>, RwSignal<u32>) {
+    let hydrated = RwSignal::new(false);
+    let tick = RwSignal::new(0u32);
+    Effect::new(move |_| hydrated.set(true));
+    #[cfg(feature = "hydrate")]
+    {
+        if let Ok(handle) = set_interval_with_handle(
+            move || tick.update(|t| *t = t.wrapping_add(1)),
+            std::time::Duration::from_secs(seconds),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = seconds;
+    (hydrated, tick)
+}
