@@ -42,6 +42,10 @@ pub trait AccountBackend: Send + Sync + 'static {
 
     /// Who is signed in on this request.
     async fn viewer(&self, req: &Parts) -> Result<Viewer, AuthError>;
+
+    /// Deletes the signed-in student's account after checking their password; ends every
+    /// session of it.
+    async fn delete_account(&self, req: &Parts, password: &str) -> Result<(), AuthError>;
 }
 
 /// The form in which the backend is provided as context.
@@ -94,6 +98,13 @@ pub trait ChatBackend: Send + Sync + 'static {
         req: &Parts,
         form: crate::protocol::AvailabilityForm,
     ) -> Result<(), AckError>;
+    /// A member marks a conversation unread (for themselves; read receipts stay).
+    async fn mark_unread(&self, req: &Parts, id: ConversationId) -> Result<(), AckError>;
+    /// The settings page: who else opened the user's conversations.
+    async fn account_settings(
+        &self,
+        req: &Parts,
+    ) -> Result<crate::protocol::AccountSettings, AckError>;
     /// Sends a message (the plain-form path; the socket path is the usual one).
     async fn send(
         &self,

@@ -37,6 +37,9 @@ pub enum AuthError {
     Invalid(Vec<FieldError>),
     #[error("Please sign in.")]
     Unauthenticated,
+    /// The account's role may not do this (a psychiatrist's account is the service's).
+    #[error("Your account cannot do that here; please ask the service's administrator.")]
+    NotAllowed,
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
     /// The request did not reach the server, or its answer could not be read.
@@ -53,6 +56,7 @@ impl AuthError {
             AuthError::RateLimited { .. } => "rate_limited",
             AuthError::Invalid(_) => "invalid_input",
             AuthError::Unauthenticated => "unauthenticated",
+            AuthError::NotAllowed => "forbidden",
             AuthError::Internal => "internal",
             AuthError::Transport(_) => "transport",
         }
@@ -63,7 +67,7 @@ impl AuthError {
     pub fn http_status(&self) -> u16 {
         match self {
             AuthError::InvalidCredentials | AuthError::Unauthenticated => 401,
-            AuthError::WrongRole { .. } => 403,
+            AuthError::WrongRole { .. } | AuthError::NotAllowed => 403,
             AuthError::RateLimited { .. } => 429,
             AuthError::Invalid(_) => 422,
             AuthError::Internal | AuthError::Transport(_) => 500,

@@ -23,7 +23,7 @@ use leptos_router::{
 
 use chat::{
     availability::AvailabilityPane, conversation::ConversationPane, directory::ChatHome,
-    layout::ChatLayout,
+    layout::ChatLayout, settings::SettingsPane,
 };
 use pages::{
     help::HelpPage, home::HomePage, login::LoginPage, not_found::NotFound, register::RegisterPage,
@@ -76,6 +76,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("/chat") view=ChatLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=ChatHome ssr=SsrMode::Async/>
                     <Route path=path!("availability") view=AvailabilityPane ssr=SsrMode::Async/>
+                    <Route path=path!("settings") view=SettingsPane ssr=SsrMode::Async/>
                     <Route path=path!(":id") view=ConversationPane ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>

@@ -133,3 +133,85 @@ test("notifications name nobody by default, names only when chosen, and turn off
   await doctorContext.close();
   await studentContext.close();
 });
+
+/** The shared psychiatrist's leave, set or cleared on the availability page. */
+async function setLeave(doctor: Page, backOn: string) {
+  await doctor.goto("/chat/availability");
+  await hydrated(doctor);
+  await doctor.getByLabel("Away until").fill(backOn);
+  await doctor.getByRole("button", { name: "Save" }).click();
+  await expect(doctor.locator(".availability-now")).toContainText(backOn ? "Away, back on" : "No office hours set");
+}
+
+/** Opens the conversation with the shared psychiatrist and sends `text`. */
+async function writeToDoctor(student: Page, text: string) {
+  if (!/\/chat\/\d+$/.test(student.url())) {
+    await student.getByRole("button", { name: `Write to ${PSYCHIATRIST.name}` }).click();
+    await expect(student).toHaveURL(/\/chat\/\d+$/);
+  }
+  await hydrated(student);
+  await student.getByLabel("Message").fill(text);
+  await student.getByLabel("Message").press("Enter");
+  await expect(student.locator(".message.mine[data-status=sent]", { hasText: text })).toHaveCount(1);
+}
+
+test("a student writing while the psychiatrist is away sees one notice with when they are back", async ({ browser }) => {
+  const doctorContext = await browser.newContext();
+  const doctor = await doctorContext.newPage();
+  await signIn(doctor, "psychiatrist", PSYCHIATRIST.username, PSYCHIATRIST.password);
+  await expect(doctor).toHaveURL(/\/chat$/);
+  await setLeave(doctor, "2099-12-02");
+
+  const studentContext = await browser.newContext();
+  const student = await studentContext.newPage();
+  await registerStudent(student, uniqueName(), "Noor Night");
+  await student.getByRole("button", { name: `Write to ${PSYCHIATRIST.name}` }).click();
+  // Before writing, the empty conversation says who reads it and when.
+  await expect(student.locator(".first-message")).toContainText(`Only ${PSYCHIATRIST.name} reads what you write here`);
+  await expect(student.locator(".first-message")).toContainText("Away, back on Wednesday 2 December");
+  await writeToDoctor(student, "I can't sleep tonight");
+  const notice = student.getByRole("note", { name: "Automatic notice from Haven" });
+  await expect(notice).toHaveCount(1);
+  await expect(notice).toContainText("not a reply");
+  await expect(notice).toContainText("back on Wednesday 2 December");
+  await expect(notice).toContainText("116 123");
+  await expect(student.locator(".conversation-header")).toContainText("Away, back on Wednesday 2 December");
+
+  // Not repeated, and still there after a reload.
+  await writeToDoctor(student, "still awake");
+  await student.reload();
+  await hydrated(student);
+  await expect(notice).toHaveCount(1);
+
+  await setLeave(doctor, "");
+  await doctorContext.close();
+  await studentContext.close();
+});
+
+test("a psychiatrist sorts the students by who has waited longest", async ({ browser }) => {
+  const names = ["Ada Waiting-Longest", "Ben Waiting-Less"];
+  for (const name of names) {
+    const context = await browser.newContext();
+    const student = await context.newPage();
+    await registerStudent(student, uniqueName(), name);
+    await writeToDoctor(student, `hello from ${name}`);
+    await context.close();
+  }
+  const doctorContext = await browser.newContext();
+  const doctor = await doctorContext.newPage();
+  await signIn(doctor, "psychiatrist", PSYCHIATRIST.username, PSYCHIATRIST.password);
+  await expect(doctor).toHaveURL(/\/chat$/);
+  await hydrated(doctor);
+  const order = async () => {
+    const listed = await doctor.locator(".conversation-list li").allInnerTexts();
+    return names.map((name) => listed.findIndex((text) => text.includes(name)));
+  };
+  // Most recent first by default; the one who wrote first is waiting longest.
+  let [first, second] = await order();
+  expect(first).toBeGreaterThan(second);
+  await doctor.getByLabel("Longest waiting first").check();
+  [first, second] = await order();
+  expect(first).toBeLessThan(second);
+  await expect(doctor.locator(".conversation-list li", { hasText: names[0] })).toContainText("Awaiting reply");
+  await doctorContext.close();
+});

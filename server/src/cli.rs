@@ -1,16 +1,18 @@
-//! The `haven` command line: `serve` (default), `migrate`, `user add`, `seed-demo`.
+//! The `haven` command line: `serve` (default), `migrate`, `user add`, `seed-demo`, and for
+//! administrators `audit` (the access record) and `purge` (the retention period).
 
 use std::io::{BufRead, IsTerminal};
 
 use app::error::AuthError;
-use app::protocol::Role;
+use app::protocol::{ConversationId, Role, Timestamp};
 use clap::{Parser, Subcommand, ValueEnum};
 use thiserror::Error;
 
 use crate::auth::password;
 use crate::auth::service::{Accounts, NewAccount};
 use crate::config::{Config, ServeArgs};
-use crate::store::{self, users, Db, StoreError};
+use crate::store::access::{AccessRow, AuditFilter};
+use crate::store::{self, access, retention, users, Db, StoreError};
 
 /// Haven: a real-time chat between university students and psychiatrists.
 #[derive(Debug, Parser)]
@@ -43,6 +45,60 @@ pub enum Command {
     User(UserCommand),
     /// Create demo accounts (and print them), or synthetic accounts in bulk for load tests.
     SeedDemo(SeedArgs),
+    /// Print the access record: who opened which conversation's content, when, how and
+    /// from which address (never a message).
+    Audit(AuditArgs),
+    /// Apply the service's retention period: delete older messages (docs/privacy.md).
+    Purge(PurgeArgs),
+}
+
+/// `haven audit` filters; without any, the whole record.
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// Only accesses to this conversation (its id).
+    #[arg(long)]
+    pub conversation: Option<i64>,
+    /// Only accesses by this account (its sign-in name).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Only from this time on: a date (`2026-11-01`, midnight UTC) or an RFC 3339 time.
+    #[arg(long, value_parser = parse_since)]
+    pub since: Option<Timestamp>,
+    /// Print a JSON array instead of one line per access.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `haven purge` options.
+#[derive(Debug, clap::Args)]
+pub struct PurgeArgs {
+    /// The retention period: messages stored longer ago than this many days are deleted,
+    /// written `365d` (or `365`).
+    #[arg(long, value_parser = parse_days)]
+    pub older_than: u32,
+    /// Count what would be deleted, and delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Reads `--since`: a date at midnight UTC, or an RFC 3339 time.
+fn parse_since(text: &str) -> Result<Timestamp, String> {
+    let full = if text.len() == 10 {
+        format!("{text}T00:00:00Z")
+    } else {
+        text.to_owned()
+    };
+    Timestamp::parse(&full).map_err(|_| format!("'{text}' is not a date (2026-11-01) or an RFC 3339 time"))
+}
+
+/// Reads `--older-than`: whole days, `365d` or `365`, at least one.
+fn parse_days(text: &str) -> Result<u32, String> {
+    text.strip_suffix('d')
+        .unwrap_or(text)
+        .parse::<u32>()
+        .ok()
+        .filter(|days| *days >= 1)
+        .ok_or_else(|| format!("'{text}' is not a number of days such as 365d"))
 }
 
 /// `haven user …`
@@ -201,7 +257,93 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 seed_synthetic(&db, &args).await
             }
         }
+        Some(Command::Audit(args)) => {
+            let db = open(&cli.database_url).await?;
+            audit(&db, &args).await
+        }
+        Some(Command::Purge(args)) => {
+            let db = open(&cli.database_url).await?;
+            let cutoff = Timestamp::now().plus_millis(-i64::from(args.older_than) * 86_400_000);
+            let purged = retention::purge(&db, cutoff, args.dry_run).await?;
+            println!(
+                "{} messages older than {} days (before {cutoff}), {} conversations and {} \
+                 deleted accounts left empty: {}",
+                purged.messages,
+                args.older_than,
+                purged.conversations,
+                purged.accounts,
+                if args.dry_run { "would be deleted (dry run)" } else { "deleted" },
+            );
+            Ok(())
+        }
     }
+}
+
+/// Prints the access records matching the filters, oldest first.
+async fn audit(db: &Db, args: &AuditArgs) -> Result<(), CliError> {
+    let user = match &args.user {
+        Some(name) => Some(
+            users::id_by_username(db, name)
+                .await?
+                .ok_or_else(|| CliError::Account(format!("no account is called '{name}'")))?,
+        ),
+        None => None,
+    };
+    let filter = AuditFilter {
+        conversation: args.conversation.map(ConversationId),
+        user,
+        since: args.since,
+    };
+    let rows = access::audit(db, &filter).await?;
+    if args.json {
+        let entries: Vec<serde_json::Value> = rows.iter().map(audit_json).collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&entries).map_err(std::io::Error::other)?
+        );
+    } else {
+        for row in &rows {
+            println!("{}", audit_line(row));
+        }
+        if rows.is_empty() {
+            eprintln!("no access matches");
+        }
+    }
+    Ok(())
+}
+
+/// Who, as the record names them: the account, or an administrator.
+fn actor(row: &AccessRow) -> String {
+    match (row.user_id, &row.username, row.role) {
+        (Some(id), Some(name), Some(role)) => format!("{name} ({role}, id {id})"),
+        (Some(id), _, _) => format!("account {id} (removed)"),
+        (None, _, _) => "administrator".to_owned(),
+    }
+}
+
+/// One access as a line: time, who, conversation, how, address.
+fn audit_line(row: &AccessRow) -> String {
+    format!(
+        "{}  {}  conversation {}  {}  from {}",
+        row.at,
+        actor(row),
+        row.conversation_id,
+        row.kind.as_str(),
+        row.address.as_deref().unwrap_or("-"),
+    )
+}
+
+fn audit_json(row: &AccessRow) -> serde_json::Value {
+    serde_json::json!({
+        "id": row.id,
+        "at": row.at,
+        "userId": row.user_id,
+        "username": row.username,
+        "role": row.role,
+        "conversationId": row.conversation_id,
+        "action": row.kind,
+        "address": row.address,
+    })
 }
 
 async fn open(url: &str) -> Result<Db, CliError> {

@@ -6,6 +6,7 @@ mod chat;
 mod cli;
 mod config;
 mod demo;
+mod privacy;
 mod realtime;
 mod report;
 mod security;

@@ -51,3 +51,9 @@ impl FromRef<AppState> for Db {
         state.db.clone()
     }
 }
+
+impl FromRef<AppState> for Arc<Chat> {
+    fn from_ref(state: &AppState) -> Self {
+        state.chat.clone()
+    }
+}

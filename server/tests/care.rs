@@ -3,16 +3,9 @@
 
 mod common;
 
-use common::{Peer, TestServer};
+use common::{form_post, open_with, say, select, Peer, TestServer};
 use scraper::{Html, Selector};
 use serde_json::json;
-
-fn select(html: &Html, css: &str) -> Vec<String> {
-    let selector = Selector::parse(css).expect("selector");
-    html.select(&selector)
-        .map(|e| e.text().collect::<String>())
-        .collect()
-}
 
 fn attrs(html: &Html, css: &str, name: &str) -> Vec<String> {
     let selector = Selector::parse(css).expect("selector");
@@ -109,14 +102,6 @@ async fn a_malformed_crisis_resources_file_stops_the_server_at_start() {
     );
 }
 
-/// Opens (or finds) the conversation of `student` with the psychiatrist `doctor`.
-async fn open_with(student: &Peer, doctor: i64) -> i64 {
-    let ack = student
-        .call("conversation:open", json!({ "peerId": doctor }))
-        .await;
-    ack["conversation"]["id"].as_i64().expect("conversation id")
-}
-
 /// Today's weekday in UTC, Monday = 0 (1970-01-01 was a Thursday).
 fn weekday_today() -> usize {
     let days = std::time::SystemTime::now()
@@ -160,22 +145,6 @@ fn availability_form(
 
 async fn save_availability(server: &TestServer, cookie: &str, form: String) -> u16 {
     form_post(server, "/api/form/save_availability", cookie, form).await
-}
-
-/// A plain form post (no JavaScript) of a signed-in browser; answers the status.
-async fn form_post(server: &TestServer, path: &str, cookie: &str, form: String) -> u16 {
-    server
-        .http()
-        .post(server.url(path))
-        .header("accept", "text/html")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("cookie", cookie)
-        .body(form)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
 }
 
 /// What a student's directory says of the (one) psychiatrist.
@@ -300,18 +269,6 @@ async fn usually_replies_within_comes_from_stored_reply_times() {
     .unwrap();
     let says = directory_says(&server, &viewer.cookie).await;
     assert!(says.contains("Usually replies within 2 hours"), "{says}");
-}
-
-/// Sends `body` from `peer` into `conversation`; answers the stored message.
-async fn say(peer: &Peer, conversation: i64, body: &str) -> serde_json::Value {
-    let ack = peer
-        .call(
-            "message:send",
-            json!({ "conversationId": conversation, "clientId": common::client_id(), "body": body }),
-        )
-        .await;
-    assert_eq!(ack["ok"], true, "{ack}");
-    ack["message"].clone()
 }
 
 /// The notices among `message:new` events within a short wait.

@@ -80,3 +80,14 @@ pub async fn current_viewer() -> Result<Viewer, AuthError> {
     let (backend, req) = request()?;
     answer(&req, backend.viewer(&req).await)
 }
+
+/// Deletes the signed-in student's account, confirmed with their password, and goes to the
+/// home page signed out (what is erased and what is kept: docs/privacy.md).
+#[server(prefix = "/api/form", endpoint = "delete_account")]
+pub async fn delete_account(password: String) -> Result<(), AuthError> {
+    let (backend, req) = request()?;
+    let result = answer(&req, backend.delete_account(&req, &password).await);
+    super::back_to_page_on_error(<DeleteAccount as ServerFn>::PATH, "/chat/settings", result)?;
+    leptos_axum::redirect("/?account=deleted");
+    Ok(())
+}

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 use crate::protocol::UserId;
-use crate::protocol::{AckError, ConversationId, ConversationSummary, Message, MessageId, Person};
+use crate::protocol::{
+    AccountSettings, AckError, ConversationId, ConversationSummary, Message, MessageId, Person,
+};
 
 #[cfg(feature = "ssr")]
 use super::chat_backend as chat;
@@ -105,4 +107,25 @@ pub async fn mark_handled(conversation_id: i64) -> Result<(), AckError> {
     super::back_to_page_on_error(<MarkHandled as ServerFn>::PATH, &page, handled)?;
     leptos_axum::redirect(&page);
     Ok(())
+}
+
+/// Marks a conversation unread for the signed-in member and goes back to the list (staying
+/// on the conversation would read it again at once). Posted as a plain form.
+#[server(prefix = "/api/form", endpoint = "mark_unread")]
+pub async fn mark_unread(conversation_id: i64) -> Result<(), AckError> {
+    let (backend, req) = chat()?;
+    let marked = backend
+        .mark_unread(&req, ConversationId(conversation_id))
+        .await;
+    let page = format!("/chat/{conversation_id}");
+    super::back_to_page_on_error(<MarkUnread as ServerFn>::PATH, &page, marked)?;
+    leptos_axum::redirect("/chat");
+    Ok(())
+}
+
+/// The settings page's data: who else opened the user's conversations.
+#[server(prefix = "/api/form", endpoint = "account_settings")]
+pub async fn account_settings() -> Result<AccountSettings, AckError> {
+    let (backend, req) = chat()?;
+    backend.account_settings(&req).await
 }

@@ -145,6 +145,7 @@ fn Conversation(view: ConversationView) -> impl IntoView {
     }
     let peer_name = peer.display_name.clone();
     let peer_id = peer.id;
+    let first_peer = peer.clone();
     view! {
         <Title text=title/>
         <section class="pane conversation-pane" aria-label=format!("Conversation with {}", peer.display_name)>
@@ -153,7 +154,9 @@ fn Conversation(view: ConversationView) -> impl IntoView {
                 <p class="muted">{peer.bio.clone()}</p>
                 <Status user=peer_id/>
                 {peer.availability.clone().map(|availability| view! { <AvailabilityLines availability/> }.into_any())}
+                {peer.student.clone().map(|facts| view! { <AboutStudent facts/> })}
                 <Triage conversation=id/>
+                <MarkUnread conversation=id/>
             </header>
             <ol class="messages" node_ref=list on:scroll=on_scroll aria-live="polite">
                 <Show when=move || more.get()>
@@ -192,6 +195,9 @@ fn Conversation(view: ConversationView) -> impl IntoView {
                         .collect_view()
                 }}
             </ol>
+            <Show when=move || store.items.with(Vec::is_empty)>
+                <FirstMessage peer=first_peer.clone()/>
+            </Show>
             <p class="typing" aria-live="polite">
                 {move || store.peer_typing.get().map(|_| format!("{peer_name} is typing…"))}
             </p>
@@ -248,7 +254,11 @@ fn Line(item: Item, conversation: ConversationId, seen: bool, read_time: bool) -
             data-client-id=item.client_id.clone()
             data-status=status.unwrap_or("received")
         >
-            <p class="body">{item.body.clone()}</p>
+            {if item.erased {
+                view! { <p class="body erased">"Message deleted with the account"</p> }.into_any()
+            } else {
+                view! { <p class="body">{item.body.clone()}</p> }.into_any()
+            }}
             <p class="meta">
                 {item.created_at.map(|at| view! { <Clock at/> })}
                 {status.map(|s| {
@@ -283,6 +293,68 @@ fn NoticeLine(item: Item) -> impl IntoView {
             <p class="body">{item.body.clone()}</p>
             <p class="meta">{item.created_at.map(|at| view! { <Clock at/> })}</p>
         </li>
+    }
+}
+
+/// For a psychiatrist: since when the student writes and how many conversations they have,
+/// without leaving the conversation.
+#[component]
+fn AboutStudent(facts: crate::protocol::StudentFacts) -> impl IntoView {
+    let count = match facts.conversations {
+        1 => "1 conversation in Haven".to_owned(),
+        n => format!("{n} conversations in Haven"),
+    };
+    view! {
+        <p class="muted about-student">
+            {if facts.deleted {
+                view! { "This student deleted their account." }.into_any()
+            } else {
+                match facts.writing_since {
+                    Some(at) => view! { "Writing since " <super::time::DateLabel at/> {format!(" · {count}")} }.into_any(),
+                    None => view! { {format!("Has not written yet · {count}")} }.into_any(),
+                }
+            }}
+        </p>
+    }
+}
+
+/// An empty conversation says what happens next: for a student, who reads their message
+/// and when, and where to turn if they cannot wait.
+#[component]
+fn FirstMessage(peer: crate::protocol::Person) -> impl IntoView {
+    let Some(availability) = peer.availability else {
+        return view! {
+            <div class="first-message" role="note">
+                <p>"This student has not written yet."</p>
+            </div>
+        }
+        .into_any();
+    };
+    let name = peer.display_name;
+    view! {
+        <div class="first-message" role="note">
+            <p>{format!("Only {name} reads what you write here; nobody else in Haven can.")}</p>
+            <p>{availability.summary.clone()}</p>
+            {availability.reply_line().map(|line| view! { <p>{line}</p> })}
+            <p>
+                "Haven is not for emergencies. If you cannot wait, "
+                <a href="/help">"see who to contact now"</a>
+                "."
+            </p>
+        </div>
+    }
+    .into_any()
+}
+
+/// "Mark as unread": a plain form, so the page is left for the list (staying would read it
+/// again) with or without JavaScript.
+#[component]
+fn MarkUnread(conversation: ConversationId) -> impl IntoView {
+    view! {
+        <form class="mark-unread" method="post" action="/api/form/mark_unread">
+            <input type="hidden" name="conversation_id" value=conversation.0/>
+            <button type="submit" class="button secondary small">"Mark as unread"</button>
+        </form>
     }
 }
 

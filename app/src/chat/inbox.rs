@@ -53,6 +53,13 @@ pub fn read_elsewhere(list: &mut [ConversationSummary], update: &ReadUpdate) {
     }
 }
 
+/// The user marked the conversation unread: it counts as unread (once) until opened again.
+pub fn marked_unread(list: &mut [ConversationSummary], id: ConversationId) {
+    if let Some(summary) = list.iter_mut().find(|c| c.id == id) {
+        summary.unread = summary.unread.max(1);
+    }
+}
+
 /// The conversation is on screen: nothing in it is unread.
 pub fn clear_unread(list: &mut [ConversationSummary], id: ConversationId) {
     if let Some(summary) = list.iter_mut().find(|c| c.id == id) {
@@ -103,6 +110,7 @@ mod tests {
                 role: Role::Psychiatrist,
                 bio: String::new(),
                 availability: None,
+                student: None,
             },
             last_message: last.map(|m| message(id, m, UserId(100 + id))),
             unread: 0,

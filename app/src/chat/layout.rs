@@ -79,6 +79,7 @@ fn ChatShell(
                 {(user.role == crate::protocol::Role::Psychiatrist).then(|| view! {
                     <a class="link" href=crate::api::care::AVAILABILITY_PAGE>"Availability"</a>
                 })}
+                <a class="link" href=super::settings::SETTINGS_PAGE>"Settings"</a>
                 <span class="whoami">
                     <span class="display-name">{user.display_name.clone()}</span>
                     <span class="role-badge">{user.role.as_str()}</span>

@@ -13,7 +13,7 @@ use super::socket::{from_js, Socket};
 use super::store::{ChatStore, Connection};
 use super::timeline::Delivery;
 use crate::protocol::{
-    events, Ack, ConversationId, Done, MarkRead, Message, MessageId, MessageSent, PresenceSnapshot,
+    events, Ack, ConversationId, ConversationMarked, Done, Mark, MarkRead, Message, MessageId, MessageSent, PresenceSnapshot,
     PresenceUpdate, ReadStored, ReadUpdate, SendMessage, Timestamp, TypingSignal, TypingUpdate,
 };
 
@@ -195,7 +195,7 @@ impl LiveHandle {
         let Some(socket) = Socket::connect(last_seen.clone(), clock.since.clone()) else {
             return;
         };
-        listen(&socket, store, last_seen, clock);
+        listen(&socket, store, last_seen, clock, self);
         self.0.set_value(Some(Rc::new(Live {
             socket,
             typing: Typing::default(),
@@ -210,6 +210,7 @@ fn listen(
     store: ChatStore,
     last_seen: Rc<Cell<MessageId>>,
     clock: Rc<PresenceClock>,
+    handle: LiveHandle,
 ) {
     let ever_connected = Rc::new(Cell::new(false));
     {
@@ -280,6 +281,23 @@ fn listen(
     socket.on(events::CONVERSATION_READ, move |payload| {
         if let Some(update) = from_js::<ReadUpdate>(&payload) {
             store.receive_read(&update);
+        }
+    });
+    socket.on(events::CONVERSATION_MARKED, move |payload| {
+        let Some(update) = from_js::<ConversationMarked>(&payload) else {
+            return;
+        };
+        match update.mark {
+            Mark::Handled => store.mark_handled(update.conversation_id),
+            Mark::Unread => {
+                store.mark_unread(update.conversation_id);
+                // Opening it again must report the read again, however far it was before.
+                if let Some(live) = handle.get() {
+                    live.reported_read
+                        .borrow_mut()
+                        .remove(&update.conversation_id);
+                }
+            }
         }
     });
     socket.on(events::SYNC_RELOAD, |_| {

@@ -12,6 +12,7 @@ pub mod layout;
 pub mod live;
 pub mod notifications;
 pub mod roster;
+pub mod settings;
 pub mod sidebar;
 #[cfg(feature = "hydrate")]
 pub mod socket;

@@ -186,6 +186,11 @@ impl ChatStore {
             .update(|list| inbox::clear_unread(list, id));
     }
 
+    /// The user marked the conversation unread (here or in another tab).
+    pub fn mark_unread(&self, id: ConversationId) {
+        self.conversations.update(|list| inbox::marked_unread(list, id));
+    }
+
     /// The psychiatrist marked the conversation handled.
     pub fn mark_handled(&self, id: ConversationId) {
         self.conversations.update(|list| inbox::handled(list, id));

@@ -57,6 +57,29 @@ pub fn DayLabel(at: Timestamp) -> impl IntoView {
     view! { <li class="day-separator" role="separator"><span>{text}</span></li> }
 }
 
+/// A date in a sentence ("Writing since 3 November 2026"): `YYYY-MM-DD` (UTC) on the
+/// server, the local long date in the browser.
+#[component]
+pub fn DateLabel(at: Timestamp) -> impl IntoView {
+    let at = at.to_string();
+    let text = RwSignal::new(at.get(0..10).unwrap_or_default().to_owned());
+    #[cfg(feature = "hydrate")]
+    {
+        let at = at.clone();
+        Effect::new(move |_| {
+            let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&at));
+            let options = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&options, &"year".into(), &"numeric".into());
+            let _ = js_sys::Reflect::set(&options, &"month".into(), &"long".into());
+            let _ = js_sys::Reflect::set(&options, &"day".into(), &"numeric".into());
+            if let Some(local) = date.to_locale_date_string("default", &options).as_string() {
+                text.set(local);
+            }
+        });
+    }
+    view! { <time datetime=at>{text}</time> }
+}
+
 /// The UTC day (days since 1970), to decide where day separators go.
 pub fn day_of(at: Timestamp) -> i64 {
     at.as_millis().div_euclid(86_400_000)

@@ -28,6 +28,8 @@ pub struct Item {
     pub delivery: Delivery,
     /// Why it failed, for the person.
     pub error: Option<String>,
+    /// Written by an account since deleted: the text is gone.
+    pub erased: bool,
 }
 
 impl Item {
@@ -41,6 +43,7 @@ impl Item {
             created_at: Some(message.created_at),
             delivery: Delivery::Sent,
             error: None,
+            erased: message.kind == crate::protocol::MessageKind::Erased,
         }
     }
 }
@@ -71,6 +74,7 @@ pub fn add_pending(items: &mut Vec<Item>, me: UserId, client_id: String, body: S
         created_at: None,
         delivery: Delivery::Sending,
         error: None,
+        erased: false,
     });
 }
 

@@ -8,10 +8,15 @@ use crate::components::crisis::CrisisNotice;
 /// The landing page.
 #[component]
 pub fn HomePage() -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    let deleted = move || query.with(|q| q.get("account").as_deref() == Some("deleted"));
     view! {
         <Title text="Haven"/>
         <main class="auth">
             <section class="card">
+                <Show when=deleted>
+                    <p class="form-success" role="status">"Your account was deleted."</p>
+                </Show>
                 <h1 class="brand">"Haven"</h1>
                 <p class="lede">
                     "A private place for students to write to the university's psychiatrists. "

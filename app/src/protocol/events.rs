@@ -17,6 +17,9 @@ pub const PRESENCE: &str = "presence";
 pub const PRESENCE_SNAPSHOT: &str = "presence:snapshot";
 pub const TYPING: &str = "typing";
 pub const CONVERSATION_READ: &str = "conversation:read";
+/// Server → client, to the member's own sockets: they marked a conversation handled or
+/// unread in another tab.
+pub const CONVERSATION_MARKED: &str = "conversation:marked";
 
 /// The handshake's `auth`: `lastSeenId` asks for catch-up, `presenceSince` (the server's
 /// clock) for who went offline while the client was away. Both optional; an unreadable
@@ -186,6 +189,24 @@ pub struct ReadStored {
 pub struct Done {}
 
 // ---- server → client ----
+
+/// What a member marked a conversation as, for themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mark {
+    /// A psychiatrist dealt with it without replying: no longer "awaiting reply".
+    Handled,
+    /// To come back to: counted unread until opened again.
+    Unread,
+}
+
+/// `conversation:marked`: one of the user's tabs marked a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationMarked {
+    pub conversation_id: ConversationId,
+    pub mark: Mark,
+}
 
 /// `presence`: a user's status, sent only to those allowed to see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,6 +4,7 @@
 
 pub mod care;
 pub mod events;
+pub mod privacy;
 pub mod timestamp;
 
 use serde::{Deserialize, Serialize};
@@ -14,10 +15,11 @@ pub use care::{
     CrisisResource,
 };
 pub use events::{
-    Ack, AckError, ConversationOpened, Done, HandshakeAuth, MarkRead, MessageSent,
-    OpenConversation, OpenedConversation, PresenceSnapshot, PresenceUpdate, ReadStored, ReadUpdate,
+    Ack, AckError, ConversationMarked, ConversationOpened, Done, HandshakeAuth, MarkRead, MessageSent,
+    Mark, OpenConversation, OpenedConversation, PresenceSnapshot, PresenceUpdate, ReadStored, ReadUpdate,
     SendMessage, TypingSignal, TypingUpdate,
 };
+pub use privacy::{AccessEntry, AccessKind, AccountSettings};
 pub use timestamp::Timestamp;
 
 /// A user's database id.
@@ -140,6 +142,9 @@ pub enum MessageKind {
     /// Written by Haven (the after-hours notice): `senderId` is `null`, and it is never
     /// shown as anyone's words.
     Notice,
+    /// Written by an account since deleted: the body is erased (empty) and the message
+    /// shows as such (docs/privacy.md).
+    Erased,
 }
 
 /// A stored message: `M` in the wire contract.
@@ -170,6 +175,22 @@ pub struct Person {
     /// For a psychiatrist shown to a student: when they answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub availability: Option<Availability>,
+    /// For a student shown to their psychiatrist in a conversation: who they are in Haven.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub student: Option<StudentFacts>,
+}
+
+/// What a psychiatrist sees of a student in the conversation header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StudentFacts {
+    /// Their first message in this conversation, if they wrote yet.
+    pub writing_since: Option<Timestamp>,
+    /// How many conversations they have in Haven (with any psychiatrist).
+    pub conversations: u32,
+    /// Their account was deleted.
+    #[serde(default)]
+    pub deleted: bool,
 }
 
 /// A conversation as the sidebar shows it, from one member's point of view.

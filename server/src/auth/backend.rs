@@ -99,6 +99,12 @@ impl AccountBackend for FormBackend {
         })
     }
 
+    async fn delete_account(&self, req: &Parts, password: &str) -> Result<(), AuthError> {
+        self.accounts
+            .delete_account(session_of(req)?, client_address(req), password)
+            .await
+    }
+
     async fn viewer(&self, req: &Parts) -> Result<Viewer, AuthError> {
         Ok(
             match self.accounts.signed_in_user(session_of(req)?).await? {

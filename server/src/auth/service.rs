@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use app::error::{AuthError, Field, FieldError};
-use app::protocol::{PublicUser, Role, UserId};
+use app::protocol::{PublicUser, Role, Timestamp, UserId};
 use app::validation::{check_display_name, check_password, check_username, normalize_username};
 use tower_sessions::Session;
 
@@ -175,7 +175,66 @@ impl Accounts {
         let record = users::find_by_id(&self.db, user.id)
             .await
             .map_err(internal)?;
-        Ok(record.map(|r| r.public()))
+        Ok(record.filter(|r| !r.deleted).map(|r| r.public()))
+    }
+
+    /// Deletes the signed-in student's account once they confirmed it with their password
+    /// (docs/privacy.md): every session of it ends and its connections close, then the
+    /// account is erased. Attempts count against the sign-in throttle: a session left open
+    /// on a shared computer cannot be used to guess the password.
+    pub async fn delete_account(
+        &self,
+        session: &Session,
+        address: IpAddr,
+        password: &str,
+    ) -> Result<(), AuthError> {
+        let user = session::current(session)
+            .await
+            .map_err(internal)?
+            .ok_or(AuthError::Unauthenticated)?;
+        if user.role != Role::Student {
+            tracing::info!(code = "forbidden", user = %user.id, "account deletion refused");
+            return Err(AuthError::NotAllowed);
+        }
+        let record = users::find_by_id(&self.db, user.id)
+            .await
+            .map_err(internal)?
+            .filter(|r| !r.deleted)
+            .ok_or(AuthError::Unauthenticated)?;
+        let attempt = self
+            .throttle
+            .reserve_sign_in(&record.username, address)
+            .map_err(|wait| rate_limited("account deletion", wait))?;
+        let matches = password::verify(password.to_owned(), Some(record.password_hash))
+            .await
+            .map_err(internal)?;
+        if !matches {
+            tracing::info!(code = "invalid_credentials", user = %user.id, "account deletion refused");
+            return Err(AuthError::Invalid(vec![FieldError {
+                field: Field::Password,
+                message: "That is not your password.".into(),
+            }]));
+        }
+        self.throttle.succeeded(attempt);
+        // Sessions first: if erasing failed after, the person is signed out and can retry.
+        let sessions = session::of_user(&self.db, user.id)
+            .await
+            .map_err(internal)?;
+        let ids: Vec<String> = sessions.iter().map(|s| s.id.clone()).collect();
+        crate::store::sessions::delete(&self.db, &ids)
+            .await
+            .map_err(internal)?;
+        session::end(session).await.map_err(internal)?;
+        for room in sessions.into_iter().filter_map(|s| s.socket_room) {
+            self.publisher
+                .publish(ChatEvent::SessionEnded { session: room })
+                .await;
+        }
+        users::erase(&self.db, user.id, Timestamp::now())
+            .await
+            .map_err(internal)?;
+        tracing::info!(user = %user.id, "account deleted");
+        Ok(())
     }
 
     /// Validates and stores a new account of any role (registration and `haven user add`).

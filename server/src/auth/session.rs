@@ -76,6 +76,14 @@ pub async fn current(session: &Session) -> Result<Option<SessionUser>, SessionEr
     session.get(USER_KEY).await
 }
 
+/// Every stored session of `user` (to end them all when the account is deleted).
+pub async fn of_user(
+    db: &crate::store::Db,
+    user: app::protocol::UserId,
+) -> Result<Vec<crate::store::sessions::UserSession>, crate::store::StoreError> {
+    crate::store::sessions::of_user(db, user, USER_KEY, SOCKET_ROOM_KEY).await
+}
+
 /// Deletes the session, server side and in the browser.
 pub async fn end(session: &Session) -> Result<(), SessionError> {
     session.flush().await

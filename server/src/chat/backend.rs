@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use app::backend::{ChatBackend, ConversationPage};
 use app::protocol::{
-    AckError, AvailabilityForm, AvailabilitySettings, ConversationId, ConversationSummary, Message,
+    AccountSettings, AckError, AvailabilityForm, AvailabilitySettings, ConversationId, ConversationSummary, Message,
     MessageId, Person, PresenceUpdate, UserId,
 };
 use async_trait::async_trait;
@@ -14,6 +14,7 @@ use http::request::Parts;
 use tower_sessions::Session;
 
 use super::{parse_client_id, Chat, ChatError, SendRequest};
+use crate::auth::backend::client_address;
 use crate::auth::session::{self, SessionUser};
 
 /// [`Chat`] as seen from server functions.
@@ -77,7 +78,8 @@ impl ChatBackend for FormChat {
         before: Option<MessageId>,
     ) -> Result<ConversationPage, AckError> {
         let user = user_of(req).await?;
-        let page = self.chat.conversation(user.id, id, before).await;
+        let address = Some(client_address(req));
+        let page = self.chat.conversation(user.id, id, before, address).await;
         answer("conversation", user.id, page)
     }
 
@@ -100,6 +102,18 @@ impl ChatBackend for FormChat {
         let user = user_of(req).await?;
         let handled = self.chat.mark_handled(user.id, user.role, id).await;
         answer("mark_handled", user.id, handled)
+    }
+
+    async fn mark_unread(&self, req: &Parts, id: ConversationId) -> Result<(), AckError> {
+        let user = user_of(req).await?;
+        let marked = self.chat.mark_unread(user.id, id).await;
+        answer("mark_unread", user.id, marked)
+    }
+
+    async fn account_settings(&self, req: &Parts) -> Result<AccountSettings, AckError> {
+        let user = user_of(req).await?;
+        let settings = self.chat.account_settings(user.id, user.role).await;
+        answer("account_settings", user.id, settings)
     }
 
     async fn availability_settings(&self, req: &Parts) -> Result<AvailabilitySettings, AckError> {

@@ -34,6 +34,9 @@ pub enum ChatError {
     /// Availability settings are a psychiatrist's.
     #[error("only psychiatrists do that")]
     NotPsychiatrist,
+    /// A student's own data (the export) is a student's.
+    #[error("only students do that")]
+    NotStudent,
     /// The availability form has a mistake, said in the message.
     #[error("{0}")]
     InvalidSettings(String),
@@ -56,7 +59,7 @@ impl ChatError {
             ChatError::RateLimited => "rate_limited",
             ChatError::UnknownMessage => "unknown_message",
             ChatError::NotAcceptingNew => "not_accepting_new",
-            ChatError::NotPsychiatrist => "forbidden",
+            ChatError::NotPsychiatrist | ChatError::NotStudent => "forbidden",
             ChatError::InvalidSettings(_) => "invalid_settings",
             ChatError::Store(_) => "internal",
         }

@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use app::protocol::{Message, PresenceUpdate, ReadUpdate, TypingUpdate, UserId};
+use app::protocol::{
+    ConversationMarked, Message, PresenceUpdate, ReadUpdate, TypingUpdate, UserId,
+};
 use async_trait::async_trait;
 
 /// The connection a request came from, as its transport names it (opaque to the domain):
@@ -38,6 +40,11 @@ pub enum ChatEvent {
     /// A user came online or went offline, to those allowed to see it.
     Presence {
         update: PresenceUpdate,
+        to: Audience,
+    },
+    /// A member marked a conversation (handled, unread): to their own connections.
+    Marked {
+        update: ConversationMarked,
         to: Audience,
     },
     /// A session ended (signed out): its connections close. `session` is the session's

@@ -6,18 +6,22 @@
 pub mod backend;
 mod error;
 pub mod events;
+pub mod export;
 mod limiter;
 mod members;
 pub mod presence;
 mod wire;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use app::backend::ConversationPage;
 use app::protocol::{
-    AvailabilityForm, AvailabilitySettings, ClientId, ConversationId, ConversationSummary, Message,
-    MessageId, Person, PresenceSnapshot, PresenceUpdate, ReadUpdate, Role, Timestamp, TypingUpdate,
-    UserId, MAX_BODY_CHARS,
+    AccessEntry, AccessKind, AccountSettings, AvailabilityForm, AvailabilitySettings, ClientId,
+    ConversationId, ConversationMarked, ConversationSummary, Mark, Message, MessageId, Person,
+    PresenceSnapshot, PresenceUpdate, ReadUpdate, Role, StudentFacts, Timestamp, TypingUpdate,
+    UserId,
+    MAX_BODY_CHARS,
 };
 
 pub use error::ChatError;
@@ -26,7 +30,7 @@ pub use limiter::{SendLimiter, SendRate};
 
 use crate::care::Care;
 use crate::store::writer::MessageWriter;
-use crate::store::{conversations, messages, users, Db, StoreError};
+use crate::store::{access, conversations, messages, users, Db, StoreError};
 use members::Members;
 use presence::Presence;
 
@@ -34,6 +38,8 @@ use presence::Presence;
 pub const REPLAY_LIMIT: u32 = 1000;
 /// Messages per history page.
 pub const PAGE_SIZE: u32 = 50;
+/// How many accesses by others the settings page lists, newest first.
+pub const ACCESS_SHOWN: u32 = 100;
 
 /// A message as a client asks to send it (already decoded from the wire).
 #[derive(Debug, Clone)]
@@ -300,18 +306,52 @@ impl Chat {
         }
         self.members.of_if_member(user, conversation).await?;
         conversations::mark_handled(&self.db, conversation, user).await?;
+        self.tell_own_tabs(user, conversation, Mark::Handled).await;
         Ok(())
     }
 
+    /// A member marks a conversation unread, to come back to it: their sidebar counts it
+    /// unread until they open it again; the other member's "Seen" stays.
+    pub async fn mark_unread(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+    ) -> Result<(), ChatError> {
+        self.members.of_if_member(user, conversation).await?;
+        conversations::mark_unread(&self.db, conversation, user).await?;
+        self.tell_own_tabs(user, conversation, Mark::Unread).await;
+        Ok(())
+    }
+
+    /// Tells every tab of `user` what they marked a conversation as.
+    async fn tell_own_tabs(&self, user: UserId, conversation: ConversationId, mark: Mark) {
+        self.publisher
+            .publish(ChatEvent::Marked {
+                update: ConversationMarked {
+                    conversation_id: conversation,
+                    mark,
+                },
+                to: Audience::Users(Arc::from([user])),
+            })
+            .await;
+    }
+
     /// A page of a conversation the user is a member of: history (older than `before`, or
-    /// the newest), the other member, and how far they have read.
+    /// the newest), the other member, and how far they have read. Recorded in the access
+    /// record (a page, or earlier messages) before anything is read.
     pub async fn conversation(
         &self,
         user: UserId,
         conversation: ConversationId,
         before: Option<MessageId>,
+        address: Option<IpAddr>,
     ) -> Result<ConversationPage, ChatError> {
         let peer = self.peer(user, conversation).await?;
+        let kind = match before {
+            None => AccessKind::Page,
+            Some(_) => AccessKind::History,
+        };
+        access::record(&self.db, user, conversation, kind, address, Timestamp::now()).await?;
         let rows = messages::page(&self.db, conversation, before, PAGE_SIZE).await?;
         let (peer_last_read_id, peer_read_at) =
             conversations::read_marker(&self.db, conversation, peer.id).await?;
@@ -320,6 +360,70 @@ impl Chat {
             messages: rows.into_iter().map(wire::message).collect(),
             peer_last_read_id,
             peer_read_at,
+        })
+    }
+
+    /// A live connection of `user` opens: it will receive every one of their conversations
+    /// (new messages and catch-up), so each is recorded in the access record first.
+    pub async fn opened_live(&self, user: UserId, address: Option<IpAddr>) -> Result<(), ChatError> {
+        access::record_all_of_member(&self.db, user, AccessKind::Socket, address, Timestamp::now())
+            .await?;
+        Ok(())
+    }
+
+    /// The settings page: the newest accesses by anyone else to the user's conversations.
+    pub async fn account_settings(
+        &self,
+        user: UserId,
+        role: Role,
+    ) -> Result<AccountSettings, ChatError> {
+        let rows = access::by_others_to_member(&self.db, user, ACCESS_SHOWN).await?;
+        let access = rows
+            .into_iter()
+            .map(|row| AccessEntry {
+                at: row.at,
+                who: row.user_id.and(row.display_name),
+                role: row.role,
+                kind: row.kind,
+            })
+            .collect();
+        Ok(AccountSettings { role, access })
+    }
+
+    /// Everything a student wrote and received, for their download; each conversation is
+    /// recorded in the access record as exported.
+    pub async fn export(
+        &self,
+        user: UserId,
+        role: Role,
+        address: Option<IpAddr>,
+    ) -> Result<export::Export, ChatError> {
+        if role != Role::Student {
+            return Err(ChatError::NotStudent);
+        }
+        let account = users::find_by_id(&self.db, user)
+            .await?
+            .filter(|r| !r.deleted)
+            .ok_or(ChatError::UserNotFound)?;
+        let now = Timestamp::now();
+        let mut conversations = Vec::new();
+        for row in conversations::list_for(&self.db, user).await? {
+            access::record(&self.db, user, row.id, AccessKind::Export, address, now).await?;
+            let messages = messages::all_in(&self.db, row.id).await?;
+            conversations.push(export::Conversation::new(
+                user,
+                row.id,
+                wire::person(row.peer),
+                messages.into_iter().map(wire::message).collect(),
+            ));
+        }
+        Ok(export::Export {
+            exported_at: now,
+            account: export::Account {
+                username: account.username,
+                display_name: account.display_name,
+            },
+            conversations,
         })
     }
 
@@ -392,9 +496,22 @@ impl Chat {
         let record = users::find_by_id(&self.db, peer)
             .await?
             .ok_or(ChatError::UserNotFound)?;
-        let availability = match record.role {
-            Role::Psychiatrist => Some(self.care.availability(record.id, Timestamp::now()).await?),
-            Role::Student => None,
+        // A student's peer is a psychiatrist and the other way round.
+        let (availability, student) = match record.role {
+            Role::Psychiatrist => (
+                Some(self.care.availability(record.id, Timestamp::now()).await?),
+                None,
+            ),
+            Role::Student => {
+                let (writing_since, count) =
+                    conversations::student_facts(&self.db, conversation, record.id).await?;
+                let facts = StudentFacts {
+                    writing_since,
+                    conversations: count,
+                    deleted: record.deleted,
+                };
+                (None, Some(facts))
+            }
         };
         Ok(Person {
             id: record.id,
@@ -402,6 +519,7 @@ impl Chat {
             role: record.role,
             bio: record.bio,
             availability,
+            student,
         })
     }
 

@@ -27,6 +27,7 @@ pub fn person(profile: Profile) -> Person {
         role: profile.role,
         bio: profile.bio,
         availability: None,
+        student: None,
     }
 }
 

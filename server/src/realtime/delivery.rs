@@ -79,6 +79,9 @@ impl Publisher for SocketDelivery {
             ChatEvent::Presence { update, to } => {
                 emit(io, events::PRESENCE, rooms(to), None, &update).await
             }
+            ChatEvent::Marked { update, to } => {
+                emit(io, events::CONVERSATION_MARKED, rooms(to), None, &update).await
+            }
             ChatEvent::SessionEnded { session } => {
                 if let Err(e) = io.to(session_room(&session)).disconnect().await {
                     tracing::warn!(error = %e, "could not disconnect a signed-out session's sockets");

@@ -6,6 +6,7 @@ use thiserror::Error;
 
 use super::Realtime;
 use crate::auth::session;
+use crate::security::client_addr::ClientAddr;
 use crate::security::origin::Verdict;
 
 /// Why a handshake was refused; the client sees the message in `connect_error`.
@@ -39,6 +40,20 @@ pub async fn authenticate(
         .ok_or_else(|| {
             tracing::info!(code = "unauthenticated", "socket refused");
             HandshakeError::Unauthenticated
+        })?;
+    // The socket will receive every conversation of the user: recorded before it joins.
+    let address = socket
+        .req_parts()
+        .extensions
+        .get::<ClientAddr>()
+        .map(|a| a.0);
+    realtime
+        .chat
+        .opened_live(session.user.id, address)
+        .await
+        .map_err(|e| {
+            e.log("socket open", session.user.id);
+            HandshakeError::Internal
         })?;
     super::attach(&socket, &session);
     socket.extensions.insert(session);

@@ -100,9 +100,9 @@ pub async fn list_for(db: &Db, user: UserId) -> Result<Vec<ConversationRow>, Sto
     let rows = sqlx::query(
         "SELECT c.id AS conversation_id, \
                 peer.id AS peer_id, peer.display_name, peer.role, peer.bio, \
-                m.id, m.conversation_id AS m_conversation_id, m.sender_id, m.client_id, m.body, m.created_at, \
-                (SELECT COUNT(*) FROM messages u \
-                  WHERE u.conversation_id = c.id AND u.id > me.last_read_id AND u.sender_id != me.user_id) AS unread, \
+                m.id, m.conversation_id AS m_conversation_id, m.sender_id, m.client_id, m.body, m.created_at, m.erased, \
+                MAX(me.marked_unread, (SELECT COUNT(*) FROM messages u \
+                  WHERE u.conversation_id = c.id AND u.id > me.last_read_id AND u.sender_id != me.user_id)) AS unread, \
                 (SELECT MIN(w.created_at) FROM messages w \
                   WHERE w.conversation_id = c.id AND w.sender_id = other.user_id \
                     AND w.id > MAX(me.handled_through_id, COALESCE( \
@@ -165,6 +165,43 @@ pub async fn mark_handled(
     Ok(())
 }
 
+/// Marks the conversation unread for `user`: counted unread in their sidebar until they
+/// read it again (their read marker, and so the other member's "Seen", stays).
+pub async fn mark_unread(
+    db: &Db,
+    conversation: ConversationId,
+    user: UserId,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE conversation_members SET marked_unread = 1 WHERE conversation_id = ? AND user_id = ?",
+    )
+    .bind(conversation.0)
+    .bind(user.0)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// A student's first message in a conversation, and how many conversations they have.
+pub async fn student_facts(
+    db: &Db,
+    conversation: ConversationId,
+    student: UserId,
+) -> Result<(Option<Timestamp>, u32), StoreError> {
+    let row = sqlx::query(
+        "SELECT (SELECT MIN(created_at) FROM messages WHERE conversation_id = ?1 AND sender_id = ?2) AS since, \
+                (SELECT COUNT(*) FROM conversation_members WHERE user_id = ?2) AS conversations",
+    )
+    .bind(conversation.0)
+    .bind(student.0)
+    .fetch_one(db)
+    .await?;
+    Ok((
+        optional_time(row.try_get("since")?)?,
+        u32::try_from(row.try_get::<i64, _>("conversations")?).unwrap_or(u32::MAX),
+    ))
+}
+
 /// The people who share a conversation with `user`, with their last-seen times.
 pub async fn peers_last_seen(db: &Db, user: UserId) -> Result<Vec<LastSeen>, StoreError> {
     let rows = sqlx::query(
@@ -191,7 +228,7 @@ pub async fn mark_read(
     let row = sqlx::query(
         "UPDATE conversation_members SET \
            last_read_at = CASE WHEN ?1 > last_read_id THEN ?4 ELSE last_read_at END, \
-           last_read_id = MAX(last_read_id, ?1) \
+           last_read_id = MAX(last_read_id, ?1), marked_unread = 0 \
          WHERE conversation_id = ?2 AND user_id = ?3 \
            AND EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND conversation_id = ?2) \
          RETURNING last_read_id, last_read_at",

@@ -26,6 +26,8 @@ pub struct MessageRow {
     pub client_id: ClientId,
     pub body: String,
     pub created_at: Timestamp,
+    /// Its sender deleted their account: the body is gone (empty).
+    pub erased: bool,
 }
 
 /// What [`insert_batch`] did with one message.
@@ -38,35 +40,25 @@ pub enum Inserted {
     Existing(MessageRow),
 }
 
-const COLUMNS: &str = "id, conversation_id, sender_id, client_id, body, created_at";
-
-impl NewMessage {
-    /// Text by a member, or a notice by Haven: decided by whether it has a sender.
-    pub fn kind(&self) -> MessageKind {
-        kind_of(self.sender_id)
-    }
-}
+const COLUMNS: &str = "id, conversation_id, sender_id, client_id, body, created_at, erased";
 
 impl MessageRow {
-    /// Text by a member, or a notice by Haven.
+    /// Text by a member (erased once they deleted their account), or a notice by Haven.
     pub fn kind(&self) -> MessageKind {
-        kind_of(self.sender_id)
+        match (self.sender_id, self.erased) {
+            (Some(_), false) => MessageKind::Text,
+            (Some(_), true) => MessageKind::Erased,
+            (None, _) => MessageKind::Notice,
+        }
     }
 }
 
-/// The schema ties the two together (`CHECK ((kind = 'text') = (sender_id IS NOT NULL))`),
-/// so the kind is never stored apart from the sender in Rust.
-fn kind_of(sender: Option<UserId>) -> MessageKind {
+/// The stored `kind`: the schema ties it to the sender (`CHECK ((kind = 'text') =
+/// (sender_id IS NOT NULL))`), so Rust never keeps it apart from the sender.
+fn kind_column(sender: Option<UserId>) -> &'static str {
     match sender {
-        Some(_) => MessageKind::Text,
-        None => MessageKind::Notice,
-    }
-}
-
-fn kind_column(kind: MessageKind) -> &'static str {
-    match kind {
-        MessageKind::Text => "text",
-        MessageKind::Notice => "notice",
+        Some(_) => "text",
+        None => "notice",
     }
 }
 
@@ -79,6 +71,7 @@ pub(super) fn from_row(row: &SqliteRow) -> Result<MessageRow, StoreError> {
         client_id: ClientId(row.try_get("client_id")?),
         body: row.try_get("body")?,
         created_at: time(row.try_get("created_at")?)?,
+        erased: row.try_get("erased")?,
     })
 }
 
@@ -94,6 +87,7 @@ fn from_rusqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
         created_at: Timestamp::parse(&created_at).map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, Box::new(e))
         })?,
+        erased: row.get(6)?,
     })
 }
 
@@ -121,7 +115,7 @@ pub fn insert_batch(
                     rusqlite::params![
                         m.conversation_id.0,
                         m.sender_id.map(|s| s.0),
-                        kind_column(m.kind()),
+                        kind_column(m.sender_id),
                         m.client_id.0,
                         m.body,
                         m.created_at.to_string()
@@ -141,6 +135,7 @@ pub fn insert_batch(
                     client_id: m.client_id,
                     body: m.body,
                     created_at: m.created_at,
+                    erased: false,
                 }),
                 // A repeat is rare: its statement is looked up only then (each lookup in
                 // the statement cache costs on every message otherwise).
@@ -176,7 +171,7 @@ pub async fn after_for_user(
     limit: u32,
 ) -> Result<Vec<MessageRow>, StoreError> {
     let rows = sqlx::query(
-        "SELECT m.id, m.conversation_id, m.sender_id, m.client_id, m.body, m.created_at \
+        "SELECT m.id, m.conversation_id, m.sender_id, m.client_id, m.body, m.created_at, m.erased \
          FROM messages m \
          JOIN conversation_members cm ON cm.conversation_id = m.conversation_id \
          WHERE cm.user_id = ? AND m.id > ? ORDER BY m.id LIMIT ?",
@@ -208,4 +203,15 @@ pub async fn page(
     let mut messages = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
     messages.reverse();
     Ok(messages)
+}
+
+/// Every message of a conversation, oldest first (a member's export).
+pub async fn all_in(db: &Db, conversation: ConversationId) -> Result<Vec<MessageRow>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY id"
+    ))
+    .bind(conversation.0)
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(from_row).collect()
 }

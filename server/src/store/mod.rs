@@ -1,9 +1,11 @@
 //! Storage: the one place with SQL. Handlers and services call the typed functions of the
 //! submodules (`store::users::insert(..)`), never `sqlx` directly.
 
+pub mod access;
 pub mod availability;
 pub mod conversations;
 pub mod messages;
+pub mod retention;
 pub mod sessions;
 pub mod users;
 pub mod writer;

@@ -33,6 +33,8 @@ pub struct UserRecord {
     pub role: Role,
     pub bio: String,
     pub password_hash: String,
+    /// The account was deleted: it cannot sign in and shows as "Deleted account".
+    pub deleted: bool,
 }
 
 impl UserRecord {
@@ -66,14 +68,17 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<UserRecord, StoreError> {
         role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
         bio: row.try_get("bio")?,
         password_hash: row.try_get("password_hash")?,
+        deleted: row.try_get::<Option<String>, _>("deleted_at")?.is_some(),
     })
 }
 
-/// Finds a user by normalized username.
+const RECORD: &str = "SELECT id, username, display_name, role, bio, password_hash, deleted_at FROM users";
+
+/// Finds an account that may sign in by normalized username (never a deleted one).
 pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<UserRecord>, StoreError> {
-    sqlx::query(
-        "SELECT id, username, display_name, role, bio, password_hash FROM users WHERE username = ?",
-    )
+    sqlx::query(&format!(
+        "{RECORD} WHERE username = ? AND deleted_at IS NULL"
+    ))
     .bind(username)
     .fetch_optional(db)
     .await?
@@ -82,11 +87,19 @@ pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<UserReco
     .transpose()
 }
 
-/// Finds a user by id.
+/// The id of the account with this sign-in name, deleted ones (`#deleted-<id>`) too: for
+/// administrators' commands.
+pub async fn id_by_username(db: &Db, username: &str) -> Result<Option<UserId>, StoreError> {
+    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
+        .bind(username.trim().to_lowercase())
+        .fetch_optional(db)
+        .await?;
+    Ok(id.map(UserId))
+}
+
+/// Finds a user by id (a deleted account too: it still names its conversations).
 pub async fn find_by_id(db: &Db, id: UserId) -> Result<Option<UserRecord>, StoreError> {
-    sqlx::query(
-        "SELECT id, username, display_name, role, bio, password_hash FROM users WHERE id = ?",
-    )
+    sqlx::query(&format!("{RECORD} WHERE id = ?"))
     .bind(id.0)
     .fetch_optional(db)
     .await?
@@ -233,4 +246,30 @@ pub async fn last_seen(db: &Db, user: UserId) -> Result<Option<Timestamp>, Store
         .await?
         .flatten();
     optional_time(text)
+}
+
+/// What a deleted account is called wherever it still appears.
+pub const DELETED_NAME: &str = "Deleted account";
+
+/// Deletes a student's account in place (docs/privacy.md): the sign-in name, password, name
+/// and last-seen time go, and the bodies of their messages are erased. The row stays so
+/// that the psychiatrist's conversation still reads in order, with "Deleted account".
+pub async fn erase(db: &Db, user: UserId, at: Timestamp) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    // '#' is never valid in a username, so the freed name cannot collide with a real one.
+    sqlx::query(
+        "UPDATE users SET username = '#deleted-' || id, display_name = ?, bio = '', \
+           password_hash = '', last_seen_at = NULL, deleted_at = ? WHERE id = ?",
+    )
+    .bind(DELETED_NAME)
+    .bind(at.to_string())
+    .bind(user.0)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE messages SET body = '', erased = 1 WHERE sender_id = ?")
+        .bind(user.0)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -179,6 +179,7 @@ pub fn router(
     // Pages, server functions and the account API need the session; static files don't.
     let with_session = Router::new()
         .nest("/api/auth", crate::auth::http::routes())
+        .merge(crate::privacy::http::routes())
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),

@@ -10,6 +10,7 @@ use reqwest::header::{HeaderMap, ACCEPT, COOKIE, SET_COOKIE};
 use reqwest::redirect::Policy;
 use rust_socketio::asynchronous::{Client as SocketClient, ClientBuilder};
 use rust_socketio::Payload;
+use scraper::{Html, Selector};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
@@ -497,4 +498,47 @@ fn payload_values(payload: Payload) -> Vec<Value> {
 /// A fresh UUID v4 string for `clientId`.
 pub fn client_id() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+pub fn select(html: &Html, css: &str) -> Vec<String> {
+    let selector = Selector::parse(css).expect("selector");
+    html.select(&selector)
+        .map(|e| e.text().collect::<String>())
+        .collect()
+}
+
+/// Opens (or finds) the conversation of `student` with the psychiatrist `doctor`.
+pub async fn open_with(student: &Peer, doctor: i64) -> i64 {
+    let ack = student
+        .call("conversation:open", json!({ "peerId": doctor }))
+        .await;
+    ack["conversation"]["id"].as_i64().expect("conversation id")
+}
+
+/// A plain form post (no JavaScript) of a signed-in browser; answers the status.
+pub async fn form_post(server: &TestServer, path: &str, cookie: &str, form: String) -> u16 {
+    server
+        .http()
+        .post(server.url(path))
+        .header("accept", "text/html")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", cookie)
+        .body(form)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Sends `body` from `peer` into `conversation`; answers the stored message.
+pub async fn say(peer: &Peer, conversation: i64, body: &str) -> serde_json::Value {
+    let ack = peer
+        .call(
+            "message:send",
+            json!({ "conversationId": conversation, "clientId": client_id(), "body": body }),
+        )
+        .await;
+    assert_eq!(ack["ok"], true, "{ack}");
+    ack["message"].clone()
 }

@@ -1,0 +1,137 @@
+//! `/chat/settings`: who else has opened the user's conversations (the access record), and
+//! for a student their own data: download it, or delete the account. Plain forms and links:
+//! everything works without JavaScript.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::time::local_datetime;
+use crate::api::auth::DeleteAccount;
+use crate::api::chat::account_settings;
+use crate::components::{field::TextField, form_error::FormError};
+use crate::error::Field;
+use crate::protocol::{AccessEntry, AccountSettings, Role};
+
+/// The settings page's address.
+pub const SETTINGS_PAGE: &str = "/chat/settings";
+
+/// The settings screen.
+#[component]
+pub fn SettingsPane() -> impl IntoView {
+    let settings = Resource::new(|| (), |_| account_settings());
+    view! {
+        <Title text="Settings · Haven"/>
+        <Suspense fallback=|| view! { <section class="pane"><p class="muted">"Loading…"</p></section> }>
+            {move || Suspend::new(async move {
+                match settings.await {
+                    Ok(settings) => view! { <Settings settings/> }.into_any(),
+                    Err(e) => view! {
+                        <section class="pane empty-state" role="alert"><p>{e.message}</p></section>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Settings(settings: AccountSettings) -> impl IntoView {
+    let student = settings.role == Role::Student;
+    view! {
+        <section class="pane settings" aria-labelledby="settings-title">
+            <h1 id="settings-title">"Settings"</h1>
+            <AccessList entries=settings.access/>
+            {student.then(|| view! { <YourData/> <DeleteAccountForm/> })}
+        </section>
+    }
+}
+
+/// Who else opened the user's conversations, newest first.
+#[component]
+fn AccessList(entries: Vec<AccessEntry>) -> impl IntoView {
+    view! {
+        <section aria-labelledby="access-title">
+            <h2 id="access-title">"Who has opened your conversations"</h2>
+            <p class="muted">
+                "Every time someone opens a conversation of yours, Haven records who, when and how. "
+                "The record cannot be changed. Your own visits are not listed here."
+            </p>
+            {if entries.is_empty() {
+                view! { <p class="access-none">"Nobody else has opened your conversations yet."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="access-list">
+                        {entries
+                            .into_iter()
+                            .map(|entry| {
+                                let who = match (&entry.who, entry.role) {
+                                    (Some(name), Some(role)) => format!("{name} ({role})"),
+                                    (Some(name), None) => name.clone(),
+                                    (None, _) => "An administrator".to_owned(),
+                                };
+                                let at = entry.at.to_string();
+                                view! {
+                                    <li>
+                                        <span class="who">{who}</span>
+                                        {format!(" {} · ", entry.kind.describe())}
+                                        <time datetime=at>{local_datetime(entry.at)}</time>
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                }
+                .into_any()
+            }}
+        </section>
+    }
+}
+
+/// Downloads of everything the student wrote and received.
+#[component]
+fn YourData() -> impl IntoView {
+    view! {
+        <section aria-labelledby="data-title">
+            <h2 id="data-title">"Your conversations"</h2>
+            <p>"Download every message of every conversation you have in Haven."</p>
+            <p class="downloads">
+                <a class="button secondary" href="/account/export.html" download="haven-conversations.html">"Download as a page to read"</a>
+                " "
+                <a class="button secondary" href="/account/export.json" download="haven-conversations.json">"Download as JSON"</a>
+            </p>
+        </section>
+    }
+}
+
+/// Deleting the account, confirmed with the password.
+#[component]
+fn DeleteAccountForm() -> impl IntoView {
+    let action = ServerAction::<DeleteAccount>::new();
+    let error = move || action.value().get().and_then(Result::err);
+    let password_error = Signal::derive(move || error().and_then(|e| e.field_message(Field::Password)));
+    let form_error = Signal::derive(move || {
+        error()
+            .filter(|e| e.field_message(Field::Password).is_none())
+            .map(|e| e.to_string())
+    });
+    view! {
+        <section aria-labelledby="delete-title" class="danger-zone">
+            <h2 id="delete-title">"Delete your account"</h2>
+            <p>
+                "Your sign-in name, your password and your name are removed, and the text of every "
+                "message you wrote is erased; the psychiatrists you wrote to see \"Deleted account\" "
+                "in its place. Their own replies are kept for the service's retention period. "
+                "This cannot be undone: download your conversations first if you want to keep them."
+            </p>
+            <ActionForm action=action>
+                <TextField label="Your password, to confirm" name="password" kind="password"
+                    autocomplete="current-password" error=password_error/>
+                <FormError message=form_error/>
+                <button type="submit" class="button danger" disabled=move || action.pending().get()>
+                    "Delete my account"
+                </button>
+            </ActionForm>
+        </section>
+    }
+}
