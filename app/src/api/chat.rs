@@ -125,7 +125,7 @@ pub async fn mark_unread(conversation_id: i64) -> Result<(), AckError> {
 
 /// The settings page's data: who else opened the user's conversations.
 #[server(prefix = "/api/form", endpoint = "account_settings")]
-pub async fn account_settings() -> Result<AccountSettings, AckError> {
+pub async fn load_settings() -> Result<AccountSettings, AckError> {
     let (backend, req) = chat()?;
     backend.account_settings(&req).await
 }

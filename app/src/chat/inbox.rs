@@ -192,4 +192,19 @@ mod tests {
         read_elsewhere(&mut list, &read(5));
         assert_eq!(list[0].unread, 0);
     }
+
+    #[test]
+    fn marked_unread_counts_once_until_read_again() {
+        let mut list = vec![summary(1, Some(5)), summary(2, Some(6))];
+        list[1].unread = 3;
+        marked_unread(&mut list, ConversationId(1));
+        marked_unread(&mut list, ConversationId(2));
+        assert_eq!(
+            (list[0].unread, list[1].unread),
+            (1, 3),
+            "at least one, never fewer"
+        );
+        clear_unread(&mut list, ConversationId(1));
+        assert_eq!(total_unread(&list), 3);
+    }
 }

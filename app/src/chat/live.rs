@@ -13,8 +13,9 @@ use super::socket::{from_js, Socket};
 use super::store::{ChatStore, Connection};
 use super::timeline::Delivery;
 use crate::protocol::{
-    events, Ack, ConversationId, ConversationMarked, Done, Mark, MarkRead, Message, MessageId, MessageSent, PresenceSnapshot,
-    PresenceUpdate, ReadStored, ReadUpdate, SendMessage, Timestamp, TypingSignal, TypingUpdate,
+    events, Ack, ConversationId, ConversationMarked, Done, Mark, MarkRead, Message, MessageId,
+    MessageSent, PresenceSnapshot, PresenceUpdate, ReadStored, ReadUpdate, SendMessage, Timestamp,
+    TypingSignal, TypingUpdate,
 };
 
 /// A peer's "typing" shows at most this long after their last signal.

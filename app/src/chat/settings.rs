@@ -7,7 +7,7 @@ use leptos_meta::Title;
 
 use super::time::local_datetime;
 use crate::api::auth::DeleteAccount;
-use crate::api::chat::account_settings;
+use crate::api::chat::load_settings;
 use crate::components::{field::TextField, form_error::FormError};
 use crate::error::Field;
 use crate::protocol::{AccessEntry, AccountSettings, Role};
@@ -18,7 +18,7 @@ pub const SETTINGS_PAGE: &str = "/chat/settings";
 /// The settings screen.
 #[component]
 pub fn SettingsPane() -> impl IntoView {
-    let settings = Resource::new(|| (), |_| account_settings());
+    let settings = Resource::new(|| (), |_| load_settings());
     view! {
         <Title text="Settings · Haven"/>
         <Suspense fallback=|| view! { <section class="pane"><p class="muted">"Loading…"</p></section> }>
@@ -41,8 +41,17 @@ fn Settings(settings: AccountSettings) -> impl IntoView {
     view! {
         <section class="pane settings" aria-labelledby="settings-title">
             <h1 id="settings-title">"Settings"</h1>
-            <AccessList entries=settings.access/>
-            {student.then(|| view! { <YourData/> <DeleteAccountForm/> })}
+            {if student {
+                view! { <AccessList entries=settings.access/> <YourData/> <DeleteAccountForm/> }.into_any()
+            } else {
+                view! {
+                    <p>
+                        "Your account belongs to the service: ask its administrator to change or remove it. "
+                        "Who opens which conversation is in the service's access record (haven audit)."
+                    </p>
+                }
+                .into_any()
+            }}
         </section>
     }
 }
@@ -109,7 +118,8 @@ fn YourData() -> impl IntoView {
 fn DeleteAccountForm() -> impl IntoView {
     let action = ServerAction::<DeleteAccount>::new();
     let error = move || action.value().get().and_then(Result::err);
-    let password_error = Signal::derive(move || error().and_then(|e| e.field_message(Field::Password)));
+    let password_error =
+        Signal::derive(move || error().and_then(|e| e.field_message(Field::Password)));
     let form_error = Signal::derive(move || {
         error()
             .filter(|e| e.field_message(Field::Password).is_none())

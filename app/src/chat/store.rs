@@ -188,7 +188,8 @@ impl ChatStore {
 
     /// The user marked the conversation unread (here or in another tab).
     pub fn mark_unread(&self, id: ConversationId) {
-        self.conversations.update(|list| inbox::marked_unread(list, id));
+        self.conversations
+            .update(|list| inbox::marked_unread(list, id));
     }
 
     /// The psychiatrist marked the conversation handled.

@@ -15,9 +15,9 @@ pub use care::{
     CrisisResource,
 };
 pub use events::{
-    Ack, AckError, ConversationMarked, ConversationOpened, Done, HandshakeAuth, MarkRead, MessageSent,
-    Mark, OpenConversation, OpenedConversation, PresenceSnapshot, PresenceUpdate, ReadStored, ReadUpdate,
-    SendMessage, TypingSignal, TypingUpdate,
+    Ack, AckError, ConversationMarked, ConversationOpened, Done, HandshakeAuth, Mark, MarkRead,
+    MessageSent, OpenConversation, OpenedConversation, PresenceSnapshot, PresenceUpdate,
+    ReadStored, ReadUpdate, SendMessage, TypingSignal, TypingUpdate,
 };
 pub use privacy::{AccessEntry, AccessKind, AccountSettings};
 pub use timestamp::Timestamp;

@@ -64,7 +64,8 @@ pub struct AccessEntry {
 #[serde(rename_all = "camelCase")]
 pub struct AccountSettings {
     pub role: Role,
-    /// The newest accesses to the user's conversations by anyone else.
+    /// The newest accesses to a student's conversations by anyone else (empty for a
+    /// psychiatrist).
     pub access: Vec<AccessEntry>,
 }
 

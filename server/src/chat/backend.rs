@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use app::backend::{ChatBackend, ConversationPage};
 use app::protocol::{
-    AccountSettings, AckError, AvailabilityForm, AvailabilitySettings, ConversationId, ConversationSummary, Message,
-    MessageId, Person, PresenceUpdate, UserId,
+    AccountSettings, AckError, AvailabilityForm, AvailabilitySettings, ConversationId,
+    ConversationSummary, Message, MessageId, Person, PresenceUpdate, UserId,
 };
 use async_trait::async_trait;
 use http::request::Parts;

@@ -1,7 +1,9 @@
 //! A student's own data, as they download it (`/account/export.json`, and rendered as a
 //! readable page by `privacy::html`). The JSON is the format; docs/privacy.md describes it.
 
-use app::protocol::{ConversationId, Message, MessageId, MessageKind, Person, Role, Timestamp, UserId};
+use app::protocol::{
+    ConversationId, Message, MessageId, MessageKind, Person, Role, Timestamp, UserId,
+};
 use serde::Serialize;
 
 /// Everything of one student's account.

@@ -20,8 +20,7 @@ use app::protocol::{
     AccessEntry, AccessKind, AccountSettings, AvailabilityForm, AvailabilitySettings, ClientId,
     ConversationId, ConversationMarked, ConversationSummary, Mark, Message, MessageId, Person,
     PresenceSnapshot, PresenceUpdate, ReadUpdate, Role, StudentFacts, Timestamp, TypingUpdate,
-    UserId,
-    MAX_BODY_CHARS,
+    UserId, MAX_BODY_CHARS,
 };
 
 pub use error::ChatError;
@@ -351,7 +350,15 @@ impl Chat {
             None => AccessKind::Page,
             Some(_) => AccessKind::History,
         };
-        access::record(&self.db, user, conversation, kind, address, Timestamp::now()).await?;
+        access::record(
+            &self.db,
+            user,
+            conversation,
+            kind,
+            address,
+            Timestamp::now(),
+        )
+        .await?;
         let rows = messages::page(&self.db, conversation, before, PAGE_SIZE).await?;
         let (peer_last_read_id, peer_read_at) =
             conversations::read_marker(&self.db, conversation, peer.id).await?;
@@ -365,18 +372,36 @@ impl Chat {
 
     /// A live connection of `user` opens: it will receive every one of their conversations
     /// (new messages and catch-up), so each is recorded in the access record first.
-    pub async fn opened_live(&self, user: UserId, address: Option<IpAddr>) -> Result<(), ChatError> {
-        access::record_all_of_member(&self.db, user, AccessKind::Socket, address, Timestamp::now())
-            .await?;
+    pub async fn opened_live(
+        &self,
+        user: UserId,
+        address: Option<IpAddr>,
+    ) -> Result<(), ChatError> {
+        access::record_all_of_member(
+            &self.db,
+            user,
+            AccessKind::Socket,
+            address,
+            Timestamp::now(),
+        )
+        .await?;
         Ok(())
     }
 
-    /// The settings page: the newest accesses by anyone else to the user's conversations.
+    /// The settings page: for a student, the newest accesses by anyone else to their
+    /// conversations. A psychiatrist is not shown when students open theirs: that would
+    /// tell them each student's comings and goings, more than "Seen" does.
     pub async fn account_settings(
         &self,
         user: UserId,
         role: Role,
     ) -> Result<AccountSettings, ChatError> {
+        if role != Role::Student {
+            return Ok(AccountSettings {
+                role,
+                access: Vec::new(),
+            });
+        }
         let rows = access::by_others_to_member(&self.db, user, ACCESS_SHOWN).await?;
         let access = rows
             .into_iter()

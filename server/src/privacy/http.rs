@@ -53,14 +53,12 @@ async fn html(State(chat): State<Arc<Chat>>, session: Session, request: Request)
 
 /// The signed-in student's export, or the answer that refuses it: signed out goes to the
 /// sign-in page, a psychiatrist is told no.
-async fn export(
-    chat: &Chat,
-    session: &Session,
-    request: &Parts,
-) -> Result<Export, Response> {
+async fn export(chat: &Chat, session: &Session, request: &Parts) -> Result<Export, Response> {
     let user = match session::current(session).await {
         Ok(Some(user)) => user,
-        Ok(None) => return Err(Redirect::to(session::login_path_for(&request.headers)).into_response()),
+        Ok(None) => {
+            return Err(Redirect::to(session::login_path_for(&request.headers)).into_response())
+        }
         Err(e) => {
             tracing::error!(error = %e, "session read failed");
             return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());

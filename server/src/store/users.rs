@@ -72,7 +72,8 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<UserRecord, StoreError> {
     })
 }
 
-const RECORD: &str = "SELECT id, username, display_name, role, bio, password_hash, deleted_at FROM users";
+const RECORD: &str =
+    "SELECT id, username, display_name, role, bio, password_hash, deleted_at FROM users";
 
 /// Finds an account that may sign in by normalized username (never a deleted one).
 pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -100,12 +101,12 @@ pub async fn id_by_username(db: &Db, username: &str) -> Result<Option<UserId>, S
 /// Finds a user by id (a deleted account too: it still names its conversations).
 pub async fn find_by_id(db: &Db, id: UserId) -> Result<Option<UserRecord>, StoreError> {
     sqlx::query(&format!("{RECORD} WHERE id = ?"))
-    .bind(id.0)
-    .fetch_optional(db)
-    .await?
-    .as_ref()
-    .map(from_row)
-    .transpose()
+        .bind(id.0)
+        .fetch_optional(db)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
 }
 
 /// Creates a user; [`StoreError::Conflict`] if the username is taken.
