@@ -12,7 +12,7 @@ test("the psychiatrist created with the CLI signs in on their page", async ({ pa
   await signIn(page, "psychiatrist", PSYCHIATRIST.username, PSYCHIATRIST.password);
   await expect(page).toHaveURL(/\/chat$/);
   await expect(page.locator(".topbar .display-name")).toHaveText(PSYCHIATRIST.name);
-  await expect(page.getByText("Students who write to you will appear on the left.")).toBeVisible();
+  await expect(page.getByText("No student has written to you yet.", { exact: false })).toBeVisible();
 });
 
 test("each role's credentials fail on the other role's page, with a clear message", async ({ browser }) => {
