@@ -149,12 +149,7 @@ async fn save_availability(server: &TestServer, cookie: &str, form: String) -> u
 
 /// What a student's directory says of the (one) psychiatrist.
 async fn directory_says(server: &TestServer, cookie: &str) -> String {
-    let page = server
-        .get_page("/chat", Some(cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = server.page_text("/chat", cookie).await;
     let html = Html::parse_document(&page);
     select(&html, ".person").concat()
 }
@@ -329,11 +324,8 @@ async fn a_student_writing_while_their_psychiatrist_is_away_gets_one_notice_in_e
     // Stored like a message: the page shows it once, set apart, after a reload too; the
     // psychiatrist's unread count does not include it.
     let page = server
-        .get_page(&format!("/chat/{conversation}"), Some(&student.cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
+        .page_text(&format!("/chat/{conversation}"), &student.cookie)
+        .await;
     let html = Html::parse_document(&page);
     let shown = select(&html, "li.message.notice");
     assert_eq!(shown.len(), 1, "{shown:?}");
@@ -342,12 +334,7 @@ async fn a_student_writing_while_their_psychiatrist_is_away_gets_one_notice_in_e
         "{}",
         shown[0]
     );
-    let list = server
-        .get_page("/chat", Some(&doctor.cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let list = server.page_text("/chat", &doctor.cookie).await;
     let html = Html::parse_document(&list);
     assert_eq!(select(&html, ".conversation .unread"), ["3"]);
 
@@ -384,12 +371,7 @@ async fn outside_office_hours_the_notice_says_when_they_are_next_available() {
 
 /// The psychiatrist's sidebar entries that await a reply.
 async fn awaiting(server: &TestServer, cookie: &str) -> Vec<String> {
-    let page = server
-        .get_page("/chat", Some(cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = server.page_text("/chat", cookie).await;
     select(&Html::parse_document(&page), ".conversation .awaiting")
 }
 
@@ -405,11 +387,8 @@ async fn awaiting_reply_survives_opening_and_clears_on_reply_or_when_handled() {
 
     // Opening and reading it is not answering it.
     let page = server
-        .get_page(&format!("/chat/{conversation}"), Some(&doctor.cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
+        .page_text(&format!("/chat/{conversation}"), &doctor.cookie)
+        .await;
     assert_eq!(
         select(&Html::parse_document(&page), ".triage").len(),
         1,

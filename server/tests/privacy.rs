@@ -299,11 +299,8 @@ async fn deleting_an_account_erases_its_words_and_ends_every_session() {
 
     // The psychiatrist sees the conversation with the words gone, their reply kept.
     let page = server
-        .get_page(&format!("/chat/{conversation}"), Some(&doctor.cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
+        .page_text(&format!("/chat/{conversation}"), &doctor.cookie)
+        .await;
     assert!(page.contains("Deleted account"));
     assert!(page.contains("Message deleted with the account"));
     assert!(
@@ -489,23 +486,15 @@ async fn the_header_says_who_the_student_is_and_a_new_conversation_what_happens_
     let other = server.psychiatrist("dr.other").await;
 
     // The psychiatrist's home before anyone wrote.
-    let home = server
-        .get_page("/chat", Some(&doctor.cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let home = server.page_text("/chat", &doctor.cookie).await;
     assert!(home.contains("No student has written to you yet"), "{home}");
 
     let s = Peer::connect(&server, &student, None).await;
     let conversation = open_with(&s, doctor.id).await;
     open_with(&s, other.id).await;
     let page = server
-        .get_page(&format!("/chat/{conversation}"), Some(&student.cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
+        .page_text(&format!("/chat/{conversation}"), &student.cookie)
+        .await;
     let html = Html::parse_document(&page);
     let intro = select(&html, ".first-message").concat();
     assert!(
@@ -525,21 +514,13 @@ async fn the_header_says_who_the_student_is_and_a_new_conversation_what_happens_
     assert_eq!(view["peer"]["student"]["conversations"], 2);
     assert!(view["peer"]["student"]["writingSince"].is_string());
     let page = server
-        .get_page(&format!("/chat/{conversation}"), Some(&doctor.cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
+        .page_text(&format!("/chat/{conversation}"), &doctor.cookie)
+        .await;
     let about = select(&Html::parse_document(&page), ".about-student").concat();
     assert!(
         about.contains("Writing since") && about.contains("2 conversations in Haven"),
         "{about}"
     );
-    let home = server
-        .get_page("/chat", Some(&doctor.cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let home = server.page_text("/chat", &doctor.cookie).await;
     assert!(home.contains("1 student is awaiting a reply"), "{home}");
 }

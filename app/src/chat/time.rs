@@ -34,49 +34,47 @@ pub fn Clock(at: Timestamp) -> impl IntoView {
     view! { <time datetime=at>{text}</time> }
 }
 
-/// The day of an RFC 3339 time: `YYYY-MM-DD` (UTC) on the server, the local long date in
-/// the browser.
-#[component]
-pub fn DayLabel(at: Timestamp) -> impl IntoView {
-    let at = at.to_string();
+/// The date of `at` as text: `YYYY-MM-DD` (UTC) on the server and until hydrated, then the
+/// browser's local date with these `Intl` fields (e.g. `[("month", "long")]`).
+fn local_date(at: &str, fields: &'static [(&'static str, &'static str)]) -> RwSignal<String> {
     let text = RwSignal::new(at.get(0..10).unwrap_or_default().to_owned());
     #[cfg(feature = "hydrate")]
     {
-        let at = at.clone();
+        let at = at.to_owned();
         Effect::new(move |_| {
             let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&at));
             let options = js_sys::Object::new();
-            let _ = js_sys::Reflect::set(&options, &"weekday".into(), &"long".into());
-            let _ = js_sys::Reflect::set(&options, &"month".into(), &"long".into());
-            let _ = js_sys::Reflect::set(&options, &"day".into(), &"numeric".into());
+            for (field, style) in fields {
+                let _ = js_sys::Reflect::set(&options, &(*field).into(), &(*style).into());
+            }
             if let Some(local) = date.to_locale_date_string("default", &options).as_string() {
                 text.set(local);
             }
         });
     }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = fields;
+    text
+}
+
+/// A day separator in the history: "Monday 23 November" in the browser.
+#[component]
+pub fn DayLabel(at: Timestamp) -> impl IntoView {
+    let text = local_date(
+        &at.to_string(),
+        &[("weekday", "long"), ("month", "long"), ("day", "numeric")],
+    );
     view! { <li class="day-separator" role="separator"><span>{text}</span></li> }
 }
 
-/// A date in a sentence ("Writing since 3 November 2026"): `YYYY-MM-DD` (UTC) on the
-/// server, the local long date in the browser.
+/// A date in a sentence ("Writing since 3 November 2026") in the browser.
 #[component]
 pub fn DateLabel(at: Timestamp) -> impl IntoView {
     let at = at.to_string();
-    let text = RwSignal::new(at.get(0..10).unwrap_or_default().to_owned());
-    #[cfg(feature = "hydrate")]
-    {
-        let at = at.clone();
-        Effect::new(move |_| {
-            let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&at));
-            let options = js_sys::Object::new();
-            let _ = js_sys::Reflect::set(&options, &"year".into(), &"numeric".into());
-            let _ = js_sys::Reflect::set(&options, &"month".into(), &"long".into());
-            let _ = js_sys::Reflect::set(&options, &"day".into(), &"numeric".into());
-            if let Some(local) = date.to_locale_date_string("default", &options).as_string() {
-                text.set(local);
-            }
-        });
-    }
+    let text = local_date(
+        &at,
+        &[("year", "numeric"), ("month", "long"), ("day", "numeric")],
+    );
     view! { <time datetime=at>{text}</time> }
 }
 

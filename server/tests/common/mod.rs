@@ -268,6 +268,13 @@ impl TestServer {
             .as_u16()
     }
 
+    /// A signed-in page's HTML (asserting it answered 200).
+    pub async fn page_text(&self, path: &str, cookie: &str) -> String {
+        let res = self.get_page(path, Some(cookie)).await;
+        assert_eq!(res.status(), 200, "{path}");
+        res.text().await.expect("page body")
+    }
+
     /// GET as a browser navigating (Accept: text/html), with an optional cookie header.
     pub async fn get_page(&self, path: &str, cookie: Option<&str>) -> reqwest::Response {
         let mut req = self.http().get(self.url(path)).header(ACCEPT, "text/html");
