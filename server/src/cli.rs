@@ -118,6 +118,12 @@ pub enum UserCommand {
         #[arg(long, default_value = "")]
         bio: String,
     },
+    /// Set a new password for an account and end all its sessions (signed out
+    /// everywhere). The password is read like `user add`'s.
+    ResetPassword {
+        #[arg(long)]
+        username: String,
+    },
 }
 
 /// A role on the command line.
@@ -226,12 +232,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         })) => {
             let db = open(&cli.database_url).await?;
             let password = read_password()?;
-            let accounts = Accounts::new(
-                db,
-                Default::default(),
-                std::sync::Arc::new(crate::chat::events::NoConnections),
-            );
-            let user = accounts
+            let user = accounts(db)
                 .create(NewAccount {
                     username: &username,
                     display_name: &display_name,
@@ -241,6 +242,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 })
                 .await?;
             println!("created {} {} (id {})", user.role, user.username, user.id);
+            Ok(())
+        }
+        Some(Command::User(UserCommand::ResetPassword { username })) => {
+            let db = open(&cli.database_url).await?;
+            let password = read_password()?;
+            let ended = accounts(db).reset_password(&username, &password).await?;
+            println!("password of {username} reset; {ended} sessions ended");
             Ok(())
         }
         Some(Command::SeedDemo(args)) => {
@@ -349,6 +357,15 @@ fn audit_json(row: &AccessRow) -> serde_json::Value {
         "action": row.kind,
         "address": row.address,
     })
+}
+
+/// The account service as the CLI uses it: no connections to tell, default throttles.
+fn accounts(db: Db) -> Accounts {
+    Accounts::new(
+        db,
+        Default::default(),
+        std::sync::Arc::new(crate::chat::events::NoConnections),
+    )
 }
 
 async fn open(url: &str) -> Result<Db, CliError> {

@@ -421,3 +421,35 @@ async fn seed_demo_creates_accounts_in_bulk_and_is_idempotent() {
     let (ok, out, _) = server.cli(&["seed-demo"], "").await;
     assert!(ok && out.contains("dr.okafor"), "{out}");
 }
+
+#[tokio::test]
+async fn an_administrator_resets_a_password_and_every_session_ends() {
+    let server = TestServer::start_with(&[("HAVEN_SESSION_CHECK_SECS", "1")]).await;
+    let student = server.student("forgetful").await;
+    let (_, _, other) = server.login("forgetful", PASSWORD, None).await;
+    let other = other.expect("a second session");
+    let mut socket = common::Peer::connect(&server, &student, None).await;
+
+    let new_password = "a-new-synthetic-passphrase";
+    let reset = ["user", "reset-password", "--username", "Forgetful"];
+    let (ok, out, err) = server.cli(&reset, &format!("{new_password}\n")).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("sessions ended"), "{out}");
+    for cookie in [&student.cookie, &other] {
+        assert_eq!(server.me_status(cookie).await, 401, "signed out everywhere");
+    }
+    assert!(
+        socket
+            .closed_within(std::time::Duration::from_secs(5))
+            .await
+    );
+    assert_eq!(server.login("forgetful", PASSWORD, None).await.0, 401);
+    assert_eq!(server.login("forgetful", new_password, None).await.0, 200);
+
+    // A weak password or an unknown account is refused, and says why.
+    let (ok, _, err) = server.cli(&reset, "short\n").await;
+    assert!(!ok && err.contains("at least"), "{err}");
+    let unknown = ["user", "reset-password", "--username", "nobody.here"];
+    let (ok, _, err) = server.cli(&unknown, &format!("{new_password}\n")).await;
+    assert!(!ok && err.contains("No account has this username"), "{err}");
+}

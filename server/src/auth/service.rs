@@ -217,24 +217,59 @@ impl Accounts {
         }
         self.throttle.succeeded(attempt);
         // Sessions first: if erasing failed after, the person is signed out and can retry.
-        let sessions = session::of_user(&self.db, user.id)
-            .await
-            .map_err(internal)?;
-        let ids: Vec<String> = sessions.iter().map(|s| s.id.clone()).collect();
-        crate::store::sessions::delete(&self.db, &ids)
-            .await
-            .map_err(internal)?;
+        self.end_every_session(user.id).await?;
         session::end(session).await.map_err(internal)?;
-        for room in sessions.into_iter().filter_map(|s| s.socket_room) {
-            self.publisher
-                .publish(ChatEvent::SessionEnded { session: room })
-                .await;
-        }
         users::erase(&self.db, user.id, Timestamp::now())
             .await
             .map_err(internal)?;
         tracing::info!(user = %user.id, "account deleted");
         Ok(())
+    }
+
+    /// Ends every session of `user` and closes their connections (on this node at once;
+    /// elsewhere, such as when called from the CLI, at the next session check). Answers how
+    /// many sessions ended.
+    async fn end_every_session(&self, user: UserId) -> Result<usize, AuthError> {
+        let sessions = session::of_user(&self.db, user).await.map_err(internal)?;
+        let ids: Vec<String> = sessions.iter().map(|s| s.id.clone()).collect();
+        crate::store::sessions::delete(&self.db, &ids)
+            .await
+            .map_err(internal)?;
+        for room in sessions.into_iter().filter_map(|s| s.socket_room) {
+            self.publisher
+                .publish(ChatEvent::SessionEnded { session: room })
+                .await;
+        }
+        Ok(ids.len())
+    }
+
+    /// An administrator sets a new password for an account (`haven user reset-password`)
+    /// and ends every session of it. Answers how many sessions ended.
+    pub async fn reset_password(&self, username: &str, password: &str) -> Result<usize, AuthError> {
+        check_password(password).map_err(|message| {
+            AuthError::Invalid(vec![FieldError {
+                field: Field::Password,
+                message,
+            }])
+        })?;
+        let user = users::find_by_username(&self.db, &normalize_username(username))
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| {
+                AuthError::Invalid(vec![FieldError {
+                    field: Field::Username,
+                    message: "No account has this username.".into(),
+                }])
+            })?;
+        let hash = password::hash(password.to_owned())
+            .await
+            .map_err(internal)?;
+        users::set_password_hash(&self.db, user.id, &hash)
+            .await
+            .map_err(internal)?;
+        let ended = self.end_every_session(user.id).await?;
+        tracing::info!(user = %user.id, ended, "password reset by an administrator");
+        Ok(ended)
     }
 
     /// Validates and stores a new account of any role (registration and `haven user add`).

@@ -249,6 +249,16 @@ pub async fn last_seen(db: &Db, user: UserId) -> Result<Option<Timestamp>, Store
     optional_time(text)
 }
 
+/// Replaces an account's password hash.
+pub async fn set_password_hash(db: &Db, user: UserId, hash: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET password_hash = ? WHERE id = ? AND deleted_at IS NULL")
+        .bind(hash)
+        .bind(user.0)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 /// What a deleted account is called wherever it still appears.
 pub const DELETED_NAME: &str = "Deleted account";
 
