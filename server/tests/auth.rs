@@ -338,9 +338,19 @@ async fn sessions_expire_after_inactivity() {
 #[tokio::test]
 async fn protected_pages_redirect_to_the_right_sign_in_page() {
     let server = TestServer::start().await;
-    let res = server.get_page("/chat", None).await;
-    assert_eq!(res.status(), 302);
-    assert_eq!(res.headers()[LOCATION], "/login/student");
+    // By the server (303), before any JavaScript, keeping where the visitor was going.
+    for (path, next) in [
+        ("/chat", "%2Fchat"),
+        ("/chat/7", "%2Fchat%2F7"),
+        ("/chat/settings", "%2Fchat%2Fsettings"),
+    ] {
+        let res = server.get_page(path, None).await;
+        assert_eq!(res.status(), 303, "{path}");
+        assert_eq!(
+            res.headers()[LOCATION],
+            format!("/login/student?next={next}").as_str()
+        );
+    }
     // A psychiatrist whose session ended goes back to their own page.
     let res = server
         .get_page(
@@ -348,7 +358,32 @@ async fn protected_pages_redirect_to_the_right_sign_in_page() {
             Some("haven_role=psychiatrist; haven_session=expired"),
         )
         .await;
-    assert_eq!(res.headers()[LOCATION], "/login/psychiatrist");
+    assert_eq!(res.headers()[LOCATION], "/login/psychiatrist?next=%2Fchat");
+    let page = server
+        .get_page("/login/student?next=%2Fchat%2F7", None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"name="next" value="/chat/7""#), "{page}");
+
+    // Signing in (a plain form) goes back there; never to another site.
+    server.register_student("returning").await;
+    for (next, lands) in [("%2Fchat%2F7", "/chat/7"), ("%2F%2Fevil.example", "/chat")] {
+        let res = server
+            .http()
+            .post(server.url("/api/form/login"))
+            .header(ACCEPT, "text/html")
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(format!(
+                "role=student&username=returning&password={PASSWORD}&next={next}"
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 302);
+        assert_eq!(res.headers()[LOCATION], lands);
+    }
 }
 
 #[tokio::test]

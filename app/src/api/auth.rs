@@ -36,14 +36,38 @@ fn answer<T>(req: &http::request::Parts, result: Result<T, AuthError>) -> Result
     result
 }
 
-/// Signs in on a role's page and goes to the chat.
+/// Where a sign-in may go next: a page of the chat, never another site (`//evil.example`)
+/// or anything but a path of this one.
+pub fn safe_next(next: &str) -> Option<&str> {
+    let inside_chat = next == "/chat" || next.starts_with("/chat/") || next.starts_with("/chat?");
+    (inside_chat && !next.contains(['\\', '\r', '\n'])).then_some(next)
+}
+
+/// Signs in on a role's page and goes to the chat, or back to the chat page the visitor
+/// was sent away from (`next`).
 #[server(prefix = "/api/form", endpoint = "login")]
-pub async fn login(role: Role, username: String, password: String) -> Result<(), AuthError> {
+pub async fn login(
+    role: Role,
+    username: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), AuthError> {
     let (backend, req) = request()?;
+    let next = next.as_deref().and_then(safe_next);
     let result = answer(&req, backend.login(&req, role, &username, &password).await);
-    super::back_to_page_on_error(<Login as ServerFn>::PATH, role.login_path(), result)?;
-    leptos_axum::redirect("/chat");
+    let page = match next {
+        Some(next) => format!("{}?next={}", role.login_path(), urlencoding(next)),
+        None => role.login_path().to_owned(),
+    };
+    super::back_to_page_on_error(<Login as ServerFn>::PATH, &page, result)?;
+    leptos_axum::redirect(next.unwrap_or("/chat"));
     Ok(())
+}
+
+/// Percent-encodes a query value.
+#[cfg(feature = "ssr")]
+fn urlencoding(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 /// Creates a student account, signs it in and goes to the chat.
@@ -90,4 +114,26 @@ pub async fn delete_account(password: String) -> Result<(), AuthError> {
     super::back_to_page_on_error(<DeleteAccount as ServerFn>::PATH, "/chat/settings", result)?;
     leptos_axum::redirect("/?account=deleted");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn sign_in_only_returns_to_chat_pages() {
+        for good in ["/chat", "/chat/12", "/chat/settings", "/chat?x=1"] {
+            assert_eq!(safe_next(good), Some(good));
+        }
+        for bad in [
+            "//evil.example/chat",
+            "https://evil.example",
+            "/chatroom",
+            "/chat/\\evil",
+            "/",
+            "",
+        ] {
+            assert_eq!(safe_next(bad), None, "{bad}");
+        }
+    }
 }

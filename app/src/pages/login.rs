@@ -20,6 +20,10 @@ pub fn LoginPage(role: Role) -> impl IntoView {
             .map(|e| e.to_string())
     });
     let no_field_error = Signal::derive(|| None::<String>);
+    // Sent here from a chat page while signed out: go back there after signing in.
+    let next = leptos_router::hooks::use_query_map()
+        .with_untracked(|q| q.get("next"))
+        .filter(|n| crate::api::auth::safe_next(n).is_some());
     let (heading, title, other) = match role {
         Role::Student => (
             "Student sign in",
@@ -48,6 +52,7 @@ pub fn LoginPage(role: Role) -> impl IntoView {
                 <h1>{heading}</h1>
                 <ActionForm action=action>
                     <input type="hidden" name="role" value=role.as_str()/>
+                    {next.map(|next| view! { <input type="hidden" name="next" value=next/> })}
                     <TextField label="Username" name="username" autocomplete="username" error=no_field_error/>
                     <TextField
                         label="Password"

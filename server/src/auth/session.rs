@@ -113,6 +113,37 @@ pub async fn end_outlived(
     next.run(request).await
 }
 
+/// Middleware (inside the session layer): a signed-out visit to a page behind sign-in
+/// (`/chat` and below) is sent to the sign-in page by the server (303), with where it was
+/// going as `next`: it works before, and without, any JavaScript.
+pub async fn require_sign_in(
+    session: Session,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = request.uri().path();
+    let behind_sign_in = path == "/chat" || path.starts_with("/chat/");
+    if behind_sign_in && request.method() == http::Method::GET {
+        match current(&session).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                let target = request
+                    .uri()
+                    .path_and_query()
+                    .map_or("/chat", |p| p.as_str());
+                let target: String =
+                    url::form_urlencoded::byte_serialize(target.as_bytes()).collect();
+                let login = login_path_for(request.headers());
+                return axum::response::Redirect::to(&format!("{login}?next={target}"))
+                    .into_response();
+            }
+            Err(e) => tracing::error!(error = %e, "session read failed"),
+        }
+    }
+    next.run(request).await
+}
+
 /// How long sessions may last.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionLifetime {

@@ -186,6 +186,7 @@ pub fn router(
             context.clone(),
             move || shell(leptos_options.clone()),
         )
+        .layer(axum::middleware::from_fn(session::require_sign_in))
         .layer(from_fn_with_state(config.session, session::end_outlived))
         .layer(session_layer);
 
