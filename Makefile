@@ -5,8 +5,10 @@ SHELL := /bin/bash
 # fresh clones (and CI) build incrementally.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/haven/target
 export DATABASE_URL ?= sqlite://data/haven.db
-# The built site (WASM, JS, CSS) that the server serves.
+# The built site (WASM, JS, CSS) that the server serves: one directory per profile, so that
+# `make test` (debug) never replaces what a running `make run` (release) serves.
 export LEPTOS_SITE_ROOT ?= target/site
+SITE_RELEASE := target/site-release
 # The crisis resources every screen shows (an example list; a service configures its own).
 export HAVEN_CRISIS_RESOURCES ?= $(CURDIR)/docs/crisis-resources.example.toml
 
@@ -16,6 +18,7 @@ HAVEN_DEBUG := $(CARGO_TARGET_DIR)/debug/haven
 .PHONY: run dev test setup setup-test build lint unit e2e bench
 
 ## run: build the release site and server, migrate, seed demo accounts, serve on SQLite
+run: export LEPTOS_SITE_ROOT := $(SITE_RELEASE)
 run: setup
 	cargo leptos build --release
 	$(HAVEN_RELEASE) migrate
@@ -52,6 +55,7 @@ e2e: build
 	cd end2end && npx playwright test
 
 ## bench: Haven vs the Node/socket.io reference (../shared/bench), results in docs/benchmarks.md
+bench: export LEPTOS_SITE_ROOT := $(SITE_RELEASE)
 bench: setup
 	cargo leptos build --release
 	scripts/bench.sh $(LEVELS)

@@ -35,7 +35,7 @@ export DATABASE_URL="sqlite://$state/haven.db"
 
 # The per-user send limit protects people from scripts; the generator is a script that
 # sends up to 50 messages a second per user, so it is lifted for the benchmark.
-HAVEN_CMD="exec env DATABASE_URL=$DATABASE_URL HAVEN_LOG=warn LEPTOS_SITE_ROOT=$PWD/target/site \
+HAVEN_CMD="exec env DATABASE_URL=$DATABASE_URL HAVEN_LOG=warn LEPTOS_SITE_ROOT=$PWD/${LEPTOS_SITE_ROOT:-target/site-release} \
 HAVEN_SEND_RATE_PER_SEC=1000000 HAVEN_SEND_BURST=1000000 $haven serve"
 FLOOR_CMD="exec $floor"
 REFERENCE_CMD="exec node $bench_dir/reference/server.mjs"

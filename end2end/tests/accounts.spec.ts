@@ -43,7 +43,23 @@ test("signing out ends the session and /chat goes back to sign-in", async ({ pag
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login\/student$/);
   await page.goto("/chat");
-  await expect(page).toHaveURL(/\/login\/student$/);
+  await expect(page).toHaveURL(/\/login\/student\?next=%2Fchat$/);
+});
+
+test("signed out, chat pages are redirected by the server and sign-in returns there", async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  const username = uniqueName();
+  const setup = await (await browser.newContext()).newPage();
+  await registerStudent(setup, username);
+  await page.goto("/chat/settings");
+  await expect(page).toHaveURL(/\/login\/student\?next=%2Fchat%2Fsettings$/);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(STUDENT_PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/chat\/settings$/);
+  await expect(page.getByRole("heading", { name: "Settings" })).toBeVisible();
+  await context.close();
 });
 
 test("the register form checks a field as soon as it is left (hydrated code only)", async ({ page }) => {
