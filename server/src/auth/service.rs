@@ -268,7 +268,7 @@ impl Accounts {
             .await
             .map_err(internal)?;
         let ended = self.end_every_session(user.id).await?;
-        tracing::info!(user = %user.id, ended, "password reset by an administrator");
+        tracing::info!(user = %user.id, ended, "sign-in reset by an administrator");
         Ok(ended)
     }
 
