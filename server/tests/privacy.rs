@@ -379,7 +379,7 @@ async fn purge_applies_the_retention_period() {
     );
 
     let (ok, out, _) = server.cli(&["purge", "--older-than", "365d"], "").await;
-    assert!(ok && out.contains("deleted"), "{out}");
+    assert!(ok && out.trim_end().ends_with(": deleted"), "{out}");
     let bodies: Vec<String> = db
         .prepare("SELECT body FROM messages")
         .unwrap()
