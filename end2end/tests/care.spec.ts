@@ -202,6 +202,9 @@ test("a psychiatrist sorts the students by who has waited longest", async ({ bro
   await signIn(doctor, "psychiatrist", PSYCHIATRIST.username, PSYCHIATRIST.password);
   await expect(doctor).toHaveURL(/\/chat$/);
   await hydrated(doctor);
+  for (const name of names) {
+    await expect(doctor.locator(".conversation-list li", { hasText: name })).toHaveCount(1);
+  }
   const order = async () => {
     const listed = await doctor.locator(".conversation-list li").allInnerTexts();
     return names.map((name) => listed.findIndex((text) => text.includes(name)));
