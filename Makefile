@@ -15,12 +15,13 @@ export HAVEN_CRISIS_RESOURCES ?= $(CURDIR)/docs/crisis-resources.example.toml
 HAVEN_RELEASE := $(CARGO_TARGET_DIR)/release/haven
 HAVEN_DEBUG := $(CARGO_TARGET_DIR)/debug/haven
 
-.PHONY: run dev test setup setup-test build lint unit e2e bench
+.PHONY: run dev test setup setup-test build lint unit e2e bench bench-slow3g
 
 ## run: build the release site and server, migrate, seed demo accounts, serve on SQLite
 run: export LEPTOS_SITE_ROOT := $(SITE_RELEASE)
 run: setup
 	cargo leptos build --release
+	scripts/precompress.sh $(SITE_RELEASE)
 	$(HAVEN_RELEASE) migrate
 	$(HAVEN_RELEASE) seed-demo
 	$(HAVEN_RELEASE) serve
@@ -42,6 +43,7 @@ setup-test:
 ## build: debug site (WASM + CSS) and server, as the tests use them
 build:
 	cargo leptos build
+	scripts/precompress.sh $(LEPTOS_SITE_ROOT) 5
 
 lint:
 	cargo fmt --all -- --check
@@ -58,4 +60,12 @@ e2e: build
 bench: export LEPTOS_SITE_ROOT := $(SITE_RELEASE)
 bench: setup
 	cargo leptos build --release
+	scripts/precompress.sh $(SITE_RELEASE)
 	scripts/bench.sh $(LEVELS)
+
+## bench-slow3g: time to a live connection on emulated slow 3G, before/after precompression
+bench-slow3g: export LEPTOS_SITE_ROOT := $(SITE_RELEASE)
+bench-slow3g: setup-test
+	cargo leptos build --release
+	scripts/precompress.sh $(SITE_RELEASE)
+	scripts/bench-slow3g.sh $(RUNS)

@@ -17,6 +17,9 @@ export HAVEN_SEND_BURST=${HAVEN_SEND_BURST:-200}
 # Every test registers students from this one address; the registration throttle itself is
 # covered by the integration tests. The public URL is the one Playwright browses.
 export HAVEN_REGISTRATIONS_PER_ADDRESS=${HAVEN_REGISTRATIONS_PER_ADDRESS:-10000}
+# A shared computer's inactivity limit short enough to watch it end in a test (the only
+# sessions that use it are that test's).
+export HAVEN_SHARED_IDLE_SECS=${HAVEN_SHARED_IDLE_SECS:-20}
 export HAVEN_PUBLIC_URL="http://127.0.0.1:${HAVEN_E2E_PORT:-3457}"
 echo "synthetic-e2e-password" | "$haven" user add --role psychiatrist --username dr.e2e \
   --display-name "Dr. Edda Synthetic" --bio "Synthetic account for tests."

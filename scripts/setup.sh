@@ -37,6 +37,12 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
+# The built site is served precompressed (scripts/precompress.sh).
+if ! command -v brotli >/dev/null; then
+  say "installing brotli (precompressed assets)"
+  apt_install brotli
+fi
+
 if ! command -v wasm-opt >/dev/null; then
   say "installing binaryen (wasm-opt, for release builds)"
   apt_install binaryen
@@ -47,8 +53,11 @@ if [ ! -d node_modules/socket.io-client ] || [ package-lock.json -nt node_module
   say "installing socket.io-client (npm ci)"
   npm ci --no-audit --no-fund
 fi
+# Its file name carries the version (app::SOCKET_IO_SCRIPT names it), so it is cached for good.
+sio_version=$(node -p 'require("./node_modules/socket.io-client/package.json").version')
 mkdir -p public/vendor
-cp -u node_modules/socket.io-client/dist/socket.io.min.js public/vendor/socket.io.min.js
+find public/vendor -name 'socket.io*.js' ! -name "socket.io-$sio_version.min.js" -delete
+cp -u node_modules/socket.io-client/dist/socket.io.min.js "public/vendor/socket.io-$sio_version.min.js"
 
 if [ "$mode" = test ]; then
   if [ ! -x /usr/bin/chromium ]; then

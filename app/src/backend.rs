@@ -25,13 +25,15 @@ pub struct Registration {
 /// and the cookies; implementations read what they need from it.
 #[async_trait]
 pub trait AccountBackend: Send + Sync + 'static {
-    /// Verifies credentials for a role's sign-in page and starts a fresh session.
+    /// Verifies credentials for a role's sign-in page and starts a fresh session;
+    /// `shared` ("This is a shared computer") makes it end with the browser or when idle.
     async fn login(
         &self,
         req: &Parts,
         role: Role,
         username: &str,
         password: &str,
+        shared: bool,
     ) -> Result<PublicUser, AuthError>;
 
     /// Creates a student account and signs it in.
@@ -42,6 +44,10 @@ pub trait AccountBackend: Send + Sync + 'static {
 
     /// Who is signed in on this request.
     async fn viewer(&self, req: &Parts) -> Result<Viewer, AuthError>;
+
+    /// The session's inactivity limit in seconds (shared computer, psychiatrist), if any:
+    /// the page warns a minute before and then signs out.
+    async fn idle_limit(&self, req: &Parts) -> Result<Option<u64>, AuthError>;
 
     /// Deletes the signed-in student's account after checking their password; ends every
     /// session of it.
@@ -59,6 +65,9 @@ pub struct ConversationPage {
     /// How far the other member has read, and when.
     pub peer_last_read_id: MessageId,
     pub peer_read_at: Option<crate::protocol::Timestamp>,
+    /// What the person's last plain-form send in this conversation failed to send (shown
+    /// once, on the page without `before`).
+    pub unsent: Option<crate::protocol::Unsent>,
 }
 
 /// Chat reads and the no-JavaScript fallbacks of chat actions, for the signed-in user of
@@ -105,7 +114,8 @@ pub trait ChatBackend: Send + Sync + 'static {
         &self,
         req: &Parts,
     ) -> Result<crate::protocol::AccountSettings, AckError>;
-    /// Sends a message (the plain-form path; the socket path is the usual one).
+    /// Sends a message (the plain-form path; the socket path is the usual one). A refused
+    /// message is kept for the page to show back ([`ConversationPage::unsent`]).
     async fn send(
         &self,
         req: &Parts,

@@ -15,7 +15,7 @@ pub mod protocol;
 pub mod validation;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
     path, SsrMode,
@@ -30,7 +30,12 @@ use pages::{
 };
 use protocol::Role;
 
-/// The HTML document around the app, rendered on the server only.
+/// The official socket.io-client, copied by `scripts/setup.sh` from npm under a name with its
+/// version (`package.json` pins it), so browsers may cache it for good.
+pub const SOCKET_IO_SCRIPT: &str = "/vendor/socket.io-4.8.4.min.js";
+
+/// The HTML document around the app, rendered on the server only. The stylesheet, script
+/// and WASM names carry a content hash (cargo-leptos `hash-files`) when the build made one.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>
@@ -42,7 +47,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="data:,"/>
                 <AutoReload options=options.clone()/>
                 // socket.io-client (npm), copied here by scripts/setup.sh; before the WASM.
-                <script src="/vendor/socket.io.min.js" defer></script>
+                <script src=SOCKET_IO_SCRIPT defer></script>
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -60,7 +66,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     components::crisis::provide_crisis_resources();
     view! {
-        <Stylesheet id="leptos" href="/pkg/haven.css"/>
         <Title text="Haven"/>
         <Router>
             <Routes fallback=NotFound>

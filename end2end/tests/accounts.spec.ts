@@ -99,12 +99,3 @@ test("registration and sign-in work without JavaScript", async ({ browser }) => 
   await expect(page).toHaveURL(/\/chat$/);
   await context.close();
 });
-
-test("pages are readable at phone width", async ({ browser }) => {
-  const context = await browser.newContext({ viewport: { width: 375, height: 740 } });
-  const page = await context.newPage();
-  await page.goto("/login/student");
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
-  expect(overflow).toBe(false);
-  await context.close();
-});

@@ -1,4 +1,4 @@
-import { expect, Page } from "@playwright/test";
+import { Browser, expect, Page } from "@playwright/test";
 
 export const PSYCHIATRIST = { username: "dr.e2e", password: "synthetic-e2e-password", name: "Dr. Edda Synthetic" };
 export const STUDENT_PASSWORD = "synthetic-student-pass";
@@ -35,3 +35,31 @@ export async function signIn(page: Page, role: "student" | "psychiatrist", usern
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
 }
+
+/** Hydrated and the socket connected (no banner). */
+export async function connected(page: Page) {
+  await hydrated(page);
+  await expect(page.locator(".connection.visible")).toHaveCount(0);
+}
+
+/** A new student (own browser context) in a conversation with the test psychiatrist. */
+export async function studentInConversation(browser: Browser, displayName: string) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const username = uniqueName();
+  await registerStudent(page, username, displayName);
+  await page.getByRole("button", { name: `Write to ${PSYCHIATRIST.name}` }).click();
+  await expect(page).toHaveURL(/\/chat\/\d+$/);
+  await connected(page);
+  return { context, page, url: page.url(), username };
+}
+
+export async function psychiatrist(browser: Browser) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, "psychiatrist", PSYCHIATRIST.username, PSYCHIATRIST.password);
+  await expect(page).toHaveURL(/\/chat$/);
+  await connected(page);
+  return { context, page };
+}
+

@@ -1,28 +1,6 @@
 import { Browser, expect, Page, test } from "@playwright/test";
-import { hydrated, PSYCHIATRIST, registerStudent, signIn, STUDENT_PASSWORD, uniqueName } from "./helpers";
+import { connected, hydrated, psychiatrist, PSYCHIATRIST, registerStudent, signIn, STUDENT_PASSWORD, studentInConversation, uniqueName } from "./helpers";
 
-/** A new student (own browser context) in a conversation with the test psychiatrist. */
-async function studentInConversation(browser: Browser, displayName: string) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const username = uniqueName();
-  await registerStudent(page, username, displayName);
-  await page.getByRole("button", { name: `Write to ${PSYCHIATRIST.name}` }).click();
-  await expect(page).toHaveURL(/\/chat\/\d+$/);
-  await connected(page);
-  return { context, page, url: page.url(), username };
-}
-
-async function psychiatrist(browser: Browser) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await signIn(page, "psychiatrist", PSYCHIATRIST.username, PSYCHIATRIST.password);
-  await expect(page).toHaveURL(/\/chat$/);
-  await connected(page);
-  return { context, page };
-}
-
-/** Hydrated and the socket connected (no banner). */
 /** A freshly registered student on the directory, socket connected. */
 async function newStudent(browser: Browser, displayName: string) {
   const context = await browser.newContext();
@@ -32,10 +10,6 @@ async function newStudent(browser: Browser, displayName: string) {
   return { context, page };
 }
 
-async function connected(page: Page) {
-  await hydrated(page);
-  await expect(page.locator(".connection.visible")).toHaveCount(0);
-}
 
 async function send(page: Page, text: string) {
   await page.getByLabel("Message").fill(text);

@@ -33,6 +33,14 @@ pub struct ServeArgs {
     /// Sessions end this many seconds after sign-in, however active (default 7 days).
     #[arg(long, env = "HAVEN_SESSION_ABSOLUTE_SECS", default_value_t = 7 * 24 * 3600)]
     pub session_absolute_secs: u64,
+    /// A session signed in as "This is a shared computer" ends after this many seconds
+    /// without activity (default 15 minutes), and when the browser closes.
+    #[arg(long, env = "HAVEN_SHARED_IDLE_SECS", default_value_t = 15 * 60)]
+    pub shared_idle_secs: u64,
+    /// A psychiatrist's session ends after this many seconds without activity (default 30
+    /// minutes), as health-record systems do.
+    #[arg(long, env = "HAVEN_PSYCHIATRIST_IDLE_SECS", default_value_t = 30 * 60)]
+    pub psychiatrist_idle_secs: u64,
     /// How often open sockets are checked against their sessions, in seconds.
     #[arg(long, env = "HAVEN_SESSION_CHECK_SECS", default_value_t = 30)]
     pub session_check_secs: u64,
@@ -113,6 +121,8 @@ impl Config {
             session: SessionLifetime {
                 idle: Duration::from_secs(args.session_idle_secs),
                 absolute: Duration::from_secs(args.session_absolute_secs),
+                shared_idle: Duration::from_secs(args.shared_idle_secs.max(1)),
+                psychiatrist_idle: Duration::from_secs(args.psychiatrist_idle_secs.max(1)),
             },
             session_check: Duration::from_secs(args.session_check_secs.max(1)),
             header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),

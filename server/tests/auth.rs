@@ -336,6 +336,78 @@ async fn sessions_expire_after_inactivity() {
 }
 
 #[tokio::test]
+async fn psychiatrists_are_signed_out_after_their_shorter_inactivity_limit() {
+    let server = TestServer::start_with(&[
+        ("HAVEN_PSYCHIATRIST_IDLE_SECS", "2"),
+        ("HAVEN_SESSION_CHECK_SECS", "1"),
+    ])
+    .await;
+    let doctor = server.psychiatrist("dr.idle").await;
+    let student = server.student("stu.idle").await;
+    // Activity keeps it alive past the limit.
+    for _ in 0..4 {
+        tokio::time::sleep(std::time::Duration::from_millis(900)).await;
+        assert_eq!(server.me_status(&doctor.cookie).await, 200);
+    }
+    let mut socket = common::Peer::connect(&server, &doctor, None).await;
+    // Two seconds without a request: the session is gone, and its socket with it. The
+    // student's session has the ordinary limit.
+    assert!(
+        socket
+            .closed_within(std::time::Duration::from_secs(5))
+            .await
+    );
+    assert_eq!(server.me_status(&doctor.cookie).await, 401);
+    assert_eq!(server.me_status(&student.cookie).await, 200);
+}
+
+#[tokio::test]
+async fn a_shared_computer_session_ends_with_the_browser_or_when_idle() {
+    let server = TestServer::start_with(&[("HAVEN_SHARED_IDLE_SECS", "2")]).await;
+    server.register_student("stu.shared").await;
+    let res = server
+        .http()
+        .post(server.url("/api/auth/login"))
+        .json(&json!({ "username": "stu.shared", "password": PASSWORD, "shared": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let cookie = set_cookie(res.headers(), "haven_session").expect("session cookie");
+    let lower = cookie.to_ascii_lowercase();
+    assert!(
+        !lower.contains("max-age") && !lower.contains("expires"),
+        "a browser-session cookie: {cookie}"
+    );
+    assert!(lower.contains("httponly"), "still HttpOnly: {cookie}");
+    assert!(
+        set_cookie(res.headers(), "haven_role").is_none(),
+        "no trace of the role on a shared computer"
+    );
+    let cookie = session_cookie(res.headers()).unwrap();
+    // Later responses keep the cookie a browser-session one.
+    let me = server
+        .http()
+        .get(server.url("/api/auth/me"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    if let Some(again) = set_cookie(me.headers(), "haven_session") {
+        assert!(!again.to_ascii_lowercase().contains("max-age"), "{again}");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(2600)).await;
+    assert_eq!(server.me_status(&cookie).await, 401);
+
+    // Without the box, the same student keeps the ordinary session and the role hint.
+    let (status, _, ordinary) = server.login("stu.shared", PASSWORD, None).await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(2600)).await;
+    assert_eq!(server.me_status(&ordinary.unwrap()).await, 200);
+}
+
+#[tokio::test]
 async fn protected_pages_redirect_to_the_right_sign_in_page() {
     let server = TestServer::start().await;
     // By the server (303), before any JavaScript, keeping where the visitor was going.

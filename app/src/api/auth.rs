@@ -44,17 +44,24 @@ pub fn safe_next(next: &str) -> Option<&str> {
 }
 
 /// Signs in on a role's page and goes to the chat, or back to the chat page the visitor
-/// was sent away from (`next`).
+/// was sent away from (`next`). `shared` is the "This is a shared computer" box.
 #[server(prefix = "/api/form", endpoint = "login")]
 pub async fn login(
     role: Role,
     username: String,
     password: String,
     next: Option<String>,
+    shared: Option<String>,
 ) -> Result<(), AuthError> {
     let (backend, req) = request()?;
     let next = next.as_deref().and_then(safe_next);
-    let result = answer(&req, backend.login(&req, role, &username, &password).await);
+    let shared = shared.is_some();
+    let result = answer(
+        &req,
+        backend
+            .login(&req, role, &username, &password, shared)
+            .await,
+    );
     let page = match next {
         Some(next) => format!("{}?next={}", role.login_path(), urlencoding(next)),
         None => role.login_path().to_owned(),
@@ -103,6 +110,23 @@ pub async fn logout() -> Result<(), AuthError> {
 pub async fn current_viewer() -> Result<Viewer, AuthError> {
     let (backend, req) = request()?;
     answer(&req, backend.viewer(&req).await)
+}
+
+/// The session's inactivity limit in seconds, if it has one (shared computer,
+/// psychiatrist): the chat warns a minute before, then signs out.
+#[server(prefix = "/api/form", endpoint = "idle_limit")]
+pub async fn idle_limit() -> Result<Option<u64>, AuthError> {
+    let (backend, req) = request()?;
+    answer(&req, backend.idle_limit(&req).await)
+}
+
+/// Keeps the session alive: the chat calls it on the person's activity, which otherwise
+/// travels over the socket and would not count (the idle limit is the session's).
+#[server(prefix = "/api/form", endpoint = "still_here")]
+pub async fn still_here() -> Result<bool, AuthError> {
+    let (backend, req) = request()?;
+    let viewer = answer(&req, backend.viewer(&req).await)?;
+    Ok(matches!(viewer, Viewer::SignedIn(_)))
 }
 
 /// Deletes the signed-in student's account, confirmed with their password, and goes to the

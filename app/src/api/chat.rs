@@ -28,6 +28,8 @@ pub struct ConversationView {
     /// A fresh `clientId` for the plain-form composer (made on the server, so the page
     /// hydrates with the same value).
     pub client_id: String,
+    /// A plain-form message that could not be sent, to show back in the composer.
+    pub unsent: Option<crate::protocol::Unsent>,
 }
 
 /// Psychiatrists a student can write to.
@@ -58,6 +60,7 @@ pub async fn conversation(id: i64, before: Option<i64>) -> Result<ConversationVi
         peer_last_read_id: page.peer_last_read_id,
         peer_read_at: page.peer_read_at,
         client_id: uuid::Uuid::new_v4().to_string(),
+        unsent: page.unsent,
     })
 }
 

@@ -6,15 +6,20 @@ use leptos::server_fn::ServerFn;
 
 use super::store::ChatStore;
 use crate::api::chat::PostMessage;
-use crate::protocol::{ConversationId, MAX_BODY_CHARS};
+use crate::protocol::{ConversationId, Unsent, MAX_BODY_CHARS};
 
 /// Show the counter from this many characters on.
 const COUNTER_FROM: usize = MAX_BODY_CHARS - 500;
 
 /// The composer of one conversation. `client_id` is the server-made id used by the plain
-/// form post; in the browser each message gets a fresh one.
+/// form post; in the browser each message gets a fresh one. `unsent` is a plain-form
+/// message the server refused: it comes back in the box with the reason.
 #[component]
-pub fn Composer(conversation: ConversationId, client_id: String) -> impl IntoView {
+pub fn Composer(
+    conversation: ConversationId,
+    client_id: String,
+    unsent: Option<Unsent>,
+) -> impl IntoView {
     let store = expect_context::<ChatStore>();
     #[cfg(feature = "hydrate")]
     let live = expect_context::<super::live::LiveHandle>();
@@ -22,6 +27,21 @@ pub fn Composer(conversation: ConversationId, client_id: String) -> impl IntoVie
     let length = Memo::new(move |_| text.with(|t| t.trim().chars().count()));
     let too_long = move || length.get() > MAX_BODY_CHARS;
     let textarea = NodeRef::<leptos::html::Textarea>::new();
+    let (kept, refusal) = unsent.map(|u| (u.body, Some(u.error))).unwrap_or_default();
+    let refusal = RwSignal::new(refusal);
+
+    // Once the page is live: whatever was typed before the WASM arrived stays and counts,
+    // and the cursor is in the composer (opening a conversation is for writing in it).
+    Effect::new(move |_| {
+        if let Some(el) = textarea.get() {
+            text.set(el.value());
+            // After the frame: a screen rendered by client-side navigation is attached to
+            // the document only then, and a detached element cannot take focus.
+            request_animation_frame(move || {
+                let _ = el.focus();
+            });
+        }
+    });
 
     let submit = move || {
         let body = text.get_untracked().trim().to_owned();
@@ -38,6 +58,7 @@ pub fn Composer(conversation: ConversationId, client_id: String) -> impl IntoVie
         #[cfg(not(feature = "hydrate"))]
         let _ = (store, conversation);
         text.set(String::new());
+        refusal.set(None);
         if let Some(el) = textarea.get_untracked() {
             el.set_value("");
         }
@@ -57,6 +78,8 @@ pub fn Composer(conversation: ConversationId, client_id: String) -> impl IntoVie
             <input type="hidden" name="conversation_id" value=conversation.0/>
             <input type="hidden" name="client_id" value=client_id/>
             <label for="composer-body" class="visually-hidden">"Message"</label>
+            // Above the box, across the whole composer; takes no room while empty.
+            <p id="composer-error" class="composer-error" role="alert">{move || refusal.get()}</p>
             <textarea
                 id="composer-body"
                 name="body"
@@ -64,7 +87,7 @@ pub fn Composer(conversation: ConversationId, client_id: String) -> impl IntoVie
                 placeholder="Write a message…"
                 required=true
                 node_ref=textarea
-                aria-describedby="composer-counter"
+                aria-describedby="composer-counter composer-error"
                 aria-invalid=move || if too_long() { "true" } else { "false" }
                 on:input=move |ev| {
                     text.set(event_target_value(&ev));
@@ -77,7 +100,7 @@ pub fn Composer(conversation: ConversationId, client_id: String) -> impl IntoVie
                         submit();
                     }
                 }
-            ></textarea>
+            >{kept}</textarea>
             <div class="composer-side">
                 <p id="composer-counter" class="counter" class:over=too_long aria-live="polite">
                     {move || {

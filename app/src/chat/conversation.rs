@@ -30,8 +30,15 @@ pub fn ConversationPane() -> impl IntoView {
                     Ok(view) => view! { <Conversation view/> }.into_any(),
                     Err(e) => view! {
                         <section class="pane empty-state" role="alert">
-                            <h1>"Conversation not found"</h1>
-                            <p>{e.message}</p>
+                            <h1>"This conversation isn't available"</h1>
+                            <p>
+                                {if e.code == "conversation_not_found" {
+                                    "It may have been deleted, or the link is not one of your conversations.".to_owned()
+                                } else {
+                                    e.message
+                                }}
+                            </p>
+                            <p><a class="link" href="/chat">"Back to your conversations"</a></p>
                         </section>
                     }
                     .into_any(),
@@ -53,6 +60,7 @@ fn Conversation(view: ConversationView) -> impl IntoView {
         peer_last_read_id,
         peer_read_at,
         client_id,
+        unsent,
     } = view;
     store.show(id, &messages, peer_last_read_id, peer_read_at);
     let more = RwSignal::new(messages.len() >= 50);
@@ -158,7 +166,8 @@ fn Conversation(view: ConversationView) -> impl IntoView {
                 <Triage conversation=id/>
                 <MarkUnread conversation=id/>
             </header>
-            <ol class="messages" node_ref=list on:scroll=on_scroll aria-live="polite">
+            // Focusable, so the history scrolls with the keyboard (arrows, Page Up/Down).
+            <ol class="messages" node_ref=list on:scroll=on_scroll aria-live="polite" aria-label="Conversation history" tabindex="0">
                 <Show when=move || more.get()>
                     <li class="older">
                         <button type="button" class="link" on:click=move |_| load_older()>
@@ -204,7 +213,7 @@ fn Conversation(view: ConversationView) -> impl IntoView {
             <Show when=move || pill.get()>
                 <button type="button" class="pill" on:click=move |_| scroll_to_bottom()>"New messages ↓"</button>
             </Show>
-            <Composer conversation=id client_id/>
+            <Composer conversation=id client_id unsent/>
         </section>
     }
 }

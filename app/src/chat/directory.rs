@@ -137,23 +137,23 @@ pub fn AvailabilityLines(availability: Availability) -> impl IntoView {
     .into_any()
 }
 
-/// "online" with a green dot, or "last seen 5 minutes ago" (relative, kept current), or
-/// nothing while the status is unknown. The server renders online/offline; the browser adds
-/// the relative time after hydration (it depends on the viewer's clock).
+/// "online" with a green dot, or "last seen 5 minutes ago" (relative, kept current by the
+/// browser), or nothing while the status is unknown. The server renders it too, by its
+/// clock, so a page without JavaScript says it.
 #[component]
 pub fn Status(user: UserId) -> impl IntoView {
     let store = expect_context::<ChatStore>();
-    let (hydrated, tick) = super::time::ticking(30);
+    let (_, tick) = super::time::ticking(30);
     move || {
         store
             .presence
             .with(|map| map.get(&user).cloned())
             .map(|status| {
                 tick.track();
-                let text = match (status.online, hydrated.get(), status.last_seen) {
-                    (true, _, _) => "online".to_owned(),
-                    (false, true, Some(at)) => format!("last seen {}", super::time::relative(at)),
-                    (false, _, _) => "offline".to_owned(),
+                let text = match (status.online, status.last_seen) {
+                    (true, _) => "online".to_owned(),
+                    (false, Some(at)) => format!("last seen {}", super::time::relative(at)),
+                    (false, None) => "offline".to_owned(),
                 };
                 view! {
                     <p class="status-line" data-online=status.online.to_string()>

@@ -4,7 +4,9 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Outlet, Redirect};
+use leptos_router::hooks::use_location;
 
+use super::idle::IdleWatch;
 use super::sidebar::Sidebar;
 use super::store::{ChatStore, Connection};
 use crate::api::auth::{current_viewer, Logout};
@@ -19,14 +21,24 @@ pub fn ChatLayout() -> impl IntoView {
         || (),
         |_| async move {
             let viewer = current_viewer().await.map_err(|e| e.to_string())?;
-            let (list, statuses) = match &viewer {
+            let (list, statuses, idle_limit) = match &viewer {
                 Viewer::SignedIn(_) => (
                     conversations().await.map_err(|e| e.message)?,
                     presence().await.map_err(|e| e.message)?,
+                    crate::api::auth::idle_limit()
+                        .await
+                        .map_err(|e| e.to_string())?,
                 ),
-                Viewer::SignedOut { .. } => (Vec::new(), Vec::new()),
+                Viewer::SignedOut { .. } => (Vec::new(), Vec::new(), None),
             };
-            Ok::<_, String>((viewer, list, statuses))
+            Ok::<_, String>((
+                viewer,
+                Signed {
+                    list,
+                    statuses,
+                    idle_limit,
+                },
+            ))
         },
     );
     view! {
@@ -34,8 +46,8 @@ pub fn ChatLayout() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok((Viewer::SignedIn(user), list, statuses)) => view! { <ChatShell user list statuses/> }.into_any(),
-                    Ok((Viewer::SignedOut { login_path }, _, _)) => view! { <Redirect path=login_path/> }.into_any(),
+                    Ok((Viewer::SignedIn(user), signed)) => view! { <ChatShell user signed/> }.into_any(),
+                    Ok((Viewer::SignedOut { login_path }, _)) => view! { <Redirect path=login_path/> }.into_any(),
                     Err(message) => view! {
                         <main class="auth"><section class="card" role="alert">{message}</section></main>
                     }
@@ -46,12 +58,22 @@ pub fn ChatLayout() -> impl IntoView {
     }
 }
 
-#[component]
-fn ChatShell(
-    user: PublicUser,
+/// What the chat loads for a signed-in person besides who they are.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct Signed {
     list: Vec<ConversationSummary>,
     statuses: Vec<PresenceUpdate>,
-) -> impl IntoView {
+    /// The session's inactivity limit in seconds (shared computer, psychiatrist).
+    idle_limit: Option<u64>,
+}
+
+#[component]
+fn ChatShell(user: PublicUser, signed: Signed) -> impl IntoView {
+    let Signed {
+        list,
+        statuses,
+        idle_limit,
+    } = signed;
     let store = ChatStore::new(user.id, list);
     for status in statuses {
         store.set_presence(status);
@@ -69,9 +91,32 @@ fn ChatShell(
         });
     }
     let logout = ServerAction::<Logout>::new();
+    // On a phone one pane shows at a time: the list on `/chat`, otherwise the open screen
+    // (with a way back). The class is rendered on the server too, so no jump on hydration.
+    let location = use_location();
+    let pane_open = move || {
+        location
+            .pathname
+            .with(|path| path.trim_end_matches('/') != "/chat")
+    };
     view! {
         <Title text=move || store.title("Haven")/>
-        <div class="chat-layout">
+        // The router handles in-page links itself (no focus move), so the focus is moved here.
+        <a class="skip-link" href="#main" on:click=move |_ev| {
+            #[cfg(feature = "hydrate")]
+            {
+                use wasm_bindgen::JsCast;
+                if let Some(main) = document()
+                    .get_element_by_id("main")
+                    .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok())
+                {
+                    _ev.prevent_default();
+                    let _ = main.focus();
+                }
+            }
+        }>"Skip to the conversation"</a>
+        {idle_limit.map(|limit_secs| view! { <IdleWatch limit_secs role=user.role user=user.id/> })}
+        <div class="chat-layout" class:pane-open=pane_open>
             <header class="topbar">
                 <a class="brand small" href="/chat">"Haven"</a>
                 <ConnectionBanner/>
@@ -84,13 +129,20 @@ fn ChatShell(
                     <span class="display-name">{user.display_name.clone()}</span>
                     <span class="role-badge">{user.role.as_str()}</span>
                 </span>
-                <ActionForm action=logout>
+                // Nothing of this user's outbox stays behind for the next person.
+                <ActionForm action=logout on:submit=move |_| {
+                    #[cfg(feature = "hydrate")]
+                    super::outbox::clear(user.id);
+                }>
                     <button type="submit" class="button secondary small">"Sign out"</button>
                 </ActionForm>
             </header>
             <CrisisNotice/>
             <Sidebar/>
-            <Outlet/>
+            <main id="main" class="main" tabindex="-1">
+                <a class="back-link" href="/chat">"← Conversations"</a>
+                <Outlet/>
+            </main>
         </div>
     }
 }
@@ -162,7 +214,8 @@ fn NotifyButton(user: crate::protocol::UserId) -> impl IntoView {
     view! {
         <Show when=move || askable.get()>
             <button type="button" class="button secondary small" on:click=ask>
-                "Notify me of new messages"
+                <span class="wide-only">"Notify me of new messages"</span>
+                <span class="narrow-only">"Notifications"</span>
             </button>
         </Show>
         <Show when=move || granted.get()>

@@ -9,6 +9,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::outbox::{self, Pending};
 use super::socket::{from_js, Socket};
 use super::store::{ChatStore, Connection};
 use super::timeline::Delivery;
@@ -153,7 +154,8 @@ impl LiveHandle {
         });
     }
 
-    /// Sends (or resends) one of our messages; the store shows it as sending until the ack.
+    /// Sends (or resends) one of our messages; the store shows it as sending until the ack,
+    /// and the outbox keeps it until then in case the tab closes first.
     pub fn send(
         self,
         store: ChatStore,
@@ -165,6 +167,14 @@ impl LiveHandle {
             store.set_delivery(&client_id, Delivery::Failed, Some("Not connected.".into()));
             return;
         };
+        outbox::put(
+            store.me,
+            Pending {
+                conversation_id,
+                client_id: client_id.clone(),
+                body: body.clone(),
+            },
+        );
         spawn_local(async move {
             let payload = SendMessage {
                 conversation_id,
@@ -175,11 +185,15 @@ impl LiveHandle {
                 live.socket.call(events::MESSAGE_SEND, &payload).await;
             match answer {
                 Some(Ack::Ok(MessageSent { message })) => {
+                    outbox::remove(store.me, &client_id);
                     store.receive(&message);
                 }
                 Some(Ack::Err(error)) => {
+                    // Refused for good (too long, not a member…): resending cannot help.
+                    outbox::remove(store.me, &client_id);
                     store.set_delivery(&client_id, Delivery::Failed, Some(error.message))
                 }
+                // No answer at all: it stays in the outbox for the next tab to resend.
                 None => store.set_delivery(
                     &client_id,
                     Delivery::Failed,
@@ -202,6 +216,28 @@ impl LiveHandle {
             typing: Typing::default(),
             reported_read: RefCell::new(HashMap::new()),
         })));
+        self.resend_outbox(store);
+    }
+
+    /// Sends again what an earlier tab of this user left sending, with the same
+    /// `clientId`s; shown as sending in the conversation it belongs to.
+    fn resend_outbox(self, store: ChatStore) {
+        for pending in outbox::load(store.me) {
+            if store.has_client_id(&pending.client_id) {
+                // Stored before that tab closed (this page was rendered with it).
+                outbox::remove(store.me, &pending.client_id);
+                continue;
+            }
+            if store.open.get_untracked() == Some(pending.conversation_id) {
+                store.add_pending(pending.client_id.clone(), pending.body.clone());
+            }
+            self.send(
+                store,
+                pending.conversation_id,
+                pending.client_id,
+                pending.body,
+            );
+        }
     }
 }
 

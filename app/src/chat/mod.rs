@@ -6,11 +6,13 @@ pub mod availability;
 pub mod composer;
 pub mod conversation;
 pub mod directory;
+pub mod idle;
 pub mod inbox;
 pub mod layout;
 #[cfg(feature = "hydrate")]
 pub mod live;
 pub mod notifications;
+pub mod outbox;
 pub mod roster;
 pub mod settings;
 pub mod sidebar;

@@ -32,14 +32,20 @@ pub fn Sidebar() -> impl IntoView {
     let me = store.me;
     let triage = expect_context::<Role>() == Role::Psychiatrist;
     let longest_first = RwSignal::new(false);
+    // A conversation opened but never written in is listed only while it is open: leaving
+    // it must not leave an empty entry behind.
+    let shown = move |c: &crate::protocol::ConversationSummary| {
+        c.last_message.is_some() || store.open.get() == Some(c.id)
+    };
     let ordered = move || {
-        if longest_first.get() {
+        let list = if longest_first.get() {
             store
                 .conversations
                 .with(|list| inbox::longest_waiting_first(list))
         } else {
             store.conversations.get()
-        }
+        };
+        list.into_iter().filter(|c| shown(c)).collect::<Vec<_>>()
     };
     view! {
         <aside class="sidebar" aria-label="Conversations">
@@ -52,7 +58,7 @@ pub fn Sidebar() -> impl IntoView {
                 </label>
             })}
             <Show
-                when=move || store.conversations.with(|list| !list.is_empty())
+                when=move || store.conversations.with(|list| list.iter().any(shown))
                 fallback=|| view! { <p class="muted">"No conversations yet."</p> }
             >
                 <ul class="conversation-list">

@@ -1,5 +1,5 @@
 //! The browser's Socket.IO connection: the official socket.io-client (loaded as
-//! `/vendor/socket.io.min.js`, global `io`) driven from Rust. All state stays in Rust; this
+//! `/vendor/socket.io-<version>.min.js`, global `io`) driven from Rust. All state stays in Rust; this
 //! module only binds the few calls Haven makes.
 
 use std::cell::Cell;

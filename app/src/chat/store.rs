@@ -90,6 +90,12 @@ impl ChatStore {
         self.items.update(|items| timeline::prepend(items, older));
     }
 
+    /// Whether the open conversation holds a message with this `clientId`.
+    pub fn has_client_id(&self, client_id: &str) -> bool {
+        self.items
+            .with_untracked(|items| items.iter().any(|i| i.client_id == client_id))
+    }
+
     /// Adds one of our messages before the server has it.
     pub fn add_pending(&self, client_id: String, body: String) {
         self.items

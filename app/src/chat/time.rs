@@ -64,7 +64,9 @@ pub fn DayLabel(at: Timestamp) -> impl IntoView {
         &at.to_string(),
         &[("weekday", "long"), ("month", "long"), ("day", "numeric")],
     );
-    view! { <li class="day-separator" role="separator"><span>{text}</span></li> }
+    // A plain list item: an `<ol>` may hold only items (a `separator` role breaks the list
+    // for screen readers).
+    view! { <li class="day-separator"><span>{text}</span></li> }
 }
 
 /// A date in a sentence ("Writing since 3 November 2026") in the browser.
@@ -86,23 +88,19 @@ pub fn day_of(at: Timestamp) -> i64 {
 /// "just now", "5 minutes ago", "3 hours ago", "2 days ago" — from the browser's clock.
 /// (Only called after hydration; the server cannot know the viewer's clock.)
 pub fn relative(at: Timestamp) -> String {
+    // Elapsed time needs no time zone, so the server can say it too (pages without
+    // JavaScript show "last seen 5 minutes ago"); the browser keeps it current.
     #[cfg(feature = "hydrate")]
-    {
-        let then = at.as_millis() as f64;
-        let seconds = ((js_sys::Date::now() - then) / 1000.0).max(0.0) as u64;
-        let plural =
-            |n: u64, unit: &str| format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" });
-        match seconds {
-            0..=59 => "just now".to_owned(),
-            60..=3599 => plural(seconds / 60, "minute"),
-            3600..=86_399 => plural(seconds / 3600, "hour"),
-            _ => plural(seconds / 86_400, "day"),
-        }
-    }
+    let now = js_sys::Date::now() as i64;
     #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = at;
-        String::new()
+    let now = Timestamp::now().as_millis();
+    let seconds = u64::try_from((now - at.as_millis()) / 1000).unwrap_or(0);
+    let plural = |n: u64, unit: &str| format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" });
+    match seconds {
+        0..=59 => "just now".to_owned(),
+        60..=3599 => plural(seconds / 60, "minute"),
+        3600..=86_399 => plural(seconds / 3600, "hour"),
+        _ => plural(seconds / 86_400, "day"),
     }
 }
 

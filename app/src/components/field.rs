@@ -71,3 +71,11 @@ pub fn TextField(
         </div>
     }
 }
+
+/// `true` once the page is hydrated: a form then sets `novalidate`, so that the field
+/// messages above show instead of the browser's validation bubble.
+pub fn live_form() -> Signal<bool> {
+    let live = RwSignal::new(false);
+    Effect::new(move |_| live.set(true));
+    live.into()
+}

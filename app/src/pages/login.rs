@@ -5,7 +5,11 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::api::auth::Login;
-use crate::components::{crisis::CrisisNotice, field::TextField, form_error::FormError};
+use crate::components::{
+    crisis::CrisisNotice,
+    field::{live_form, TextField},
+    form_error::FormError,
+};
 use crate::protocol::Role;
 
 /// The sign-in page of one role. Works as a plain form post before hydration.
@@ -20,6 +24,9 @@ pub fn LoginPage(role: Role) -> impl IntoView {
             .map(|e| e.to_string())
     });
     let no_field_error = Signal::derive(|| None::<String>);
+    // Signed out by the inactivity limit: say why, so it does not look like a fault.
+    let idle = leptos_router::hooks::use_query_map()
+        .with_untracked(|q| q.get("signed_out").is_some_and(|v| v == "idle"));
     // Sent here from a chat page while signed out: go back there after signing in.
     let next = leptos_router::hooks::use_query_map()
         .with_untracked(|q| q.get("next"))
@@ -50,7 +57,14 @@ pub fn LoginPage(role: Role) -> impl IntoView {
             <section class="card">
                 <p class="brand small">"Haven"</p>
                 <h1>{heading}</h1>
-                <ActionForm action=action>
+                {idle.then(|| view! {
+                    <p class="form-success" role="status">
+                        "You were signed out after a while without activity, so nobody else could read your conversations."
+                    </p>
+                })}
+                // Once live, Haven's own field messages speak; the browser's bubble
+                // would cover them (before that, native validation is all there is).
+                <ActionForm action=action attr:novalidate=live_form()>
                     <input type="hidden" name="role" value=role.as_str()/>
                     {next.map(|next| view! { <input type="hidden" name="next" value=next/> })}
                     <TextField label="Username" name="username" autocomplete="username" error=no_field_error/>
@@ -61,6 +75,15 @@ pub fn LoginPage(role: Role) -> impl IntoView {
                         autocomplete="current-password"
                         error=no_field_error
                     />
+                    <label class="check">
+                        <input type="checkbox" name="shared" value="yes"/>
+                        <span>
+                            "This is a shared computer"
+                            <span class="field-hint">
+                                " — signs you out when the browser closes, or after a few minutes without activity"
+                            </span>
+                        </span>
+                    </label>
                     <FormError message=error/>
                     <button type="submit" class="button" disabled=move || action.pending().get()>
                         "Sign in"

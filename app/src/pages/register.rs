@@ -5,7 +5,11 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::api::auth::Register;
-use crate::components::{crisis::CrisisNotice, field::TextField, form_error::FormError};
+use crate::components::{
+    crisis::CrisisNotice,
+    field::{live_form, TextField},
+    form_error::FormError,
+};
 use crate::error::{AuthError, Field};
 use crate::validation::{self, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN};
 
@@ -50,7 +54,9 @@ pub fn RegisterPage() -> impl IntoView {
                 <p class="brand small">"Haven"</p>
                 <h1>"Create your student account"</h1>
                 <p class="lede">"Only the psychiatrists you write to will see your display name and messages."</p>
-                <ActionForm action=action>
+                // Once live, Haven's own field messages speak; the browser's bubble
+                // would cover them (before that, native validation is all there is).
+                <ActionForm action=action attr:novalidate=live_form()>
                     <TextField
                         label="Username"
                         name="username"

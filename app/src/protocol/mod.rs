@@ -163,6 +163,16 @@ pub struct Message {
     pub created_at: Timestamp,
 }
 
+/// A message a plain form (no JavaScript) could not send: the page shows it back in the
+/// composer with the reason, so nothing typed is lost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Unsent {
+    pub body: String,
+    /// Why it was refused, in the person's words ("Messages are at most …").
+    pub error: String,
+}
+
 /// A person as others see them (no username: it is a sign-in name, not a public handle).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

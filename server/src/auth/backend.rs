@@ -61,6 +61,7 @@ impl AccountBackend for FormBackend {
         role: Role,
         username: &str,
         password: &str,
+        shared: bool,
     ) -> Result<PublicUser, AuthError> {
         let user = self
             .accounts
@@ -68,11 +69,14 @@ impl AccountBackend for FormBackend {
                 session_of(req)?,
                 client_address(req),
                 Some(role),
-                username,
-                password,
+                (username, password),
+                shared,
             )
             .await?;
-        self.remember_role(user.role);
+        // A shared computer keeps no trace that this person uses Haven, not even the role.
+        if !shared {
+            self.remember_role(user.role);
+        }
         Ok(user)
     }
 
@@ -103,6 +107,13 @@ impl AccountBackend for FormBackend {
         self.accounts
             .delete_account(session_of(req)?, client_address(req), password)
             .await
+    }
+
+    async fn idle_limit(&self, req: &Parts) -> Result<Option<u64>, AuthError> {
+        session::idle_limit(session_of(req)?).await.map_err(|e| {
+            tracing::error!(error = %e, "session read failed");
+            AuthError::Internal
+        })
     }
 
     async fn viewer(&self, req: &Parts) -> Result<Viewer, AuthError> {

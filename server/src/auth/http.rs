@@ -94,6 +94,9 @@ struct LoginRequest {
     password: String,
     /// When given, the account must have this role (as on the role's sign-in page).
     role: Option<Role>,
+    /// "This is a shared computer": the session ends with the browser or when idle.
+    #[serde(default)]
+    shared: bool,
 }
 
 async fn login(
@@ -104,14 +107,13 @@ async fn login(
     body: Result<Json<LoginRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(req) = body?;
+    let credentials = (req.username.as_str(), req.password.as_str());
     let user = accounts
-        .sign_in(&session, client.0, req.role, &req.username, &req.password)
+        .sign_in(&session, client.0, req.role, credentials, req.shared)
         .await?;
-    let role = user.role;
-    Ok(user_response(
-        user,
-        Some(session::role_hint_set_cookie(role, cookies.secure)),
-    ))
+    // A shared computer keeps no trace that this person uses Haven, not even the role.
+    let hint = (!req.shared).then(|| session::role_hint_set_cookie(user.role, cookies.secure));
+    Ok(user_response(user, hint))
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,7 +9,7 @@ use app::validation::{check_display_name, check_password, check_username, normal
 use tower_sessions::Session;
 
 use super::password;
-use super::session::{self, SessionUser};
+use super::session::{self, SessionLifetime, SessionUser};
 use super::throttle::{Throttle, ThrottleLimits};
 use crate::chat::{ChatEvent, SharedPublisher};
 use crate::store::{users, Db, StoreError};
@@ -20,6 +20,8 @@ pub struct Accounts {
     throttle: Throttle,
     /// Where a session's end is published, so that its connections close.
     publisher: SharedPublisher,
+    /// The shorter inactivity limits (shared computers, psychiatrists); none in the CLI.
+    lifetime: Option<SessionLifetime>,
 }
 
 /// A new account as typed by a person.
@@ -33,8 +35,13 @@ pub struct NewAccount<'a> {
 }
 
 /// Binds the session to a user who just proved who they are.
-async fn start_session(session: &Session, id: UserId, role: Role) -> Result<(), AuthError> {
-    session::start(session, SessionUser { id, role })
+async fn start_session(
+    session: &Session,
+    user: SessionUser,
+    shared: bool,
+    idle_limit: Option<std::time::Duration>,
+) -> Result<(), AuthError> {
+    session::start(session, user, shared, idle_limit)
         .await
         .map_err(internal)
 }
@@ -78,19 +85,33 @@ impl Accounts {
             db,
             throttle: Throttle::new(limits),
             publisher,
+            lifetime: None,
         }
+    }
+
+    /// Sessions started from now on get the shorter inactivity limits of `lifetime`.
+    pub fn with_lifetime(mut self, lifetime: SessionLifetime) -> Self {
+        self.lifetime = Some(lifetime);
+        self
+    }
+
+    /// The inactivity limit of a new session, if shorter than the default.
+    fn idle_limit(&self, role: Role, shared: bool) -> Option<std::time::Duration> {
+        self.lifetime?.idle_limit_for(role, shared)
     }
 
     /// Checks credentials and starts a fresh session. With `expected`, the account must have
     /// that role (a role's own sign-in page); the role is told only after the password matched.
+    /// `shared`: "This is a shared computer" (a browser-session cookie, a short idle limit).
     pub async fn sign_in(
         &self,
         session: &Session,
         address: IpAddr,
         expected: Option<Role>,
-        username: &str,
-        password: &str,
+        credentials: (&str, &str),
+        shared: bool,
     ) -> Result<PublicUser, AuthError> {
+        let (username, password) = credentials;
         let username = normalize_username(username);
         // Reserved before the hash: parallel attempts are counted before any is judged.
         let attempt = self
@@ -122,8 +143,13 @@ impl Accounts {
                 actual: user.role,
             });
         }
-        start_session(session, user.id, user.role).await?;
-        tracing::info!(user = %user.id, role = %user.role, "signed in");
+        let limit = self.idle_limit(user.role, shared);
+        let who = SessionUser {
+            id: user.id,
+            role: user.role,
+        };
+        start_session(session, who, shared, limit).await?;
+        tracing::info!(user = %user.id, role = %user.role, shared, "signed in");
         Ok(user.public())
     }
 
@@ -149,7 +175,11 @@ impl Accounts {
             .reserve_registration(address)
             .map_err(|wait| rate_limited("registration", wait))?;
         let user = self.store_account(account).await?;
-        start_session(session, user.id, user.role).await?;
+        let who = SessionUser {
+            id: user.id,
+            role: user.role,
+        };
+        start_session(session, who, false, self.idle_limit(user.role, false)).await?;
         tracing::info!(user = %user.id, "student registered");
         Ok(user)
     }

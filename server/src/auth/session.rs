@@ -16,6 +16,10 @@ const USER_KEY: &str = "user";
 const SOCKET_ROOM_KEY: &str = "socket_room";
 /// When the user signed in (Unix seconds): the start of the session's absolute lifetime.
 const SIGNED_IN_AT_KEY: &str = "signed_in_at";
+/// Seconds without activity after which this session ends, when shorter than the default.
+const IDLE_LIMIT_KEY: &str = "idle_limit_secs";
+/// Signed in as "This is a shared computer": the cookie lasts until the browser closes.
+const SHARED_KEY: &str = "shared";
 
 /// Who a session belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,15 +54,103 @@ pub fn outlived(signed_in_at: i64, lifetime: std::time::Duration) -> bool {
 /// Errors from the session store.
 pub type SessionError = tower_sessions::session::Error;
 
-/// Binds the session to `user`, under a new session id (no fixation).
-pub async fn start(session: &Session, user: SessionUser) -> Result<(), SessionError> {
+/// Binds the session to `user`, under a new session id (no fixation). `idle_limit` is
+/// the inactivity limit of a shared computer or a psychiatrist, if any.
+pub async fn start(
+    session: &Session,
+    user: SessionUser,
+    shared: bool,
+    idle_limit: Option<std::time::Duration>,
+) -> Result<(), SessionError> {
     session.cycle_id().await?;
     let room: u128 = rand::random();
     session
         .insert(SOCKET_ROOM_KEY, format!("{room:032x}"))
         .await?;
     session.insert(SIGNED_IN_AT_KEY, now_secs()).await?;
+    if shared {
+        session.insert(SHARED_KEY, true).await?;
+    }
+    if let Some(limit) = idle_limit {
+        session.insert(IDLE_LIMIT_KEY, limit.as_secs()).await?;
+    }
     session.insert(USER_KEY, user).await
+}
+
+/// This session's inactivity limit, if shorter than the default.
+pub async fn idle_limit(session: &Session) -> Result<Option<u64>, SessionError> {
+    session.get(IDLE_LIMIT_KEY).await
+}
+
+/// Marks a response whose session cookie must last only until the browser closes
+/// ([`browser_session_cookie`] acts on it, outside the session layer).
+#[derive(Debug, Clone, Copy)]
+struct BrowserSessionCookie;
+
+/// Middleware (inside the session layer): a session with its own inactivity limit is
+/// saved with that limit, so the store expires it (and the socket watch closes its
+/// connections) after that long without a request; a shared computer's is marked for a
+/// cookie that ends with the browser.
+pub async fn apply_idle_limit(
+    session: Session,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    // Read after the handler: a sign-in in this very request counts.
+    if let Ok(Some(limit)) = idle_limit(&session).await {
+        let limit = time::Duration::seconds(i64::try_from(limit).unwrap_or(i64::MAX));
+        session.set_expiry(Some(tower_sessions::Expiry::OnInactivity(limit)));
+        if let Ok(Some(true)) = session.get::<bool>(SHARED_KEY).await {
+            response.extensions_mut().insert(BrowserSessionCookie);
+        }
+    }
+    response
+}
+
+/// Middleware (outside the session layer): drops `Max-Age` and `Expires` from a shared
+/// computer's session cookie, which then ends when the browser closes. tower-sessions
+/// cannot express "browser session, and a short idle expiry on the server" in one setting.
+pub async fn browser_session_cookie(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    if response
+        .extensions()
+        .get::<BrowserSessionCookie>()
+        .is_none()
+    {
+        return response;
+    }
+    let headers = response.headers_mut();
+    let cookies: Vec<http::HeaderValue> = headers
+        .get_all(http::header::SET_COOKIE)
+        .iter()
+        .map(|value| match value.to_str() {
+            Ok(text) if text.starts_with(&format!("{COOKIE_NAME}=")) => {
+                http::HeaderValue::from_str(&without_lifetime(text)).unwrap_or(value.clone())
+            }
+            _ => value.clone(),
+        })
+        .collect();
+    headers.remove(http::header::SET_COOKIE);
+    for cookie in cookies {
+        headers.append(http::header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// A `Set-Cookie` value without its `Max-Age` and `Expires` attributes.
+fn without_lifetime(cookie: &str) -> String {
+    cookie
+        .split(';')
+        .filter(|part| {
+            let name = part.trim().to_ascii_lowercase();
+            !(name.starts_with("max-age=") || name.starts_with("expires="))
+        })
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// When this session's user signed in, if it is signed in.
@@ -151,6 +243,25 @@ pub struct SessionLifetime {
     pub idle: std::time::Duration,
     /// A session ends this long after sign-in, active or not.
     pub absolute: std::time::Duration,
+    /// A shared computer's session ends after this long without activity.
+    pub shared_idle: std::time::Duration,
+    /// A psychiatrist's session ends after this long without activity.
+    pub psychiatrist_idle: std::time::Duration,
+}
+
+impl SessionLifetime {
+    /// The inactivity limit of a new session, when shorter than the default `idle`.
+    pub fn idle_limit_for(&self, role: Role, shared: bool) -> Option<std::time::Duration> {
+        let limits = [
+            shared.then_some(self.shared_idle),
+            (role == Role::Psychiatrist).then_some(self.psychiatrist_idle),
+        ];
+        limits
+            .into_iter()
+            .flatten()
+            .min()
+            .filter(|l| *l < self.idle)
+    }
 }
 
 /// Reads the session cookie from raw headers and loads it from the store: the Socket.IO

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use app::backend::{ChatBackend, ConversationPage};
 use app::protocol::{
     AccountSettings, AckError, AvailabilityForm, AvailabilitySettings, ConversationId,
-    ConversationSummary, Message, MessageId, Person, PresenceUpdate, UserId,
+    ConversationSummary, Message, MessageId, Person, PresenceUpdate, Unsent, UserId,
 };
 use async_trait::async_trait;
 use http::request::Parts;
+use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::{parse_client_id, Chat, ChatError, SendRequest};
@@ -27,6 +28,37 @@ fn unauthenticated() -> AckError {
         code: "unauthenticated".into(),
         message: "Please sign in.".into(),
     }
+}
+
+/// Where a message a plain form could not send waits for its page: in the server-side
+/// session (never in a URL), taken off by the next render of that conversation.
+const UNSENT_KEY: &str = "chat.unsent";
+
+#[derive(Serialize, Deserialize)]
+struct KeptUnsent {
+    conversation: ConversationId,
+    unsent: Unsent,
+}
+
+/// Keeps a refused plain-form message for its page. Losing it is not worth failing over.
+async fn keep_unsent(req: &Parts, conversation: ConversationId, unsent: Unsent) {
+    let Some(session) = req.extensions.get::<Session>() else {
+        return;
+    };
+    let kept = KeptUnsent {
+        conversation,
+        unsent,
+    };
+    if let Err(e) = session.insert(UNSENT_KEY, kept).await {
+        tracing::warn!(error = %e, "could not keep an unsent message for its page");
+    }
+}
+
+/// Takes the kept message off the session; it is shown only on its own conversation.
+async fn take_unsent(req: &Parts, conversation: ConversationId) -> Option<Unsent> {
+    let session = req.extensions.get::<Session>()?;
+    let kept: KeptUnsent = session.remove(UNSENT_KEY).await.ok().flatten()?;
+    (kept.conversation == conversation).then_some(kept.unsent)
 }
 
 /// The signed-in user of the request.
@@ -80,7 +112,11 @@ impl ChatBackend for FormChat {
         let user = user_of(req).await?;
         let address = Some(client_address(req));
         let page = self.chat.conversation(user.id, id, before, address).await;
-        answer("conversation", user.id, page)
+        let mut page = answer("conversation", user.id, page)?;
+        if before.is_none() {
+            page.unsent = take_unsent(req, id).await;
+        }
+        Ok(page)
     }
 
     async fn presence(&self, req: &Parts) -> Result<Vec<PresenceUpdate>, AckError> {
@@ -140,11 +176,19 @@ impl ChatBackend for FormChat {
             let request = SendRequest {
                 conversation_id: id,
                 client_id: parse_client_id(&client_id)?,
-                body,
+                body: body.clone(),
             };
             self.chat.send(user.id, request).await
         }
         .await;
-        answer("send", user.id, sent)
+        let sent = answer("send", user.id, sent);
+        if let Err(refused) = &sent {
+            let unsent = Unsent {
+                body,
+                error: refused.message.clone(),
+            };
+            keep_unsent(req, id, unsent).await;
+        }
+        sent
     }
 }

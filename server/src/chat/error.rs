@@ -18,7 +18,7 @@ pub enum ChatError {
     BodyTooLong,
     /// Unknown conversation, or one the user is not a member of: the same answer, so that
     /// ids reveal nothing.
-    #[error("no such conversation")]
+    #[error("This conversation isn't available.")]
     ConversationNotFound,
     #[error("no such user")]
     UserNotFound,

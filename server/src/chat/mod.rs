@@ -367,6 +367,7 @@ impl Chat {
             messages: rows.into_iter().map(wire::message).collect(),
             peer_last_read_id,
             peer_read_at,
+            unsent: None,
         })
     }
 

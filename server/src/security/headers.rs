@@ -46,6 +46,28 @@ fn is_static_asset(path: &str) -> bool {
     path.starts_with("/pkg/") || path.starts_with("/vendor/")
 }
 
+/// An asset whose name changes whenever its content does, so a browser may keep it for
+/// good: cargo-leptos' `haven.<22-character md5>.wasm`, or a vendored `name-<version>.js`.
+fn is_fingerprinted(path: &str) -> bool {
+    let Some(name) = path.rsplit('/').next() else {
+        return false;
+    };
+    let content_hash = name.split('.').any(|part| {
+        part.len() == 22
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    });
+    let versioned = path.starts_with("/vendor/")
+        && name
+            .split_once('-')
+            .is_some_and(|(_, rest)| rest.starts_with(|c: char| c.is_ascii_digit()));
+    content_hash || versioned
+}
+
+/// A year, the longest caches honour; `immutable` spares even the revalidation on reload.
+const CACHE_FOREVER: &str = "public, max-age=31536000, immutable";
+
 impl HeaderPolicy {
     /// The Content-Security-Policy for a response with this nonce.
     pub fn csp(&self, nonce: &CspNonce) -> String {
@@ -71,9 +93,12 @@ pub async fn add(
     next: Next,
 ) -> Response {
     let nonce = CspNonce::fresh();
-    let cacheable = is_static_asset(request.uri().path());
+    let path = request.uri().path();
+    let cacheable = is_static_asset(path);
+    let forever = cacheable && is_fingerprinted(path);
     request.extensions_mut().insert(nonce.clone());
     let mut response = next.run(request).await;
+    let succeeded = response.status().is_success();
     let headers = response.headers_mut();
     if let Ok(csp) = HeaderValue::from_str(&policy.csp(&nonce)) {
         headers.insert(CONTENT_SECURITY_POLICY, csp);
@@ -93,6 +118,8 @@ pub async fn add(
     }
     if !cacheable {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    } else if forever && succeeded {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static(CACHE_FOREVER));
     }
     response
 }
@@ -116,5 +143,27 @@ mod tests {
         assert!(csp.contains("frame-ancestors 'none'"));
         assert!(is_static_asset("/pkg/haven.wasm"));
         assert!(!is_static_asset("/chat/1"));
+    }
+
+    #[test]
+    fn only_names_that_change_with_the_content_are_cached_for_good() {
+        assert!(is_fingerprinted("/pkg/haven.Xk3b9QmZ0pL2aW8yVt1cRg.wasm"));
+        assert!(is_fingerprinted("/vendor/socket.io-4.8.4.min.js"));
+        assert!(!is_fingerprinted("/pkg/haven.wasm"));
+        assert!(!is_fingerprinted("/vendor/socket.io.min.js"));
+    }
+
+    #[test]
+    fn the_vendored_client_is_the_version_npm_installs() {
+        let manifest = include_str!("../../../package.json");
+        let pinned = manifest
+            .split("\"socket.io-client\":")
+            .nth(1)
+            .and_then(|rest| rest.split('"').nth(1))
+            .expect("package.json pins socket.io-client");
+        assert_eq!(
+            app::SOCKET_IO_SCRIPT,
+            format!("/vendor/socket.io-{pinned}.min.js")
+        );
     }
 }

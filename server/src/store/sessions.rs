@@ -11,6 +11,8 @@ use tower_sessions::session::Record;
 use super::{Db, StoreError};
 
 /// Of the session ids given, those that exist and have not expired.
+// `julianday`, not `datetime`: the latter drops the fraction of a second, and the watch would
+// then end a session up to a second before the store does.
 pub async fn unexpired(db: &Db, ids: &[String]) -> Result<HashSet<String>, StoreError> {
     if ids.is_empty() {
         return Ok(HashSet::new());
@@ -18,7 +20,7 @@ pub async fn unexpired(db: &Db, ids: &[String]) -> Result<HashSet<String>, Store
     let ids = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let rows: Vec<(String,)> = sqlx::query_as(
         "SELECT id FROM tower_sessions
-         WHERE id IN (SELECT value FROM json_each(?)) AND datetime(expiry_date) > datetime('now')",
+         WHERE id IN (SELECT value FROM json_each(?)) AND julianday(expiry_date) > julianday('now')",
     )
     .bind(ids)
     .fetch_all(db)

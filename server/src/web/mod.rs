@@ -85,7 +85,9 @@ pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
         realtime::start(live, &delivery, db.clone(), config.session_check);
     let state = AppState {
         leptos: leptos_options(&config),
-        accounts: Arc::new(Accounts::new(db.clone(), config.login_limits, delivery)),
+        accounts: Arc::new(
+            Accounts::new(db.clone(), config.login_limits, delivery).with_lifetime(config.session),
+        ),
         chat: chat.clone(),
         cookies: CookiePolicy {
             secure: origin.is_https(),
@@ -188,7 +190,9 @@ pub fn router(
         )
         .layer(axum::middleware::from_fn(session::require_sign_in))
         .layer(from_fn_with_state(config.session, session::end_outlived))
-        .layer(session_layer);
+        .layer(axum::middleware::from_fn(session::apply_idle_limit))
+        .layer(session_layer)
+        .layer(axum::middleware::from_fn(session::browser_session_cookie));
 
     let header_policy = Arc::new(HeaderPolicy {
         https: origin.is_https(),
@@ -230,8 +234,26 @@ fn leptos_options(config: &Config) -> LeptosOptions {
         .site_pkg_dir("pkg")
         .site_addr(config.addr)
         .env(env)
+        .hash_files(site_is_hashed())
         .build()
 }
+
+/// Whether cargo-leptos built the site with content-hashed names: it then writes `hash.txt`
+/// beside this binary (one per profile, as the site directories are). Leptos would panic
+/// rendering a page if told to hash without the file, so its presence decides.
+fn site_is_hashed() -> bool {
+    let hashed = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(HASH_FILE).is_file()))
+        .unwrap_or(false);
+    if !hashed {
+        tracing::warn!("no {HASH_FILE} beside the binary: serving the site's unhashed names");
+    }
+    hashed
+}
+
+/// cargo-leptos' list of the site's content hashes (its default name).
+const HASH_FILE: &str = "hash.txt";
 
 /// 200 when the database answers, 503 otherwise.
 async fn healthz(State(db): State<Db>) -> (StatusCode, &'static str) {

@@ -1,0 +1,109 @@
+//! Messages still *sending*, kept in the browser's `localStorage` per user, so that a tab
+//! closed or reloaded before the ack loses nothing: the next tab of that user sends them
+//! again with the same `clientId` (the server stores a `clientId` once, so never twice).
+//! An entry leaves on the server's answer, and every entry of the user on sign-out, so
+//! another person signing in on the same browser neither sees nor sends them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::{ConversationId, UserId};
+
+/// One message waiting for its ack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pending {
+    pub conversation_id: ConversationId,
+    pub client_id: String,
+    pub body: String,
+}
+
+/// The storage key of `user`'s outbox.
+pub fn key(user: UserId) -> String {
+    format!("haven.outbox.{user}")
+}
+
+#[cfg(any(feature = "hydrate", test))]
+/// `list` with `pending` added, unless its `clientId` is there already.
+fn with(mut list: Vec<Pending>, pending: Pending) -> Vec<Pending> {
+    if !list.iter().any(|p| p.client_id == pending.client_id) {
+        list.push(pending);
+    }
+    list
+}
+
+#[cfg(any(feature = "hydrate", test))]
+/// `list` without the message `client_id`.
+fn without(mut list: Vec<Pending>, client_id: &str) -> Vec<Pending> {
+    list.retain(|p| p.client_id != client_id);
+    list
+}
+
+#[cfg(feature = "hydrate")]
+mod browser {
+    use super::*;
+
+    fn storage() -> Option<web_sys::Storage> {
+        leptos::prelude::window().local_storage().ok().flatten()
+    }
+
+    /// What `user` has waiting in this browser (unreadable entries are dropped).
+    pub fn load(user: UserId) -> Vec<Pending> {
+        storage()
+            .and_then(|s| s.get_item(&key(user)).ok().flatten())
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default()
+    }
+
+    fn store(user: UserId, list: &[Pending]) {
+        let Some(storage) = storage() else { return };
+        if list.is_empty() {
+            let _ = storage.remove_item(&key(user));
+        } else if let Ok(text) = serde_json::to_string(list) {
+            let _ = storage.set_item(&key(user), &text);
+        }
+    }
+
+    /// Keeps a message until its answer comes.
+    pub fn put(user: UserId, pending: Pending) {
+        store(user, &with(load(user), pending));
+    }
+
+    /// The server answered for `client_id` (stored, or refused for good).
+    pub fn remove(user: UserId, client_id: &str) {
+        store(user, &without(load(user), client_id));
+    }
+
+    /// Sign-out: nothing of `user` stays in this browser.
+    pub fn clear(user: UserId) {
+        store(user, &[]);
+    }
+}
+
+#[cfg(feature = "hydrate")]
+pub use browser::{clear, load, put, remove};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(client_id: &str) -> Pending {
+        Pending {
+            conversation_id: ConversationId(7),
+            client_id: client_id.to_owned(),
+            body: "synthetic".to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_client_id_is_kept_once_and_leaves_alone() {
+        let list = with(with(Vec::new(), pending("a")), pending("a"));
+        assert_eq!(list.len(), 1);
+        let list = with(list, pending("b"));
+        assert_eq!(without(list, "a"), vec![pending("b")]);
+    }
+
+    #[test]
+    fn each_user_has_their_own_key() {
+        assert_ne!(key(UserId(1)), key(UserId(2)));
+    }
+}
