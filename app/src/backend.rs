@@ -45,9 +45,12 @@ pub trait AccountBackend: Send + Sync + 'static {
     /// Who is signed in on this request.
     async fn viewer(&self, req: &Parts) -> Result<Viewer, AuthError>;
 
-    /// The session's inactivity limit in seconds (shared computer, psychiatrist), if any:
-    /// the page warns a minute before and then signs out.
-    async fn idle_limit(&self, req: &Parts) -> Result<Option<u64>, AuthError>;
+    /// The session's inactivity limit (shared computer, psychiatrist) and whether it is a
+    /// shared computer's: the page warns before the limit and keeps nothing beyond the tab.
+    async fn session_limits(
+        &self,
+        req: &Parts,
+    ) -> Result<crate::protocol::SessionLimits, AuthError>;
 
     /// Deletes the signed-in student's account after checking their password; ends every
     /// session of it.
@@ -65,8 +68,8 @@ pub struct ConversationPage {
     /// How far the other member has read, and when.
     pub peer_last_read_id: MessageId,
     pub peer_read_at: Option<crate::protocol::Timestamp>,
-    /// What the person's last plain-form send in this conversation failed to send (shown
-    /// once, on the page without `before`).
+    /// What the person's last plain-form send in this conversation failed to send (on the
+    /// page without `before`; the page shows it only right after that post).
     pub unsent: Option<crate::protocol::Unsent>,
 }
 

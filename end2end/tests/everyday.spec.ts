@@ -313,6 +313,17 @@ test("on a shared computer the session ends with the browser or after inactivity
   await page.goto(student.url);
   await connected(page);
   await expect(page.locator(".message", { hasText: "a private line" })).toBeVisible();
+  // A message still sending is kept for this tab only: nothing in localStorage.
+  await library.setOffline(true);
+  await page.getByLabel("Message").fill("one more private line");
+  await page.getByLabel("Message").press("Enter");
+  const stores = await page.evaluate(() => ({
+    local: Object.keys(localStorage).filter((k) => k.startsWith("haven.outbox.")).length,
+    tab: Object.keys(sessionStorage).filter((k) => k.startsWith("haven.outbox.")).length,
+  }));
+  expect(stores).toEqual({ local: 0, tab: 1 });
+  await library.setOffline(false);
+  await expect(page.locator(".message.mine", { hasText: "one more private line" })).toHaveAttribute("data-status", /sent|seen/, { timeout: 30_000 });
   // The limit is 20 s here (serve.sh): the warning comes 10 s before; a key dismisses it.
   const warning = page.getByRole("alertdialog");
   await expect(warning).toContainText("Press any key", { timeout: 20_000 });
@@ -321,10 +332,10 @@ test("on a shared computer the session ends with the browser or after inactivity
   // Then nobody: the page is replaced by the sign-in page.
   await expect(page).toHaveURL(/\/login\/student\?signed_out=idle$/, { timeout: 30_000 });
   await expect(page.getByRole("status")).toContainText("signed out after a while without activity");
-  await expect(page.getByText("a private line")).toHaveCount(0);
+  await expect(page.getByText("private line")).toHaveCount(0);
   await page.goBack();
   await expect(page).toHaveURL(/\/login\/student/);
-  await expect(page.getByText("a private line")).toHaveCount(0);
+  await expect(page.getByText("private line")).toHaveCount(0);
   expect((await page.request.get("/api/auth/me")).status()).toBe(401);
   await library.close();
 });

@@ -112,12 +112,13 @@ pub async fn current_viewer() -> Result<Viewer, AuthError> {
     answer(&req, backend.viewer(&req).await)
 }
 
-/// The session's inactivity limit in seconds, if it has one (shared computer,
-/// psychiatrist): the chat warns a minute before, then signs out.
-#[server(prefix = "/api/form", endpoint = "idle_limit")]
-pub async fn idle_limit() -> Result<Option<u64>, AuthError> {
+/// The session's inactivity limit, if it has one (shared computer, psychiatrist), and
+/// whether it is a shared computer's: the chat warns a minute before the limit, then signs
+/// out; on a shared computer it keeps its outbox in the tab only.
+#[server(prefix = "/api/form", endpoint = "session_limits")]
+pub async fn session_limits() -> Result<crate::protocol::SessionLimits, AuthError> {
     let (backend, req) = request()?;
-    answer(&req, backend.idle_limit(&req).await)
+    answer(&req, backend.session_limits(&req).await)
 }
 
 /// Keeps the session alive: the chat calls it on the person's activity, which otherwise

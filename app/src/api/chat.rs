@@ -48,7 +48,11 @@ pub async fn conversations() -> Result<Vec<ConversationSummary>, AckError> {
 
 /// A page of a conversation: the newest 50 messages, or the 50 before `before`.
 #[server(prefix = "/api/form", endpoint = "conversation")]
-pub async fn conversation(id: i64, before: Option<i64>) -> Result<ConversationView, AckError> {
+pub async fn conversation(
+    id: i64,
+    before: Option<i64>,
+    unsent: Option<String>,
+) -> Result<ConversationView, AckError> {
     let (backend, req) = chat()?;
     let page = backend
         .conversation(&req, ConversationId(id), before.map(MessageId))
@@ -60,7 +64,10 @@ pub async fn conversation(id: i64, before: Option<i64>) -> Result<ConversationVi
         peer_last_read_id: page.peer_last_read_id,
         peer_read_at: page.peer_read_at,
         client_id: uuid::Uuid::new_v4().to_string(),
-        unsent: page.unsent,
+        // Only right after the refused post, which names its form's `clientId`.
+        unsent: page
+            .unsent
+            .filter(|kept| unsent.as_deref() == Some(kept.client_id.as_str())),
     })
 }
 
@@ -89,10 +96,12 @@ pub async fn post_message(
     body: String,
 ) -> Result<(), AckError> {
     let (backend, req) = chat()?;
+    let token: String = url::form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
     let sent = backend
         .send(&req, ConversationId(conversation_id), client_id, body)
         .await;
-    let page = format!("/chat/{conversation_id}");
+    // A refusal comes back to the page with the text (kept by the backend) shown again.
+    let page = format!("/chat/{conversation_id}?unsent={token}");
     super::back_to_page_on_error(<PostMessage as ServerFn>::PATH, &page, sent)?;
     leptos_axum::redirect(&format!("/chat/{conversation_id}"));
     Ok(())

@@ -22,7 +22,9 @@ const STICKY_PX: i32 = 48;
 pub fn ConversationPane() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0));
-    let page = Resource::new(id, |id| conversation(id, None));
+    // Back from a refused plain-form post: its text and reason are shown again.
+    let unsent = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("unsent"));
+    let page = Resource::new(id, move |id| conversation(id, None, unsent.clone()));
     view! {
         <Suspense fallback=|| view! { <section class="pane"><p class="muted">"Loading…"</p></section> }>
             {move || Suspend::new(async move {
@@ -96,7 +98,7 @@ fn Conversation(view: ConversationView) -> impl IntoView {
         };
         loading.set(true);
         leptos::task::spawn_local(async move {
-            if let Ok(page) = conversation(id.0, Some(oldest.0)).await {
+            if let Ok(page) = conversation(id.0, Some(oldest.0), None).await {
                 let before = list
                     .get_untracked()
                     .map(|el| el.scroll_height())

@@ -12,7 +12,7 @@ use super::store::{ChatStore, Connection};
 use crate::api::auth::{current_viewer, Logout};
 use crate::api::chat::{conversations, presence};
 use crate::components::crisis::CrisisNotice;
-use crate::protocol::{ConversationSummary, PresenceUpdate, PublicUser, Viewer};
+use crate::protocol::{ConversationSummary, PresenceUpdate, PublicUser, SessionLimits, Viewer};
 
 /// Loads the viewer and their conversations, then renders the chat around the nested route.
 #[component]
@@ -21,22 +21,22 @@ pub fn ChatLayout() -> impl IntoView {
         || (),
         |_| async move {
             let viewer = current_viewer().await.map_err(|e| e.to_string())?;
-            let (list, statuses, idle_limit) = match &viewer {
+            let (list, statuses, limits) = match &viewer {
                 Viewer::SignedIn(_) => (
                     conversations().await.map_err(|e| e.message)?,
                     presence().await.map_err(|e| e.message)?,
-                    crate::api::auth::idle_limit()
+                    crate::api::auth::session_limits()
                         .await
                         .map_err(|e| e.to_string())?,
                 ),
-                Viewer::SignedOut { .. } => (Vec::new(), Vec::new(), None),
+                Viewer::SignedOut { .. } => (Vec::new(), Vec::new(), SessionLimits::default()),
             };
             Ok::<_, String>((
                 viewer,
                 Signed {
                     list,
                     statuses,
-                    idle_limit,
+                    limits,
                 },
             ))
         },
@@ -63,8 +63,8 @@ pub fn ChatLayout() -> impl IntoView {
 struct Signed {
     list: Vec<ConversationSummary>,
     statuses: Vec<PresenceUpdate>,
-    /// The session's inactivity limit in seconds (shared computer, psychiatrist).
-    idle_limit: Option<u64>,
+    /// The session's inactivity limit and whether it is a shared computer's.
+    limits: SessionLimits,
 }
 
 #[component]
@@ -72,8 +72,13 @@ fn ChatShell(user: PublicUser, signed: Signed) -> impl IntoView {
     let Signed {
         list,
         statuses,
-        idle_limit,
+        limits,
     } = signed;
+    // A shared computer keeps no unsent text once the tab is closed.
+    #[cfg(feature = "hydrate")]
+    if limits.shared {
+        super::outbox::keep_in_tab_only();
+    }
     let store = ChatStore::new(user.id, list);
     for status in statuses {
         store.set_presence(status);
@@ -115,7 +120,7 @@ fn ChatShell(user: PublicUser, signed: Signed) -> impl IntoView {
                 }
             }
         }>"Skip to the conversation"</a>
-        {idle_limit.map(|limit_secs| view! { <IdleWatch limit_secs role=user.role user=user.id/> })}
+        {limits.idle_secs.map(|limit_secs| view! { <IdleWatch limit_secs role=user.role user=user.id/> })}
         <div class="chat-layout" class:pane-open=pane_open>
             <header class="topbar">
                 <a class="brand small" href="/chat">"Haven"</a>

@@ -2,7 +2,8 @@
 //! closed or reloaded before the ack loses nothing: the next tab of that user sends them
 //! again with the same `clientId` (the server stores a `clientId` once, so never twice).
 //! An entry leaves on the server's answer, and every entry of the user on sign-out, so
-//! another person signing in on the same browser neither sees nor sends them.
+//! another person signing in on the same browser neither sees nor sends them. On a shared
+//! computer the outbox lives in `sessionStorage` instead, gone with the tab.
 
 use serde::{Deserialize, Serialize};
 
@@ -42,8 +43,23 @@ fn without(mut list: Vec<Pending>, client_id: &str) -> Vec<Pending> {
 mod browser {
     use super::*;
 
+    thread_local! {
+        static TAB_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    /// A shared computer's session: the outbox lives in `sessionStorage`, gone with the tab
+    /// (a reload still resends; a closed tab's text is not left for the next person).
+    pub fn keep_in_tab_only() {
+        TAB_ONLY.with(|flag| flag.set(true));
+    }
+
     fn storage() -> Option<web_sys::Storage> {
-        leptos::prelude::window().local_storage().ok().flatten()
+        let window = leptos::prelude::window();
+        if TAB_ONLY.with(std::cell::Cell::get) {
+            window.session_storage().ok().flatten()
+        } else {
+            window.local_storage().ok().flatten()
+        }
     }
 
     /// What `user` has waiting in this browser (unreadable entries are dropped).
@@ -80,7 +96,7 @@ mod browser {
 }
 
 #[cfg(feature = "hydrate")]
-pub use browser::{clear, load, put, remove};
+pub use browser::{clear, keep_in_tab_only, load, put, remove};
 
 #[cfg(test)]
 mod tests {

@@ -163,11 +163,25 @@ pub struct Message {
     pub created_at: Timestamp,
 }
 
+/// How this sign-in's session ends besides the defaults: the page warns before an
+/// inactivity limit and, on a shared computer, keeps nothing beyond the tab.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionLimits {
+    /// Ends after this many seconds without activity (shared computer, psychiatrist).
+    pub idle_secs: Option<u64>,
+    /// Signed in as "This is a shared computer".
+    pub shared: bool,
+}
+
 /// A message a plain form (no JavaScript) could not send: the page shows it back in the
 /// composer with the reason, so nothing typed is lost.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Unsent {
+    /// The `clientId` of the form that posted it: the page shows it back only when sent
+    /// there with that id (`?unsent=`), so a later visit is clean.
+    pub client_id: String,
     pub body: String,
     /// Why it was refused, in the person's words ("Messages are at most …").
     pub error: String,

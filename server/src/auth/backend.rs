@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use app::backend::{AccountBackend, Registration};
 use app::error::AuthError;
-use app::protocol::{PublicUser, Role, Viewer};
+use app::protocol::{PublicUser, Role, SessionLimits, Viewer};
 use async_trait::async_trait;
 use http::request::Parts;
 use http::HeaderValue;
@@ -109,8 +109,8 @@ impl AccountBackend for FormBackend {
             .await
     }
 
-    async fn idle_limit(&self, req: &Parts) -> Result<Option<u64>, AuthError> {
-        session::idle_limit(session_of(req)?).await.map_err(|e| {
+    async fn session_limits(&self, req: &Parts) -> Result<SessionLimits, AuthError> {
+        session::limits(session_of(req)?).await.map_err(|e| {
             tracing::error!(error = %e, "session read failed");
             AuthError::Internal
         })

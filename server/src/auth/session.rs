@@ -82,6 +82,14 @@ pub async fn idle_limit(session: &Session) -> Result<Option<u64>, SessionError> 
     session.get(IDLE_LIMIT_KEY).await
 }
 
+/// What the page needs to know of this session's limits.
+pub async fn limits(session: &Session) -> Result<app::protocol::SessionLimits, SessionError> {
+    Ok(app::protocol::SessionLimits {
+        idle_secs: idle_limit(session).await?,
+        shared: session.get::<bool>(SHARED_KEY).await?.unwrap_or(false),
+    })
+}
+
 /// Marks a response whose session cookie must last only until the browser closes
 /// ([`browser_session_cookie`] acts on it, outside the session layer).
 #[derive(Debug, Clone, Copy)]

@@ -31,7 +31,8 @@ fn unauthenticated() -> AckError {
 }
 
 /// Where a message a plain form could not send waits for its page: in the server-side
-/// session (never in a URL), taken off by the next render of that conversation.
+/// session (never in a URL; the redirect names only the form's `clientId`), until the next
+/// plain-form send replaces or clears it.
 const UNSENT_KEY: &str = "chat.unsent";
 
 #[derive(Serialize, Deserialize)]
@@ -54,11 +55,19 @@ async fn keep_unsent(req: &Parts, conversation: ConversationId, unsent: Unsent) 
     }
 }
 
-/// Takes the kept message off the session; it is shown only on its own conversation.
-async fn take_unsent(req: &Parts, conversation: ConversationId) -> Option<Unsent> {
+/// The kept message of this conversation, if any. Read, not taken: a page may render its
+/// data more than once, and the page shows it only right after the refused post.
+async fn kept_unsent(req: &Parts, conversation: ConversationId) -> Option<Unsent> {
     let session = req.extensions.get::<Session>()?;
-    let kept: KeptUnsent = session.remove(UNSENT_KEY).await.ok().flatten()?;
+    let kept: KeptUnsent = session.get(UNSENT_KEY).await.ok().flatten()?;
     (kept.conversation == conversation).then_some(kept.unsent)
+}
+
+/// A plain-form send went through: nothing refused is kept any longer.
+async fn forget_unsent(req: &Parts) {
+    if let Some(session) = req.extensions.get::<Session>() {
+        let _ = session.remove::<KeptUnsent>(UNSENT_KEY).await;
+    }
 }
 
 /// The signed-in user of the request.
@@ -114,7 +123,7 @@ impl ChatBackend for FormChat {
         let page = self.chat.conversation(user.id, id, before, address).await;
         let mut page = answer("conversation", user.id, page)?;
         if before.is_none() {
-            page.unsent = take_unsent(req, id).await;
+            page.unsent = kept_unsent(req, id).await;
         }
         Ok(page)
     }
@@ -182,12 +191,16 @@ impl ChatBackend for FormChat {
         }
         .await;
         let sent = answer("send", user.id, sent);
-        if let Err(refused) = &sent {
-            let unsent = Unsent {
-                body,
-                error: refused.message.clone(),
-            };
-            keep_unsent(req, id, unsent).await;
+        match &sent {
+            Ok(_) => forget_unsent(req).await,
+            Err(refused) => {
+                let unsent = Unsent {
+                    client_id,
+                    body,
+                    error: refused.message.clone(),
+                };
+                keep_unsent(req, id, unsent).await;
+            }
         }
         sent
     }
