@@ -11,13 +11,7 @@ async fn student_registers_sees_chat_and_logs_out() {
     let server = TestServer::start().await;
     let cookie = server.register_student("Student.One").await;
 
-    let me = server
-        .http()
-        .get(server.url("/api/auth/me"))
-        .header(COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap();
+    let me = server.me(&cookie).await;
     assert_eq!(me.status(), 200);
     let body: serde_json::Value = me.json().await.unwrap();
     assert_eq!(
@@ -386,17 +380,10 @@ async fn a_shared_computer_session_ends_with_the_browser_or_when_idle() {
     );
     let cookie = session_cookie(res.headers()).unwrap();
     // Later responses keep the cookie a browser-session one.
-    let me = server
-        .http()
-        .get(server.url("/api/auth/me"))
-        .header(COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap();
+    let me = server.me(&cookie).await;
     assert_eq!(me.status(), 200);
-    if let Some(again) = set_cookie(me.headers(), "haven_session") {
-        assert!(!again.to_ascii_lowercase().contains("max-age"), "{again}");
-    }
+    let again = set_cookie(me.headers(), "haven_session").expect("the cookie is renewed");
+    assert!(!again.to_ascii_lowercase().contains("max-age"), "{again}");
     tokio::time::sleep(std::time::Duration::from_millis(2600)).await;
     assert_eq!(server.me_status(&cookie).await, 401);
 

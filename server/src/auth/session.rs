@@ -77,15 +77,10 @@ pub async fn start(
     session.insert(USER_KEY, user).await
 }
 
-/// This session's inactivity limit, if shorter than the default.
-pub async fn idle_limit(session: &Session) -> Result<Option<u64>, SessionError> {
-    session.get(IDLE_LIMIT_KEY).await
-}
-
 /// What the page needs to know of this session's limits.
 pub async fn limits(session: &Session) -> Result<app::protocol::SessionLimits, SessionError> {
     Ok(app::protocol::SessionLimits {
-        idle_secs: idle_limit(session).await?,
+        idle_secs: session.get(IDLE_LIMIT_KEY).await?,
         shared: session.get::<bool>(SHARED_KEY).await?.unwrap_or(false),
     })
 }
@@ -106,12 +101,15 @@ pub async fn apply_idle_limit(
 ) -> axum::response::Response {
     let mut response = next.run(request).await;
     // Read after the handler: a sign-in in this very request counts.
-    if let Ok(Some(limit)) = idle_limit(&session).await {
+    let Ok(limits) = limits(&session).await else {
+        return response;
+    };
+    if let Some(limit) = limits.idle_secs {
         let limit = time::Duration::seconds(i64::try_from(limit).unwrap_or(i64::MAX));
         session.set_expiry(Some(tower_sessions::Expiry::OnInactivity(limit)));
-        if let Ok(Some(true)) = session.get::<bool>(SHARED_KEY).await {
-            response.extensions_mut().insert(BrowserSessionCookie);
-        }
+    }
+    if limits.shared {
+        response.extensions_mut().insert(BrowserSessionCookie);
     }
     response
 }

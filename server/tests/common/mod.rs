@@ -256,16 +256,19 @@ impl TestServer {
             .as_u16()
     }
 
-    /// The status of `GET /api/auth/me` with this cookie.
-    pub async fn me_status(&self, cookie: &str) -> u16 {
+    /// `GET /api/auth/me` with this cookie.
+    pub async fn me(&self, cookie: &str) -> reqwest::Response {
         self.http()
             .get(self.url("/api/auth/me"))
             .header(COOKIE, cookie)
             .send()
             .await
             .expect("me")
-            .status()
-            .as_u16()
+    }
+
+    /// The status of `GET /api/auth/me` with this cookie.
+    pub async fn me_status(&self, cookie: &str) -> u16 {
+        self.me(cookie).await.status().as_u16()
     }
 
     /// A signed-in page's HTML (asserting it answered 200).
