@@ -15,7 +15,7 @@ export HAVEN_CRISIS_RESOURCES ?= $(CURDIR)/docs/crisis-resources.example.toml
 HAVEN_RELEASE := $(CARGO_TARGET_DIR)/release/haven
 HAVEN_DEBUG := $(CARGO_TARGET_DIR)/debug/haven
 
-.PHONY: run dev test setup setup-test build lint unit e2e bench bench-slow3g
+.PHONY: run dev test setup setup-test build lint site-isolation unit e2e bench bench-slow3g
 
 ## run: build the release site and server, migrate, seed demo accounts, serve on SQLite
 run: export LEPTOS_SITE_ROOT := $(SITE_RELEASE)
@@ -31,8 +31,8 @@ dev: setup
 	$(HAVEN_DEBUG) migrate 2>/dev/null || true
 	cargo leptos watch
 
-## test: formatting, lints, unit + integration tests, then Playwright in Chromium
-test: setup-test lint unit e2e
+## test: formatting, lints, site isolation, unit + integration tests, then Playwright in Chromium
+test: setup-test lint site-isolation unit e2e
 
 setup:
 	scripts/setup.sh run
@@ -49,6 +49,10 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy -p server -p app --all-targets -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+# The debug build never touches what `make run` serves (it rebuilds the debug site).
+site-isolation:
+	scripts/test/site-isolation.sh
 
 unit: build
 	cargo test -p server -p app

@@ -21,6 +21,17 @@ pub struct Registration {
     pub password: String,
 }
 
+/// What the "forgot your password" form carries.
+#[derive(Debug, Clone)]
+pub struct Recovery {
+    pub username: String,
+    /// As typed (case, spaces and dashes do not matter).
+    pub code: String,
+    pub new_password: String,
+    /// "This is a shared computer", as at sign-in.
+    pub shared: bool,
+}
+
 /// Account operations for the current request. `req` carries the session, the peer address
 /// and the cookies; implementations read what they need from it.
 #[async_trait]
@@ -36,8 +47,22 @@ pub trait AccountBackend: Send + Sync + 'static {
         shared: bool,
     ) -> Result<PublicUser, AuthError>;
 
-    /// Creates a student account and signs it in.
+    /// Creates a student account and signs it in; its recovery code waits to be shown.
     async fn register(&self, req: &Parts, form: Registration) -> Result<PublicUser, AuthError>;
+
+    /// Sets a new password with a recovery code, ends every other session of the account
+    /// and signs this one in; the next recovery code waits to be shown.
+    async fn recover(&self, req: &Parts, form: Recovery) -> Result<PublicUser, AuthError>;
+
+    /// The recovery code waiting to be shown and saved, if any (groups of four).
+    async fn recovery_code(&self, req: &Parts) -> Result<Option<String>, AuthError>;
+
+    /// The person saved the code: it is shown no more.
+    async fn recovery_code_saved(&self, req: &Parts) -> Result<(), AuthError>;
+
+    /// Replaces the signed-in student's recovery code after checking their password; the
+    /// new one waits to be shown.
+    async fn new_recovery_code(&self, req: &Parts, password: &str) -> Result<(), AuthError>;
 
     /// Ends the session; answers where to send the user next.
     async fn logout(&self, req: &Parts) -> Result<String, AuthError>;

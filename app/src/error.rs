@@ -14,6 +14,7 @@ pub enum Field {
     Username,
     DisplayName,
     Password,
+    RecoveryCode,
 }
 
 /// One message shown next to one field.
@@ -31,6 +32,9 @@ pub enum AuthError {
     InvalidCredentials,
     #[error("This sign-in page is for {}s. You have {} account: sign in at {}.", .expected, .actual.with_article(), .actual.login_path())]
     WrongRole { expected: Role, actual: Role },
+    /// The username and recovery code do not belong together (or the account has no code).
+    #[error("That recovery code does not match this username. Check both, or ask the service's administrator to reset your password.")]
+    InvalidRecoveryCode,
     #[error("Too many attempts. Please wait {retry_after_secs} seconds and try again.")]
     RateLimited { retry_after_secs: u64 },
     #[error("Please correct the highlighted fields.")]
@@ -52,6 +56,7 @@ impl AuthError {
     pub fn code(&self) -> &'static str {
         match self {
             AuthError::InvalidCredentials => "invalid_credentials",
+            AuthError::InvalidRecoveryCode => "invalid_recovery_code",
             AuthError::WrongRole { .. } => "wrong_role",
             AuthError::RateLimited { .. } => "rate_limited",
             AuthError::Invalid(_) => "invalid_input",
@@ -66,7 +71,9 @@ impl AuthError {
     /// server functions).
     pub fn http_status(&self) -> u16 {
         match self {
-            AuthError::InvalidCredentials | AuthError::Unauthenticated => 401,
+            AuthError::InvalidCredentials
+            | AuthError::InvalidRecoveryCode
+            | AuthError::Unauthenticated => 401,
             AuthError::WrongRole { .. } | AuthError::NotAllowed => 403,
             AuthError::RateLimited { .. } => 429,
             AuthError::Invalid(_) => 422,

@@ -23,10 +23,11 @@ use leptos_router::{
 
 use chat::{
     availability::AvailabilityPane, conversation::ConversationPane, directory::ChatHome,
-    layout::ChatLayout, settings::SettingsPane,
+    layout::ChatLayout, recovery::RecoveryCodePane, settings::SettingsPane,
 };
 use pages::{
-    help::HelpPage, home::HomePage, login::LoginPage, not_found::NotFound, register::RegisterPage,
+    help::HelpPage, home::HomePage, login::LoginPage, not_found::NotFound, recover::RecoverPage,
+    register::RegisterPage,
 };
 use protocol::Role;
 
@@ -78,10 +79,12 @@ pub fn App() -> impl IntoView {
                     ssr=SsrMode::Async
                 />
                 <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
+                <Route path=path!("/recover") view=RecoverPage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("/chat") view=ChatLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=ChatHome ssr=SsrMode::Async/>
                     <Route path=path!("availability") view=AvailabilityPane ssr=SsrMode::Async/>
                     <Route path=path!("settings") view=SettingsPane ssr=SsrMode::Async/>
+                    <Route path=path!("recovery-code") view=RecoveryCodePane ssr=SsrMode::Async/>
                     <Route path=path!(":id") view=ConversationPane ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>

@@ -1,6 +1,7 @@
 import AxeBuilder from "@axe-core/playwright";
+import { readFileSync } from "node:fs";
 import { Browser, expect, Page, test } from "@playwright/test";
-import { connected, hydrated, PSYCHIATRIST, registerStudent, signIn, STUDENT_PASSWORD, studentInConversation, uniqueName } from "./helpers";
+import { connected, hydrated, passRecoveryCode, PSYCHIATRIST, registerStudent, signIn, STUDENT_PASSWORD, studentInConversation, uniqueName } from "./helpers";
 
 /** The page is no wider than the screen: nothing scrolls sideways. */
 async function expectNoSidewaysScroll(page: Page, what: string) {
@@ -21,12 +22,15 @@ for (const viewport of [{ width: 390, height: 844 }, { width: 320, height: 640 }
   test(`at ${viewport.width}px every page fits and the chat shows one pane at a time`, async ({ browser }) => {
     const context = await browser.newContext({ viewport });
     const page = await context.newPage();
-    for (const path of ["/", "/login/student", "/login/psychiatrist", "/register", "/help"]) {
+    for (const path of ["/", "/login/student", "/login/psychiatrist", "/register", "/recover", "/help"]) {
       await page.goto(path);
       await hydrated(page);
       await expectNoSidewaysScroll(page, path);
     }
-    await registerStudent(page, uniqueName(), "Pia Phone-Width");
+    await registerStudent(page, uniqueName(), "Pia Phone-Width", async (page) => {
+      await expectNoSidewaysScroll(page, "the recovery code");
+      await expectWhollyOnScreen(page, "#recovery-code");
+    });
     await connected(page);
     await expectNoSidewaysScroll(page, "the student's list");
     await expectWhollyOnScreen(page, ".topbar button[type=submit]"); // Sign out
@@ -143,12 +147,15 @@ async function expectNoAxeViolations(page: Page, what: string) {
 async function axeEveryMainPage(browser: Browser) {
   const context = await browser.newContext();
   const page = await context.newPage();
-  for (const path of ["/", "/login/student", "/login/psychiatrist", "/register", "/help"]) {
+  for (const path of ["/", "/login/student", "/login/psychiatrist", "/register", "/recover", "/help"]) {
     await page.goto(path);
     await hydrated(page);
     await expectNoAxeViolations(page, path);
   }
-  await registerStudent(page, uniqueName(), "Ari Accessible");
+  await registerStudent(page, uniqueName(), "Ari Accessible", async (page) => {
+    await hydrated(page);
+    await expectNoAxeViolations(page, "the recovery code");
+  });
   await connected(page);
   await expectNoAxeViolations(page, "the student's directory");
   await page.getByRole("button", { name: `Write to ${PSYCHIATRIST.name}` }).click();
@@ -338,4 +345,52 @@ test("on a shared computer the session ends with the browser or after inactivity
   await expect(page.getByText("private line")).toHaveCount(0);
   expect((await page.request.get("/api/auth/me")).status()).toBe(401);
   await library.close();
+});
+
+test("a forgotten password: the recovery code sets a new one, signs out every other session, and is replaced", async ({ browser }) => {
+  const username = uniqueName("forgot");
+  const firstContext = await browser.newContext();
+  const first = await firstContext.newPage();
+  let downloaded = "";
+  const code = await registerStudent(first, username, "Fen Forgetful", async (page) => {
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("link", { name: "Download as a text file" }).click(),
+    ]);
+    const path = await download.path();
+    downloaded = readFileSync(path!, "utf8");
+  });
+  expect(downloaded).toContain(code);
+  expect(downloaded).toContain(username);
+  await connected(first);
+
+  // Elsewhere, the password forgotten: from the sign-in page to the recovery form.
+  const otherContext = await browser.newContext();
+  const other = await otherContext.newPage();
+  await other.goto("/login/student");
+  await hydrated(other);
+  await other.getByRole("link", { name: "Use your recovery code" }).click();
+  await expect(other).toHaveURL(/\/recover$/);
+  await hydrated(other);
+  await other.getByLabel("Username").fill(username);
+  await other.getByLabel("Recovery code").fill("0000-0000-0000-0000-0000");
+  await other.getByLabel("New password").fill("a-fresh-synthetic-pass");
+  await other.getByRole("button", { name: "Set new password" }).click();
+  await expect(other.getByRole("alert")).toContainText("That recovery code does not match this username");
+  // Typed loosely: lower case, spaces for dashes.
+  await other.getByLabel("Recovery code").fill(code.toLowerCase().replaceAll("-", " "));
+  await other.getByRole("button", { name: "Set new password" }).click();
+  const next = await passRecoveryCode(other);
+  expect(next).not.toBe(code);
+  await expect(other.locator(".topbar .display-name")).toHaveText("Fen Forgetful");
+
+  // The first browser's session ended: its live connection closes and a reload signs in again.
+  await first.reload();
+  await expect(first).toHaveURL(/\/login\/student/);
+  await signIn(first, "student", username, STUDENT_PASSWORD);
+  await expect(first.getByRole("alert")).toHaveText("Incorrect username or password.");
+  await signIn(first, "student", username, "a-fresh-synthetic-pass");
+  await expect(first).toHaveURL(/\/chat$/);
+  await firstContext.close();
+  await otherContext.close();
 });

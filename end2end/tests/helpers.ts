@@ -15,16 +15,36 @@ export async function hydrated(page: Page) {
   await expect(page.locator("html[data-hydrated]")).toHaveCount(1);
 }
 
-/** Registers a student through the form and waits for the chat. */
-export async function registerStudent(page: Page, username: string, displayName = "Synthetic Student") {
+/**
+ * Registers a student through the form, passes the recovery code screen (`atRecoveryCode`
+ * may look at it first) and waits for the chat. Answers the recovery code shown.
+ */
+export async function registerStudent(
+  page: Page,
+  username: string,
+  displayName = "Synthetic Student",
+  atRecoveryCode?: (page: Page) => Promise<void>,
+): Promise<string> {
   await page.goto("/register");
   await hydrated(page);
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Display name").fill(displayName);
   await page.getByLabel("Password").fill(STUDENT_PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL(/\/chat$/);
+  const code = await passRecoveryCode(page, atRecoveryCode);
   await expect(page.locator(".topbar .display-name")).toHaveText(displayName);
+  return code;
+}
+
+/** On the recovery code screen: reads the code, says it is saved, and waits for the chat. */
+export async function passRecoveryCode(page: Page, atRecoveryCode?: (page: Page) => Promise<void>): Promise<string> {
+  await expect(page).toHaveURL(/\/chat\/recovery-code$/);
+  const code = (await page.locator("#recovery-code").textContent())!.trim();
+  expect(code).toMatch(/^[0-9A-Z]{4}(-[0-9A-Z]{4}){4}$/);
+  if (atRecoveryCode) await atRecoveryCode(page);
+  await page.getByRole("button", { name: "I have saved it, continue" }).click();
+  await expect(page).toHaveURL(/\/chat$/);
+  return code;
 }
 
 /** Signs in on a role's page. */

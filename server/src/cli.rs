@@ -423,6 +423,7 @@ async fn seed_synthetic(db: &Db, args: &SeedArgs) -> Result<(), CliError> {
             role: *role,
             bio: "",
             password_hash: &hash,
+            recovery_hash: None,
         })
         .collect();
     let created = users::insert_many_skipping_existing(db, &new).await?;

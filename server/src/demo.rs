@@ -56,6 +56,7 @@ pub async fn seed(db: &Db) -> Result<(), DemoError> {
             role: *role,
             bio,
             password_hash: &hash,
+            recovery_hash: None,
         })
         .collect();
     let created = users::insert_many_skipping_existing(db, &new).await?;

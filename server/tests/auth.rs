@@ -55,7 +55,11 @@ async fn plain_form_posts_work_without_javascript() {
         .await
         .unwrap();
     assert_eq!(res.status(), 302);
-    assert_eq!(res.headers()[LOCATION], "/chat");
+    assert_eq!(
+        res.headers()[LOCATION],
+        "/chat/recovery-code",
+        "the new recovery code comes first"
+    );
     let cookie = session_cookie(res.headers()).expect("session cookie");
     let page = server.get_page("/chat", Some(&cookie)).await;
     assert!(page.text().await.unwrap().contains("No Script"));
@@ -546,4 +550,263 @@ async fn an_administrator_resets_a_password_and_every_session_ends() {
     let unknown = ["user", "reset-password", "--username", "nobody.here"];
     let (ok, _, err) = server.cli(&unknown, &format!("{new_password}\n")).await;
     assert!(!ok && err.contains("No account has this username"), "{err}");
+}
+
+/// Five groups of four symbols of Crockford's base32, joined by dashes.
+fn looks_like_a_code(code: &str) -> bool {
+    let groups: Vec<&str> = code.split('-').collect();
+    groups.len() == 5
+        && groups.iter().all(|g| {
+            g.len() == 4
+                && g.chars()
+                    .all(|c| c.is_ascii_digit() || (c.is_ascii_uppercase() && !"ILOU".contains(c)))
+        })
+}
+
+/// Registers over the JSON API; answers the session cookie and the recovery code shown.
+async fn register_with_code(server: &TestServer, username: &str) -> (String, String) {
+    let res = server
+        .http()
+        .post(server.url("/api/auth/register"))
+        .json(&json!({ "username": username, "displayName": "Synthetic Student", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let cookie = session_cookie(res.headers()).expect("session cookie");
+    let body: serde_json::Value = res.json().await.unwrap();
+    let code = body["recoveryCode"]
+        .as_str()
+        .expect("a recovery code")
+        .to_owned();
+    (cookie, code)
+}
+
+/// `POST /api/auth/recover`; answers status, body and the new session cookie if any.
+async fn recover(
+    server: &TestServer,
+    username: &str,
+    code: &str,
+    new_password: &str,
+) -> (u16, serde_json::Value, Option<String>) {
+    let res = server
+        .http()
+        .post(server.url("/api/auth/recover"))
+        .json(&json!({ "username": username, "recoveryCode": code, "newPassword": new_password }))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let cookie = session_cookie(res.headers());
+    (status, res.json().await.unwrap_or_default(), cookie)
+}
+
+#[tokio::test]
+async fn a_recovery_code_sets_a_new_password_once_and_ends_every_session() {
+    let server = TestServer::start_with(&[("HAVEN_SESSION_CHECK_SECS", "1")]).await;
+    let (first, code) = register_with_code(&server, "forgot.it").await;
+    assert!(looks_like_a_code(&code), "{code}");
+    let (_, body, second) = server.login("forgot.it", PASSWORD, None).await;
+    let second = second.expect("a second session");
+    let student = common::Account {
+        cookie: second.clone(),
+        id: body["user"]["id"].as_i64().unwrap(),
+    };
+    let mut socket = common::Peer::connect(&server, &student, None).await;
+
+    // A wrong code and an unknown username get the same answer.
+    let wrong = "0000-0000-0000-0000-0000";
+    let (status, refused, cookie) = recover(&server, "forgot.it", wrong, "a-new-passphrase!").await;
+    assert_eq!((status, cookie), (401, None));
+    assert_eq!(refused["error"]["code"], "invalid_recovery_code");
+    let (_, unknown, _) = recover(&server, "nobody.at.all", wrong, "a-new-passphrase!").await;
+    assert_eq!(
+        refused, unknown,
+        "the answer must not tell whether the username exists"
+    );
+
+    // Typed as people type it: lower case, spaces instead of dashes.
+    let typed = code.to_lowercase().replace('-', " ");
+    let new_password = "a-new-synthetic-passphrase";
+    let (status, body, cookie) = recover(&server, "Forgot.It", &typed, new_password).await;
+    assert_eq!(status, 200, "{body}");
+    let signed_in = cookie.expect("recovery signs this browser in");
+    assert_eq!(server.me_status(&signed_in).await, 200);
+    let next = body["recoveryCode"].as_str().expect("the next code");
+    assert!(
+        looks_like_a_code(next) && next != code,
+        "a new code replaces the used one"
+    );
+
+    for old in [&first, &second] {
+        assert_eq!(server.me_status(old).await, 401, "every old session ended");
+    }
+    assert!(
+        socket
+            .closed_within(std::time::Duration::from_secs(5))
+            .await
+    );
+    assert_eq!(server.login("forgot.it", PASSWORD, None).await.0, 401);
+    assert_eq!(server.login("forgot.it", new_password, None).await.0, 200);
+
+    // The used code works no more; the new one does.
+    assert_eq!(
+        recover(&server, "forgot.it", &code, "yet-another-passphrase")
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        recover(&server, "forgot.it", next, "yet-another-passphrase")
+            .await
+            .0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn recovery_form_mistakes_are_told_at_their_fields_and_guesses_are_throttled() {
+    let server = TestServer::start().await;
+    let (_, code) = register_with_code(&server, "careful").await;
+    let (status, body, _) = recover(&server, "careful", "not a code", "a-new-passphrase!").await;
+    assert_eq!(status, 422);
+    assert_eq!(body["error"]["fields"][0]["field"], "recovery_code");
+    let (status, body, _) = recover(&server, "careful", &code, "short").await;
+    assert_eq!(status, 422);
+    assert_eq!(body["error"]["fields"][0]["field"], "password");
+
+    // Guesses count with sign-in failures: five, then even the right code waits.
+    for guess in 0..5 {
+        let wrong = format!("{guess:04}-0000-0000-0000-0000");
+        assert_eq!(
+            recover(&server, "careful", &wrong, "a-new-passphrase!")
+                .await
+                .0,
+            401
+        );
+    }
+    let (status, body, _) = recover(&server, "careful", &code, "a-new-passphrase!").await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(server.login("careful", PASSWORD, None).await.0, 429);
+}
+
+#[tokio::test]
+async fn the_recovery_code_is_shown_once_and_psychiatrists_have_none() {
+    let server = TestServer::start().await;
+    // Through the registration form, as a browser without JavaScript posts it.
+    let res = server
+        .http()
+        .post(server.url("/api/form/register"))
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(ACCEPT, "text/html")
+        .body(format!(
+            "username=shown.once&display_name=Synthetic+Student&password={PASSWORD}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()[LOCATION], "/chat/recovery-code");
+    let cookie = session_cookie(res.headers()).unwrap();
+    let page = server.page_text("/chat/recovery-code", &cookie).await;
+    let html = scraper::Html::parse_document(&page);
+    let shown = common::select(&html, "#recovery-code");
+    assert_eq!(shown.len(), 1, "{page}");
+    let download = server
+        .get_page("/account/recovery-code.txt", Some(&cookie))
+        .await;
+    assert_eq!(download.status(), 200);
+    assert!(download.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    let text = download.text().await.unwrap();
+    assert!(
+        text.contains(&shown[0]) && text.contains("shown.once"),
+        "{text}"
+    );
+
+    // "I have saved it": the code is gone from the page and the download.
+    let status = common::form_post(
+        &server,
+        "/api/form/recovery_code_saved",
+        &cookie,
+        String::new(),
+    )
+    .await;
+    assert!(status == 302 || status == 303, "{status}");
+    let page = server.page_text("/chat/recovery-code", &cookie).await;
+    assert!(!page.contains(&shown[0]));
+    assert!(page.contains("shown only once"));
+    let gone = server
+        .get_page("/account/recovery-code.txt", Some(&cookie))
+        .await;
+    assert_eq!(gone.status(), 404);
+    // It still works, though: it was saved, not spent.
+    assert_eq!(
+        recover(&server, "shown.once", &shown[0], "a-new-passphrase!")
+            .await
+            .0,
+        200
+    );
+
+    // A psychiatrist's account has no code to guess at.
+    server.add_psychiatrist("dr.nocode").await;
+    let (status, body, _) = recover(
+        &server,
+        "dr.nocode",
+        "0000-0000-0000-0000-0000",
+        "a-new-passphrase!",
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("invalid_recovery_code"))
+    );
+}
+
+#[tokio::test]
+async fn a_student_makes_a_new_recovery_code_with_their_password() {
+    let server = TestServer::start().await;
+    let (cookie, old) = register_with_code(&server, "new.code").await;
+    let form = |password: &str| format!("password={password}");
+    let status = common::form_post(
+        &server,
+        "/api/form/new_recovery_code",
+        &cookie,
+        form("wrong-password!"),
+    )
+    .await;
+    assert!(status == 302 || status == 303, "{status}");
+    assert!(
+        server
+            .page_text("/chat/recovery-code", &cookie)
+            .await
+            .contains("shown only once"),
+        "a wrong password makes no code"
+    );
+    let status = common::form_post(
+        &server,
+        "/api/form/new_recovery_code",
+        &cookie,
+        form(PASSWORD),
+    )
+    .await;
+    assert!(status == 302 || status == 303, "{status}");
+    let page = server.page_text("/chat/recovery-code", &cookie).await;
+    let shown = common::select(&scraper::Html::parse_document(&page), "#recovery-code");
+    assert_eq!(shown.len(), 1, "{page}");
+    assert_ne!(shown[0], old);
+    assert_eq!(
+        recover(&server, "new.code", &old, "a-new-passphrase!")
+            .await
+            .0,
+        401,
+        "the old code stopped working"
+    );
+    assert_eq!(
+        recover(&server, "new.code", &shown[0], "a-new-passphrase!")
+            .await
+            .0,
+        200
+    );
 }

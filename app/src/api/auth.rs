@@ -77,7 +77,10 @@ fn urlencoding(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
-/// Creates a student account, signs it in and goes to the chat.
+/// Where a new recovery code is shown.
+pub const RECOVERY_CODE_PAGE: &str = "/chat/recovery-code";
+
+/// Creates a student account, signs it in and shows its recovery code.
 #[server(prefix = "/api/form", endpoint = "register")]
 pub async fn register(
     username: String,
@@ -92,7 +95,59 @@ pub async fn register(
     };
     let result = answer(&req, backend.register(&req, form).await);
     super::back_to_page_on_error(<Register as ServerFn>::PATH, "/register", result)?;
+    leptos_axum::redirect(RECOVERY_CODE_PAGE);
+    Ok(())
+}
+
+/// A forgotten password: sets a new one with the recovery code, signs in (every other
+/// session of the account ends) and shows the next code, since each works once.
+#[server(prefix = "/api/form", endpoint = "recover")]
+pub async fn recover(
+    username: String,
+    recovery_code: String,
+    password: String,
+    shared: Option<String>,
+) -> Result<(), AuthError> {
+    let (backend, req) = request()?;
+    let form = crate::backend::Recovery {
+        username,
+        code: recovery_code,
+        new_password: password,
+        shared: shared.is_some(),
+    };
+    let result = answer(&req, backend.recover(&req, form).await);
+    super::back_to_page_on_error(<Recover as ServerFn>::PATH, "/recover", result)?;
+    leptos_axum::redirect(RECOVERY_CODE_PAGE);
+    Ok(())
+}
+
+/// The recovery code waiting to be saved, if any.
+#[server(prefix = "/api/form", endpoint = "recovery_code")]
+pub async fn pending_recovery_code() -> Result<Option<String>, AuthError> {
+    let (backend, req) = request()?;
+    answer(&req, backend.recovery_code(&req).await)
+}
+
+/// The student saved their recovery code: it is shown no more; on to the chat.
+#[server(prefix = "/api/form", endpoint = "recovery_code_saved")]
+pub async fn recovery_code_saved() -> Result<(), AuthError> {
+    let (backend, req) = request()?;
+    answer(&req, backend.recovery_code_saved(&req).await)?;
     leptos_axum::redirect("/chat");
+    Ok(())
+}
+
+/// Replaces the student's recovery code, confirmed with their password, and shows it.
+#[server(prefix = "/api/form", endpoint = "new_recovery_code")]
+pub async fn new_recovery_code(password: String) -> Result<(), AuthError> {
+    let (backend, req) = request()?;
+    let result = answer(&req, backend.new_recovery_code(&req, &password).await);
+    super::back_to_page_on_error(
+        <NewRecoveryCode as ServerFn>::PATH,
+        "/chat/settings",
+        result,
+    )?;
+    leptos_axum::redirect(RECOVERY_CODE_PAGE);
     Ok(())
 }
 

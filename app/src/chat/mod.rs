@@ -13,6 +13,7 @@ pub mod layout;
 pub mod live;
 pub mod notifications;
 pub mod outbox;
+pub mod recovery;
 pub mod roster;
 pub mod settings;
 pub mod sidebar;

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::time::local_datetime;
-use crate::api::auth::DeleteAccount;
+use crate::api::auth::{DeleteAccount, NewRecoveryCode};
 use crate::api::chat::load_settings;
 use crate::components::{field::TextField, form_error::FormError};
 use crate::error::Field;
@@ -42,7 +42,13 @@ fn Settings(settings: AccountSettings) -> impl IntoView {
         <section class="pane settings" aria-labelledby="settings-title">
             <h1 id="settings-title">"Settings"</h1>
             {if student {
-                view! { <AccessList entries=settings.access/> <YourData/> <DeleteAccountForm/> }.into_any()
+                view! {
+                    <AccessList entries=settings.access/>
+                    <YourData/>
+                    <NewRecoveryCodeForm/>
+                    <DeleteAccountForm/>
+                }
+                .into_any()
             } else {
                 view! {
                     <p>
@@ -113,11 +119,10 @@ fn YourData() -> impl IntoView {
     }
 }
 
-/// Deleting the account, confirmed with the password.
-#[component]
-fn DeleteAccountForm() -> impl IntoView {
-    let action = ServerAction::<DeleteAccount>::new();
-    let error = move || action.value().get().and_then(Result::err);
+/// A form's error split for display: the password field's message, and any other.
+fn password_confirmation_errors(
+    error: impl Fn() -> Option<crate::error::AuthError> + Copy + Send + Sync + 'static,
+) -> (Signal<Option<String>>, Signal<Option<String>>) {
     let password_error =
         Signal::derive(move || error().and_then(|e| e.field_message(Field::Password)));
     let form_error = Signal::derive(move || {
@@ -125,6 +130,40 @@ fn DeleteAccountForm() -> impl IntoView {
             .filter(|e| e.field_message(Field::Password).is_none())
             .map(|e| e.to_string())
     });
+    (password_error, form_error)
+}
+
+/// A new recovery code, confirmed with the password: the old code stops working.
+#[component]
+fn NewRecoveryCodeForm() -> impl IntoView {
+    let action = ServerAction::<NewRecoveryCode>::new();
+    let (password_error, form_error) =
+        password_confirmation_errors(move || action.value().get().and_then(Result::err));
+    view! {
+        <section aria-labelledby="recovery-title">
+            <h2 id="recovery-title">"Recovery code"</h2>
+            <p>
+                "If you forget your password, your recovery code lets you set a new one. Lost it? "
+                "Make a new one: the old code stops working."
+            </p>
+            <ActionForm action=action>
+                <TextField label="Your current password" name="password" id="recovery-password"
+                    kind="password" autocomplete="current-password" error=password_error/>
+                <FormError message=form_error/>
+                <button type="submit" class="button secondary" disabled=move || action.pending().get()>
+                    "Make a new recovery code"
+                </button>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// Deleting the account, confirmed with the password.
+#[component]
+fn DeleteAccountForm() -> impl IntoView {
+    let action = ServerAction::<DeleteAccount>::new();
+    let (password_error, form_error) =
+        password_confirmation_errors(move || action.value().get().and_then(Result::err));
     view! {
         <section aria-labelledby="delete-title" class="danger-zone">
             <h2 id="delete-title">"Delete your account"</h2>

@@ -9,8 +9,11 @@ use leptos::prelude::*;
 pub fn TextField(
     /// Visible label.
     label: &'static str,
-    /// Form field name (also the element id).
+    /// Form field name (also the element id, unless `id` is given).
     name: &'static str,
+    /// The element id, where two forms of one page share a field name.
+    #[prop(optional)]
+    id: Option<&'static str>,
     /// The input's `type`.
     #[prop(default = "text")]
     kind: &'static str,
@@ -35,13 +38,14 @@ pub fn TextField(
     #[prop(optional)] maxlength: Option<usize>,
     #[prop(optional)] pattern: Option<&'static str>,
 ) -> impl IntoView {
-    let message_id = format!("{name}-message");
+    let id = id.unwrap_or(name);
+    let message_id = format!("{id}-message");
     let has_error = move || error.with(Option::is_some);
     view! {
         <div class="field" class:field-invalid=has_error>
-            <label for=name>{label}</label>
+            <label for=id>{label}</label>
             <input
-                id=name
+                id=id
                 name=name
                 type=kind
                 autocomplete=autocomplete

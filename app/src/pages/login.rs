@@ -36,6 +36,7 @@ pub fn LoginPage(role: Role) -> impl IntoView {
             "Student sign in",
             "Student sign in · Haven",
             view! {
+                <p>"Forgot your password? " <A href="/recover" attr:class="link">"Use your recovery code"</A></p>
                 <p>"New here? " <A href="/register" attr:class="link">"Create a student account"</A></p>
                 <p>"University staff: " <A href="/login/psychiatrist" attr:class="link">"psychiatrist sign in"</A></p>
             }

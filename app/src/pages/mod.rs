@@ -4,4 +4,5 @@ pub mod help;
 pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod recover;
 pub mod register;

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
-use app::backend::{AccountBackend, Registration};
+use app::backend::{AccountBackend, Recovery, Registration};
 use app::error::AuthError;
 use app::protocol::{PublicUser, Role, SessionLimits, Viewer};
 use async_trait::async_trait;
@@ -14,9 +14,23 @@ use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 use tower_sessions::Session;
 
+use super::recovery_code::RecoveryCode;
 use super::service::Accounts;
 use super::session;
 use crate::security::client_addr::ClientAddr;
+
+/// Logs a session store failure and answers the generic error.
+fn session_failed(err: session::SessionError) -> AuthError {
+    tracing::error!(error = %err, "session store failed");
+    AuthError::Internal
+}
+
+/// Keeps a new recovery code in the session until the person says they saved it.
+async fn show_recovery_code(req: &Parts, code: &RecoveryCode) -> Result<(), AuthError> {
+    session::keep_recovery_code(session_of(req)?, code)
+        .await
+        .map_err(session_failed)
+}
 
 /// [`Accounts`] as seen from server functions.
 pub struct FormBackend {
@@ -81,7 +95,7 @@ impl AccountBackend for FormBackend {
     }
 
     async fn register(&self, req: &Parts, form: Registration) -> Result<PublicUser, AuthError> {
-        let user = self
+        let (user, code) = self
             .accounts
             .sign_up(
                 session_of(req)?,
@@ -92,7 +106,46 @@ impl AccountBackend for FormBackend {
             )
             .await?;
         self.remember_role(user.role);
+        show_recovery_code(req, &code).await?;
         Ok(user)
+    }
+
+    async fn recover(&self, req: &Parts, form: Recovery) -> Result<PublicUser, AuthError> {
+        let recovery = super::service::Recovery {
+            username: &form.username,
+            code: &form.code,
+            new_password: &form.new_password,
+            shared: form.shared,
+        };
+        let (user, code) = self
+            .accounts
+            .recover(session_of(req)?, client_address(req), recovery)
+            .await?;
+        if !form.shared {
+            self.remember_role(user.role);
+        }
+        show_recovery_code(req, &code).await?;
+        Ok(user)
+    }
+
+    async fn recovery_code(&self, req: &Parts) -> Result<Option<String>, AuthError> {
+        session::recovery_code(session_of(req)?)
+            .await
+            .map_err(session_failed)
+    }
+
+    async fn recovery_code_saved(&self, req: &Parts) -> Result<(), AuthError> {
+        session::forget_recovery_code(session_of(req)?)
+            .await
+            .map_err(session_failed)
+    }
+
+    async fn new_recovery_code(&self, req: &Parts, password: &str) -> Result<(), AuthError> {
+        let code = self
+            .accounts
+            .new_recovery_code(session_of(req)?, client_address(req), password)
+            .await?;
+        show_recovery_code(req, &code).await
     }
 
     async fn logout(&self, req: &Parts) -> Result<String, AuthError> {
@@ -110,10 +163,9 @@ impl AccountBackend for FormBackend {
     }
 
     async fn session_limits(&self, req: &Parts) -> Result<SessionLimits, AuthError> {
-        session::limits(session_of(req)?).await.map_err(|e| {
-            tracing::error!(error = %e, "session read failed");
-            AuthError::Internal
-        })
+        session::limits(session_of(req)?)
+            .await
+            .map_err(session_failed)
     }
 
     async fn viewer(&self, req: &Parts) -> Result<Viewer, AuthError> {

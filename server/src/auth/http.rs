@@ -15,16 +15,18 @@ use serde::Deserialize;
 use serde_json::json;
 use tower_sessions::Session;
 
-use super::service::Accounts;
+use super::recovery_code::RecoveryCode;
+use super::service::{Accounts, Recovery};
 use super::session;
 use crate::security::client_addr::ClientAddr;
 use crate::state::AppState;
 
-/// `/api/auth/login`, `/register`, `/logout`, `/me`.
+/// `/api/auth/login`, `/register`, `/recover`, `/logout`, `/me`.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/login", post(login))
         .route("/register", post(register))
+        .route("/recover", post(recover))
         .route("/logout", post(logout))
         .route("/me", get(me))
 }
@@ -79,9 +81,17 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// `{user}`: the answer of login, register and me.
-fn user_response(user: PublicUser, role_cookie: Option<String>) -> Response {
-    let mut response = Json(json!({ "user": user })).into_response();
+/// `{user}`: the answer of login and me; register and recover add `recoveryCode`.
+fn user_response(
+    user: PublicUser,
+    role_cookie: Option<String>,
+    recovery_code: Option<RecoveryCode>,
+) -> Response {
+    let body = match recovery_code {
+        Some(code) => json!({ "user": user, "recoveryCode": code.to_string() }),
+        None => json!({ "user": user }),
+    };
+    let mut response = Json(body).into_response();
     if let Some(value) = role_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
@@ -113,7 +123,7 @@ async fn login(
         .await?;
     // A shared computer keeps no trace that this person uses Haven, not even the role.
     let hint = (!req.shared).then(|| session::role_hint_set_cookie(user.role, cookies.secure));
-    Ok(user_response(user, hint))
+    Ok(user_response(user, hint, None))
 }
 
 #[derive(Debug, Deserialize)]
@@ -132,7 +142,7 @@ async fn register(
     body: Result<Json<RegisterRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(req) = body?;
-    let user = accounts
+    let (user, code) = accounts
         .sign_up(
             &session,
             client.0,
@@ -145,7 +155,37 @@ async fn register(
     Ok(user_response(
         user,
         Some(session::role_hint_set_cookie(role, cookies.secure)),
+        Some(code),
     ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RecoverRequest {
+    username: String,
+    recovery_code: String,
+    new_password: String,
+    #[serde(default)]
+    shared: bool,
+}
+
+async fn recover(
+    State(accounts): State<Arc<Accounts>>,
+    State(cookies): State<crate::state::CookiePolicy>,
+    Extension(client): Extension<ClientAddr>,
+    session: Session,
+    body: Result<Json<RecoverRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(req) = body?;
+    let form = Recovery {
+        username: &req.username,
+        code: &req.recovery_code,
+        new_password: &req.new_password,
+        shared: req.shared,
+    };
+    let (user, code) = accounts.recover(&session, client.0, form).await?;
+    let hint = (!req.shared).then(|| session::role_hint_set_cookie(user.role, cookies.secure));
+    Ok(user_response(user, hint, Some(code)))
 }
 
 async fn logout(
@@ -158,7 +198,7 @@ async fn logout(
 
 async fn me(State(accounts): State<Arc<Accounts>>, session: Session) -> Result<Response, ApiError> {
     match accounts.signed_in_user(&session).await? {
-        Some(user) => Ok(user_response(user, None)),
+        Some(user) => Ok(user_response(user, None, None)),
         None => Err(AuthError::Unauthenticated.into()),
     }
 }

@@ -4,6 +4,8 @@
 pub mod backend;
 pub mod http;
 pub mod password;
+pub mod recovery_code;
+pub mod recovery_http;
 pub mod service;
 pub mod session;
 pub mod throttle;

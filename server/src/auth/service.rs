@@ -9,6 +9,7 @@ use app::validation::{check_display_name, check_password, check_username, normal
 use tower_sessions::Session;
 
 use super::password;
+use super::recovery_code::RecoveryCode;
 use super::session::{self, SessionLifetime, SessionUser};
 use super::throttle::{Throttle, ThrottleLimits};
 use crate::chat::{ChatEvent, SharedPublisher};
@@ -32,6 +33,25 @@ pub struct NewAccount<'a> {
     pub password: &'a str,
     pub role: Role,
     pub bio: &'a str,
+}
+
+/// What the "forgot your password" form carries.
+#[derive(Debug, Clone)]
+pub struct Recovery<'a> {
+    pub username: &'a str,
+    /// As typed: [`RecoveryCode::parse`] forgives case, spaces and dashes.
+    pub code: &'a str,
+    pub new_password: &'a str,
+    /// "This is a shared computer", as at sign-in.
+    pub shared: bool,
+}
+
+/// One field's error.
+fn invalid(field: Field, message: impl Into<String>) -> AuthError {
+    AuthError::Invalid(vec![FieldError {
+        field,
+        message: message.into(),
+    }])
 }
 
 /// Binds the session to a user who just proved who they are.
@@ -153,8 +173,9 @@ impl Accounts {
         Ok(user.public())
     }
 
-    /// Creates a student account and signs it in. Registrations from one address are
-    /// limited (each costs a password hash); a form with mistakes does not count.
+    /// Creates a student account and signs it in; answers it with its recovery code, to be
+    /// shown once. Registrations from one address are limited (each costs two hashes); a
+    /// form with mistakes does not count.
     pub async fn sign_up(
         &self,
         session: &Session,
@@ -162,7 +183,7 @@ impl Accounts {
         username: &str,
         display_name: &str,
         password: &str,
-    ) -> Result<PublicUser, AuthError> {
+    ) -> Result<(PublicUser, RecoveryCode), AuthError> {
         let account = NewAccount {
             username,
             display_name,
@@ -174,14 +195,143 @@ impl Accounts {
         self.throttle
             .reserve_registration(address)
             .map_err(|wait| rate_limited("registration", wait))?;
-        let user = self.store_account(account).await?;
+        let code = RecoveryCode::generate();
+        let recovery_hash = password::hash(code.canonical().to_owned())
+            .await
+            .map_err(internal)?;
+        let user = self
+            .store_account(account, Some(recovery_hash.as_str()))
+            .await?;
         let who = SessionUser {
             id: user.id,
             role: user.role,
         };
         start_session(session, who, false, self.idle_limit(user.role, false)).await?;
         tracing::info!(user = %user.id, "student registered");
-        Ok(user)
+        Ok((user, code))
+    }
+
+    /// A forgotten password: with the username and the account's recovery code, sets a new
+    /// password, ends every session of the account (whoever else was signed in with the
+    /// old one is out), signs this browser in and answers the next code, since each code
+    /// works once. Throttled with sign-in, per username and per address.
+    pub async fn recover(
+        &self,
+        session: &Session,
+        address: IpAddr,
+        form: Recovery<'_>,
+    ) -> Result<(PublicUser, RecoveryCode), AuthError> {
+        // Mistakes in the form are told at their fields and do not count as attempts.
+        check_password(form.new_password).map_err(|m| invalid(Field::Password, m))?;
+        let code = RecoveryCode::parse(form.code).ok_or_else(|| {
+            invalid(
+                Field::RecoveryCode,
+                "A recovery code has 20 letters and digits, like 7K3M-Q9XD-2F8H-WN4T-B6CJ.",
+            )
+        })?;
+        let username = normalize_username(form.username);
+        let attempt = self
+            .throttle
+            .reserve_sign_in(&username, address)
+            .map_err(|wait| rate_limited("recovery", wait))?;
+        // Only students have codes; an unknown name costs the same hash as a wrong code.
+        let record = users::find_by_username(&self.db, &username)
+            .await
+            .map_err(internal)?
+            .filter(|r| r.role == Role::Student);
+        let stored = record.as_ref().and_then(|r| r.recovery_hash.clone());
+        let matches = password::verify(code.canonical().to_owned(), stored.clone())
+            .await
+            .map_err(internal)?;
+        let (Some(user), Some(used), true) = (record, stored, matches) else {
+            tracing::info!(code = "invalid_recovery_code", "recovery refused");
+            return Err(AuthError::InvalidRecoveryCode);
+        };
+        self.throttle.succeeded(attempt);
+        let next = RecoveryCode::generate();
+        let password_hash = password::hash(form.new_password.to_owned())
+            .await
+            .map_err(internal)?;
+        let next_hash = password::hash(next.canonical().to_owned())
+            .await
+            .map_err(internal)?;
+        let spent = users::recover(&self.db, user.id, &used, &password_hash, &next_hash)
+            .await
+            .map_err(internal)?;
+        if !spent {
+            // Another request spent the same code a moment ago.
+            tracing::info!(code = "invalid_recovery_code", user = %user.id, "recovery code already used");
+            return Err(AuthError::InvalidRecoveryCode);
+        }
+        let ended = self.end_every_session(user.id).await?;
+        let who = SessionUser {
+            id: user.id,
+            role: user.role,
+        };
+        let limit = self.idle_limit(user.role, form.shared);
+        start_session(session, who, form.shared, limit).await?;
+        tracing::info!(user = %user.id, ended, "password set with a recovery code");
+        Ok((user.public(), next))
+    }
+
+    /// Replaces the signed-in student's recovery code (the old one stops working) once
+    /// they confirmed it with their password; answers the new code, to be shown once.
+    pub async fn new_recovery_code(
+        &self,
+        session: &Session,
+        address: IpAddr,
+        password: &str,
+    ) -> Result<RecoveryCode, AuthError> {
+        let user = self
+            .confirm_student(session, address, password, "new recovery code")
+            .await?;
+        let code = RecoveryCode::generate();
+        let hash = password::hash(code.canonical().to_owned())
+            .await
+            .map_err(internal)?;
+        users::set_recovery_hash(&self.db, user, &hash)
+            .await
+            .map_err(internal)?;
+        tracing::info!(user = %user, "new recovery code");
+        Ok(code)
+    }
+
+    /// The signed-in student, once they proved it again with their password (for what a
+    /// session left open on a shared computer must not allow). Attempts count against the
+    /// sign-in throttle, so such a session cannot be used to guess the password.
+    async fn confirm_student(
+        &self,
+        session: &Session,
+        address: IpAddr,
+        password: &str,
+        what: &'static str,
+    ) -> Result<UserId, AuthError> {
+        let user = session::current(session)
+            .await
+            .map_err(internal)?
+            .ok_or(AuthError::Unauthenticated)?;
+        if user.role != Role::Student {
+            tracing::info!(code = "forbidden", user = %user.id, what, "refused");
+            return Err(AuthError::NotAllowed);
+        }
+        let record = users::find_by_id(&self.db, user.id)
+            .await
+            .map_err(internal)?
+            .filter(|r| !r.deleted)
+            .ok_or(AuthError::Unauthenticated)?;
+        let attempt = self
+            .throttle
+            .reserve_sign_in(&record.username, address)
+            .map_err(|wait| rate_limited(what, wait))?;
+        let matches = password::verify(password.to_owned(), Some(record.password_hash))
+            .await
+            .map_err(internal)?;
+        if !matches {
+            tracing::info!(code = "invalid_credentials", user = %user.id, what, "refused");
+            return Err(invalid(Field::Password, "That is not your password."));
+        }
+        self.throttle.succeeded(attempt);
+        Ok(user.id)
     }
 
     /// Ends the session and disconnects its sockets; answers the role it had, if any.
@@ -210,49 +360,23 @@ impl Accounts {
 
     /// Deletes the signed-in student's account once they confirmed it with their password
     /// (docs/privacy.md): every session of it ends and its connections close, then the
-    /// account is erased. Attempts count against the sign-in throttle: a session left open
-    /// on a shared computer cannot be used to guess the password.
+    /// account is erased.
     pub async fn delete_account(
         &self,
         session: &Session,
         address: IpAddr,
         password: &str,
     ) -> Result<(), AuthError> {
-        let user = session::current(session)
-            .await
-            .map_err(internal)?
-            .ok_or(AuthError::Unauthenticated)?;
-        if user.role != Role::Student {
-            tracing::info!(code = "forbidden", user = %user.id, "account deletion refused");
-            return Err(AuthError::NotAllowed);
-        }
-        let record = users::find_by_id(&self.db, user.id)
-            .await
-            .map_err(internal)?
-            .filter(|r| !r.deleted)
-            .ok_or(AuthError::Unauthenticated)?;
-        let attempt = self
-            .throttle
-            .reserve_sign_in(&record.username, address)
-            .map_err(|wait| rate_limited("account deletion", wait))?;
-        let matches = password::verify(password.to_owned(), Some(record.password_hash))
-            .await
-            .map_err(internal)?;
-        if !matches {
-            tracing::info!(code = "invalid_credentials", user = %user.id, "account deletion refused");
-            return Err(AuthError::Invalid(vec![FieldError {
-                field: Field::Password,
-                message: "That is not your password.".into(),
-            }]));
-        }
-        self.throttle.succeeded(attempt);
+        let user = self
+            .confirm_student(session, address, password, "account deletion")
+            .await?;
         // Sessions first: if erasing failed after, the person is signed out and can retry.
-        self.end_every_session(user.id).await?;
+        self.end_every_session(user).await?;
         session::end(session).await.map_err(internal)?;
-        users::erase(&self.db, user.id, Timestamp::now())
+        users::erase(&self.db, user, Timestamp::now())
             .await
             .map_err(internal)?;
-        tracing::info!(user = %user.id, "account deleted");
+        tracing::info!(user = %user, "account deleted");
         Ok(())
     }
 
@@ -276,21 +400,11 @@ impl Accounts {
     /// An administrator sets a new password for an account (`haven user reset-password`)
     /// and ends every session of it. Answers how many sessions ended.
     pub async fn reset_password(&self, username: &str, password: &str) -> Result<usize, AuthError> {
-        check_password(password).map_err(|message| {
-            AuthError::Invalid(vec![FieldError {
-                field: Field::Password,
-                message,
-            }])
-        })?;
+        check_password(password).map_err(|m| invalid(Field::Password, m))?;
         let user = users::find_by_username(&self.db, &normalize_username(username))
             .await
             .map_err(internal)?
-            .ok_or_else(|| {
-                AuthError::Invalid(vec![FieldError {
-                    field: Field::Username,
-                    message: "No account has this username.".into(),
-                }])
-            })?;
+            .ok_or_else(|| invalid(Field::Username, "No account has this username."))?;
         let hash = password::hash(password.to_owned())
             .await
             .map_err(internal)?;
@@ -305,11 +419,16 @@ impl Accounts {
     /// Validates and stores a new account of any role (registration and `haven user add`).
     pub async fn create(&self, account: NewAccount<'_>) -> Result<PublicUser, AuthError> {
         check_account(&account)?;
-        self.store_account(account).await
+        self.store_account(account, None).await
     }
 
-    /// Hashes the password and stores an account that passed [`check_account`].
-    async fn store_account(&self, account: NewAccount<'_>) -> Result<PublicUser, AuthError> {
+    /// Hashes the password and stores an account that passed [`check_account`], with the
+    /// hash of its recovery code if it has one.
+    async fn store_account(
+        &self,
+        account: NewAccount<'_>,
+        recovery_hash: Option<&str>,
+    ) -> Result<PublicUser, AuthError> {
         let username = normalize_username(account.username);
         let display_name = account.display_name.trim();
         let password_hash = password::hash(account.password.to_owned())
@@ -321,12 +440,10 @@ impl Accounts {
             role: account.role,
             bio: account.bio.trim(),
             password_hash: &password_hash,
+            recovery_hash,
         };
         let id = users::insert(&self.db, &new).await.map_err(|e| match e {
-            StoreError::Conflict => AuthError::Invalid(vec![FieldError {
-                field: Field::Username,
-                message: "That username is taken.".into(),
-            }]),
+            StoreError::Conflict => invalid(Field::Username, "That username is taken."),
             other => internal(other),
         })?;
         Ok(PublicUser {

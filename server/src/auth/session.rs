@@ -20,6 +20,8 @@ const SIGNED_IN_AT_KEY: &str = "signed_in_at";
 const IDLE_LIMIT_KEY: &str = "idle_limit_secs";
 /// Signed in as "This is a shared computer": the cookie lasts until the browser closes.
 const SHARED_KEY: &str = "shared";
+/// A recovery code not yet confirmed as saved: shown until then, on this session only.
+const RECOVERY_CODE_KEY: &str = "recovery_code";
 
 /// Who a session belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,6 +182,27 @@ pub async fn of_user(
     user: app::protocol::UserId,
 ) -> Result<Vec<crate::store::sessions::UserSession>, crate::store::StoreError> {
     crate::store::sessions::of_user(db, user, USER_KEY, SOCKET_ROOM_KEY).await
+}
+
+/// Keeps a new recovery code to show (and download) until the person says they saved it.
+pub async fn keep_recovery_code(
+    session: &Session,
+    code: &super::recovery_code::RecoveryCode,
+) -> Result<(), SessionError> {
+    session.insert(RECOVERY_CODE_KEY, code.to_string()).await
+}
+
+/// The recovery code waiting to be saved, as shown (groups of four), if any.
+pub async fn recovery_code(session: &Session) -> Result<Option<String>, SessionError> {
+    session.get(RECOVERY_CODE_KEY).await
+}
+
+/// Forgets the code once the person saved it: it is shown no more.
+pub async fn forget_recovery_code(session: &Session) -> Result<(), SessionError> {
+    session
+        .remove::<String>(RECOVERY_CODE_KEY)
+        .await
+        .map(|_| ())
 }
 
 /// Deletes the session, server side and in the browser.

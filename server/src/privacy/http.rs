@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
@@ -29,7 +29,11 @@ async fn json(State(chat): State<Arc<Chat>>, session: Session, request: Request)
     let (parts, _) = request.into_parts();
     match export(&chat, &session, &parts).await {
         Ok(export) => match serde_json::to_vec_pretty(&export) {
-            Ok(body) => download(body, "application/json", "haven-conversations.json"),
+            Ok(body) => crate::web::attachment::attachment(
+                body,
+                "application/json",
+                "haven-conversations.json",
+            ),
             Err(e) => {
                 tracing::error!(error = %e, "export could not be encoded");
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -42,7 +46,7 @@ async fn json(State(chat): State<Arc<Chat>>, session: Session, request: Request)
 async fn html(State(chat): State<Arc<Chat>>, session: Session, request: Request) -> Response {
     let (parts, _) = request.into_parts();
     match export(&chat, &session, &parts).await {
-        Ok(export) => download(
+        Ok(export) => crate::web::attachment::attachment(
             super::html::render(&export).into_bytes(),
             "text/html; charset=utf-8",
             "haven-conversations.html",
@@ -76,19 +80,4 @@ async fn export(chat: &Chat, session: &Session, request: &Parts) -> Result<Expor
             };
             (status, err.to_string()).into_response()
         })
-}
-
-fn download(body: Vec<u8>, content_type: &'static str, filename: &'static str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
-                    .unwrap_or(HeaderValue::from_static("attachment")),
-            ),
-        ],
-        body,
-    )
-        .into_response()
 }

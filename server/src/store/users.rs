@@ -33,6 +33,8 @@ pub struct UserRecord {
     pub role: Role,
     pub bio: String,
     pub password_hash: String,
+    /// The hash of the account's recovery code, if it has one.
+    pub recovery_hash: Option<String>,
     /// The account was deleted: it cannot sign in and shows as "Deleted account".
     pub deleted: bool,
 }
@@ -57,6 +59,8 @@ pub struct NewUser<'a> {
     pub role: Role,
     pub bio: &'a str,
     pub password_hash: &'a str,
+    /// The hash of the recovery code shown at registration (none for bulk inserts).
+    pub recovery_hash: Option<&'a str>,
 }
 
 fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<UserRecord, StoreError> {
@@ -68,12 +72,13 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<UserRecord, StoreError> {
         role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
         bio: row.try_get("bio")?,
         password_hash: row.try_get("password_hash")?,
+        recovery_hash: row.try_get("recovery_hash")?,
         deleted: row.try_get::<Option<String>, _>("deleted_at")?.is_some(),
     })
 }
 
 const RECORD: &str =
-    "SELECT id, username, display_name, role, bio, password_hash, deleted_at FROM users";
+    "SELECT id, username, display_name, role, bio, password_hash, recovery_hash, deleted_at FROM users";
 
 /// Finds an account that may sign in by normalized username (never a deleted one).
 pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -112,14 +117,15 @@ pub async fn find_by_id(db: &Db, id: UserId) -> Result<Option<UserRecord>, Store
 /// Creates a user; [`StoreError::Conflict`] if the username is taken.
 pub async fn insert(db: &Db, user: &NewUser<'_>) -> Result<UserId, StoreError> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO users (username, display_name, role, bio, password_hash) \
-         VALUES (?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO users (username, display_name, role, bio, password_hash, recovery_hash) \
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(user.username)
     .bind(user.display_name)
     .bind(user.role.as_str())
     .bind(user.bio)
     .bind(user.password_hash)
+    .bind(user.recovery_hash)
     .fetch_one(db)
     .await
     .map_err(StoreError::from_insert)?;
@@ -259,6 +265,39 @@ pub async fn set_password_hash(db: &Db, user: UserId, hash: &str) -> Result<(), 
     Ok(())
 }
 
+/// Replaces an account's recovery code hash (a new code made in Settings).
+pub async fn set_recovery_hash(db: &Db, user: UserId, hash: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET recovery_hash = ? WHERE id = ? AND deleted_at IS NULL")
+        .bind(hash)
+        .bind(user.0)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Spends a recovery code: sets a new password and the next code's hash, but only if the
+/// account's code is still `used` (the hash that was just verified). Answers whether it
+/// was, so that two requests racing with one code cannot both succeed.
+pub async fn recover(
+    db: &Db,
+    user: UserId,
+    used: &str,
+    password_hash: &str,
+    next_recovery_hash: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE users SET password_hash = ?, recovery_hash = ? \
+         WHERE id = ? AND recovery_hash = ? AND deleted_at IS NULL",
+    )
+    .bind(password_hash)
+    .bind(next_recovery_hash)
+    .bind(user.0)
+    .bind(used)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// What a deleted account is called wherever it still appears.
 pub const DELETED_NAME: &str = "Deleted account";
 
@@ -270,7 +309,8 @@ pub async fn erase(db: &Db, user: UserId, at: Timestamp) -> Result<(), StoreErro
     // '#' is never valid in a username, so the freed name cannot collide with a real one.
     sqlx::query(
         "UPDATE users SET username = '#deleted-' || id, display_name = ?, bio = '', \
-           password_hash = '', last_seen_at = NULL, deleted_at = ? WHERE id = ?",
+           password_hash = '', recovery_hash = NULL, last_seen_at = NULL, deleted_at = ? \
+           WHERE id = ?",
     )
     .bind(DELETED_NAME)
     .bind(at.to_string())

@@ -1,6 +1,7 @@
 //! The HTTP server: one axum router carrying the pages, server functions, the JSON API,
 //! Socket.IO and the static site, and the loop that accepts connections for it.
 
+pub mod attachment;
 mod listener;
 
 use std::net::SocketAddr;
@@ -182,6 +183,7 @@ pub fn router(
     let with_session = Router::new()
         .nest("/api/auth", crate::auth::http::routes())
         .merge(crate::privacy::http::routes())
+        .merge(crate::auth::recovery_http::routes())
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),

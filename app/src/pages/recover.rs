@@ -1,0 +1,94 @@
+//! `/recover`: a student who forgot their password sets a new one with their recovery code.
+//! Haven keeps no e-mail address to send a link to (docs/decisions.md).
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+use crate::api::auth::Recover;
+use crate::components::{
+    crisis::CrisisNotice,
+    field::{live_form, TextField},
+    form_error::FormError,
+};
+use crate::error::{AuthError, Field};
+use crate::validation::{self, PASSWORD_MIN};
+
+/// The recovery form. Works as a plain form post before hydration; the new password is
+/// checked in the browser once the field is left, and again by the server.
+#[component]
+pub fn RecoverPage() -> impl IntoView {
+    let action = ServerAction::<Recover>::new();
+    let server_error = move || action.value().get().and_then(Result::err);
+    let server_field = move |which: Field| {
+        Signal::derive(move || server_error().and_then(|e| e.field_message(which)))
+    };
+    let password = RwSignal::new(String::new());
+    let password_touched = RwSignal::new(false);
+    let password_error = Signal::derive(move || {
+        if password_touched.get() {
+            if let Err(message) = password.with(|p| validation::check_password(p)) {
+                return Some(message);
+            }
+        }
+        server_error().and_then(|e| e.field_message(Field::Password))
+    });
+    let form_error = Signal::derive(move || match server_error() {
+        Some(AuthError::Invalid(_)) | None => None,
+        Some(other) => Some(other.to_string()),
+    });
+    view! {
+        <Title text="Forgot your password · Haven"/>
+        <main class="auth">
+            <section class="card">
+                <p class="brand small">"Haven"</p>
+                <h1>"Set a new password"</h1>
+                <p class="lede">
+                    "Use the recovery code you saved when you created your account. "
+                    "Everywhere you are still signed in will be signed out."
+                </p>
+                <ActionForm action=action attr:novalidate=live_form()>
+                    <TextField label="Username" name="username" autocomplete="username"
+                        error=server_field(Field::Username)/>
+                    <TextField
+                        label="Recovery code"
+                        name="recovery_code"
+                        autocomplete="off"
+                        hint="20 letters and digits; dashes and spaces do not matter."
+                        error=server_field(Field::RecoveryCode)
+                    />
+                    <TextField
+                        label="New password"
+                        name="password"
+                        kind="password"
+                        autocomplete="new-password"
+                        hint="At least 10 characters."
+                        minlength=PASSWORD_MIN
+                        maxlength=validation::PASSWORD_MAX
+                        value=password
+                        touched=password_touched
+                        error=password_error
+                    />
+                    <label class="check">
+                        <input type="checkbox" name="shared" value="yes"/>
+                        <span>
+                            "This is a shared computer"
+                            <span class="field-hint">
+                                " — signs you out when the browser closes, or after a few minutes without activity"
+                            </span>
+                        </span>
+                    </label>
+                    <FormError message=form_error/>
+                    <button type="submit" class="button" disabled=move || action.pending().get()>
+                        "Set new password"
+                    </button>
+                </ActionForm>
+                <div class="aside">
+                    <p>"No recovery code? The service's administrator can reset your password."</p>
+                    <p>"Remembered it? " <A href="/login/student" attr:class="link">"Sign in"</A></p>
+                </div>
+            </section>
+        </main>
+        <CrisisNotice/>
+    }
+}
