@@ -13,8 +13,9 @@ cd "$(dirname "$0")/../.."
 
 fail() { echo "site isolation: FAIL: $*" >&2; exit 1; }
 
-debug_root=$(make -pn build 2>/dev/null | awk '$1 == "LEPTOS_SITE_ROOT" && $2 == "=" { print $3; exit }')
-release_root=$(make -pn run 2>/dev/null | awk '$1 == "run:" && $2 == "LEPTOS_SITE_ROOT" { print $4; exit }')
+# awk reads to the end: exiting early would kill make with SIGPIPE.
+debug_root=$(make -pn build 2>/dev/null | awk '$1 == "LEPTOS_SITE_ROOT" && $2 == "=" && !n++ { print $3 }')
+release_root=$(make -pn run 2>/dev/null | awk '$1 == "run:" && $2 == "LEPTOS_SITE_ROOT" && !n++ { print $4 }')
 [ -n "$debug_root" ] || fail "no site root for the debug build in the Makefile"
 [ -n "$release_root" ] || fail "make run sets no site root of its own"
 [ "$(realpath -m "$debug_root")" != "$(realpath -m "$release_root")" ] ||
