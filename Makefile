@@ -5,6 +5,10 @@ SHELL := /bin/bash
 # fresh clones (and CI) build incrementally.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/haven/target
 export DATABASE_URL ?= sqlite://data/haven.db
+# Release builds run wasm-opt: binaryen from npm (package.json pins it). Debian's binaryen
+# 108 is too old for what Rust 1.95 and wasm-bindgen 0.2.130 emit; its output fails in the
+# browser at start (`WebAssembly.Table.set(): Argument 1 is invalid`), so nothing hydrates.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 # The built site (WASM, JS, CSS) that the server serves: one directory per profile, so that
 # `make test` (debug) never replaces what a running `make run` (release) serves.
 export LEPTOS_SITE_ROOT ?= target/site

@@ -3,7 +3,7 @@
 # checks first and skips what is already there. Everything comes from crates.io, npm and
 # Debian's packages (no GitHub downloads: cargo-leptos would try them for missing tools).
 #
-#   scripts/setup.sh run    # Rust wasm target, cargo-leptos, wasm-bindgen CLI, wasm-opt
+#   scripts/setup.sh run    # Rust wasm target, cargo-leptos, wasm-bindgen CLI, wasm-opt (npm)
 #   scripts/setup.sh test   # the above, plus Chromium and the Playwright npm packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,14 +43,12 @@ if ! command -v brotli >/dev/null; then
   apt_install brotli
 fi
 
-if ! command -v wasm-opt >/dev/null; then
-  say "installing binaryen (wasm-opt, for release builds)"
-  apt_install binaryen
-fi
-
-# The browser's Socket.IO client: the official npm package, served as a static file.
-if [ ! -d node_modules/socket.io-client ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "installing socket.io-client (npm ci)"
+# The browser's Socket.IO client (the official npm package, served as a static file) and
+# binaryen's wasm-opt for release builds (the Makefile puts node_modules/.bin first on PATH:
+# Debian's binaryen is too old for today's Rust WASM and breaks it).
+if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/socket.io-client ] ||
+  [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing socket.io-client and binaryen (npm ci)"
   npm ci --no-audit --no-fund
 fi
 # Its file name carries the version (app::SOCKET_IO_SCRIPT names it), so it is cached for good.
