@@ -60,6 +60,7 @@ site-isolation:
 
 unit: build
 	cargo test -p server -p app
+	scripts/test/with-postgres.sh cargo test -p server --test postgres -- --ignored
 
 e2e: build
 	cd end2end && npx playwright test

@@ -4,7 +4,8 @@
 # Debian's packages (no GitHub downloads: cargo-leptos would try them for missing tools).
 #
 #   scripts/setup.sh run    # Rust wasm target, cargo-leptos, wasm-bindgen CLI, wasm-opt (npm)
-#   scripts/setup.sh test   # the above, plus Chromium and the Playwright npm packages
+#   scripts/setup.sh test   # the above, plus Chromium, the Playwright npm packages and
+#                           # PostgreSQL (for throwaway test clusters)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,6 +59,16 @@ find public/vendor -name 'socket.io*.js' ! -name "socket.io-$sio_version.min.js"
 cp -u node_modules/socket.io-client/dist/socket.io.min.js "public/vendor/socket.io-$sio_version.min.js"
 
 if [ "$mode" = test ]; then
+  # The tests start throwaway PostgreSQL clusters (scripts/test/with-postgres.sh).
+  if ! command -v pg_virtualenv >/dev/null || ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+    say "installing PostgreSQL from Debian (throwaway test clusters only)"
+    # Only the programs: no cluster of its own running on the machine.
+    if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+      as_root mkdir -p /etc/postgresql-common
+      echo "create_main_cluster = false" | as_root tee /etc/postgresql-common/createcluster.conf >/dev/null
+    fi
+    apt_install postgresql
+  fi
   if [ ! -x /usr/bin/chromium ]; then
     say "installing Chromium from Debian"
     apt_install chromium

@@ -220,7 +220,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             crate::web::serve(Config::resolve(args, cli.database_url)?).await
         }
         Some(Command::Migrate) => {
-            open(&cli.database_url).await?;
+            match store::Backend::of(&cli.database_url) {
+                store::Backend::Sqlite => {
+                    open(&cli.database_url).await?;
+                }
+                store::Backend::Postgres => {
+                    let db = store::postgres::connect(&cli.database_url).await?;
+                    store::postgres::migrate(&db).await?;
+                }
+            }
             println!("migrations applied");
             Ok(())
         }

@@ -5,6 +5,7 @@ pub mod access;
 pub mod availability;
 pub mod conversations;
 pub mod messages;
+pub mod postgres;
 pub mod retention;
 pub mod sessions;
 pub mod users;
@@ -47,6 +48,30 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot create the database folder or a storage thread")]
     Io(#[from] std::io::Error),
+    /// The database URL names a backend that cannot do this yet.
+    #[error("{0}")]
+    Unsupported(&'static str),
+}
+
+/// Which database a `DATABASE_URL` names, by its scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `sqlite:` (the embedded default).
+    Sqlite,
+    /// `postgres:` or `postgresql:`.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend of `url`; anything but PostgreSQL is SQLite's to accept or refuse.
+    pub fn of(url: &str) -> Self {
+        let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+        if scheme.eq_ignore_ascii_case("postgres") || scheme.eq_ignore_ascii_case("postgresql") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
 }
 
 impl StoreError {
@@ -73,6 +98,9 @@ fn optional_time(text: Option<String>) -> Result<Option<Timestamp>, StoreError> 
 /// readers never wait for the writer, `synchronous=NORMAL` (durable at each WAL checkpoint
 /// and safe against corruption), a busy timeout instead of immediate "database is locked".
 pub async fn connect(url: &str) -> Result<Db, StoreError> {
+    if Backend::of(url) == Backend::Postgres {
+        return Err(StoreError::Unsupported(postgres::NOT_YET));
+    }
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -91,9 +119,9 @@ pub async fn connect(url: &str) -> Result<Db, StoreError> {
     Ok(pool)
 }
 
-/// Applies the migrations in `migrations/` that have not run yet.
+/// Applies the migrations in `migrations/sqlite/` that have not run yet.
 pub async fn migrate(db: &Db) -> Result<(), StoreError> {
-    sqlx::migrate!("../migrations").run(db).await?;
+    sqlx::migrate!("../migrations/sqlite").run(db).await?;
     Ok(())
 }
 
@@ -101,4 +129,23 @@ pub async fn migrate(db: &Db) -> Result<(), StoreError> {
 pub async fn ping(db: &Db) -> Result<(), StoreError> {
     sqlx::query("SELECT 1").execute(db).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Backend;
+
+    #[test]
+    fn the_url_scheme_picks_the_backend() {
+        for url in [
+            "postgres://h/db",
+            "postgresql://u@h:5433/db",
+            "POSTGRES://h/db",
+        ] {
+            assert_eq!(Backend::of(url), Backend::Postgres, "{url}");
+        }
+        for url in ["sqlite://data/haven.db", "sqlite::memory:", "data/haven.db"] {
+            assert_eq!(Backend::of(url), Backend::Sqlite, "{url}");
+        }
+    }
 }
