@@ -3,3 +3,4 @@
 pub mod crisis;
 pub mod field;
 pub mod form_error;
+pub mod shared_computer;

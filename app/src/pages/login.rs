@@ -9,6 +9,7 @@ use crate::components::{
     crisis::CrisisNotice,
     field::{live_form, TextField},
     form_error::FormError,
+    shared_computer::SharedComputerBox,
 };
 use crate::protocol::Role;
 
@@ -76,15 +77,7 @@ pub fn LoginPage(role: Role) -> impl IntoView {
                         autocomplete="current-password"
                         error=no_field_error
                     />
-                    <label class="check">
-                        <input type="checkbox" name="shared" value="yes"/>
-                        <span>
-                            "This is a shared computer"
-                            <span class="field-hint">
-                                " — signs you out when the browser closes, or after a few minutes without activity"
-                            </span>
-                        </span>
-                    </label>
+                    <SharedComputerBox/>
                     <FormError message=error/>
                     <button type="submit" class="button" disabled=move || action.pending().get()>
                         "Sign in"

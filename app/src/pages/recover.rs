@@ -10,6 +10,7 @@ use crate::components::{
     crisis::CrisisNotice,
     field::{live_form, TextField},
     form_error::FormError,
+    shared_computer::SharedComputerBox,
 };
 use crate::error::{AuthError, Field};
 use crate::validation::{self, PASSWORD_MIN};
@@ -69,15 +70,7 @@ pub fn RecoverPage() -> impl IntoView {
                         touched=password_touched
                         error=password_error
                     />
-                    <label class="check">
-                        <input type="checkbox" name="shared" value="yes"/>
-                        <span>
-                            "This is a shared computer"
-                            <span class="field-hint">
-                                " — signs you out when the browser closes, or after a few minutes without activity"
-                            </span>
-                        </span>
-                    </label>
+                    <SharedComputerBox/>
                     <FormError message=form_error/>
                     <button type="submit" class="button" disabled=move || action.pending().get()>
                         "Set new password"

@@ -270,7 +270,7 @@ impl Accounts {
         };
         let limit = self.idle_limit(user.role, form.shared);
         start_session(session, who, form.shared, limit).await?;
-        tracing::info!(user = %user.id, ended, "password set with a recovery code");
+        tracing::info!(user = %user.id, ended, "sign-in reset with a recovery code");
         Ok((user.public(), next))
     }
 
