@@ -9,10 +9,10 @@ use crate::api::auth::Recover;
 use crate::components::{
     crisis::CrisisNotice,
     field::{live_form, TextField},
-    form_error::FormError,
+    form_error::{field_message, form_level, FormError},
     shared_computer::SharedComputerBox,
 };
-use crate::error::{AuthError, Field};
+use crate::error::Field;
 use crate::validation::{self, PASSWORD_MIN};
 
 /// The recovery form. Works as a plain form post before hydration; the new password is
@@ -26,18 +26,14 @@ pub fn RecoverPage() -> impl IntoView {
     };
     let password = RwSignal::new(String::new());
     let password_touched = RwSignal::new(false);
-    let password_error = Signal::derive(move || {
-        if password_touched.get() {
-            if let Err(message) = password.with(|p| validation::check_password(p)) {
-                return Some(message);
-            }
-        }
-        server_error().and_then(|e| e.field_message(Field::Password))
-    });
-    let form_error = Signal::derive(move || match server_error() {
-        Some(AuthError::Invalid(_)) | None => None,
-        Some(other) => Some(other.to_string()),
-    });
+    let password_error = field_message(
+        password,
+        password_touched,
+        validation::check_password,
+        Field::Password,
+        server_error,
+    );
+    let form_error = form_level(server_error);
     view! {
         <Title text="Forgot your password · Haven"/>
         <main class="auth">

@@ -8,9 +8,9 @@ use crate::api::auth::Register;
 use crate::components::{
     crisis::CrisisNotice,
     field::{live_form, TextField},
-    form_error::FormError,
+    form_error::{field_message, form_level, FormError},
 };
-use crate::error::{AuthError, Field};
+use crate::error::Field;
 use crate::validation::{self, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN};
 
 /// The registration form. In the browser each field is checked once it has been left; the
@@ -21,18 +21,8 @@ pub fn RegisterPage() -> impl IntoView {
     let server_error = move || action.value().get().and_then(Result::err);
 
     // A field shows the browser's own check once touched, otherwise the server's answer.
-    let field = move |value: RwSignal<String>,
-                      touched: RwSignal<bool>,
-                      check: fn(&str) -> Result<(), String>,
-                      which: Field| {
-        Signal::derive(move || {
-            if touched.get() {
-                if let Err(message) = value.with(|v| check(v)) {
-                    return Some(message);
-                }
-            }
-            server_error().and_then(|e| e.field_message(which))
-        })
+    let field = move |value, touched, check, which| {
+        field_message(value, touched, check, which, server_error)
     };
     let username = RwSignal::new(String::new());
     let username_touched = RwSignal::new(false);
@@ -41,11 +31,7 @@ pub fn RegisterPage() -> impl IntoView {
     let password = RwSignal::new(String::new());
     let password_touched = RwSignal::new(false);
 
-    let form_error = Signal::derive(move || match server_error() {
-        // Field errors are shown at their fields.
-        Some(AuthError::Invalid(_)) | None => None,
-        Some(other) => Some(other.to_string()),
-    });
+    let form_error = form_level(server_error);
 
     view! {
         <Title text="Create your account · Haven"/>
