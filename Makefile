@@ -58,19 +58,25 @@ lint:
 site-isolation:
 	scripts/test/site-isolation.sh
 
+# The whole Rust suite twice: on SQLite, then on a throwaway PostgreSQL cluster (with the
+# PostgreSQL-only tests, which the SQLite run lists as ignored).
 unit: build
 	cargo test -p server -p app
-	scripts/test/with-postgres.sh cargo test -p server --test postgres -- --ignored
+	HAVEN_TEST_BACKEND=postgres scripts/test/with-postgres.sh \
+	  cargo test -p server -p app -- --include-ignored
 
 e2e: build
 	cd end2end && npx playwright test
 
-## bench: Haven vs the Node/socket.io reference (../shared/bench), results in docs/benchmarks.md
+## bench: Haven vs the Node/socket.io reference (../shared/bench), results in docs/benchmarks.md;
+## then again with Haven on PostgreSQL at 10k msg/s (100 pairs x 100 msg/s)
+PG_LEVELS ?= 100x100
 bench: export LEPTOS_SITE_ROOT := $(SITE_RELEASE)
-bench: setup
+bench: setup-test
 	cargo leptos build --release
 	scripts/precompress.sh $(SITE_RELEASE)
 	scripts/bench.sh $(LEVELS)
+	scripts/bench.sh --postgres $(PG_LEVELS)
 
 ## bench-slow3g: time to a live connection on emulated slow 3G, before/after precompression
 bench-slow3g: export LEPTOS_SITE_ROOT := $(SITE_RELEASE)

@@ -10,6 +10,10 @@
 #                                         (CAP cores), the generator over two processes and
 #                                         both cores, rates climbing to each one's highest
 #                                         with p99 < 100 ms (scripts/bench/ceiling.sh)
+#   scripts/bench.sh --postgres [LEVELS…] compare, with Haven on PostgreSQL: a throwaway
+#                                         cluster (scripts/test/with-postgres.sh) pinned to
+#                                         Haven's CPU; its own CPU per stored message is
+#                                         printed apart (scripts/bench/pg-cpu.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${CARGO_TARGET_DIR:=$HOME/.cache/haven/target}"
@@ -17,6 +21,10 @@ mode=compare
 case ${1:-} in
   --floor) mode=floor; shift ;;
   --ceiling) mode=ceiling; shift ;;
+  --postgres)
+    shift
+    [ -n "${HAVEN_TEST_DATABASE_URL:-}" ] || exec scripts/test/with-postgres.sh "$0" --postgres "$@"
+    mode=postgres ;;
 esac
 bench_dir=$(cd "${HAVEN_BENCH_DIR:-../shared/bench}" && pwd)
 [ -d "$bench_dir/node_modules" ] || (cd "$bench_dir" && npm ci --no-audit --no-fund >/dev/null)
@@ -30,6 +38,13 @@ fi
 state=$(mktemp -d /tmp/haven-bench.XXXXXX)
 trap 'rm -rf "$state"' EXIT
 export DATABASE_URL="sqlite://$state/haven.db"
+if [ "$mode" = postgres ]; then
+  psql "$HAVEN_TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS haven_bench" -c "CREATE DATABASE haven_bench"
+  DATABASE_URL="${HAVEN_TEST_DATABASE_URL%/*}/haven_bench"
+  # The database serves Haven on Haven's core; the generator keeps the other.
+  postmaster=$(ss -ltnpH "sport = :${PGPORT:-5432}" | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
+  for pid in $postmaster $(pgrep -P "$postmaster"); do taskset -p -c 0 "$pid" >/dev/null; done
+fi
 # The generator's accounts: bench-s<i> / bench-p<i> (synthetic, one shared hash).
 "$haven" seed-demo --students 11000 --psychiatrists 11000 --prefix bench --password bench-password
 
@@ -43,6 +58,14 @@ export HAVEN_CMD FLOOR_CMD REFERENCE_CMD
 
 case $mode in
   compare) cd "$bench_dir" && ./compare.sh "$@" ;;
+  postgres)
+    stored() { psql "$DATABASE_URL" -Atc "SELECT count(*) FROM messages"; }
+    before_cpu=$(scripts/bench/pg-cpu.sh "$postmaster"); before_msgs=$(stored)
+    (cd "$bench_dir" && ./compare.sh "$@")
+    after_cpu=$(scripts/bench/pg-cpu.sh "$postmaster"); after_msgs=$(stored)
+    awk -v c=$((after_cpu - before_cpu)) -v m=$((after_msgs - before_msgs)) -v hz="$(getconf CLK_TCK)" 'BEGIN {
+      printf "PostgreSQL (apart from haven): %.1f CPU s for %d stored messages: %.1f us/msg\n",
+        c / hz, m, m ? c / hz * 1e6 / m : 0 }' ;;
   # compare.sh labels its second server "haven": in this mode those rows are the floor.
   floor) HAVEN_CMD=$FLOOR_CMD && cd "$bench_dir" && ./compare.sh "$@" ;;
   ceiling) SERVERS=${SERVERS:-reference haven floor} scripts/bench/ceiling.sh "$@" ;;

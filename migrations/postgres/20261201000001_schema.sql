@@ -1,7 +1,7 @@
 -- Haven's schema on PostgreSQL, whole in one step: SQLite reached the same state through
 -- the steps in migrations/sqlite/. Native types: bigint identity ids, timestamptz, uuid
--- client ids, booleans, a date for a return day, inet for addresses. Sessions are not
--- here: tower-sessions' PostgreSQL store creates and migrates its own table.
+-- client ids, booleans, a date for a return day, inet for addresses. Sessions are here
+-- too, in the table tower-sessions' PostgreSQL store reads (`tower_sessions.session`).
 
 CREATE TABLE users (
     -- BY DEFAULT, not ALWAYS: copying a SQLite database over keeps its ids, and the
@@ -67,11 +67,16 @@ CREATE TABLE messages (
     created_at      timestamptz NOT NULL,
     -- The sender deleted their account and the body was erased.
     erased          boolean     NOT NULL DEFAULT false,
+    -- When the database stored it, by the database's one clock: catch-up looks again a
+    -- short while before a client's newest message, because with several writers a
+    -- smaller id can commit after a larger one (store::postgres::messages).
+    stored_at       timestamptz NOT NULL DEFAULT statement_timestamp(),
     -- A retried send is stored once.
     UNIQUE (sender_id, client_id),
     CHECK ((kind = 'text') = (sender_id IS NOT NULL))
 );
 CREATE INDEX messages_by_conversation ON messages (conversation_id, id);
+CREATE INDEX messages_by_conversation_stored ON messages (conversation_id, stored_at);
 -- A notice is posted once per conversation and closed stretch (its client id says which).
 CREATE UNIQUE INDEX messages_notice_once ON messages (conversation_id, client_id)
     WHERE kind = 'notice';
@@ -111,3 +116,13 @@ CREATE TRIGGER access_log_no_change BEFORE UPDATE OR DELETE ON access_log
 -- TRUNCATE skips row triggers.
 CREATE TRIGGER access_log_no_truncate BEFORE TRUNCATE ON access_log
     FOR EACH STATEMENT EXECUTE FUNCTION access_log_append_only();
+
+-- Sessions, valid on every node: the table of tower-sessions' PostgreSQL store, as its own
+-- migration would make it (the store is never asked to).
+CREATE SCHEMA tower_sessions;
+CREATE TABLE tower_sessions.session (
+    id          text        PRIMARY KEY NOT NULL,
+    data        bytea       NOT NULL,
+    expiry_date timestamptz NOT NULL
+);
+CREATE INDEX session_expiry ON tower_sessions.session (expiry_date);

@@ -50,6 +50,17 @@ pub enum Command {
     Audit(AuditArgs),
     /// Apply the service's retention period: delete older messages (docs/privacy.md).
     Purge(PurgeArgs),
+    /// Copy a SQLite database into the empty PostgreSQL database of DATABASE_URL (which
+    /// is migrated first). Stop the server first; everyone signs in again afterwards.
+    Import(ImportArgs),
+}
+
+/// `haven import` options.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The SQLite database to copy, e.g. `sqlite://data/haven.db`.
+    #[arg(long)]
+    pub from: String,
 }
 
 /// `haven audit` filters; without any, the whole record.
@@ -220,15 +231,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             crate::web::serve(Config::resolve(args, cli.database_url)?).await
         }
         Some(Command::Migrate) => {
-            match store::Backend::of(&cli.database_url) {
-                store::Backend::Sqlite => {
-                    open(&cli.database_url).await?;
-                }
-                store::Backend::Postgres => {
-                    let db = store::postgres::connect(&cli.database_url).await?;
-                    store::postgres::migrate(&db).await?;
-                }
-            }
+            open(&cli.database_url).await?;
             println!("migrations applied");
             Ok(())
         }
@@ -295,6 +298,33 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     "deleted"
                 },
             );
+            Ok(())
+        }
+        Some(Command::Import(args)) => {
+            if store::Backend::of(&args.from) != store::Backend::Sqlite
+                || store::Backend::of(&cli.database_url) != store::Backend::Postgres
+            {
+                return Err(CliError::Account(
+                    "haven import copies --from sqlite://… into a postgres:// DATABASE_URL.".into(),
+                ));
+            }
+            // Opening would create a missing file: an empty import is no import.
+            let file = args
+                .from
+                .trim_start_matches("sqlite:")
+                .trim_start_matches("//");
+            let file = file.split('?').next().unwrap_or_default();
+            if !std::path::Path::new(file).is_file() {
+                return Err(CliError::Account(format!(
+                    "There is no SQLite database at {file}."
+                )));
+            }
+            let from = open(&args.from).await?;
+            let to = open(&cli.database_url).await?;
+            for (table, rows) in store::import::sqlite_into_postgres(&from, &to).await? {
+                println!("{table}: {rows} rows");
+            }
+            println!("imported");
             Ok(())
         }
     }

@@ -243,25 +243,19 @@ async fn usually_replies_within_comes_from_stored_reply_times() {
     }
     let says = directory_says(&server, &viewer.cookie).await;
     assert!(says.contains("Usually replies within an hour"), "{says}");
-    let db = rusqlite::Connection::open(server.database_file()).unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let stamp = |secs: i64| {
-        db.query_row(
-            "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', ?1, 'unixepoch')",
-            [secs],
-            |r| r.get::<_, String>(0),
-        )
-        .unwrap()
-    };
-    let (asked, answered) = (stamp(now - 3 * 3600), stamp(now - 3600 - 60));
-    db.execute(
-        "UPDATE messages SET created_at = CASE WHEN body = 'question' THEN ?1 ELSE ?2 END",
-        [&asked, &answered],
-    )
-    .unwrap();
+    let now = app::protocol::Timestamp::now();
+    let (asked, answered) = (
+        now.plus_millis(-3 * 3_600_000),
+        now.plus_millis(-(3600 + 60) * 1000),
+    );
+    let db = server.db().await;
+    for (when, which) in [(asked, "="), (answered, "<>")] {
+        db.execute(&format!(
+            "UPDATE messages SET created_at = '{when}' WHERE body {which} 'question'"
+        ))
+        .await
+        .unwrap();
+    }
     let says = directory_says(&server, &viewer.cookie).await;
     assert!(says.contains("Usually replies within 2 hours"), "{says}");
 }

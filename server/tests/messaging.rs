@@ -221,6 +221,57 @@ async fn messages_missed_while_offline_arrive_on_reconnect_in_order_once() {
 }
 
 #[tokio::test]
+async fn a_message_committed_after_a_newer_one_still_reaches_a_reconnecting_client() {
+    // Several writers (Haven nodes) share one PostgreSQL: a smaller id can become visible
+    // after a larger one. SQLite has one writer, whose ids commit in order, and a held
+    // transaction of ours would only block it.
+    if !common::on_postgres() {
+        return;
+    }
+    use sqlx::Connection;
+    let (server, doctor, s, conversation) = student_in_conversation("dr.interleaved").await;
+    let mut p = Peer::connect(&server, &doctor, None).await;
+
+    // Another node's writer is mid-batch: its message has an id, not yet committed.
+    let mut other_node = sqlx::PgConnection::connect(&server.database_url)
+        .await
+        .expect("a second writer");
+    let mut batch = other_node.begin().await.expect("its transaction");
+    let slow: i64 = sqlx::query_scalar(
+        "INSERT INTO messages (conversation_id, sender_id, kind, client_id, body, created_at) \
+         SELECT $1, user_id, 'text', gen_random_uuid(), 'from the slower node', now() \
+         FROM conversation_members WHERE conversation_id = $1 AND user_id <> $2 RETURNING id",
+    )
+    .bind(conversation)
+    .bind(doctor.id)
+    .fetch_one(&mut *batch)
+    .await
+    .expect("the slower node's insert");
+
+    // This node commits a later id first, and the psychiatrist sees it live.
+    let fast = send(&s, conversation, &client_id(), "from the faster node").await;
+    let fast = fast["message"]["id"].as_i64().expect("acked");
+    assert!(fast > slow, "ids {slow} then {fast}");
+    assert_eq!(p.next("message:new").await["id"], fast);
+    p.disconnect().await;
+
+    // The slower node commits; the psychiatrist comes back with the newest id they saw.
+    batch.commit().await.expect("the slower node commits");
+    let mut back = Peer::connect(&server, &doctor, Some(fast)).await;
+    let replayed: Vec<i64> = back
+        .collect("message:new", QUIET)
+        .await
+        .iter()
+        .filter_map(|m| m["id"].as_i64())
+        .collect();
+    assert!(
+        replayed.contains(&slow),
+        "the message committed late is replayed: {replayed:?}"
+    );
+    assert!(!replayed.contains(&fast), "what they saw is not sent again");
+}
+
+#[tokio::test]
 async fn acked_messages_survive_a_server_crash() {
     let (mut server, doctor, s, conversation) = student_in_conversation("dr.durable").await;
     let ack = send(&s, conversation, &client_id(), "please don't lose this").await;
@@ -239,6 +290,9 @@ async fn committed_messages_reach_the_database_file_not_only_its_log() {
     // Commits go to the WAL; a thread of their own copies them into the database file.
     // Without it the log would grow for ever and the file would never hold a message.
     let (server, _, s, conversation) = student_in_conversation("dr.checkpoint").await;
+    let Some(database_file) = server.database_file() else {
+        return; // SQLite's own: PostgreSQL has no WAL file beside the database to copy.
+    };
     let client = client_id();
     assert_eq!(
         send(&s, conversation, &client, "in the file").await["ok"],
@@ -251,7 +305,7 @@ async fn committed_messages_reach_the_database_file_not_only_its_log() {
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         // The file alone, without its log: what a checkpoint has written so far.
-        if std::fs::copy(server.database_file(), &copy).is_err() {
+        if std::fs::copy(&database_file, &copy).is_err() {
             continue;
         }
         in_file = rusqlite::Connection::open(&copy)

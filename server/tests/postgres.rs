@@ -1,31 +1,23 @@
-//! PostgreSQL beside SQLite (issue 13, in progress): `haven migrate` prepares a PostgreSQL
-//! database with the complete schema in native types, and the schema keeps Haven's rules
-//! itself. Against a real server: `make test` runs these through
+//! PostgreSQL beside SQLite: `haven migrate` prepares a PostgreSQL database with the
+//! complete schema in native types, the schema keeps Haven's rules itself, and `haven
+//! import` moves a SQLite service over. (The whole suite also runs on PostgreSQL:
+//! `HAVEN_TEST_BACKEND=postgres`.) Against a real server: `make test` runs these through
 //! `scripts/test/with-postgres.sh`, which starts a throwaway cluster (or uses
 //! `HAVEN_TEST_DATABASE_URL`). A fresh database per test.
 
 mod common;
 
+use std::time::Duration;
+
+use common::{client_id, Account, Peer, TestServer, PASSWORD};
+use serde_json::json;
 use sqlx::postgres::PgPool;
 use sqlx::Row;
 use tokio::process::Command;
 
 /// A new, empty database on the test server; answers its URL and a pool on it.
 async fn fresh_database() -> (String, PgPool) {
-    let admin_url = std::env::var("HAVEN_TEST_DATABASE_URL")
-        .expect("HAVEN_TEST_DATABASE_URL: run through scripts/test/with-postgres.sh (make test)");
-    let admin = PgPool::connect(&admin_url).await.expect("the test server");
-    let name = format!(
-        "haven_test_{}_{:x}",
-        std::process::id(),
-        rand::random::<u32>()
-    );
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .expect("create database");
-    let (base, _) = admin_url.rsplit_once('/').expect("a database in the URL");
-    let url = format!("{base}/{name}");
+    let url = common::fresh_postgres_database().await;
     let pool = PgPool::connect(&url).await.expect("the fresh database");
     (url, pool)
 }
@@ -170,17 +162,94 @@ async fn the_postgres_schema_keeps_havens_rules_itself() {
 
 #[tokio::test]
 #[ignore = "needs PostgreSQL: make test runs it through scripts/test/with-postgres.sh"]
-async fn serving_from_postgres_is_refused_with_a_clear_message_until_the_store_is_ported() {
-    let (url, _db) = fresh_database().await;
-    let out = Command::new(common::BIN)
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .env("DATABASE_URL", &url)
-        .env("HAVEN_LOG", "warn")
-        .env("HAVEN_CRISIS_RESOURCES", common::CRISIS_RESOURCES)
-        .output()
+async fn haven_import_moves_a_sqlite_service_to_postgres_with_nothing_lost() {
+    // A service on the embedded default, with a conversation, a notice-free history, a
+    // read marker and office hours.
+    let mut old = TestServer::start_on(None, &[]).await;
+    let student = old.student("moving.student").await;
+    let doctor = old.psychiatrist("dr.moving").await;
+    let s = Peer::connect(&old, &student, None).await;
+    let opened = s
+        .call("conversation:open", json!({ "peerId": doctor.id }))
+        .await;
+    let conversation = opened["conversation"]["id"].as_i64().expect("opened");
+    let mut sent = Vec::new();
+    for body in [
+        "the first line",
+        "the second line",
+        "quotes ' and \" and \\ survive",
+    ] {
+        let ack = s
+            .call(
+                "message:send",
+                json!({ "conversationId": conversation, "clientId": client_id(), "body": body }),
+            )
+            .await;
+        sent.push(ack["message"].clone());
+    }
+    s.disconnect().await;
+    assert!(old.stop().await);
+    let sqlite_url = old.database_url.clone();
+
+    let (url, db) = fresh_database().await;
+    let import = |url: String| {
+        let from = sqlite_url.clone();
+        async move {
+            Command::new(common::BIN)
+                .args(["import", "--from", &from])
+                .env("DATABASE_URL", url)
+                .env("HAVEN_LOG", "warn")
+                .output()
+                .await
+                .expect("run haven import")
+        }
+    };
+    let out = import(url.clone()).await;
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("messages: 3 rows"), "{said}");
+    let again = import(url.clone()).await;
+    assert!(
+        !again.status.success(),
+        "a second import into a used database is refused"
+    );
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("empty"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+
+    // The same service on PostgreSQL: the same accounts, the same messages (ids, times,
+    // bodies), and new ids continue after the old ones.
+    let new = TestServer::start_on(Some(url), &[]).await;
+    let (status, _, cookie) = new.login("moving.student", PASSWORD, None).await;
+    assert_eq!(status, 200, "the password still signs in");
+    let (status, _, doctor_cookie) = new.login("dr.moving", PASSWORD, Some("psychiatrist")).await;
+    assert_eq!(status, 200);
+    let doctor = Account {
+        cookie: doctor_cookie.expect("cookie"),
+        id: doctor.id,
+    };
+    let mut d = Peer::connect(&new, &doctor, Some(0)).await;
+    let replayed = d.collect("message:new", Duration::from_millis(600)).await;
+    assert_eq!(replayed, sent, "every message, unchanged");
+    let student = Account {
+        cookie: cookie.expect("cookie"),
+        id: student.id,
+    };
+    let s = Peer::connect(&new, &student, None).await;
+    let ack = s
+        .call(
+            "message:send",
+            json!({ "conversationId": conversation, "clientId": client_id(), "body": "after the move" }),
+        )
+        .await;
+    let newest = sent.last().unwrap()["id"].as_i64().unwrap();
+    assert!(ack["message"]["id"].as_i64().unwrap() > newest, "{ack}");
+    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM tower_sessions.session")
+        .fetch_one(&db)
         .await
-        .expect("run haven serve");
-    assert!(!out.status.success());
-    let said = String::from_utf8_lossy(&out.stderr);
-    assert!(said.contains("cannot serve from one yet"), "{said}");
+        .unwrap();
+    assert!(sessions >= 2, "sessions live in PostgreSQL");
 }

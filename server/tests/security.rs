@@ -54,14 +54,16 @@ fn assert_inert(page: &str, what: &str) -> Html {
 }
 
 /// Stores a display name as an older version could have (today's rules refuse markup).
-fn set_display_name(server: &TestServer, user: i64, name: &str) {
-    let db = rusqlite::Connection::open(server.database_file()).expect("open database");
-    db.busy_timeout(Duration::from_secs(5)).unwrap();
-    db.execute(
-        "UPDATE users SET display_name = ?1 WHERE id = ?2",
-        rusqlite::params![name, user],
-    )
-    .expect("update display name");
+async fn set_display_name(server: &TestServer, user: i64, name: &str) {
+    let name = name.replace('\'', "''");
+    server
+        .db()
+        .await
+        .execute(&format!(
+            "UPDATE users SET display_name = '{name}' WHERE id = {user}"
+        ))
+        .await
+        .expect("update display name");
 }
 
 #[tokio::test]
@@ -81,8 +83,8 @@ async fn markup_in_names_and_bodies_is_text_on_every_page() {
         )
         .await;
     assert_eq!(ack["ok"], true, "{ack}");
-    set_display_name(&server, student.id, MARKUP);
-    set_display_name(&server, doctor.id, MARKUP);
+    set_display_name(&server, student.id, MARKUP).await;
+    set_display_name(&server, doctor.id, MARKUP).await;
 
     let pages = [
         (&doctor, format!("/chat/{conversation}")),

@@ -1,12 +1,12 @@
 //! What a session holds and how it is read: from the request (tower-sessions) for HTTP, and
 //! from the cookie header against the store for Socket.IO handshakes.
 
+use crate::store::sessions::Sessions;
 use app::protocol::{Role, UserId};
 use http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use tower_sessions::session::Id;
 use tower_sessions::{Session, SessionStore};
-use tower_sessions_sqlx_store::SqliteStore;
 
 /// The session cookie's name.
 pub const COOKIE_NAME: &str = "haven_session";
@@ -297,7 +297,7 @@ impl SessionLifetime {
 /// handshake has no tower-sessions layer in front of it. Expired sessions are not returned
 /// by the store.
 pub async fn socket_session(
-    store: &SqliteStore,
+    store: &Sessions,
     headers: &HeaderMap,
 ) -> Result<Option<SocketSession>, tower_sessions::session_store::Error> {
     let Some(id) = cookie(headers, COOKIE_NAME).and_then(|v| v.parse::<Id>().ok()) else {

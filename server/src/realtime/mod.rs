@@ -15,6 +15,7 @@ pub mod session_watch;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::store::sessions::Sessions;
 use app::protocol::{events, HandshakeAuth, UserId};
 use axum::extract::{OriginalUri, Request};
 use http::{HeaderValue, Uri};
@@ -22,7 +23,6 @@ use socketioxide::extract::{Extension, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::SocketIo;
-use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::auth::session::SocketSession;
 use crate::chat::Chat;
@@ -31,7 +31,7 @@ use crate::security::origin::PublicOrigin;
 /// What socket handlers share.
 #[derive(Clone)]
 pub struct Realtime {
-    pub sessions: SqliteStore,
+    pub sessions: Sessions,
     pub chat: Arc<Chat>,
     /// The only origin a browser may open sockets from.
     pub origin: PublicOrigin,

@@ -1,13 +1,11 @@
 //! The `access_log` table: the append-only record of who opened which conversation's
-//! content (the schema's triggers refuse updates and deletions).
+//! content (the schema's triggers refuse updates and deletions, on both backends).
 
 use std::net::IpAddr;
 
 use app::protocol::{AccessKind, ConversationId, Role, Timestamp, UserId};
-use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
 
-use super::{time, Db, StoreError};
+use super::{dispatch, Db, StoreError};
 
 /// One access, with who it was as the users table names them now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,17 +39,7 @@ pub async fn record(
     address: Option<IpAddr>,
     at: Timestamp,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO access_log (at, user_id, conversation_id, action, address) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(at.to_string())
-    .bind(user.0)
-    .bind(conversation.0)
-    .bind(kind.as_str())
-    .bind(address.map(|a| a.to_string()))
-    .execute(db)
-    .await?;
-    Ok(())
+    dispatch!(db, access::record(user, conversation, kind, address, at))
 }
 
 /// Records that `user` opened every conversation they are a member of (a live connection
@@ -63,22 +51,8 @@ pub async fn record_all_of_member(
     address: Option<IpAddr>,
     at: Timestamp,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO access_log (at, user_id, conversation_id, action, address) \
-         SELECT ?1, ?2, conversation_id, ?3, ?4 FROM conversation_members WHERE user_id = ?2",
-    )
-    .bind(at.to_string())
-    .bind(user.0)
-    .bind(kind.as_str())
-    .bind(address.map(|a| a.to_string()))
-    .execute(db)
-    .await?;
-    Ok(())
+    dispatch!(db, access::record_all_of_member(user, kind, address, at))
 }
-
-const SELECT: &str = "SELECT a.id, a.at, a.user_id, u.username, u.display_name, u.role, \
-        a.conversation_id, a.action, a.address \
-        FROM access_log a LEFT JOIN users u ON u.id = a.user_id";
 
 /// The newest accesses by anyone else to the conversations `user` is a member of.
 pub async fn by_others_to_member(
@@ -86,47 +60,23 @@ pub async fn by_others_to_member(
     user: UserId,
     limit: u32,
 ) -> Result<Vec<AccessRow>, StoreError> {
-    let rows = sqlx::query(&format!(
-        "{SELECT} WHERE a.conversation_id IN \
-           (SELECT conversation_id FROM conversation_members WHERE user_id = ?1) \
-         AND a.user_id IS NOT ?1 ORDER BY a.id DESC LIMIT ?2"
-    ))
-    .bind(user.0)
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
-    rows.iter().map(from_row).collect()
+    dispatch!(db, access::by_others_to_member(user, limit))
 }
 
 /// Accesses matching `filter`, oldest first.
 pub async fn audit(db: &Db, filter: &AuditFilter) -> Result<Vec<AccessRow>, StoreError> {
-    let rows = sqlx::query(&format!(
-        "{SELECT} WHERE (?1 IS NULL OR a.conversation_id = ?1) AND (?2 IS NULL OR a.user_id = ?2) \
-         AND (?3 IS NULL OR a.at >= ?3) ORDER BY a.id"
-    ))
-    .bind(filter.conversation.map(|c| c.0))
-    .bind(filter.user.map(|u| u.0))
-    .bind(filter.since.map(|s| s.to_string()))
-    .fetch_all(db)
-    .await?;
-    rows.iter().map(from_row).collect()
+    dispatch!(db, access::audit(filter))
 }
 
-fn from_row(row: &SqliteRow) -> Result<AccessRow, StoreError> {
-    let action: String = row.try_get("action")?;
-    let role: Option<String> = row.try_get("role")?;
-    Ok(AccessRow {
-        id: row.try_get("id")?,
-        at: time(row.try_get("at")?)?,
-        user_id: row.try_get::<Option<i64>, _>("user_id")?.map(UserId),
-        username: row.try_get("username")?,
-        display_name: row.try_get("display_name")?,
-        role: role
-            .map(|r| Role::parse(&r).ok_or_else(|| StoreError::Corrupt(format!("role {r:?}"))))
-            .transpose()?,
-        conversation_id: ConversationId(row.try_get("conversation_id")?),
-        kind: AccessKind::parse(&action)
-            .ok_or_else(|| StoreError::Corrupt(format!("access action {action:?}")))?,
-        address: row.try_get("address")?,
-    })
+/// Reads a stored role and action (the same text on both backends).
+pub(super) fn parse_role_and_kind(
+    role: Option<String>,
+    action: &str,
+) -> Result<(Option<Role>, AccessKind), StoreError> {
+    let role = role
+        .map(|r| Role::parse(&r).ok_or_else(|| StoreError::Corrupt(format!("role {r:?}"))))
+        .transpose()?;
+    let kind = AccessKind::parse(action)
+        .ok_or_else(|| StoreError::Corrupt(format!("access action {action:?}")))?;
+    Ok((role, kind))
 }

@@ -1,27 +1,55 @@
 //! Storage: the one place with SQL. Handlers and services call the typed functions of the
-//! submodules (`store::users::insert(..)`), never `sqlx` directly.
+//! table modules (`store::users::insert(..)`), never `sqlx` directly.
+//!
+//! Two backends sit behind one interface, chosen by the scheme of `DATABASE_URL`:
+//! [`Db`] is either pool, and each table module (`users`, `messages`, …) owns the types
+//! and one function per operation, which hands the call to `sqlite::<table>` or
+//! `postgres::<table>`. Each backend writes its own SQL in its own types (SQLite: text
+//! times and ids; PostgreSQL: `timestamptz`, `uuid`, `boolean`, arrays), so neither is
+//! bent to the other (docs/decisions.md, "PostgreSQL beside SQLite").
 
 pub mod access;
 pub mod availability;
 pub mod conversations;
+pub mod import;
 pub mod messages;
-pub mod postgres;
 pub mod retention;
 pub mod sessions;
 pub mod users;
 pub mod writer;
 
-use std::str::FromStr;
-use std::time::Duration;
+mod postgres;
+mod sqlite;
 
-use app::protocol::Timestamp;
-
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::postgres::PgPool;
 use sqlx::SqlitePool;
 use thiserror::Error;
 
-/// The connection pool every store function takes.
-pub type Db = SqlitePool;
+/// The database every store function takes: a connection pool of either backend. Cheap
+/// to clone.
+#[derive(Debug, Clone)]
+pub enum Db {
+    /// The embedded default: one file, one writer.
+    Sqlite(SqlitePool),
+    /// A PostgreSQL server, which several Haven nodes can share.
+    Postgres(PgPool),
+}
+
+/// Hands a store call to the backend of `db`: `dispatch!(db, users::insert(user))` calls
+/// `sqlite::users::insert(pool, user)` or `postgres::users::insert(pool, user)`.
+macro_rules! dispatch {
+    ($db:expr, $table:ident :: $function:ident ( $($arg:expr),* $(,)? )) => {
+        match $db {
+            $crate::store::Db::Sqlite(pool) => {
+                $crate::store::sqlite::$table::$function(pool, $($arg),*).await
+            }
+            $crate::store::Db::Postgres(pool) => {
+                $crate::store::postgres::$table::$function(pool, $($arg),*).await
+            }
+        }
+    };
+}
+pub(crate) use dispatch;
 
 /// What can go wrong in storage.
 #[derive(Debug, Error)]
@@ -48,9 +76,19 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot create the database folder or a storage thread")]
     Io(#[from] std::io::Error),
-    /// The database URL names a backend that cannot do this yet.
+    /// The operation needs the other backend (for example `haven import` from PostgreSQL).
     #[error("{0}")]
     Unsupported(&'static str),
+}
+
+impl StoreError {
+    /// Maps a unique-constraint violation to [`StoreError::Conflict`].
+    fn from_insert(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+            _ => StoreError::Database(err),
+        }
+    }
 }
 
 /// Which database a `DATABASE_URL` names, by its scheme.
@@ -74,60 +112,40 @@ impl Backend {
     }
 }
 
-impl StoreError {
-    /// Maps a unique-constraint violation to [`StoreError::Conflict`].
-    fn from_insert(err: sqlx::Error) -> Self {
-        match &err {
-            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
-            _ => StoreError::Database(err),
+impl Db {
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
         }
     }
 }
 
-/// Reads a time column, which [`Timestamp`]'s `Display` wrote.
-fn time(text: &str) -> Result<Timestamp, StoreError> {
-    Timestamp::parse(text).map_err(|_| StoreError::Corrupt(format!("time {text:?}")))
-}
-
-/// Reads a nullable time column.
-fn optional_time(text: Option<String>) -> Result<Option<Timestamp>, StoreError> {
-    text.as_deref().map(time).transpose()
-}
-
-/// Opens (creating if needed) the SQLite database at `url`, tuned for a chat server: WAL so
-/// readers never wait for the writer, `synchronous=NORMAL` (durable at each WAL checkpoint
-/// and safe against corruption), a busy timeout instead of immediate "database is locked".
+/// Connects to the database `url` names (a SQLite file is created if missing).
 pub async fn connect(url: &str) -> Result<Db, StoreError> {
-    if Backend::of(url) == Backend::Postgres {
-        return Err(StoreError::Unsupported(postgres::NOT_YET));
-    }
-    let options = SqliteConnectOptions::from_str(url)?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(5));
-    if let Some(dir) = options.get_filename().parent() {
-        if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir)?;
-        }
-    }
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
-        .connect_with(options)
-        .await?;
-    Ok(pool)
+    Ok(match Backend::of(url) {
+        Backend::Sqlite => Db::Sqlite(sqlite::connect(url).await?),
+        Backend::Postgres => Db::Postgres(postgres::connect(url).await?),
+    })
 }
 
-/// Applies the migrations in `migrations/sqlite/` that have not run yet.
+/// Applies the backend's migrations (`migrations/sqlite/` or `migrations/postgres/`) that
+/// have not run yet.
 pub async fn migrate(db: &Db) -> Result<(), StoreError> {
-    sqlx::migrate!("../migrations/sqlite").run(db).await?;
+    match db {
+        Db::Sqlite(pool) => sqlx::migrate!("../migrations/sqlite").run(pool).await?,
+        Db::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await?,
+    }
     Ok(())
 }
 
 /// Answers whether the database responds (for `/healthz`).
 pub async fn ping(db: &Db) -> Result<(), StoreError> {
-    sqlx::query("SELECT 1").execute(db).await?;
+    match db {
+        Db::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop)?,
+        Db::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop)?,
+    }
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 
 use app::protocol::Timestamp;
 
-use super::{Db, StoreError};
+use super::{dispatch, Db, StoreError};
 
 /// What a purge deleted (or, dry, would delete).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -15,50 +15,20 @@ pub struct Purged {
     pub accounts: u64,
 }
 
-/// Conversations of a deleted account with no message left.
-const EMPTY_OF_DELETED: &str = "SELECT c.id FROM conversations c \
+/// Conversations of a deleted account with no message left (the same SQL on both
+/// backends).
+pub(super) const EMPTY_OF_DELETED: &str = "SELECT c.id FROM conversations c \
     WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id) \
       AND EXISTS (SELECT 1 FROM conversation_members cm JOIN users u ON u.id = cm.user_id \
                   WHERE cm.conversation_id = c.id AND u.deleted_at IS NOT NULL)";
 
+/// Deleted accounts with no conversation and no message left.
+pub(super) const DELETE_EMPTY_ACCOUNTS: &str = "DELETE FROM users WHERE deleted_at IS NOT NULL \
+    AND NOT EXISTS (SELECT 1 FROM conversation_members WHERE user_id = users.id) \
+    AND NOT EXISTS (SELECT 1 FROM messages WHERE sender_id = users.id)";
+
 /// Deletes what the rule says for messages stored before `cutoff`, in one transaction;
 /// with `dry_run`, only counts (the transaction is rolled back).
 pub async fn purge(db: &Db, cutoff: Timestamp, dry_run: bool) -> Result<Purged, StoreError> {
-    let mut tx = db.begin().await?;
-    // Times are stored at fixed precision, so text order is time order.
-    let messages = sqlx::query("DELETE FROM messages WHERE created_at < ?")
-        .bind(cutoff.to_string())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    let empty: Vec<i64> = sqlx::query_scalar(EMPTY_OF_DELETED)
-        .fetch_all(&mut *tx)
-        .await?;
-    let ids = serde_json::to_string(&empty).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    for statement in [
-        "DELETE FROM direct_conversations WHERE conversation_id IN (SELECT value FROM json_each(?))",
-        "DELETE FROM conversation_members WHERE conversation_id IN (SELECT value FROM json_each(?))",
-        "DELETE FROM conversations WHERE id IN (SELECT value FROM json_each(?))",
-    ] {
-        sqlx::query(statement).bind(&ids).execute(&mut *tx).await?;
-    }
-    let accounts = sqlx::query(
-        "DELETE FROM users WHERE deleted_at IS NOT NULL \
-           AND NOT EXISTS (SELECT 1 FROM conversation_members WHERE user_id = users.id) \
-           AND NOT EXISTS (SELECT 1 FROM messages WHERE sender_id = users.id)",
-    )
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    let purged = Purged {
-        messages,
-        conversations: empty.len() as u64,
-        accounts,
-    };
-    if dry_run {
-        tx.rollback().await?;
-    } else {
-        tx.commit().await?;
-    }
-    Ok(purged)
+    dispatch!(db, retention::purge(cutoff, dry_run))
 }

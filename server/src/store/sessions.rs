@@ -1,31 +1,75 @@
-//! The `tower_sessions` table, read directly for what tower-sessions' store cannot answer
-//! in one query: which of many sessions are still valid. The store writes `expiry_date` as
-//! text (sqlx's encoding of a time), so it is compared through `datetime()`, as the store's
-//! own cleanup does.
+//! Sessions: tower-sessions' store of either backend ([`Sessions`]), and what its
+//! interface cannot answer in one query (which of many sessions are still valid, which
+//! belong to one user), read from its table directly.
 
 use std::collections::HashSet;
 
 use app::protocol::UserId;
-use tower_sessions::session::Record;
+use async_trait::async_trait;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store;
+use tower_sessions::ExpiredDeletion;
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
-use super::{Db, StoreError};
+use super::{dispatch, Db, StoreError};
 
-/// Of the session ids given, those that exist and have not expired.
-// `julianday`, not `datetime`: the latter drops the fraction of a second, and the watch would
-// then end a session up to a second before the store does.
-pub async fn unexpired(db: &Db, ids: &[String]) -> Result<HashSet<String>, StoreError> {
-    if ids.is_empty() {
-        return Ok(HashSet::new());
+/// tower-sessions' store on the database Haven uses: a session is valid on every node that
+/// shares the database.
+#[derive(Debug, Clone)]
+pub enum Sessions {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+impl Sessions {
+    /// The store in `db` (its table comes with Haven's migrations).
+    pub fn new(db: &Db) -> Self {
+        match db {
+            Db::Sqlite(pool) => Sessions::Sqlite(SqliteStore::new(pool.clone())),
+            Db::Postgres(pool) => Sessions::Postgres(PostgresStore::new(pool.clone())),
+        }
     }
-    let ids = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let rows: Vec<(String,)> = sqlx::query_as(
-        "SELECT id FROM tower_sessions
-         WHERE id IN (SELECT value FROM json_each(?)) AND julianday(expiry_date) > julianday('now')",
-    )
-    .bind(ids)
-    .fetch_all(db)
-    .await?;
-    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+#[async_trait]
+impl session_store::SessionStore for Sessions {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        match self {
+            Sessions::Sqlite(store) => store.create(record).await,
+            Sessions::Postgres(store) => store.create(record).await,
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        match self {
+            Sessions::Sqlite(store) => store.save(record).await,
+            Sessions::Postgres(store) => store.save(record).await,
+        }
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        match self {
+            Sessions::Sqlite(store) => store.load(id).await,
+            Sessions::Postgres(store) => store.load(id).await,
+        }
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        match self {
+            Sessions::Sqlite(store) => store.delete(id).await,
+            Sessions::Postgres(store) => store.delete(id).await,
+        }
+    }
+}
+
+#[async_trait]
+impl ExpiredDeletion for Sessions {
+    async fn delete_expired(&self) -> session_store::Result<()> {
+        match self {
+            Sessions::Sqlite(store) => store.delete_expired().await,
+            Sessions::Postgres(store) => store.delete_expired().await,
+        }
+    }
 }
 
 /// A stored session of one user: its id and, if signed in with sockets, its socket room
@@ -36,6 +80,14 @@ pub struct UserSession {
     pub socket_room: Option<String>,
 }
 
+/// Of the session ids given, those that exist and have not expired.
+pub async fn unexpired(db: &Db, ids: &[String]) -> Result<HashSet<String>, StoreError> {
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    dispatch!(db, sessions::unexpired(ids))
+}
+
 /// Every stored session of `user`. The store keeps each record as MessagePack, which SQL
 /// cannot look into, so all are read and decoded: for the rare deletion of an account.
 pub async fn of_user(
@@ -44,38 +96,39 @@ pub async fn of_user(
     user_key: &str,
     room_key: &str,
 ) -> Result<Vec<UserSession>, StoreError> {
-    let rows: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT id, data FROM tower_sessions")
-        .fetch_all(db)
-        .await?;
-    let mut found = Vec::new();
-    for (id, data) in rows {
-        // An unreadable record belongs to no one we can name; it expires by itself.
-        let Ok(record) = rmp_serde::from_slice::<Record>(&data) else {
-            continue;
-        };
-        let owner = record
+    let rows = dispatch!(db, sessions::all())?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, data)| owned_by(id, &data, user, user_key, room_key))
+        .collect())
+}
+
+/// The session `id` with the MessagePack record `data`, if it is `user`'s.
+fn owned_by(
+    id: String,
+    data: &[u8],
+    user: UserId,
+    user_key: &str,
+    room_key: &str,
+) -> Option<UserSession> {
+    // An unreadable record belongs to no one we can name; it expires by itself.
+    let record = rmp_serde::from_slice::<Record>(data).ok()?;
+    let owner = record
+        .data
+        .get(user_key)
+        .and_then(|u| u.get("id"))
+        .and_then(serde_json::Value::as_i64);
+    (owner == Some(user.0)).then(|| UserSession {
+        id,
+        socket_room: record
             .data
-            .get(user_key)
-            .and_then(|u| u.get("id"))
-            .and_then(serde_json::Value::as_i64);
-        if owner == Some(user.0) {
-            let socket_room = record
-                .data
-                .get(room_key)
-                .and_then(|r| r.as_str())
-                .map(str::to_owned);
-            found.push(UserSession { id, socket_room });
-        }
-    }
-    Ok(found)
+            .get(room_key)
+            .and_then(|r| r.as_str())
+            .map(str::to_owned),
+    })
 }
 
 /// Deletes these sessions: their cookies no longer sign anyone in.
 pub async fn delete(db: &Db, ids: &[String]) -> Result<(), StoreError> {
-    let ids = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    sqlx::query("DELETE FROM tower_sessions WHERE id IN (SELECT value FROM json_each(?))")
-        .bind(ids)
-        .execute(db)
-        .await?;
-    Ok(())
+    dispatch!(db, sessions::delete(ids))
 }

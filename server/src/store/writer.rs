@@ -1,8 +1,13 @@
-//! Group commit for messages: one thread owns message inserts and commits whatever has queued
-//! up while the previous commit ran, in one transaction. Under light load a batch is one
-//! message (no added latency); under heavy load the cost of a commit is shared by many.
+//! Group commit for messages: one writer owns message inserts and commits whatever has
+//! queued up while the previous commit ran, in one transaction. Under light load a batch is
+//! one message (no added latency); under heavy load the cost of a commit is shared by many.
 //!
-//! The writer is an OS thread of its own with its own rusqlite connection, not a task on
+//! On PostgreSQL the writer is a task with a connection of its own, whose statements time
+//! out after [`PG_STATEMENT_TIMEOUT`]: a batch commits within a bound, which catch-up's
+//! overlap relies on (`store::postgres::messages`). Each batch is one constant INSERT
+//! whatever its size, and one UPDATE.
+//!
+//! On SQLite the writer is an OS thread of its own with its own rusqlite connection, not a task on
 //! the async runtime: a write can block on the disk (a WAL page still under writeback, a
 //! checkpoint), and on the runtime's threads that would stall every socket. It costs one
 //! hand-off per batch, not per statement, and its page cache stays warm. Reads still go
@@ -15,10 +20,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use tokio::sync::{mpsc, oneshot};
 
-use super::messages::{self, Inserted, NewMessage};
-use super::{Db, StoreError};
+use super::messages::{Inserted, NewMessage};
+use super::{postgres, sqlite, Db, StoreError};
 
 type Reply = oneshot::Sender<Result<Inserted, StoreError>>;
 
@@ -46,13 +52,43 @@ const MAX_BATCH: usize = 1024;
 const LINGER: Duration = Duration::from_millis(1);
 /// How often the WAL is checkpointed (a no-op when nothing was written).
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// The longest a statement of the PostgreSQL writer may run: well inside catch-up's
+/// overlap (`store::postgres::messages::REPLAY_OVERLAP_SECONDS`).
+pub const PG_STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+/// A batch that meets a deadlock with another node's batch is tried again this often.
+const PG_ATTEMPTS: usize = 3;
 
 impl MessageWriter {
-    /// Opens the writer's connection and starts its thread on the database file behind
-    /// `db`. Fails (and the server does not start) when either is impossible, rather than
-    /// running a server that accepts sockets and fails every send.
+    /// Starts the writer on `db`. Fails (and the server does not start) when its
+    /// connection or thread cannot be had, rather than running a server that accepts
+    /// sockets and fails every send.
     pub fn spawn(db: &Db) -> Result<Self, StoreError> {
-        let path = db.connect_options().get_filename().to_path_buf();
+        match db {
+            Db::Sqlite(pool) => Self::spawn_sqlite(pool.connect_options().get_filename()),
+            Db::Postgres(pool) => Ok(Self::spawn_postgres(pool)),
+        }
+    }
+
+    /// The writer on PostgreSQL: a task on a connection of its own (opened at the first
+    /// batch and again after a failure; the server's pool has already reached the
+    /// database). Must be called on the runtime.
+    fn spawn_postgres(pool: &PgPool) -> Self {
+        let timeout = format!("{}ms", PG_STATEMENT_TIMEOUT.as_millis());
+        let options = (*pool.connect_options())
+            .clone()
+            .options([("statement_timeout", timeout.as_str())]);
+        let writer = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_lazy_with(options);
+        let (jobs, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(run_postgres(writer, rx));
+        Self { jobs }
+    }
+
+    /// The writer on SQLite: a thread with its own connection to the file at `path`, and a
+    /// checkpoint thread beside it.
+    fn spawn_sqlite(path: &std::path::Path) -> Result<Self, StoreError> {
+        let path = path.to_path_buf();
         let conn = open_writer(&path).map_err(StoreError::WriterStart)?;
         let (jobs, rx) = mpsc::channel(QUEUE);
         // The checkpointer stops when the writer does (its sender is dropped).
@@ -131,7 +167,106 @@ fn release(drained: &mut Vec<oneshot::Sender<()>>) {
     }
 }
 
-/// The writer thread: runs until every [`MessageWriter`] is dropped.
+/// One batch being gathered: the messages, who waits for each, and drain requests.
+#[derive(Default)]
+struct Batch {
+    messages: Vec<NewMessage>,
+    replies: Vec<Reply>,
+    drained: Vec<oneshot::Sender<()>>,
+}
+
+impl Batch {
+    /// Adds `first` and everything that queued up behind it, up to [`MAX_BATCH`]; a drain
+    /// request closes the batch.
+    fn gather(&mut self, first: Job, rx: &mut mpsc::Receiver<Job>) {
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            match job {
+                Job::Insert(message, reply) => {
+                    self.messages.push(message);
+                    self.replies.push(reply);
+                }
+                Job::Drain(done) => {
+                    self.drained.push(done);
+                    break;
+                }
+            }
+            if self.messages.len() < MAX_BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+    }
+
+    /// Answers every sender with the outcome of the commit, then the drain requests.
+    fn answer(&mut self, result: Result<Vec<Inserted>, String>, size: usize) {
+        match result {
+            Ok(answers) => {
+                for (reply, answer) in self.replies.drain(..).zip(answers) {
+                    let _ = reply.send(Ok(answer));
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, size, "message batch failed; nothing of it was stored");
+                for reply in self.replies.drain(..) {
+                    let _ = reply.send(Err(StoreError::BatchFailed));
+                }
+            }
+        }
+        release(&mut self.drained);
+    }
+}
+
+/// The PostgreSQL writer task: runs until every [`MessageWriter`] is dropped.
+async fn run_postgres(db: PgPool, mut rx: mpsc::Receiver<Job>) {
+    let mut batch = Batch::default();
+    let mut busy = false;
+    while let Some(job) = rx.recv().await {
+        if busy {
+            tokio::time::sleep(LINGER).await;
+        }
+        batch.gather(job, &mut rx);
+        let size = batch.messages.len();
+        if size == 0 {
+            release(&mut batch.drained);
+            continue;
+        }
+        let started = std::time::Instant::now();
+        let messages = std::mem::take(&mut batch.messages);
+        let mut attempt = 1;
+        let result = loop {
+            match postgres::messages::insert_batch(&db, &messages).await {
+                Err(e) if attempt < PG_ATTEMPTS && is_deadlock(&e) => attempt += 1,
+                result => break result.map_err(|e| error_chain(&e)),
+            }
+        };
+        tracing::debug!(
+            size,
+            micros = started.elapsed().as_micros() as u64,
+            "batch committed"
+        );
+        batch.answer(result, size);
+        busy = size > 1;
+    }
+}
+
+/// A batch that met another node's in a deadlock (PostgreSQL rolled it back whole).
+fn is_deadlock(error: &StoreError) -> bool {
+    matches!(error, StoreError::Database(sqlx::Error::Database(e)) if e.code().as_deref() == Some("40P01"))
+}
+
+/// An error with its causes, for the one log line of a failed batch.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The SQLite writer thread: runs until every [`MessageWriter`] is dropped.
 fn run(
     path: PathBuf,
     conn: rusqlite::Connection,
@@ -139,34 +274,16 @@ fn run(
     _checkpointer: std::sync::mpsc::Sender<()>,
 ) {
     let mut conn = Some(conn);
-    let mut batch = Vec::new();
-    let mut replies = Vec::new();
-    let mut drained = Vec::new();
+    let mut batch = Batch::default();
     let mut busy = false;
     while let Some(job) = rx.blocking_recv() {
-        let mut next = Some(job);
         if busy {
             std::thread::sleep(LINGER);
         }
-        // Everything that queued up while the previous batch was committing joins this one;
-        // a drain request closes the batch.
-        while let Some(job) = next.take() {
-            match job {
-                Job::Insert(message, reply) => {
-                    batch.push(message);
-                    replies.push(reply);
-                }
-                Job::Drain(done) => {
-                    drained.push(done);
-                    break;
-                }
-            }
-            if batch.len() < MAX_BATCH {
-                next = rx.try_recv().ok();
-            }
-        }
-        if batch.is_empty() {
-            release(&mut drained);
+        batch.gather(job, &mut rx);
+        let size = batch.messages.len();
+        if size == 0 {
+            release(&mut batch.drained);
             continue;
         }
         if conn.is_none() {
@@ -177,9 +294,8 @@ fn run(
                 .ok();
         }
         let started = std::time::Instant::now();
-        let size = batch.len();
         let result = match conn.as_mut() {
-            Some(conn) => messages::insert_batch(conn, std::mem::take(&mut batch)),
+            Some(conn) => sqlite::messages::insert_batch(conn, std::mem::take(&mut batch.messages)),
             None => Err(rusqlite::Error::InvalidPath(path.clone())),
         };
         tracing::debug!(
@@ -187,21 +303,10 @@ fn run(
             micros = started.elapsed().as_micros() as u64,
             "batch committed"
         );
-        match result {
-            Ok(answers) => {
-                for (reply, answer) in replies.drain(..).zip(answers) {
-                    let _ = reply.send(Ok(answer));
-                }
-            }
-            Err(e) => {
-                conn = None; // reopen for the next batch
-                tracing::error!(error = %e, size, "message batch failed; nothing of it was stored");
-                for reply in replies.drain(..) {
-                    let _ = reply.send(Err(StoreError::BatchFailed));
-                }
-            }
+        if result.is_err() {
+            conn = None; // reopen for the next batch
         }
+        batch.answer(result.map_err(|e| e.to_string()), size);
         busy = size > 1;
-        release(&mut drained);
     }
 }

@@ -7,6 +7,7 @@ mod listener;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::store::sessions::Sessions;
 use app::backend::{SharedBackend, SharedChatBackend};
 use app::protocol::CrisisList;
 use app::{shell, App};
@@ -23,7 +24,6 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::auth::backend::FormBackend;
 use crate::auth::service::Accounts;
@@ -59,7 +59,7 @@ pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
     }
     crate::auth::password::warm_up().await;
 
-    let sessions = SqliteStore::new(db.clone());
+    let sessions = Sessions::new(&db);
     tokio::spawn(delete_expired_sessions(sessions.clone()));
 
     // The chat domain publishes through the port; Socket.IO rooms deliver.
@@ -142,7 +142,7 @@ pub enum ServeError {
 /// the session for pages and the API.
 pub fn router(
     state: AppState,
-    sessions: SqliteStore,
+    sessions: Sessions,
     socket_layer: realtime::Layer,
     config: &Config,
     origin: &PublicOrigin,
@@ -268,7 +268,7 @@ async fn healthz(State(db): State<Db>) -> (StatusCode, &'static str) {
     }
 }
 
-async fn delete_expired_sessions(sessions: SqliteStore) {
+async fn delete_expired_sessions(sessions: Sessions) {
     use tower_sessions::ExpiredDeletion;
     if let Err(e) = sessions
         .continuously_delete_expired(tokio::time::Duration::from_secs(3600))

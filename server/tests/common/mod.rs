@@ -1,5 +1,9 @@
-//! Starts the real `haven` binary on an ephemeral port with a fresh SQLite file, and talks
-//! to it over HTTP and Socket.IO like any client would.
+//! Starts the real `haven` binary on an ephemeral port with a fresh database, and talks to
+//! it over HTTP and Socket.IO like any client would.
+//!
+//! The database is a SQLite file in a temporary folder, or, when `HAVEN_TEST_BACKEND` is
+//! `postgres`, a fresh database on the server `HAVEN_TEST_DATABASE_URL` names (`make test`
+//! runs the whole suite both ways; `scripts/test/with-postgres.sh` provides the server).
 #![allow(dead_code)] // each test file uses a different part of the harness
 
 use std::process::Stdio;
@@ -41,8 +45,20 @@ impl TestServer {
 
     /// Starts a server with extra environment variables.
     pub async fn start_with(env: &[(&str, &str)]) -> Self {
+        let database_url = if on_postgres() {
+            Some(fresh_postgres_database().await)
+        } else {
+            None
+        };
+        Self::start_on(database_url, env).await
+    }
+
+    /// Starts a server on the database `url` (`None`: a fresh SQLite file of its own,
+    /// whichever backend this run tests).
+    pub async fn start_on(url: Option<String>, env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let database_url = format!("sqlite://{}", dir.path().join("haven.db").display());
+        let database_url =
+            url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("haven.db").display()));
         let env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -57,9 +73,17 @@ impl TestServer {
         }
     }
 
-    /// The SQLite database file itself (its log is beside it, in `haven.db-wal`).
-    pub fn database_file(&self) -> std::path::PathBuf {
-        self.dir.path().join("haven.db")
+    /// The SQLite database file itself (its log is beside it, in `haven.db-wal`); `None`
+    /// on PostgreSQL.
+    pub fn database_file(&self) -> Option<std::path::PathBuf> {
+        self.database_url
+            .starts_with("sqlite:")
+            .then(|| self.dir.path().join("haven.db"))
+    }
+
+    /// A connection to this server's database, to look at or alter what it stored.
+    pub async fn db(&self) -> TestDb {
+        TestDb::connect(&self.database_url).await
     }
 
     /// Kills the server without warning (SIGKILL) and starts it again on the same database.
@@ -551,4 +575,80 @@ pub async fn say(peer: &Peer, conversation: i64, body: &str) -> serde_json::Valu
         .await;
     assert_eq!(ack["ok"], true, "{ack}");
     ack["message"].clone()
+}
+
+/// Whether this run tests PostgreSQL (`HAVEN_TEST_BACKEND=postgres`) rather than SQLite.
+pub fn on_postgres() -> bool {
+    std::env::var("HAVEN_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
+/// A new, empty database on the PostgreSQL server of `HAVEN_TEST_DATABASE_URL`; answers
+/// its URL. Never a shared database: one per test server.
+pub async fn fresh_postgres_database() -> String {
+    use sqlx::Connection;
+    let admin_url = std::env::var("HAVEN_TEST_DATABASE_URL")
+        .expect("HAVEN_TEST_DATABASE_URL: run through scripts/test/with-postgres.sh (make test)");
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .expect("the PostgreSQL test server");
+    let name = format!(
+        "haven_test_{}_{:x}",
+        std::process::id(),
+        rand::random::<u64>()
+    );
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create database");
+    let _ = admin.close().await;
+    let (base, _) = admin_url.rsplit_once('/').expect("a database in the URL");
+    format!("{base}/{name}")
+}
+
+/// A test's own connection to a server's database, SQLite or PostgreSQL. Statements are
+/// written once for both: `$1` parameters, literals for times (both read RFC 3339 text),
+/// and `CAST(… AS TEXT)` to read a time back.
+pub struct TestDb {
+    pool: sqlx::AnyPool,
+}
+
+impl TestDb {
+    async fn connect(url: &str) -> Self {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::any::AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await
+            .expect("connect to the test database");
+        Self { pool }
+    }
+
+    /// Runs a statement; answers the rows it changed, or the database's refusal.
+    pub async fn execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
+        Ok(sqlx::query(sql).execute(&self.pool).await?.rows_affected())
+    }
+
+    /// The first column of the first row, as a number.
+    pub async fn number(&self, sql: &str) -> i64 {
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// The first column of every row, as numbers.
+    pub async fn numbers(&self, sql: &str) -> Vec<i64> {
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_all(&self.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// The first column of the first row, as text (`None` for NULL).
+    pub async fn text(&self, sql: &str) -> Option<String> {
+        sqlx::query_scalar::<_, Option<String>>(sql)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
 }

@@ -1,0 +1,233 @@
+//! The `messages` table on PostgreSQL, and the message writer's batches.
+
+use std::collections::HashMap;
+
+use app::protocol::{ClientId, ConversationId, MessageId, UserId};
+use sqlx::postgres::{PgPool, PgRow};
+use sqlx::Row;
+use time::OffsetDateTime;
+
+use super::{client_id, pg_time, pg_uuid, time};
+use crate::store::messages::{kind_column, Inserted, MessageRow, NewMessage};
+use crate::store::StoreError;
+
+const COLUMNS: &str = "id, conversation_id, sender_id, client_id, body, created_at, erased";
+
+/// How far before a reconnecting client's newest message catch-up looks again, by the
+/// database's clock (`messages.stored_at`). With several writers a smaller id can commit
+/// after a larger one; the writer bounds how long a batch may take to commit
+/// (`store::writer`), and this is well beyond that bound.
+pub const REPLAY_OVERLAP_SECONDS: i64 = 60;
+
+pub(super) fn from_row(row: &PgRow) -> Result<MessageRow, StoreError> {
+    Ok(MessageRow {
+        id: MessageId(row.try_get("id")?),
+        conversation_id: ConversationId(row.try_get("conversation_id")?),
+        sender_id: row.try_get::<Option<i64>, _>("sender_id")?.map(UserId),
+        client_id: client_id(row.try_get("client_id")?),
+        body: row.try_get("body")?,
+        created_at: time(row.try_get("created_at")?),
+        erased: row.try_get("erased")?,
+    })
+}
+
+/// What makes a message "stored before": a member's `(sender, clientId)`, a notice's
+/// `(conversation, clientId)`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Member(UserId, String),
+    Notice(ConversationId, String),
+}
+
+fn key(conversation: ConversationId, sender: Option<UserId>, client: &ClientId) -> Key {
+    match sender {
+        Some(sender) => Key::Member(sender, client.0.clone()),
+        None => Key::Notice(conversation, client.0.clone()),
+    }
+}
+
+/// Stores a batch in one transaction with one constant statement, whatever its size: the
+/// columns go as arrays through `UNNEST`, in batch order, and `ON CONFLICT DO NOTHING`
+/// skips what was stored before. A repeat within the batch is resolved here, before the
+/// database sees it. Then one set-based UPDATE moves each conversation's
+/// `last_message_id` (never backwards: another node may have moved it further). The
+/// answers are in the order of `batch`, as on SQLite.
+pub async fn insert_batch(db: &PgPool, batch: &[NewMessage]) -> Result<Vec<Inserted>, StoreError> {
+    // Which earlier message of the batch each one repeats, if any.
+    let mut first_of: HashMap<Key, usize> = HashMap::with_capacity(batch.len());
+    let repeats: Vec<Option<usize>> = batch
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let k = key(m.conversation_id, m.sender_id, &m.client_id);
+            match first_of.get(&k) {
+                Some(&first) => Some(first),
+                None => {
+                    first_of.insert(k, i);
+                    None
+                }
+            }
+        })
+        .collect();
+    let unique: Vec<&NewMessage> = batch
+        .iter()
+        .zip(&repeats)
+        .filter(|(_, repeat)| repeat.is_none())
+        .map(|(m, _)| m)
+        .collect();
+
+    let mut tx = db.begin().await?;
+    let rows = sqlx::query(
+        "INSERT INTO messages (conversation_id, sender_id, kind, client_id, body, created_at) \
+         SELECT conversation_id, sender_id, kind, client_id, body, created_at \
+         FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::uuid[], $5::text[], $6::timestamptz[]) \
+           WITH ORDINALITY AS batch(conversation_id, sender_id, kind, client_id, body, created_at, n) \
+         ORDER BY n \
+         ON CONFLICT DO NOTHING \
+         RETURNING id, conversation_id, sender_id, client_id",
+    )
+    .bind(unique.iter().map(|m| m.conversation_id.0).collect::<Vec<_>>())
+    .bind(unique.iter().map(|m| m.sender_id.map(|s| s.0)).collect::<Vec<_>>())
+    .bind(unique.iter().map(|m| kind_column(m.sender_id)).collect::<Vec<_>>())
+    .bind(unique.iter().map(|m| pg_uuid(&m.client_id)).collect::<Result<Vec<_>, _>>()?)
+    .bind(unique.iter().map(|m| m.body.as_str()).collect::<Vec<_>>())
+    .bind(unique.iter().map(|m| pg_time(m.created_at)).collect::<Vec<OffsetDateTime>>())
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut new_ids: HashMap<Key, i64> = HashMap::with_capacity(rows.len());
+    let mut newest: HashMap<i64, i64> = HashMap::new();
+    for row in &rows {
+        let id: i64 = row.try_get("id")?;
+        let conversation: i64 = row.try_get("conversation_id")?;
+        let sender = row.try_get::<Option<i64>, _>("sender_id")?.map(UserId);
+        let client = client_id(row.try_get("client_id")?);
+        new_ids.insert(key(ConversationId(conversation), sender, &client), id);
+        let last = newest.entry(conversation).or_insert(id);
+        *last = (*last).max(id);
+    }
+    if !newest.is_empty() {
+        // In conversation order, so that two nodes' batches lock rows in the same order.
+        let mut newest: Vec<(i64, i64)> = newest.into_iter().collect();
+        newest.sort_unstable();
+        let (conversations, ids): (Vec<i64>, Vec<i64>) = newest.into_iter().unzip();
+        sqlx::query(
+            "UPDATE conversations c \
+             SET last_message_id = GREATEST(COALESCE(c.last_message_id, 0), newest.id) \
+             FROM UNNEST($1::bigint[], $2::bigint[]) AS newest(conversation_id, id) \
+             WHERE c.id = newest.conversation_id",
+        )
+        .bind(conversations)
+        .bind(ids)
+        .execute(&mut *tx)
+        .await?;
+    }
+
+    // What was stored before this batch (rare): read back inside the transaction.
+    let mut answers: Vec<Inserted> = Vec::with_capacity(batch.len());
+    let mut batch_rows: Vec<Option<MessageRow>> = vec![None; batch.len()];
+    for (i, (m, repeat)) in batch.iter().zip(&repeats).enumerate() {
+        if let Some(first) = repeat {
+            let earlier = batch_rows[*first].clone().ok_or_else(|| {
+                StoreError::Corrupt("a repeated message has no first answer".into())
+            })?;
+            answers.push(Inserted::Existing(earlier));
+            continue;
+        }
+        let k = key(m.conversation_id, m.sender_id, &m.client_id);
+        let answer = match new_ids.get(&k) {
+            Some(&id) => Inserted::New(MessageRow::stored_row(MessageId(id), m.clone())),
+            None => Inserted::Existing(stored_before(&mut tx, &k).await?),
+        };
+        batch_rows[i] = Some(match &answer {
+            Inserted::New(row) | Inserted::Existing(row) => row.clone(),
+        });
+        answers.push(answer);
+    }
+    tx.commit().await?;
+    Ok(answers)
+}
+
+/// The message stored before under `key`.
+async fn stored_before(tx: &mut sqlx::PgConnection, key: &Key) -> Result<MessageRow, StoreError> {
+    let row = match key {
+        Key::Member(sender, client) => {
+            sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM messages WHERE sender_id = $1 AND client_id = $2::uuid"
+            ))
+            .bind(sender.0)
+            .bind(client)
+            .fetch_one(tx)
+            .await?
+        }
+        Key::Notice(conversation, client) => {
+            sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM messages \
+                 WHERE conversation_id = $1 AND client_id = $2::uuid AND kind = 'notice'"
+            ))
+            .bind(conversation.0)
+            .bind(client)
+            .fetch_one(tx)
+            .await?
+        }
+    };
+    from_row(&row)
+}
+
+/// Catch-up: everything after `after`, and what the database stored within
+/// [`REPLAY_OVERLAP_SECONDS`] before `after` was (it may have committed after it).
+pub async fn after_for_user(
+    db: &PgPool,
+    user: UserId,
+    after: MessageId,
+    limit: u32,
+) -> Result<Vec<MessageRow>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT m.id, m.conversation_id, m.sender_id, m.client_id, m.body, m.created_at, m.erased \
+         FROM messages m \
+         JOIN conversation_members cm ON cm.conversation_id = m.conversation_id \
+         WHERE cm.user_id = $1 \
+           AND (m.id > $2 OR (m.id <> $2 AND m.stored_at > (SELECT stored_at FROM messages WHERE id = $2) \
+                                          - make_interval(secs => $4))) \
+         ORDER BY m.id LIMIT $3",
+    )
+    .bind(user.0)
+    .bind(after.0)
+    .bind(i64::from(limit))
+    .bind(REPLAY_OVERLAP_SECONDS as f64)
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn page(
+    db: &PgPool,
+    conversation: ConversationId,
+    before: Option<MessageId>,
+    limit: u32,
+) -> Result<Vec<MessageRow>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM messages WHERE conversation_id = $1 AND id < $2 \
+         ORDER BY id DESC LIMIT $3"
+    ))
+    .bind(conversation.0)
+    .bind(before.map_or(i64::MAX, |b| b.0))
+    .bind(i64::from(limit))
+    .fetch_all(db)
+    .await?;
+    let mut messages = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    messages.reverse();
+    Ok(messages)
+}
+
+pub async fn all_in(
+    db: &PgPool,
+    conversation: ConversationId,
+) -> Result<Vec<MessageRow>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM messages WHERE conversation_id = $1 ORDER BY id"
+    ))
+    .bind(conversation.0)
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(from_row).collect()
+}

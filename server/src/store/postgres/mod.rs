@@ -1,0 +1,54 @@
+//! The PostgreSQL backend: native types (`bigint` identity ids, `timestamptz`, `uuid`
+//! client ids, `boolean`, `date`, `inet`), `$n` parameters, arrays where SQLite takes a
+//! JSON list, and the message writer's batches as one `UNNEST` statement.
+
+pub mod access;
+pub mod availability;
+pub mod conversations;
+pub mod messages;
+pub mod retention;
+pub mod sessions;
+pub mod users;
+
+use std::time::Duration;
+
+use app::protocol::{ClientId, Timestamp};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use time::OffsetDateTime;
+
+use super::StoreError;
+
+/// Connects to the PostgreSQL database at `url`.
+pub async fn connect(url: &str) -> Result<PgPool, StoreError> {
+    Ok(PgPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(url)
+        .await?)
+}
+
+/// A [`Timestamp`] as a `timestamptz` value (milliseconds fit its microseconds).
+fn pg_time(t: Timestamp) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.as_millis()) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// A `timestamptz` value as a [`Timestamp`], to the millisecond.
+fn time(t: OffsetDateTime) -> Timestamp {
+    Timestamp::from_millis((t.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+/// A nullable `timestamptz`.
+fn optional_time(t: Option<OffsetDateTime>) -> Option<Timestamp> {
+    t.map(time)
+}
+
+/// A client id (validated UUID text) as a `uuid` value.
+fn pg_uuid(id: &ClientId) -> Result<uuid::Uuid, StoreError> {
+    uuid::Uuid::parse_str(&id.0).map_err(|_| StoreError::Corrupt(format!("client id {:?}", id.0)))
+}
+
+/// A `uuid` value as the client id text Haven uses (lowercase, hyphenated).
+fn client_id(id: uuid::Uuid) -> ClientId {
+    ClientId(id.hyphenated().to_string())
+}

@@ -1,0 +1,263 @@
+//! The `conversations`, `conversation_members` and `direct_conversations` tables on
+//! SQLite.
+
+use app::protocol::{ConversationId, MessageId, Role, Timestamp, UserId};
+use sqlx::{Row, SqlitePool};
+
+use super::{messages, optional_time, users};
+use crate::store::conversations::ConversationRow;
+use crate::store::messages::MessageRow;
+use crate::store::users::{LastSeen, Profile};
+use crate::store::StoreError;
+
+/// The one-to-one conversation of a student and a psychiatrist, created on first use.
+pub async fn open_direct(
+    db: &SqlitePool,
+    student: UserId,
+    psychiatrist: UserId,
+) -> Result<ConversationId, StoreError> {
+    if let Some(id) = find_direct(db, student, psychiatrist).await? {
+        return Ok(id);
+    }
+    let mut tx = db.begin().await?;
+    let id: i64 = sqlx::query_scalar("INSERT INTO conversations DEFAULT VALUES RETURNING id")
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO conversation_members (conversation_id, user_id) VALUES (?, ?), (?, ?)",
+    )
+    .bind(id)
+    .bind(student.0)
+    .bind(id)
+    .bind(psychiatrist.0)
+    .execute(&mut *tx)
+    .await?;
+    let inserted = sqlx::query(
+        "INSERT INTO direct_conversations (student_id, psychiatrist_id, conversation_id) VALUES (?, ?, ?)",
+    )
+    .bind(student.0)
+    .bind(psychiatrist.0)
+    .bind(id)
+    .execute(&mut *tx)
+    .await
+    .map_err(StoreError::from_insert);
+    match inserted {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(ConversationId(id))
+        }
+        // Opened concurrently by the other side: use theirs, drop ours.
+        Err(StoreError::Conflict) => {
+            tx.rollback().await?;
+            find_direct(db, student, psychiatrist)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("a conflicting conversation vanished".into()))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The conversation of this student and psychiatrist, if one exists.
+pub async fn find_direct(
+    db: &SqlitePool,
+    student: UserId,
+    psychiatrist: UserId,
+) -> Result<Option<ConversationId>, StoreError> {
+    let id = sqlx::query_scalar::<_, i64>(
+        "SELECT conversation_id FROM direct_conversations WHERE student_id = ? AND psychiatrist_id = ?",
+    )
+    .bind(student.0)
+    .bind(psychiatrist.0)
+    .fetch_optional(db)
+    .await?;
+    Ok(id.map(ConversationId))
+}
+
+/// The members of a conversation (empty if it does not exist).
+pub async fn members(
+    db: &SqlitePool,
+    conversation: ConversationId,
+) -> Result<Vec<UserId>, StoreError> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT user_id FROM conversation_members WHERE conversation_id = ? ORDER BY user_id",
+    )
+    .bind(conversation.0)
+    .fetch_all(db)
+    .await?;
+    Ok(ids.into_iter().map(UserId).collect())
+}
+
+/// The user's conversations for the sidebar, most recent activity first.
+pub async fn list_for(db: &SqlitePool, user: UserId) -> Result<Vec<ConversationRow>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT c.id AS conversation_id, \
+                peer.id AS peer_id, peer.display_name, peer.role, peer.bio, \
+                m.id, m.conversation_id AS m_conversation_id, m.sender_id, m.client_id, m.body, m.created_at, m.erased, \
+                MAX(me.marked_unread, (SELECT COUNT(*) FROM messages u \
+                  WHERE u.conversation_id = c.id AND u.id > me.last_read_id AND u.sender_id != me.user_id)) AS unread, \
+                (SELECT MIN(w.created_at) FROM messages w \
+                  WHERE w.conversation_id = c.id AND w.sender_id = other.user_id \
+                    AND w.id > MAX(me.handled_through_id, COALESCE( \
+                      (SELECT MAX(r.id) FROM messages r \
+                        WHERE r.conversation_id = c.id AND r.sender_id = me.user_id), 0))) AS awaiting_since \
+         FROM conversation_members me \
+         JOIN conversations c ON c.id = me.conversation_id \
+         JOIN conversation_members other ON other.conversation_id = c.id AND other.user_id != me.user_id \
+         JOIN users peer ON peer.id = other.user_id \
+         LEFT JOIN messages m ON m.id = c.last_message_id \
+         WHERE me.user_id = ? \
+         ORDER BY COALESCE(c.last_message_id, 0) DESC, c.id DESC",
+    )
+    .bind(user.0)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let role: String = row.try_get("role")?;
+            let last_message = match row.try_get::<Option<i64>, _>("id")? {
+                Some(_) => Some(MessageRow {
+                    conversation_id: ConversationId(row.try_get("m_conversation_id")?),
+                    ..messages::from_row(row)?
+                }),
+                None => None,
+            };
+            Ok(ConversationRow {
+                id: ConversationId(row.try_get("conversation_id")?),
+                peer: Profile {
+                    id: UserId(row.try_get("peer_id")?),
+                    display_name: row.try_get("display_name")?,
+                    role: Role::parse(&role)
+                        .ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
+                    bio: row.try_get("bio")?,
+                },
+                last_message,
+                unread: u32::try_from(row.try_get::<i64, _>("unread")?).unwrap_or(u32::MAX),
+                awaiting_since: optional_time(row.try_get("awaiting_since")?)?,
+            })
+        })
+        .collect()
+}
+
+/// Marks the conversation handled by `user` up to its newest message: it no longer awaits
+/// their reply until the other member writes again.
+pub async fn mark_handled(
+    db: &SqlitePool,
+    conversation: ConversationId,
+    user: UserId,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE conversation_members SET handled_through_id = \
+           (SELECT COALESCE(last_message_id, 0) FROM conversations WHERE id = ?1) \
+         WHERE conversation_id = ?1 AND user_id = ?2",
+    )
+    .bind(conversation.0)
+    .bind(user.0)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Marks the conversation unread for `user`: counted unread in their sidebar until they
+/// read it again (their read marker, and so the other member's "Seen", stays).
+pub async fn mark_unread(
+    db: &SqlitePool,
+    conversation: ConversationId,
+    user: UserId,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE conversation_members SET marked_unread = 1 WHERE conversation_id = ? AND user_id = ?",
+    )
+    .bind(conversation.0)
+    .bind(user.0)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// A student's first message in a conversation, and how many conversations they have.
+pub async fn student_facts(
+    db: &SqlitePool,
+    conversation: ConversationId,
+    student: UserId,
+) -> Result<(Option<Timestamp>, u32), StoreError> {
+    let row = sqlx::query(
+        "SELECT (SELECT MIN(created_at) FROM messages WHERE conversation_id = ?1 AND sender_id = ?2) AS since, \
+                (SELECT COUNT(*) FROM conversation_members WHERE user_id = ?2) AS conversations",
+    )
+    .bind(conversation.0)
+    .bind(student.0)
+    .fetch_one(db)
+    .await?;
+    Ok((
+        optional_time(row.try_get("since")?)?,
+        u32::try_from(row.try_get::<i64, _>("conversations")?).unwrap_or(u32::MAX),
+    ))
+}
+
+/// The people who share a conversation with `user`, with their last-seen times.
+pub async fn peers_last_seen(db: &SqlitePool, user: UserId) -> Result<Vec<LastSeen>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT u.id, u.last_seen_at FROM conversation_members me \
+         JOIN conversation_members other ON other.conversation_id = me.conversation_id AND other.user_id != me.user_id \
+         JOIN users u ON u.id = other.user_id WHERE me.user_id = ?",
+    )
+    .bind(user.0)
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(users::last_seen_row).collect()
+}
+
+/// Moves a member's read marker forward to `read` (never backwards), if `read` is a message
+/// of this conversation; `at` is recorded when the marker moves. Answers the marker and its
+/// time after the update, or `None` if `read` is not a message of the conversation.
+pub async fn mark_read(
+    db: &SqlitePool,
+    conversation: ConversationId,
+    user: UserId,
+    read: MessageId,
+    at: Timestamp,
+) -> Result<Option<(MessageId, Option<Timestamp>)>, StoreError> {
+    let row = sqlx::query(
+        "UPDATE conversation_members SET \
+           last_read_at = CASE WHEN ?1 > last_read_id THEN ?4 ELSE last_read_at END, \
+           last_read_id = MAX(last_read_id, ?1), marked_unread = 0 \
+         WHERE conversation_id = ?2 AND user_id = ?3 \
+           AND EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND conversation_id = ?2) \
+         RETURNING last_read_id, last_read_at",
+    )
+    .bind(read.0)
+    .bind(conversation.0)
+    .bind(user.0)
+    .bind(at.to_string())
+    .fetch_optional(db)
+    .await?;
+    row.map(|row| {
+        Ok((
+            MessageId(row.try_get("last_read_id")?),
+            optional_time(row.try_get("last_read_at")?)?,
+        ))
+    })
+    .transpose()
+}
+
+/// A member's read marker and when it last moved (0 and none if never read).
+pub async fn read_marker(
+    db: &SqlitePool,
+    conversation: ConversationId,
+    user: UserId,
+) -> Result<(MessageId, Option<Timestamp>), StoreError> {
+    let row = sqlx::query(
+        "SELECT last_read_id, last_read_at FROM conversation_members WHERE conversation_id = ? AND user_id = ?",
+    )
+    .bind(conversation.0)
+    .bind(user.0)
+    .fetch_optional(db)
+    .await?;
+    Ok(match row {
+        Some(row) => (
+            MessageId(row.try_get("last_read_id")?),
+            optional_time(row.try_get("last_read_at")?)?,
+        ),
+        None => (MessageId(0), None),
+    })
+}
