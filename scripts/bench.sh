@@ -31,7 +31,7 @@ bench_dir=$(cd "${HAVEN_BENCH_DIR:-../shared/bench}" && pwd)
 haven="$CARGO_TARGET_DIR/release/haven"
 floor="$CARGO_TARGET_DIR/release/examples/socket_floor"
 [ -x "$haven" ] || { echo "build first: cargo leptos build --release" >&2; exit 1; }
-if [ "$mode" != compare ] && [ ! -x "$floor" ]; then
+if { [ "$mode" = floor ] || [ "$mode" = ceiling ]; } && [ ! -x "$floor" ]; then
   cargo build --release -p server --example socket_floor
 fi
 
