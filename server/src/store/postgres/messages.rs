@@ -122,25 +122,22 @@ pub async fn insert_batch(db: &PgPool, batch: &[NewMessage]) -> Result<Vec<Inser
         .await?;
     }
 
-    // What was stored before this batch (rare): read back inside the transaction.
+    // Answers in batch order, so a repeat finds its first occurrence's answer at `first`.
     let mut answers: Vec<Inserted> = Vec::with_capacity(batch.len());
-    let mut batch_rows: Vec<Option<MessageRow>> = vec![None; batch.len()];
-    for (i, (m, repeat)) in batch.iter().zip(&repeats).enumerate() {
-        if let Some(first) = repeat {
-            let earlier = batch_rows[*first].clone().ok_or_else(|| {
-                StoreError::Corrupt("a repeated message has no first answer".into())
-            })?;
-            answers.push(Inserted::Existing(earlier));
-            continue;
-        }
-        let k = key(m.conversation_id, m.sender_id, &m.client_id);
-        let answer = match new_ids.get(&k) {
-            Some(&id) => Inserted::New(MessageRow::stored_row(MessageId(id), m.clone())),
-            None => Inserted::Existing(stored_before(&mut tx, &k).await?),
+    for (m, repeat) in batch.iter().zip(&repeats) {
+        let answer = match repeat {
+            Some(first) => Inserted::Existing(match &answers[*first] {
+                Inserted::New(row) | Inserted::Existing(row) => row.clone(),
+            }),
+            None => {
+                let k = key(m.conversation_id, m.sender_id, &m.client_id);
+                match new_ids.get(&k) {
+                    Some(&id) => Inserted::New(MessageRow::stored_row(MessageId(id), m.clone())),
+                    // Stored before this batch (rare): read back inside the transaction.
+                    None => Inserted::Existing(stored_before(&mut tx, &k).await?),
+                }
+            }
         };
-        batch_rows[i] = Some(match &answer {
-            Inserted::New(row) | Inserted::Existing(row) => row.clone(),
-        });
         answers.push(answer);
     }
     tx.commit().await?;
