@@ -19,7 +19,7 @@ export HAVEN_CRISIS_RESOURCES ?= $(CURDIR)/docs/crisis-resources.example.toml
 HAVEN_RELEASE := $(CARGO_TARGET_DIR)/release/haven
 HAVEN_DEBUG := $(CARGO_TARGET_DIR)/debug/haven
 
-.PHONY: run dev test setup setup-test build lint site-isolation unit e2e bench bench-slow3g
+.PHONY: run dev cluster test setup setup-cluster setup-test build lint site-isolation unit e2e bench bench-slow3g
 
 ## run: build the release site and server, migrate, seed demo accounts, serve on SQLite
 run: export LEPTOS_SITE_ROOT := $(SITE_RELEASE)
@@ -29,6 +29,14 @@ run: setup
 	$(HAVEN_RELEASE) migrate
 	$(HAVEN_RELEASE) seed-demo
 	$(HAVEN_RELEASE) serve
+
+## cluster: two nodes on PostgreSQL and Redis behind HAProxy on http://127.0.0.1:8080, with
+## the demo accounts (throwaway PostgreSQL and Redis if none run here; Ctrl-C stops it all)
+cluster: export LEPTOS_SITE_ROOT := $(SITE_RELEASE)
+cluster: setup-cluster
+	cargo leptos build --release
+	scripts/precompress.sh $(SITE_RELEASE)
+	scripts/cluster.sh
 
 ## dev: rebuild and reload on every change
 dev: setup
@@ -40,6 +48,9 @@ test: setup-test lint site-isolation unit e2e
 
 setup:
 	scripts/setup.sh run
+
+setup-cluster:
+	scripts/setup.sh cluster
 
 setup-test:
 	scripts/setup.sh test
@@ -65,8 +76,11 @@ unit: build
 	HAVEN_TEST_BACKEND=postgres scripts/test/with-postgres.sh \
 	  cargo test -p server -p app -- --include-ignored
 
+# The whole browser suite on one node, then the run through the balancer (two nodes on
+# PostgreSQL and Redis: scripts/cluster.sh starts throwaway ones when none run here).
 e2e: build
 	cd end2end && npx playwright test
+	cd end2end && npx playwright test -c playwright.cluster.config.ts
 
 ## bench: Haven vs the Node/socket.io reference (../shared/bench), results in docs/benchmarks.md;
 ## then again with Haven on PostgreSQL at 10k msg/s (100 pairs x 100 msg/s)

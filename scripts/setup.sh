@@ -4,8 +4,9 @@
 # Debian's packages (no GitHub downloads: cargo-leptos would try them for missing tools).
 #
 #   scripts/setup.sh run    # Rust wasm target, cargo-leptos, wasm-bindgen CLI, wasm-opt (npm)
-#   scripts/setup.sh test   # the above, plus Chromium, the Playwright npm packages and
-#                           # PostgreSQL (for throwaway test clusters)
+#   scripts/setup.sh cluster  # the above, plus PostgreSQL, Redis and HAProxy (several nodes
+#                             # on one machine: scripts/cluster.sh)
+#   scripts/setup.sh test     # the above, plus Chromium and the Playwright npm packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,7 +59,7 @@ mkdir -p public/vendor
 find public/vendor -name 'socket.io*.js' ! -name "socket.io-$sio_version.min.js" -delete
 cp -u node_modules/socket.io-client/dist/socket.io.min.js "public/vendor/socket.io-$sio_version.min.js"
 
-if [ "$mode" = test ]; then
+if [ "$mode" = test ] || [ "$mode" = cluster ]; then
   # The tests start throwaway PostgreSQL clusters (scripts/test/with-postgres.sh).
   if ! command -v pg_virtualenv >/dev/null || ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
     say "installing PostgreSQL from Debian (throwaway test clusters only)"
@@ -69,6 +70,14 @@ if [ "$mode" = test ]; then
     fi
     apt_install postgresql
   fi
+  # Several nodes: throwaway Redis servers and the load balancer (never started as services).
+  if ! command -v redis-server >/dev/null || ! command -v haproxy >/dev/null; then
+    say "installing Redis and HAProxy from Debian (several nodes)"
+    apt_install redis-server haproxy
+  fi
+fi
+
+if [ "$mode" = test ]; then
   if [ ! -x /usr/bin/chromium ]; then
     say "installing Chromium from Debian"
     apt_install chromium

@@ -84,6 +84,10 @@ pub struct ServeArgs {
     /// as `Europe/London`). Default: the machine's.
     #[arg(long, env = "HAVEN_TIME_ZONE")]
     pub time_zone: Option<String>,
+    /// Several nodes: the Redis they share (`redis://host:6379/0`), for Socket.IO fan-out,
+    /// presence and rate limits. Needs a PostgreSQL `DATABASE_URL`. Default: one node.
+    #[arg(long, env = "HAVEN_REDIS_URL")]
+    pub redis_url: Option<String>,
 }
 
 /// Resolved server settings.
@@ -103,6 +107,7 @@ pub struct Config {
     pub presence_grace: Duration,
     pub crisis_resources: Option<PathBuf>,
     pub time_zone: Option<String>,
+    pub redis_url: Option<String>,
 }
 
 impl Config {
@@ -137,6 +142,7 @@ impl Config {
             presence_grace: Duration::from_millis(args.presence_grace_ms),
             crisis_resources: args.crisis_resources,
             time_zone: args.time_zone,
+            redis_url: args.redis_url.filter(|url| !url.is_empty()),
             send_rate: SendRate {
                 per_second: args.send_rate_per_sec,
                 burst: args.send_burst,

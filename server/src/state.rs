@@ -26,6 +26,8 @@ pub struct AppState {
     pub db: Db,
     /// The crisis resources every page shows.
     pub crisis: app::protocol::CrisisList,
+    /// With several nodes: whether this one reaches Redis.
+    pub redis: Option<Arc<crate::cluster::Health>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

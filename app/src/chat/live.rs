@@ -270,7 +270,28 @@ fn listen(
             clock.disconnected();
             on_lost(reason)
         });
-        socket.on("connect_error", lost);
+        let retrying = socket.clone();
+        socket.on("connect_error", move |error| {
+            lost(error.clone());
+            // A node that cannot reach the others refuses for a moment: try again (the
+            // balancer may send this one elsewhere). Other refusals are final.
+            let message = js_sys::Reflect::get(&error, &"message".into())
+                .ok()
+                .and_then(|m| m.as_string());
+            if message.as_deref() == Some(events::UNAVAILABLE) {
+                let retrying = retrying.clone();
+                let wait = 1000.0 + js_sys::Math::random() * 2000.0;
+                set_timeout(
+                    move || retrying.retry(),
+                    std::time::Duration::from_millis(wait as u64),
+                );
+            }
+        });
+    }
+    {
+        // This node lost its link to the others: reconnect, catching up on what it missed.
+        let reconnecting = socket.clone();
+        socket.on(events::RECONNECT, move |_| reconnecting.reconnect());
     }
     socket.on(events::MESSAGE_NEW, move |payload| {
         let Some(message) = from_js::<Message>(&payload) else {

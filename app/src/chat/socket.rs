@@ -24,6 +24,12 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn on(this: &JsSocket, event: &str, listener: &Function);
 
+    #[wasm_bindgen(method, js_name = connect)]
+    fn open(this: &JsSocket);
+
+    #[wasm_bindgen(method, js_name = disconnect)]
+    fn close(this: &JsSocket);
+
     #[wasm_bindgen(method, js_name = emitWithAck)]
     fn emit_with_ack(this: &JsSocket, event: &str, payload: &JsValue) -> Promise;
 
@@ -89,6 +95,18 @@ impl Socket {
         Some(Socket {
             inner: io_connect(&options),
         })
+    }
+
+    /// Closes the connection and opens a new one at once (its handshake catches up).
+    pub fn reconnect(&self) {
+        self.inner.close();
+        self.inner.open();
+    }
+
+    /// Opens the connection again after a refused handshake (socket.io-client does not
+    /// retry those by itself).
+    pub fn retry(&self) {
+        self.inner.open();
     }
 
     /// Calls `handler` with each `event` payload.

@@ -13,6 +13,11 @@ pub const MESSAGE_SEND: &str = "message:send";
 pub const MESSAGE_NEW: &str = "message:new";
 /// Server → client: the catch-up gap is too large; reload history over HTTP.
 pub const SYNC_RELOAD: &str = "sync:reload";
+/// Server → client: this node's link to the other nodes was interrupted; reconnect (which
+/// catches up from the database, and may land on another node).
+pub const RECONNECT: &str = "sync:reconnect";
+/// The `connect_error` message of a node that cannot serve sockets now: try again shortly.
+pub const UNAVAILABLE: &str = "unavailable: try again";
 pub const PRESENCE: &str = "presence";
 pub const PRESENCE_SNAPSHOT: &str = "presence:snapshot";
 pub const TYPING: &str = "typing";

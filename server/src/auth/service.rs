@@ -109,6 +109,12 @@ impl Accounts {
         }
     }
 
+    /// Counts sign-ins and registrations in Redis for every node (`None`: in memory).
+    pub fn with_shared_throttle(mut self, redis: Option<crate::cluster::Redis>) -> Self {
+        self.throttle = self.throttle.shared_through(redis);
+        self
+    }
+
     /// Sessions started from now on get the shorter inactivity limits of `lifetime`.
     pub fn with_lifetime(mut self, lifetime: SessionLifetime) -> Self {
         self.lifetime = Some(lifetime);
@@ -137,6 +143,7 @@ impl Accounts {
         let attempt = self
             .throttle
             .reserve_sign_in(&username, address)
+            .await
             .map_err(|wait| rate_limited("sign-in", wait))?;
         // An absurdly long password cannot match and is not worth hashing.
         let record = if password.len() <= 4 * app::validation::PASSWORD_MAX {
@@ -155,7 +162,7 @@ impl Accounts {
             tracing::info!(code = "invalid_credentials", "sign-in refused");
             return Err(AuthError::InvalidCredentials);
         };
-        self.throttle.succeeded(attempt);
+        self.throttle.succeeded(attempt).await;
         if let Some(expected) = expected.filter(|role| *role != user.role) {
             tracing::info!(code = "wrong_role", user = %user.id, "sign-in on the other role's page");
             return Err(AuthError::WrongRole {
@@ -194,6 +201,7 @@ impl Accounts {
         check_account(&account)?;
         self.throttle
             .reserve_registration(address)
+            .await
             .map_err(|wait| rate_limited("registration", wait))?;
         let code = RecoveryCode::generate();
         let recovery_hash = password::hash(code.canonical().to_owned())
@@ -233,6 +241,7 @@ impl Accounts {
         let attempt = self
             .throttle
             .reserve_sign_in(&username, address)
+            .await
             .map_err(|wait| rate_limited("recovery", wait))?;
         // Only students have codes; an unknown name costs the same hash as a wrong code.
         let record = users::find_by_username(&self.db, &username)
@@ -247,7 +256,7 @@ impl Accounts {
             tracing::info!(code = "invalid_recovery_code", "recovery refused");
             return Err(AuthError::InvalidRecoveryCode);
         };
-        self.throttle.succeeded(attempt);
+        self.throttle.succeeded(attempt).await;
         let next = RecoveryCode::generate();
         let password_hash = password::hash(form.new_password.to_owned())
             .await
@@ -322,6 +331,7 @@ impl Accounts {
         let attempt = self
             .throttle
             .reserve_sign_in(&record.username, address)
+            .await
             .map_err(|wait| rate_limited(what, wait))?;
         let matches = password::verify(password.to_owned(), Some(record.password_hash))
             .await
@@ -330,7 +340,7 @@ impl Accounts {
             tracing::info!(code = "invalid_credentials", user = %user.id, what, "refused");
             return Err(invalid(Field::Password, "That is not your password."));
         }
-        self.throttle.succeeded(attempt);
+        self.throttle.succeeded(attempt).await;
         Ok(user.id)
     }
 

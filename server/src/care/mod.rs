@@ -86,13 +86,23 @@ pub struct Closed {
     pub notice: String,
 }
 
-/// Availability of psychiatrists: their settings (cached; one node writes them), what
-/// students are told, and whether a message arrives out of hours.
+/// Availability of psychiatrists: their settings (cached), what students are told, and
+/// whether a message arrives out of hours.
 pub struct Care {
     db: Db,
     zone: ServiceTimeZone,
     crisis: Arc<[CrisisResource]>,
-    settings: Mutex<HashMap<UserId, Arc<AvailabilityRow>>>,
+    settings: Mutex<HashMap<UserId, Cached>>,
+    /// How long a cached entry is believed: for ever on one node (saving replaces it);
+    /// with several nodes briefly, since another node may have saved new settings.
+    fresh_for: Option<std::time::Duration>,
+}
+
+/// Settings as read at a moment.
+#[derive(Clone)]
+struct Cached {
+    row: Arc<AvailabilityRow>,
+    read: std::time::Instant,
 }
 
 impl Care {
@@ -103,7 +113,14 @@ impl Care {
             zone,
             crisis,
             settings: Mutex::new(HashMap::new()),
+            fresh_for: None,
         }
+    }
+
+    /// Believes cached settings for `fresh_for` only (several nodes: another may save).
+    pub fn with_cache_lifetime(mut self, fresh_for: std::time::Duration) -> Self {
+        self.fresh_for = Some(fresh_for);
+        self
     }
 
     /// Today's date in the service's time zone.
@@ -112,15 +129,26 @@ impl Care {
     }
 
     async fn settings(&self, psychiatrist: UserId) -> Result<Arc<AvailabilityRow>, StoreError> {
-        if let Some(found) = self.lock().get(&psychiatrist) {
-            return Ok(found.clone());
+        let fresh = |cached: &&Cached| {
+            self.fresh_for
+                .is_none_or(|fresh_for| cached.read.elapsed() < fresh_for)
+        };
+        if let Some(found) = self.lock().get(&psychiatrist).filter(fresh) {
+            return Ok(found.row.clone());
         }
+        let read = std::time::Instant::now();
         let row = Arc::new(rows::get(&self.db, psychiatrist).await?);
-        self.lock().insert(psychiatrist, row.clone());
+        self.lock().insert(
+            psychiatrist,
+            Cached {
+                row: row.clone(),
+                read,
+            },
+        );
         Ok(row)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, Arc<AvailabilityRow>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, Cached>> {
         self.settings.lock().unwrap_or_else(|e| e.into_inner())
     }
 

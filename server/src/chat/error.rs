@@ -76,6 +76,7 @@ impl ChatError {
     /// Logs a refusal by its code (never with the payload), and a failure with its causes;
     /// for the edges that answer the error (acks and server functions), once each.
     pub fn log(&self, operation: &str, user: app::protocol::UserId) {
+        crate::metrics::METRICS.error(self.code());
         match self {
             ChatError::Store(cause) => tracing::error!(
                 operation,

@@ -1,11 +1,15 @@
 //! Per-user send rate: a token bucket, so short bursts (a few quick lines) pass and a flood
 //! does not. Buckets that have refilled are swept, so the map holds recent senders only.
+//! With several nodes the buckets are kept in Redis (`cluster::limits`), shared by all;
+//! when Redis does not answer, this node's own buckets decide.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use app::protocol::UserId;
+
+use crate::cluster::{limits, Redis};
 
 /// Rate settings.
 #[derive(Debug, Clone, Copy)]
@@ -42,9 +46,10 @@ struct Buckets {
 }
 
 /// Token buckets per user.
-#[derive(Debug)]
 pub struct SendLimiter {
     rate: SendRate,
+    /// With several nodes: the shared buckets, under this name.
+    shared: Option<(Redis, &'static str)>,
     /// After this long untouched, a bucket is full again: the same as no bucket.
     refilled_after: Duration,
     buckets: Mutex<Buckets>,
@@ -55,6 +60,7 @@ impl SendLimiter {
     pub fn new(rate: SendRate) -> Self {
         Self {
             rate,
+            shared: None,
             refilled_after: Duration::try_from_secs_f64(rate.burst / rate.per_second)
                 .unwrap_or(Duration::MAX),
             buckets: Mutex::new(Buckets {
@@ -64,14 +70,36 @@ impl SendLimiter {
         }
     }
 
+    /// The same limit kept in Redis as `kind` for every node (`None`: in memory).
+    pub fn shared_through(mut self, redis: Option<Redis>, kind: &'static str) -> Self {
+        self.shared = redis.map(|redis| (redis, kind));
+        self
+    }
+
+    /// Takes one token for `user`; `false` if there is none.
+    pub async fn acquire(&self, user: UserId) -> bool {
+        if let Some((redis, kind)) = self.shared.as_ref().filter(|(r, _)| r.health().is_up()) {
+            let SendRate { per_second, burst } = self.rate;
+            match limits::take_token(redis, kind, user, per_second, burst).await {
+                Ok(taken) => return taken,
+                Err(e) => tracing::warn!(
+                    error = %crate::report::chain(&e),
+                    kind,
+                    "rate limit counted on this node only"
+                ),
+            }
+        }
+        self.try_acquire(user)
+    }
+
     /// How many users have a bucket now.
     #[cfg(test)]
     fn len(&self) -> usize {
         self.buckets.lock().unwrap().by_user.len()
     }
 
-    /// Takes one token for `user`; `false` if there is none.
-    pub fn try_acquire(&self, user: UserId) -> bool {
+    /// Takes one token for `user` from this node's buckets; `false` if there is none.
+    fn try_acquire(&self, user: UserId) -> bool {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if now.duration_since(buckets.swept) >= SWEEP_EVERY {

@@ -115,28 +115,38 @@ pub fn parse_client_id(raw: &str) -> Result<ClientId, ChatError> {
 
 impl Chat {
     /// The service over `db`, limiting sends to `rate` per user, publishing through
-    /// `publisher`; a user stays online `presence_grace` after their last connection.
-    /// Fails if the message writer cannot start.
+    /// `publisher`; a user stays online `presence_grace` after their last connection. With
+    /// `redis`, presence and the limits are shared with the other nodes. Fails if the
+    /// message writer cannot start.
     pub fn new(
         db: Db,
         rate: SendRate,
         publisher: SharedPublisher,
         presence_grace: std::time::Duration,
         care: Arc<Care>,
+        redis: Option<crate::cluster::Redis>,
     ) -> Result<Self, StoreError> {
+        let presence = Arc::new(Presence::new(
+            db.clone(),
+            publisher.clone(),
+            presence_grace,
+            redis.clone(),
+        ));
+        presence.start();
         Ok(Self {
             care,
             notices: NoticesPosted::default(),
             writer: MessageWriter::spawn(&db)?,
-            presence: Arc::new(Presence::new(db.clone(), publisher.clone(), presence_grace)),
+            presence,
             members: Members::new(db.clone()),
             db,
             publisher,
-            limiter: SendLimiter::new(rate),
+            limiter: SendLimiter::new(rate).shared_through(redis.clone(), "send"),
             typing_limiter: SendLimiter::new(SendRate {
                 per_second: 2.0,
                 burst: 6.0,
-            }),
+            })
+            .shared_through(redis, "typing"),
         })
     }
 
@@ -186,7 +196,7 @@ impl Chat {
             .members
             .of_if_member(sender, request.conversation_id)
             .await?;
-        if !self.limiter.try_acquire(sender) {
+        if !self.limiter.acquire(sender).await {
             return Err(ChatError::RateLimited);
         }
         let new = messages::NewMessage {
@@ -461,7 +471,7 @@ impl Chat {
         typing: bool,
     ) -> Result<(), ChatError> {
         let members = self.members.of_if_member(user, conversation).await?;
-        if !self.typing_limiter.try_acquire(user) {
+        if !self.typing_limiter.acquire(user).await {
             return Err(ChatError::RateLimited);
         }
         let others: Arc<[UserId]> = members.iter().copied().filter(|m| *m != user).collect();
@@ -632,10 +642,20 @@ impl Chat {
         self.presence.statuses(user, role).await
     }
 
+    /// Messages waiting to be committed now.
+    pub fn writer_queue_depth(&self) -> usize {
+        self.writer.queue_depth()
+    }
+
+    /// Whether messages can still be stored (the writer is running).
+    pub fn writer_alive(&self) -> bool {
+        self.writer.is_alive()
+    }
+
     /// At shutdown, after the connections closed: stores everyone's `last_seen` and waits
     /// until every accepted message is committed.
     pub async fn shut_down(&self) {
-        self.presence.store_all_last_seen().await;
+        self.presence.shut_down().await;
         self.writer.drain().await;
     }
 }

@@ -6,8 +6,10 @@
 //! signed-in student; a student's only to the psychiatrists who share a conversation with
 //! them. Never a broadcast to everyone.
 //!
-//! All counting sits behind [`Counts`], so that a multi-node version can count across nodes
-//! (e.g. in Redis) without touching callers.
+//! On one node, [`Counts`] counts in memory. With several nodes (Redis configured), the
+//! counts, the grace periods and each node's lease live in Redis (`cluster::presence`): a
+//! user is online while any socket on any node is connected, comes online and goes offline
+//! once for everyone, and the users of a node that died go offline within its lease.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -99,7 +101,7 @@ impl Counts {
     }
 
     /// Everyone who counts as online now, with their role.
-    fn everyone(&self) -> Vec<(UserId, Role)> {
+    pub fn everyone(&self) -> Vec<(UserId, Role)> {
         self.lock()
             .iter()
             .map(|(user, entry)| (*user, entry.role))
@@ -113,10 +115,18 @@ const SNAPSHOT_WINDOW_MS: i64 = 5 * 60 * 1000;
 /// At most this many recent departures in one snapshot (the most recent first).
 const SNAPSHOT_OFFLINE_MAX: i64 = 500;
 
+/// Where connections are counted.
+enum Tally {
+    /// On this node alone (no Redis).
+    Here(Counts),
+    /// Across nodes, in Redis.
+    Shared(shared::Tally),
+}
+
 /// Presence with its rules: counts connections, stores `last_seen`, and publishes changes
 /// to those allowed to see them.
 pub struct Presence {
-    counts: Counts,
+    tally: Tally,
     db: Db,
     publisher: SharedPublisher,
     /// How long a user stays online after their last connection closed.
@@ -124,13 +134,30 @@ pub struct Presence {
 }
 
 impl Presence {
-    /// Nobody online yet.
-    pub fn new(db: Db, publisher: SharedPublisher, grace: Duration) -> Self {
+    /// Nobody online yet. With `redis`, connections are counted across nodes: call
+    /// [`Presence::start`] once the service is shared.
+    pub fn new(
+        db: Db,
+        publisher: SharedPublisher,
+        grace: Duration,
+        redis: Option<crate::cluster::Redis>,
+    ) -> Self {
+        let tally = match redis {
+            Some(redis) => Tally::Shared(shared::Tally::new(redis)),
+            None => Tally::Here(Counts::default()),
+        };
         Self {
-            counts: Counts::default(),
+            tally,
             db,
             publisher,
             grace,
+        }
+    }
+
+    /// Starts counting across nodes (nothing to start on one node).
+    pub fn start(self: &Arc<Self>) {
+        if let Tally::Shared(tally) = &self.tally {
+            tally.start(self.clone());
         }
     }
 
@@ -162,62 +189,107 @@ impl Presence {
         }
     }
 
+    /// Tells the watchers that `user` came online.
+    async fn came_online(&self, user: UserId, role: Role) {
+        let update = PresenceUpdate {
+            user_id: user,
+            online: true,
+            last_seen: None,
+        };
+        self.announce(user, role, update).await;
+    }
+
+    /// Stores that `user` was last seen `at` and tells the watchers they went offline.
+    async fn went_offline(&self, user: UserId, role: Role, at: Timestamp) {
+        if let Err(e) = users::set_last_seen(&self.db, user, at).await {
+            tracing::warn!(error = %crate::report::chain(&e), "last_seen not stored");
+        }
+        let update = PresenceUpdate {
+            user_id: user,
+            online: false,
+            last_seen: Some(at),
+        };
+        self.announce(user, role, update).await;
+    }
+
     /// A connection of `user` opened: tell the watchers if the user just came online.
     pub async fn connected(&self, user: UserId, role: Role) {
-        if self.counts.connect(user, role) {
-            let update = PresenceUpdate {
-                user_id: user,
-                online: true,
-                last_seen: None,
-            };
-            self.announce(user, role, update).await;
+        let came = match &self.tally {
+            Tally::Here(counts) => counts.connect(user, role),
+            Tally::Shared(tally) => tally.connect(user, role).await,
+        };
+        if came {
+            self.came_online(user, role).await;
         }
     }
 
-    /// A connection of `user` closed: after the grace period, if none came back, store
-    /// `last_seen` and tell the watchers.
+    /// A connection of `user` closed: after the grace period, if none came back (on any
+    /// node), store `last_seen` and tell the watchers.
     pub fn disconnected(self: &Arc<Self>, user: UserId, role: Role) {
-        let Some(epoch) = self.counts.disconnect(user) else {
+        let counts = match &self.tally {
+            Tally::Here(counts) => counts,
+            Tally::Shared(tally) => return tally.disconnect(user, role),
+        };
+        let Some(epoch) = counts.disconnect(user) else {
             return;
         };
         let this = self.clone();
         tokio::spawn(async move {
             tokio::time::sleep(this.grace).await;
-            if !this.counts.expire(user, epoch) {
+            let Tally::Here(counts) = &this.tally else {
                 return;
-            }
-            let now = Timestamp::now();
-            if let Err(e) = users::set_last_seen(&this.db, user, now).await {
-                tracing::warn!(error = %crate::report::chain(&e), "last_seen not stored");
-            }
-            let update = PresenceUpdate {
-                user_id: user,
-                online: false,
-                last_seen: Some(now),
             };
-            this.announce(user, role, update).await;
+            if counts.expire(user, epoch) {
+                this.went_offline(user, role, Timestamp::now()).await;
+            }
         });
     }
 
-    /// At shutdown: everyone still counted was last seen now (their grace timers will not
-    /// run).
-    pub async fn store_all_last_seen(&self) {
-        let now = Timestamp::now();
-        for (user, _) in self.counts.everyone() {
-            if let Err(e) = users::set_last_seen(&self.db, user, now).await {
-                tracing::warn!(error = %crate::report::chain(&e), "last_seen not stored");
+    /// At shutdown, after the connections closed. On one node, everyone still counted was
+    /// last seen now (their grace timers will not run). With several, this node's users
+    /// start their grace in Redis, and the other nodes announce whoever does not come back.
+    pub async fn shut_down(&self) {
+        match &self.tally {
+            Tally::Here(counts) => {
+                let now = Timestamp::now();
+                for (user, _) in counts.everyone() {
+                    if let Err(e) = users::set_last_seen(&self.db, user, now).await {
+                        tracing::warn!(error = %crate::report::chain(&e), "last_seen not stored");
+                    }
+                }
             }
+            Tally::Shared(tally) => tally.shut_down(self.grace).await,
         }
     }
 
-    /// The current status of a visible user, given what the store knows.
-    fn status(&self, (user_id, last_seen): LastSeen) -> PresenceUpdate {
-        let online = self.counts.is_online(user_id);
-        PresenceUpdate {
-            user_id,
-            online,
-            last_seen: if online { None } else { last_seen },
+    /// Which of `users` count as online now (connected, or within the grace period).
+    async fn online_among(&self, users: &[UserId]) -> Vec<bool> {
+        match &self.tally {
+            Tally::Here(counts) => users.iter().map(|u| counts.is_online(*u)).collect(),
+            Tally::Shared(tally) => tally.online_among(users).await,
         }
+    }
+
+    /// Every psychiatrist online now.
+    async fn online_psychiatrists(&self) -> Vec<UserId> {
+        match &self.tally {
+            Tally::Here(counts) => counts.online_with_role(Role::Psychiatrist),
+            Tally::Shared(tally) => tally.online_psychiatrists().await,
+        }
+    }
+
+    /// The current status of visible users, given what the store knows.
+    async fn statuses_of(&self, seen: Vec<LastSeen>) -> Vec<PresenceUpdate> {
+        let users: Vec<UserId> = seen.iter().map(|(user, _)| *user).collect();
+        let online = self.online_among(&users).await;
+        seen.into_iter()
+            .zip(online)
+            .map(|((user_id, last_seen), online)| PresenceUpdate {
+                user_id,
+                online,
+                last_seen: if online { None } else { last_seen },
+            })
+            .collect()
     }
 
     /// The current status of everyone `user` may see.
@@ -230,7 +302,7 @@ impl Presence {
             Role::Student => users::psychiatrists_last_seen(&self.db).await?,
             Role::Psychiatrist => conversations::peers_last_seen(&self.db, user).await?,
         };
-        Ok(visible.into_iter().map(|seen| self.status(seen)).collect())
+        Ok(self.statuses_of(visible).await)
     }
 
     /// What a fresh connection learns at once: who of those its user may see is online now,
@@ -251,23 +323,29 @@ impl Presence {
         // Who is online, and the visible users that may have left since then.
         let (online, candidates) = match role {
             Role::Student => (
-                self.counts.online_with_role(Role::Psychiatrist),
+                self.online_psychiatrists().await,
                 users::psychiatrists_offline_since(&self.db, since, SNAPSHOT_OFFLINE_MAX).await?,
             ),
             Role::Psychiatrist => {
                 let peers = conversations::peers_last_seen(&self.db, user).await?;
-                let online = peers
+                let ids: Vec<UserId> = peers.iter().map(|(peer, _)| *peer).collect();
+                let online = ids
                     .iter()
+                    .zip(self.online_among(&ids).await)
+                    .filter(|(_, online)| *online)
                     .map(|(peer, _)| *peer)
-                    .filter(|peer| self.counts.is_online(*peer))
                     .collect();
                 (online, peers)
             }
         };
-        let mut offline: Vec<PresenceUpdate> = candidates
+        let recent = candidates
             .into_iter()
             .filter(|(_, seen)| seen.is_some_and(|seen| seen >= since))
-            .map(|seen| self.status(seen))
+            .collect();
+        let mut offline: Vec<PresenceUpdate> = self
+            .statuses_of(recent)
+            .await
+            .into_iter()
             .filter(|status| !status.online)
             .collect();
         // The most recent first, and a bounded event.
@@ -284,16 +362,256 @@ impl Presence {
     /// (a student's becomes visible to the psychiatrist only now), so tell both at once.
     pub async fn introduce(&self, a: UserId, b: UserId) {
         for (whose, to) in [(a, b), (b, a)] {
-            let last_seen = if self.counts.is_online(whose) {
-                None
-            } else {
-                users::last_seen(&self.db, whose).await.unwrap_or_default()
+            let last_seen = users::last_seen(&self.db, whose).await.unwrap_or_default();
+            let Some(update) = self.statuses_of(vec![(whose, last_seen)]).await.pop() else {
+                continue;
             };
-            let update = self.status((whose, last_seen));
             let to = Audience::Users(Arc::from([to]));
             self.publisher
                 .publish(ChatEvent::Presence { update, to })
                 .await;
+        }
+    }
+}
+
+/// Counting across nodes: this node's own counts, kept by one task that applies every
+/// change to Redis in the order the sockets came and went, renews this node's lease and
+/// announces who went offline (whoever's grace ran out, on any node; whoever was only on a
+/// node that died).
+mod shared {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use app::protocol::{Role, UserId};
+    use tokio::sync::{mpsc, oneshot};
+
+    use super::Presence;
+    use crate::cluster::{self, Redis};
+
+    /// How long a node's lease lasts: a node killed without warning has its users go
+    /// offline within this, plus one [`TICK`] (unless they are connected elsewhere).
+    pub const LEASE: Duration = Duration::from_secs(10);
+    /// How often the lease is renewed.
+    const RENEW_EVERY: Duration = Duration::from_secs(2);
+    /// How often Redis is asked who went offline.
+    const TICK: Duration = Duration::from_millis(250);
+
+    enum Op {
+        Connect(UserId, Role, oneshot::Sender<bool>),
+        Disconnect(UserId, Role),
+        /// Answers once everything queued before is applied.
+        Flush(oneshot::Sender<()>),
+    }
+
+    type Here = HashMap<UserId, (Role, u32)>;
+
+    pub struct Tally {
+        redis: Redis,
+        ops: mpsc::UnboundedSender<Op>,
+        rx: Mutex<Option<mpsc::UnboundedReceiver<Op>>>,
+        /// This node's sockets per user; only the task changes it.
+        here: Arc<Mutex<Here>>,
+    }
+
+    impl Tally {
+        pub fn new(redis: Redis) -> Self {
+            let (ops, rx) = mpsc::unbounded_channel();
+            Self {
+                redis,
+                ops,
+                rx: Mutex::new(Some(rx)),
+                here: Arc::default(),
+            }
+        }
+
+        pub fn start(&self, presence: Arc<Presence>) {
+            let rx = self.rx.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some(rx) = rx {
+                let worker = Worker {
+                    redis: self.redis.clone(),
+                    here: self.here.clone(),
+                    presence,
+                    dirty: true,
+                };
+                tokio::spawn(worker.run(rx));
+            }
+        }
+
+        pub async fn connect(&self, user: UserId, role: Role) -> bool {
+            let (reply, answer) = oneshot::channel();
+            if self.ops.send(Op::Connect(user, role, reply)).is_err() {
+                return false;
+            }
+            answer.await.unwrap_or(false)
+        }
+
+        pub fn disconnect(&self, user: UserId, role: Role) {
+            let _ = self.ops.send(Op::Disconnect(user, role));
+        }
+
+        pub async fn online_among(&self, users: &[UserId]) -> Vec<bool> {
+            match cluster::presence::online_among(&self.redis, users).await {
+                Ok(online) => online,
+                Err(e) => {
+                    // What this node knows beats nothing.
+                    tracing::warn!(error = %crate::report::chain(&e), "presence: Redis unanswered");
+                    let here = self.here.lock().unwrap_or_else(|p| p.into_inner());
+                    users.iter().map(|u| here.contains_key(u)).collect()
+                }
+            }
+        }
+
+        pub async fn online_psychiatrists(&self) -> Vec<UserId> {
+            match cluster::presence::online_psychiatrists(&self.redis).await {
+                Ok(online) => online,
+                Err(e) => {
+                    tracing::warn!(error = %crate::report::chain(&e), "presence: Redis unanswered");
+                    let here = self.here.lock().unwrap_or_else(|p| p.into_inner());
+                    here.iter()
+                        .filter(|(_, (role, _))| *role == Role::Psychiatrist)
+                        .map(|(user, _)| *user)
+                        .collect()
+                }
+            }
+        }
+
+        /// Applies what is queued, then hands this node's users to grace and gives up the
+        /// lease.
+        pub async fn shut_down(&self, grace: Duration) {
+            let (done, flushed) = oneshot::channel();
+            if self.ops.send(Op::Flush(done)).is_ok() {
+                let _ = flushed.await;
+            }
+            if let Err(e) = cluster::presence::release(&self.redis, grace).await {
+                tracing::warn!(error = %crate::report::chain(&e), "presence: lease not released");
+            }
+        }
+    }
+
+    struct Worker {
+        redis: Redis,
+        here: Arc<Mutex<Here>>,
+        presence: Arc<Presence>,
+        /// Redis may not hold what `here` says (a call failed, the lease was lost).
+        dirty: bool,
+    }
+
+    impl Worker {
+        async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Op>) {
+            let mut ticks = tokio::time::interval(TICK);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut renewed = tokio::time::Instant::now() - RENEW_EVERY;
+            loop {
+                tokio::select! {
+                    op = rx.recv() => match op {
+                        Some(op) => self.apply(op).await,
+                        None => return,
+                    },
+                    _ = ticks.tick() => {
+                        if renewed.elapsed() >= RENEW_EVERY {
+                            renewed = tokio::time::Instant::now();
+                            self.renew().await;
+                        }
+                        if self.dirty {
+                            self.sync().await;
+                        }
+                        self.announce_departures().await;
+                    }
+                }
+            }
+        }
+
+        fn count(&self, user: UserId, role: Role, change: i64) {
+            let mut here = self.here.lock().unwrap_or_else(|p| p.into_inner());
+            let entry = here.entry(user).or_insert((role, 0));
+            entry.1 = (i64::from(entry.1) + change).max(0) as u32;
+            if entry.1 == 0 {
+                here.remove(&user);
+            }
+        }
+
+        fn failed(&mut self, error: &cluster::ClusterError) {
+            if !self.dirty {
+                tracing::warn!(error = %crate::report::chain(error), "presence: Redis unanswered; will resync");
+            }
+            self.dirty = true;
+        }
+
+        async fn apply(&mut self, op: Op) {
+            match op {
+                Op::Connect(user, role, reply) => {
+                    self.count(user, role, 1);
+                    let came = if self.dirty {
+                        false
+                    } else {
+                        match cluster::presence::connect(&self.redis, user, role).await {
+                            Ok(came) => came,
+                            Err(e) => {
+                                self.failed(&e);
+                                false
+                            }
+                        }
+                    };
+                    let _ = reply.send(came);
+                }
+                Op::Disconnect(user, role) => {
+                    self.count(user, role, -1);
+                    if !self.dirty {
+                        let grace = self.presence.grace;
+                        if let Err(e) =
+                            cluster::presence::disconnect(&self.redis, user, role, grace).await
+                        {
+                            self.failed(&e);
+                        }
+                    }
+                }
+                Op::Flush(done) => {
+                    if self.dirty {
+                        self.sync().await;
+                    }
+                    let _ = done.send(());
+                }
+            }
+        }
+
+        async fn renew(&mut self) {
+            match cluster::presence::renew_lease(&self.redis, LEASE).await {
+                // No lease: Redis has forgotten this node's sockets, or never knew them.
+                Ok(had) => self.dirty |= !had,
+                Err(e) => self.failed(&e),
+            }
+        }
+
+        /// Tells Redis again everything this node holds; announces who came back by it.
+        async fn sync(&mut self) {
+            let here: Vec<(UserId, Role, u32)> = self
+                .here
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .map(|(user, (role, sockets))| (*user, *role, *sockets))
+                .collect();
+            match cluster::presence::sync(&self.redis, &here, self.presence.grace).await {
+                Ok(came) => {
+                    self.dirty = false;
+                    for (user, role) in came {
+                        self.presence.came_online(user, role).await;
+                    }
+                }
+                Err(e) => self.failed(&e),
+            }
+        }
+
+        async fn announce_departures(&mut self) {
+            match cluster::presence::due(&self.redis).await {
+                Ok(gone) => {
+                    for (user, role, at) in gone {
+                        self.presence.went_offline(user, role, at).await;
+                    }
+                }
+                Err(e) => self.failed(&e),
+            }
         }
     }
 }

@@ -1,31 +1,34 @@
-//! The chat domain's [`Publisher`] port, implemented with Socket.IO rooms on this node: an
-//! event goes to the `user:<id>` rooms of its audience (or the `students` room), a session's
-//! end closes its `session:<key>` room. A multi-node adapter is another implementation of
-//! the same port.
+//! The chat domain's [`Publisher`] port, implemented with Socket.IO rooms: an event goes to
+//! the `user:<id>` rooms of its audience (or the `students` room), a session's end closes
+//! its `session:<key>` room. With several nodes the same rooms span them all (the Redis
+//! adapter); an emit that fails to reach Redis makes this node's sockets catch up, since
+//! the other nodes' may have missed it and this node's surely did.
 
 use std::str::FromStr;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use app::protocol::events;
 use async_trait::async_trait;
 use serde::Serialize;
+use socketioxide::adapter::Adapter;
 use socketioxide::socket::Sid;
 use socketioxide::SocketIo;
 
-use super::{session_room, user_rooms, STUDENTS_ROOM};
+use super::{session_room, user_rooms, with_io, Io, STUDENTS_ROOM};
 use crate::chat::{Audience, ChatEvent, Connection, Publisher};
+use crate::cluster::Health;
 
 /// Delivers chat events to sockets. The Socket.IO instance is attached once it exists (it
 /// is built after the chat service it serves); nothing is published before that.
 #[derive(Default)]
 pub struct SocketDelivery {
-    io: OnceLock<SocketIo>,
+    io: OnceLock<(Io, Option<Arc<Health>>)>,
 }
 
 impl SocketDelivery {
-    /// Starts delivering through `io`.
-    pub fn attach(&self, io: SocketIo) {
-        let _ = self.io.set(io);
+    /// Starts delivering through `io`; with several nodes, `health` hears of failed emits.
+    pub fn attach(&self, io: Io, health: Option<Arc<Health>>) {
+        let _ = self.io.set((io, health));
     }
 }
 
@@ -36,16 +39,17 @@ fn rooms(audience: Audience) -> Vec<String> {
     }
 }
 
-/// Emits `payload` once, encoded once, to every socket in `rooms` but `except`.
-async fn emit(
-    io: &SocketIo,
+/// Emits `payload` once, encoded once, to every socket in `rooms` but `except`; `false` if
+/// it could not be handed over.
+async fn emit<A: Adapter>(
+    io: &SocketIo<A>,
     event: &'static str,
     rooms: Vec<String>,
     except: Option<Connection>,
     payload: &impl Serialize,
-) {
+) -> bool {
     if rooms.is_empty() {
-        return;
+        return true;
     }
     let origin = except
         .and_then(|Connection(id)| Sid::from_str(&id).ok())
@@ -57,35 +61,54 @@ async fn emit(
     };
     if let Err(e) = sent {
         tracing::warn!(event, error = %e, "broadcast failed");
+        return false;
+    }
+    true
+}
+
+/// Hands `event` to the sockets through `io`; `false` if it could not be.
+async fn deliver<A: Adapter>(io: &SocketIo<A>, event: ChatEvent) -> bool {
+    match event {
+        ChatEvent::MessageStored { message, to } => {
+            emit(io, events::MESSAGE_NEW, rooms(to), None, &message).await
+        }
+        ChatEvent::Typing { update, to } => {
+            emit(io, events::TYPING, rooms(to), None, &update).await
+        }
+        ChatEvent::Read { update, to, except } => {
+            emit(io, events::CONVERSATION_READ, rooms(to), except, &update).await
+        }
+        ChatEvent::Presence { update, to } => {
+            emit(io, events::PRESENCE, rooms(to), None, &update).await
+        }
+        ChatEvent::Marked { update, to } => {
+            emit(io, events::CONVERSATION_MARKED, rooms(to), None, &update).await
+        }
+        ChatEvent::SessionEnded { session } => {
+            if let Err(e) = io.to(session_room(&session)).disconnect().await {
+                tracing::warn!(error = %e, "could not disconnect a signed-out session's sockets");
+                return false;
+            }
+            true
+        }
     }
 }
 
 #[async_trait]
 impl Publisher for SocketDelivery {
     async fn publish(&self, event: ChatEvent) {
-        let Some(io) = self.io.get() else {
+        let Some((io, health)) = self.io.get() else {
             return;
         };
-        match event {
-            ChatEvent::MessageStored { message, to } => {
-                emit(io, events::MESSAGE_NEW, rooms(to), None, &message).await
-            }
-            ChatEvent::Typing { update, to } => {
-                emit(io, events::TYPING, rooms(to), None, &update).await
-            }
-            ChatEvent::Read { update, to, except } => {
-                emit(io, events::CONVERSATION_READ, rooms(to), except, &update).await
-            }
-            ChatEvent::Presence { update, to } => {
-                emit(io, events::PRESENCE, rooms(to), None, &update).await
-            }
-            ChatEvent::Marked { update, to } => {
-                emit(io, events::CONVERSATION_MARKED, rooms(to), None, &update).await
-            }
-            ChatEvent::SessionEnded { session } => {
-                if let Err(e) = io.to(session_room(&session)).disconnect().await {
-                    tracing::warn!(error = %e, "could not disconnect a signed-out session's sockets");
-                }
+        if health.as_ref().is_some_and(|health| !health.is_up()) {
+            // Redis is away: this node's sockets are being sent elsewhere to catch up, and
+            // an emit would only wait for Redis' timeout.
+            return;
+        }
+        let delivered = with_io!(io, io => deliver(io, event).await);
+        if !delivered {
+            if let Some(health) = health {
+                health.request_resync();
             }
         }
     }

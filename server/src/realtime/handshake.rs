@@ -1,6 +1,7 @@
 //! The connect middleware: a socket is accepted only with a valid session cookie and, from a
 //! browser, only from the site's own origin (the same rule as HTTP state changes).
 
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State};
 use thiserror::Error;
 
@@ -18,16 +19,30 @@ pub enum HandshakeError {
     ForbiddenOrigin,
     #[error("internal error")]
     Internal,
+    /// This node cannot reach Redis now (several nodes): the client tries again shortly,
+    /// and the balancer sends it to a node that can.
+    #[error("{}", app::protocol::events::UNAVAILABLE)]
+    Unavailable,
 }
 
 /// Checks origin and session, and attaches the [`session::SocketSession`] to the socket.
-pub async fn authenticate(
-    socket: SocketRef,
+pub async fn authenticate<A: Adapter>(
+    socket: SocketRef<A>,
     State(realtime): State<Realtime>,
 ) -> Result<(), HandshakeError> {
+    if realtime
+        .redis
+        .as_ref()
+        .is_some_and(|health| !health.is_up())
+    {
+        tracing::info!(code = "unavailable", "socket refused: Redis unreachable");
+        crate::metrics::METRICS.error("unavailable");
+        return Err(HandshakeError::Unavailable);
+    }
     let headers = &socket.req_parts().headers;
     if realtime.origin.judge(headers) == Verdict::Foreign {
         tracing::info!(code = "forbidden_origin", "socket refused");
+        crate::metrics::METRICS.error("forbidden_origin");
         return Err(HandshakeError::ForbiddenOrigin);
     }
     let session = session::socket_session(&realtime.sessions, headers)
@@ -39,6 +54,7 @@ pub async fn authenticate(
         .filter(|s| !session::outlived(s.signed_in_at, realtime.session_absolute))
         .ok_or_else(|| {
             tracing::info!(code = "unauthenticated", "socket refused");
+            crate::metrics::METRICS.error("unauthenticated");
             HandshakeError::Unauthenticated
         })?;
     // The socket will receive every conversation of the user: recorded before it joins.

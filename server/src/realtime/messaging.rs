@@ -8,6 +8,7 @@ use app::protocol::{
     OpenConversation, OpenedConversation, ReadStored, SendMessage, TypingSignal, UserId,
 };
 use serde::Serialize;
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Extension, SocketRef, State, TryData};
 
 use super::Realtime;
@@ -21,7 +22,12 @@ fn decoded<T, E>(payload: Result<T, E>, shape: &'static str) -> Result<T, ChatEr
 
 /// Answers an event with `{ok: true, ...value}` or `{ok: false, error}`, logging a refusal
 /// by its code (never with the payload) or a failure with its causes.
-fn answer<T: Serialize>(ack: AckSender, event: &str, user: UserId, result: Result<T, ChatError>) {
+fn answer<T: Serialize, A: Adapter>(
+    ack: AckSender<A>,
+    event: &str,
+    user: UserId,
+    result: Result<T, ChatError>,
+) {
     let ack_result = ack.send(&Ack::from(result.map_err(|err| {
         err.log(event, user);
         err.to_ack()
@@ -32,9 +38,9 @@ fn answer<T: Serialize>(ack: AckSender, event: &str, user: UserId, result: Resul
 }
 
 /// `conversation:open {peerId}` → `{ok, conversation: {id, peer}}`.
-pub async fn on_open(
+pub async fn on_open<A: Adapter>(
     TryData(payload): TryData<OpenConversation>,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(realtime): State<Realtime>,
     Extension(session): Extension<SocketSession>,
 ) {
@@ -61,9 +67,9 @@ fn send_request(payload: SendMessage) -> Result<SendRequest, ChatError> {
 
 /// `message:send {conversationId, clientId, body}` → `{ok, message}` once committed; every
 /// socket of every member gets `message:new` (a repeat is acked, not delivered again).
-pub async fn on_send(
+pub async fn on_send<A: Adapter>(
     TryData(payload): TryData<SendMessage>,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(realtime): State<Realtime>,
     Extension(session): Extension<SocketSession>,
 ) {
@@ -79,9 +85,9 @@ pub async fn on_send(
 
 /// `typing {conversationId, typing}` → relayed as `typing {conversationId, userId, typing}`
 /// to the other members' sockets only (never to the typist's), then acked `{ok: true}`.
-pub async fn on_typing(
+pub async fn on_typing<A: Adapter>(
     TryData(payload): TryData<TypingSignal>,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(realtime): State<Realtime>,
     Extension(session): Extension<SocketSession>,
 ) {
@@ -101,10 +107,10 @@ pub async fn on_typing(
 /// `conversation:read {conversationId, lastReadId}` → stores the marker (never backwards),
 /// acks `{ok, lastReadId}` with the stored value; the other members and the reader's other
 /// sockets are told.
-pub async fn on_read(
-    socket: SocketRef,
+pub async fn on_read<A: Adapter>(
+    socket: SocketRef<A>,
     TryData(payload): TryData<MarkRead>,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(realtime): State<Realtime>,
     Extension(session): Extension<SocketSession>,
 ) {
@@ -127,7 +133,12 @@ pub async fn on_read(
 /// Replays, in id order, what the user missed since `lastSeenId`, or tells the client to
 /// reload when the gap is too large. Called after the socket joined its rooms, so nothing
 /// committed meanwhile is missed (the client drops ids it already has).
-pub async fn replay(socket: &SocketRef, chat: &Chat, user: UserId, after: Option<MessageId>) {
+pub async fn replay<A: Adapter>(
+    socket: &SocketRef<A>,
+    chat: &Chat,
+    user: UserId,
+    after: Option<MessageId>,
+) {
     let Some(after) = after else {
         return;
     };

@@ -3,9 +3,10 @@
 //! domain publishes.
 //!
 //! Every socket of user 42 joins room `user:42`; emits to a user go through that room (never
-//! through a process-local list of sockets), which is what a Redis adapter later spreads
-//! across nodes. Each socket also joins its session's room, so signing out can disconnect
-//! exactly that session's sockets.
+//! through a process-local list of sockets); with several nodes, socketioxide's Redis
+//! adapter carries each emit to the nodes where that room has sockets. Each socket also
+//! joins its session's room, so signing out disconnects exactly that session's sockets, on
+//! every node.
 
 pub mod delivery;
 mod handshake;
@@ -15,14 +16,19 @@ pub mod session_watch;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::cluster::Health;
 use crate::store::sessions::Sessions;
-use app::protocol::{events, HandshakeAuth, UserId};
+use app::protocol::{events, Done, HandshakeAuth, UserId};
 use axum::extract::{OriginalUri, Request};
+use fred::clients::SubscriberClient;
 use http::{HeaderValue, Uri};
+use socketioxide::adapter::{Adapter, Emitter};
 use socketioxide::extract::{Extension, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
-use socketioxide::SocketIo;
+use socketioxide::{SocketIo, SocketIoBuilder};
+use socketioxide_redis::{FredAdapter, RedisAdapterCtr};
+use tokio::sync::watch;
 
 use crate::auth::session::SocketSession;
 use crate::chat::Chat;
@@ -37,6 +43,9 @@ pub struct Realtime {
     pub origin: PublicOrigin,
     /// Sessions older than this (since sign-in) may not open sockets.
     pub session_absolute: Duration,
+    /// With several nodes: whether Redis answers (no sockets are accepted while it does
+    /// not).
+    pub redis: Option<Arc<Health>>,
 }
 
 /// The room that reaches every socket of one user.
@@ -67,43 +76,97 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// then is closed.
 const AUTH_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The Socket.IO layer the router mounts.
-pub type Layer = SocketIoLayer;
+/// The Socket.IO layer the router mounts: on one node, or fanning out through Redis.
+pub enum Layer {
+    Here(SocketIoLayer),
+    Shared(SocketIoLayer<FredAdapter<Emitter>>),
+}
+
+/// The Socket.IO server, whichever adapter it runs on. Cheap to clone.
+#[derive(Clone)]
+pub enum Io {
+    /// One node: rooms are this process's.
+    Here(SocketIo),
+    /// Several nodes: every emit to a room also reaches the room's sockets on the others.
+    Shared(SocketIo<FredAdapter<Emitter>>),
+}
+
+/// Runs `$body` with `$io` bound to the `SocketIo` of whichever adapter `$on` holds.
+macro_rules! with_io {
+    ($on:expr, $io:ident => $body:expr) => {
+        match $on {
+            $crate::realtime::Io::Here($io) => $body,
+            $crate::realtime::Io::Shared($io) => $body,
+        }
+    };
+}
+pub(crate) use with_io;
 
 /// The running Socket.IO server, as the router assembly sees it: started, and closed at
 /// shutdown.
-pub struct Sockets(SocketIo);
+pub struct Sockets(Io);
 
 impl Sockets {
-    /// Closes every socket (their disconnect handlers run).
+    /// Closes every socket of this node (their disconnect handlers run).
     pub async fn close(&self) {
-        self.0.close().await;
+        with_io!(&self.0, io => io.close().await)
     }
 }
 
-/// Builds the Socket.IO layer, makes `delivery` deliver through it, and starts the watch
-/// that closes sockets of ended sessions every `session_check`.
-pub fn start(
+/// Why Socket.IO could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("the Socket.IO Redis adapter could not start")]
+    Adapter(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Builds the Socket.IO layer (fanning out through `redis` when given), makes `delivery`
+/// deliver through it, and starts the watch that closes sockets of ended sessions every
+/// `session_check`.
+pub async fn start(
     realtime: Realtime,
     delivery: &delivery::SocketDelivery,
     db: crate::store::Db,
     session_check: Duration,
-) -> (Layer, Sockets) {
+    redis: Option<(Arc<Health>, SubscriberClient)>,
+) -> Result<(Layer, Sockets), StartError> {
     let session_absolute = realtime.session_absolute;
-    let (layer, io) = layer(realtime);
-    delivery.attach(io.clone());
-    tokio::spawn(session_watch::run(
-        io.clone(),
+    let health = redis.as_ref().map(|(health, _)| health.clone());
+    let (layer, io) = match redis {
+        None => {
+            let (layer, io) = configure(SocketIo::builder(), realtime).build_layer();
+            io.ns("/", on_connect.with(handshake::authenticate));
+            (Layer::Here(layer), Io::Here(io))
+        }
+        Some((health, subscriber)) => {
+            let adapter = RedisAdapterCtr::new_with_fred(subscriber)
+                .await
+                .map_err(|e| StartError::Adapter(Box::new(e)))?;
+            let (layer, io) = configure(
+                SocketIo::builder().with_adapter::<FredAdapter<_>>(adapter),
+                realtime,
+            )
+            .build_layer();
+            io.ns("/", on_connect.with(handshake::authenticate))
+                .await
+                .map_err(|e| StartError::Adapter(format!("{e}").into()))?;
+            tokio::spawn(reconnect_on_resync(io.clone(), health.resyncs()));
+            (Layer::Shared(layer), Io::Shared(io))
+        }
+    };
+    delivery.attach(io.clone(), health);
+    with_io!(io.clone(), io => tokio::spawn(session_watch::run(
+        io,
         db,
         session_check,
         session_absolute,
-    ));
-    (layer, Sockets(io))
+    )));
+    Ok((layer, Sockets(io)))
 }
 
-/// Builds the Socket.IO layer to mount on the router.
-fn layer(realtime: Realtime) -> (SocketIoLayer, SocketIo) {
-    let (layer, io) = SocketIo::builder()
+/// The settings every node's Socket.IO server has, whichever adapter.
+fn configure<A: Adapter>(builder: SocketIoBuilder<A>, realtime: Realtime) -> SocketIoBuilder<A> {
+    builder
         .with_state(realtime)
         // Each socket keeps a read buffer of this size for its whole life. Chat frames are a
         // few hundred bytes; a longer one is read in several chunks.
@@ -112,9 +175,33 @@ fn layer(realtime: Realtime) -> (SocketIoLayer, SocketIo) {
         .ws_max_frame_size(MAX_MESSAGE_BYTES)
         .max_payload(MAX_MESSAGE_BYTES as u64)
         .connect_timeout(AUTH_TIMEOUT)
-        .build_layer();
-    io.ns("/", on_connect.with(handshake::authenticate));
-    (layer, io)
+}
+
+/// How long sockets asked to reconnect have to do so before they are disconnected (a
+/// client that does not know the request).
+const RECONNECT_GRACE: Duration = Duration::from_secs(2);
+
+/// Each time Redis' health asks for it: tells this node's sockets to reconnect, which
+/// catches them up from the database (and, while this node is down, sends them to another);
+/// sockets still here after [`RECONNECT_GRACE`] are disconnected.
+async fn reconnect_on_resync<A: Adapter>(io: SocketIo<A>, mut resyncs: watch::Receiver<u64>) {
+    while resyncs.changed().await.is_ok() {
+        let asked = io.sockets();
+        if asked.is_empty() {
+            continue;
+        }
+        tracing::info!(
+            sockets = asked.len(),
+            "asking this node's sockets to reconnect"
+        );
+        for socket in &asked {
+            let _ = socket.emit(events::RECONNECT, &Done {});
+        }
+        tokio::time::sleep(RECONNECT_GRACE).await;
+        for socket in asked.into_iter().filter(|s| s.connected()) {
+            let _ = socket.disconnect();
+        }
+    }
 }
 
 /// Socket.IO keeps each connection's request head (`req_parts`) for as long as the socket
@@ -145,7 +232,7 @@ pub async fn detach_request_head(mut req: Request) -> Request {
 /// Called from the handshake middleware, i.e. before socketioxide sends the CONNECT packet:
 /// handlers registered later (in the connect handler, which runs after that packet) would
 /// miss events a client emits right after connecting.
-fn attach(socket: &SocketRef, session: &SocketSession) {
+fn attach<A: Adapter>(socket: &SocketRef<A>, session: &SocketSession) {
     socket.on(events::MESSAGE_SEND, messaging::on_send);
     socket.on(events::CONVERSATION_OPEN, messaging::on_open);
     socket.on(events::TYPING, messaging::on_typing);
@@ -156,8 +243,8 @@ fn attach(socket: &SocketRef, session: &SocketSession) {
     }
 }
 
-async fn on_connect(
-    socket: SocketRef,
+async fn on_connect<A: Adapter>(
+    socket: SocketRef<A>,
     Extension(session): Extension<SocketSession>,
     State(realtime): State<Realtime>,
     auth: TryData<HandshakeAuth>,
@@ -165,13 +252,18 @@ async fn on_connect(
     tracing::debug!(user = %session.user.id, "socket connected");
     let (user, role) = (session.user.id, session.user.role);
     let chat = realtime.chat;
+    crate::metrics::METRICS.socket_opened();
     chat.connected(user, role).await;
     {
         let chat = chat.clone();
-        socket.on_disconnect(async move || chat.disconnected(user, role));
+        socket.on_disconnect(async move || {
+            crate::metrics::METRICS.socket_closed();
+            chat.disconnected(user, role)
+        });
     }
     if !socket.connected() {
         // Closed before the handler above was in place: count it gone now.
+        crate::metrics::METRICS.socket_closed();
         chat.disconnected(user, role);
         return;
     }

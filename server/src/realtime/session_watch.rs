@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 use socketioxide::SocketIo;
 
@@ -12,7 +13,7 @@ use crate::auth::session::{self, SocketSession};
 use crate::store::Db;
 
 /// Checks every `every` until the server stops.
-pub async fn run(io: SocketIo, db: Db, every: Duration, absolute: Duration) {
+pub async fn run<A: Adapter>(io: SocketIo<A>, db: Db, every: Duration, absolute: Duration) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -22,8 +23,8 @@ pub async fn run(io: SocketIo, db: Db, every: Duration, absolute: Duration) {
 }
 
 /// One pass: one query for all sessions with sockets on this node.
-async fn check(io: &SocketIo, db: &Db, absolute: Duration) {
-    let mut by_session: HashMap<String, Vec<SocketRef>> = HashMap::new();
+async fn check<A: Adapter>(io: &SocketIo<A>, db: &Db, absolute: Duration) {
+    let mut by_session: HashMap<String, Vec<SocketRef<A>>> = HashMap::new();
     let mut ended = Vec::new();
     for socket in io.sockets() {
         let Some(session) = socket.extensions.get::<SocketSession>() else {

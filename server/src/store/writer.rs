@@ -113,6 +113,16 @@ impl MessageWriter {
         answer.await.map_err(|_| StoreError::WriterStopped)?
     }
 
+    /// Messages waiting for the writer now.
+    pub fn queue_depth(&self) -> usize {
+        self.jobs.max_capacity() - self.jobs.capacity()
+    }
+
+    /// Whether the writer still takes messages (its thread or task has not ended).
+    pub fn is_alive(&self) -> bool {
+        !self.jobs.is_closed()
+    }
+
     /// Returns once every message queued before this call is committed (or failed).
     pub async fn drain(&self) {
         let (done, answer) = oneshot::channel();
@@ -201,6 +211,11 @@ impl Batch {
     fn answer(&mut self, result: Result<Vec<Inserted>, String>, size: usize) {
         match result {
             Ok(answers) => {
+                let new = answers
+                    .iter()
+                    .filter(|a| matches!(a, Inserted::New(_)))
+                    .count();
+                crate::metrics::METRICS.batch_committed(size, new);
                 for (reply, answer) in self.replies.drain(..).zip(answers) {
                     let _ = reply.send(Ok(answer));
                 }

@@ -2,6 +2,7 @@
 //! Socket.IO and the static site, and the loop that accepts connections for it.
 
 pub mod attachment;
+mod health;
 mod listener;
 
 use std::net::SocketAddr;
@@ -11,8 +12,6 @@ use crate::store::sessions::Sessions;
 use app::backend::{SharedBackend, SharedChatBackend};
 use app::protocol::CrisisList;
 use app::{shell, App};
-use axum::extract::State;
-use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use axum::Router;
@@ -31,6 +30,7 @@ use crate::auth::session::{self, COOKIE_NAME};
 use crate::care::{Care, ServiceTimeZone};
 use crate::chat::backend::FormChat;
 use crate::chat::Chat;
+use crate::cluster;
 use crate::config::Config;
 use crate::realtime::delivery::SocketDelivery;
 use crate::realtime::{self, Realtime};
@@ -38,7 +38,7 @@ use crate::security::client_addr;
 use crate::security::headers::{self, CspNonce, HeaderPolicy};
 use crate::security::origin::{self, PublicOrigin, PublicUrlError};
 use crate::state::{AppState, CookiePolicy};
-use crate::store::{self, Db};
+use crate::store;
 
 /// The largest request body accepted (forms, JSON, server functions, polling). A message
 /// form with 4000 characters percent-encoded is under 48 KiB.
@@ -62,32 +62,60 @@ pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
     let sessions = Sessions::new(&db);
     tokio::spawn(delete_expired_sessions(sessions.clone()));
 
+    // Several nodes: Redis carries emits, presence and limits between them.
+    let cluster = match &config.redis_url {
+        None => None,
+        Some(url) => {
+            if store::Backend::of(&config.database_url) != store::Backend::Postgres {
+                return Err(ServeError::ClusterNeedsPostgres.into());
+            }
+            let connected = cluster::connect(url).await.map_err(ServeError::from)?;
+            let health = connected.redis.health().clone();
+            tokio::spawn(async move { health.run().await });
+            tracing::info!(node = %connected.redis.node(), "one of several nodes (Redis)");
+            Some(connected)
+        }
+    };
+    let redis = cluster.as_ref().map(|c| c.redis.clone());
+
     // The chat domain publishes through the port; Socket.IO rooms deliver.
     let delivery = Arc::new(SocketDelivery::default());
-    let care = Arc::new(Care::new(
+    let mut care = Care::new(
         db.clone(),
         ServiceTimeZone::new(config.time_zone.as_deref())?,
         crisis.0.clone(),
-    ));
+    );
+    if redis.is_some() {
+        // Another node may save a psychiatrist's settings.
+        care = care.with_cache_lifetime(SHARED_SETTINGS_FRESH_FOR);
+    }
+    let care = Arc::new(care);
     let chat = Arc::new(Chat::new(
         db.clone(),
         config.send_rate,
         delivery.clone(),
         config.presence_grace,
         care.clone(),
+        redis.clone(),
     )?);
     let live = Realtime {
         sessions: sessions.clone(),
         chat: chat.clone(),
         origin: origin.clone(),
         session_absolute: config.session.absolute,
+        redis: redis.as_ref().map(|r| r.health().clone()),
     };
+    let adapter = cluster.map(|c| (c.redis.health().clone(), c.subscriber));
     let (socket_layer, sockets) =
-        realtime::start(live, &delivery, db.clone(), config.session_check);
+        realtime::start(live, &delivery, db.clone(), config.session_check, adapter)
+            .await
+            .map_err(ServeError::from)?;
     let state = AppState {
         leptos: leptos_options(&config),
         accounts: Arc::new(
-            Accounts::new(db.clone(), config.login_limits, delivery).with_lifetime(config.session),
+            Accounts::new(db.clone(), config.login_limits, delivery)
+                .with_lifetime(config.session)
+                .with_shared_throttle(redis.clone()),
         ),
         chat: chat.clone(),
         cookies: CookiePolicy {
@@ -95,6 +123,7 @@ pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
         },
         db,
         crisis,
+        redis: redis.map(|r| r.health().clone()),
     };
     let app = router(state, sessions, socket_layer, &config, &origin);
 
@@ -125,9 +154,21 @@ fn public_origin(config: &Config, bound: SocketAddr) -> Result<PublicOrigin, Ser
     Ok(PublicOrigin::parse(&format!("http://{bound}"))?)
 }
 
+/// How long a node believes the availability settings it read, with several nodes.
+const SHARED_SETTINGS_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Why the server would not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    #[error(
+        "several nodes (HAVEN_REDIS_URL) share one PostgreSQL database: set DATABASE_URL to \
+         postgres://… (each node's own SQLite file would be a different service)"
+    )]
+    ClusterNeedsPostgres,
+    #[error(transparent)]
+    Cluster(#[from] cluster::ClusterError),
+    #[error(transparent)]
+    Sockets(#[from] realtime::StartError),
     #[error(
         "listening on {0} (every interface) needs the address people use: set --public-url / \
          HAVEN_PUBLIC_URL, e.g. https://haven.example.edu"
@@ -201,15 +242,19 @@ pub fn router(
         dev_reload: (state.leptos.env == Env::DEV)
             .then(|| format!("ws://{}:{}", config.addr.ip(), state.leptos.reload_port)),
     });
-    Router::new()
-        .route("/healthz", get(healthz))
+    let app = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/metrics", get(health::metrics))
         .merge(with_session)
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
-        >(context, shell))
-        .layer(socket_layer)
-        .layer(axum::middleware::map_request(realtime::detach_request_head))
+        >(context, shell));
+    let app = match socket_layer {
+        realtime::Layer::Here(layer) => app.layer(layer),
+        realtime::Layer::Shared(layer) => app.layer(layer),
+    };
+    app.layer(axum::middleware::map_request(realtime::detach_request_head))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(from_fn_with_state(
             origin.clone(),
@@ -256,17 +301,6 @@ fn site_is_hashed() -> bool {
 
 /// cargo-leptos' list of the site's content hashes (its default name).
 const HASH_FILE: &str = "hash.txt";
-
-/// 200 when the database answers, 503 otherwise.
-async fn healthz(State(db): State<Db>) -> (StatusCode, &'static str) {
-    match store::ping(&db).await {
-        Ok(()) => (StatusCode::OK, "ok"),
-        Err(e) => {
-            tracing::error!(error = %e, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
-        }
-    }
-}
 
 async fn delete_expired_sessions(sessions: Sessions) {
     use tower_sessions::ExpiredDeletion;

@@ -94,6 +94,11 @@ impl TestServer {
         self.base = base;
     }
 
+    /// Kills the server without warning (SIGKILL), as a machine that dies would.
+    pub async fn kill(&mut self) {
+        self.child.kill().await.expect("kill haven");
+    }
+
     /// Asks the server to stop (SIGTERM, as a service manager would) and waits for it;
     /// answers whether it exited successfully in time.
     pub async fn stop(&mut self) -> bool {
@@ -403,11 +408,30 @@ impl Peer {
         account: &Account,
         auth: Option<Value>,
     ) -> Peer {
+        Peer::connect_via(&server.base, account, auth, false).await
+    }
+
+    /// Connects to `base` (a node, or the balancer) over WebSocket alone, with the
+    /// account's cookie and this handshake `auth`, if any. This client keeps no cookies, so
+    /// long polling through the balancer would lose its node (that has a test of its own).
+    pub async fn connect_at(base: &str, account: &Account, auth: Option<Value>) -> Peer {
+        Peer::connect_via(base, account, auth, true).await
+    }
+
+    async fn connect_via(
+        base: &str,
+        account: &Account,
+        auth: Option<Value>,
+        websocket_only: bool,
+    ) -> Peer {
         let (tx, events) = mpsc::unbounded_channel();
         let (ready_tx, mut ready) = mpsc::unbounded_channel::<()>();
         let on_close = tx.clone();
-        let mut builder = ClientBuilder::new(server.base.clone())
-            .reconnect(false)
+        let mut builder = ClientBuilder::new(base.to_owned()).reconnect(false);
+        if websocket_only {
+            builder = builder.transport_type(rust_socketio::TransportType::Websocket);
+        }
+        builder = builder
             .opening_header("Cookie", account.cookie.as_str())
             .on("close", move |_, _| {
                 let tx = on_close.clone();
@@ -445,6 +469,12 @@ impl Peer {
 
     /// Emits `event` with `payload` and waits for the ack.
     pub async fn call(&self, event: &str, payload: Value) -> Value {
+        self.try_call(event, payload).await.expect("ack")
+    }
+
+    /// [`Peer::call`], answering `None` when the emit fails or no ack comes (the server went
+    /// away).
+    pub async fn try_call(&self, event: &str, payload: Value) -> Option<Value> {
         let (tx, mut rx) = mpsc::unbounded_channel();
         self.client
             .emit_with_ack(
@@ -468,11 +498,10 @@ impl Peer {
                 },
             )
             .await
-            .expect("emit");
+            .ok()?;
         tokio::time::timeout(Duration::from_secs(10), rx.recv())
             .await
-            .expect("ack in time")
-            .expect("ack")
+            .ok()?
     }
 
     /// The next `name` event's payload (other events are skipped).
@@ -487,6 +516,16 @@ impl Peer {
                 return value;
             }
         }
+    }
+
+    /// Every event that arrives within `wait`, in order.
+    pub async fn collect_all(&mut self, wait: Duration) -> Vec<(String, Value)> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut found = Vec::new();
+        while let Ok(Some(event)) = tokio::time::timeout_at(deadline, self.events.recv()).await {
+            found.push(event);
+        }
+        found
     }
 
     /// Every `name` event that arrives within `wait`.
@@ -650,5 +689,149 @@ impl TestDb {
             .fetch_one(&self.pool)
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (free when asked; the caller binds it soon after).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A throwaway Redis server (Debian's `redis-server`, keeping nothing on disk) on a port of
+/// its own; stopped on drop.
+pub struct TestRedis {
+    pub port: u16,
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+}
+
+impl TestRedis {
+    /// Starts one and waits until it answers.
+    pub async fn start() -> Self {
+        let mut redis = Self {
+            port: free_port(),
+            child: None,
+            dir: tempfile::tempdir().expect("temp dir"),
+        };
+        redis.run().await;
+        redis
+    }
+
+    /// `redis://…` for HAVEN_REDIS_URL.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    async fn run(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("redis-server (scripts/setup.sh test installs it)");
+        self.child = Some(child);
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("redis-server did not start");
+    }
+
+    /// Kills it (everything it held is gone, as after a crash).
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill().await;
+        }
+    }
+
+    /// Starts it again, empty, on the same port.
+    pub async fn start_again(&mut self) {
+        self.run().await;
+    }
+}
+
+/// HAProxy with `deploy/haproxy.cfg` in front of two nodes; stopped on drop.
+pub struct TestBalancer {
+    pub base: String,
+    _child: Child,
+}
+
+/// The balancer's configuration, as deployed.
+pub const HAPROXY_CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/haproxy.cfg");
+
+impl TestBalancer {
+    /// Starts HAProxy on `port` in front of nodes `a` and `b` (their `http://host:port`),
+    /// and waits until it serves `/healthz`.
+    pub async fn start(port: u16, a: &str, b: &str) -> Self {
+        let strip = |url: &str| url.trim_start_matches("http://").to_owned();
+        let child = Command::new("haproxy")
+            .args(["-db", "-f", HAPROXY_CONFIG])
+            .env("HAVEN_LISTEN", format!("127.0.0.1:{port}"))
+            .env("HAVEN_NODE_A", strip(a))
+            .env("HAVEN_NODE_B", strip(b))
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("haproxy (scripts/setup.sh test installs it)");
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        for _ in 0..100 {
+            let ok = client.get(format!("{base}/healthz")).send().await;
+            if ok.is_ok_and(|r| r.status().is_success()) {
+                return Self {
+                    base,
+                    _child: child,
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("haproxy did not serve /healthz");
+    }
+}
+
+/// Two Haven nodes on one PostgreSQL database and one Redis, behind HAProxy: what a
+/// service with no single point of failure runs.
+pub struct TestCluster {
+    pub redis: TestRedis,
+    pub a: TestServer,
+    pub b: TestServer,
+    pub balancer: TestBalancer,
+}
+
+impl TestCluster {
+    /// Starts it all (PostgreSQL from `HAVEN_TEST_DATABASE_URL`), with extra environment
+    /// for both nodes.
+    pub async fn start(env: &[(&str, &str)]) -> Self {
+        let redis = TestRedis::start().await;
+        let database = fresh_postgres_database().await;
+        let port = free_port();
+        let public = format!("http://127.0.0.1:{port}");
+        let redis_url = redis.url();
+        let mut node_env: Vec<(&str, &str)> = vec![
+            ("HAVEN_REDIS_URL", redis_url.as_str()),
+            ("HAVEN_PUBLIC_URL", public.as_str()),
+            ("HAVEN_TRUSTED_PROXIES", "127.0.0.1"),
+        ];
+        node_env.extend_from_slice(env);
+        let a = TestServer::start_on(Some(database.clone()), &node_env).await;
+        let b = TestServer::start_on(Some(database), &node_env).await;
+        let balancer = TestBalancer::start(port, &a.base, &b.base).await;
+        Self {
+            redis,
+            a,
+            b,
+            balancer,
+        }
     }
 }

@@ -1,0 +1,161 @@
+//! What `/metrics` reports, in Prometheus' text format: counts only, never a body, a name or
+//! an id. Process-wide atomics, bumped where the thing happens.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// Upper bounds of the batch-size histogram (messages per commit).
+const BATCH_BUCKETS: [u64; 9] = [1, 2, 4, 8, 16, 64, 256, 1024, u64::MAX];
+
+/// The counters.
+pub struct Metrics {
+    sockets: AtomicI64,
+    stored: AtomicU64,
+    batches: [AtomicU64; BATCH_BUCKETS.len()],
+    batch_sum: AtomicU64,
+    errors: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+/// This process's counters.
+pub static METRICS: Metrics = Metrics {
+    sockets: AtomicI64::new(0),
+    stored: AtomicU64::new(0),
+    batches: [const { AtomicU64::new(0) }; BATCH_BUCKETS.len()],
+    batch_sum: AtomicU64::new(0),
+    errors: Mutex::new(BTreeMap::new()),
+};
+
+impl Metrics {
+    /// A socket joined this node.
+    pub fn socket_opened(&self) {
+        self.sockets.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A socket of this node closed.
+    pub fn socket_closed(&self) {
+        self.sockets.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// A commit of `size` messages, `new` of them stored for the first time.
+    pub fn batch_committed(&self, size: usize, new: usize) {
+        self.stored.fetch_add(new as u64, Ordering::Relaxed);
+        self.batch_sum.fetch_add(size as u64, Ordering::Relaxed);
+        let bucket = BATCH_BUCKETS
+            .iter()
+            .position(|bound| size as u64 <= *bound)
+            .unwrap_or(BATCH_BUCKETS.len() - 1);
+        self.batches[bucket].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A request refused or failed with `code` (the ack and log code).
+    pub fn error(&self, code: &'static str) {
+        *self
+            .errors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(code)
+            .or_default() += 1;
+    }
+
+    /// The text exposition, with the gauges only the caller knows.
+    pub fn render(&self, writer_queue: usize, redis_up: Option<bool>) -> String {
+        let mut out = String::new();
+        let sockets = self.sockets.load(Ordering::Relaxed).max(0);
+        let _ = writeln!(
+            out,
+            "# HELP haven_sockets_connected Socket.IO connections on this node.\n\
+             # TYPE haven_sockets_connected gauge\nhaven_sockets_connected {sockets}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP haven_messages_stored_total Messages this node stored (not repeats).\n\
+             # TYPE haven_messages_stored_total counter\nhaven_messages_stored_total {}",
+            self.stored.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP haven_writer_batch_size Messages per commit of the writer.\n\
+             # TYPE haven_writer_batch_size histogram"
+        );
+        let mut cumulative = 0;
+        for (bound, count) in BATCH_BUCKETS.iter().zip(&self.batches) {
+            cumulative += count.load(Ordering::Relaxed);
+            let le = if *bound == u64::MAX {
+                "+Inf".to_owned()
+            } else {
+                bound.to_string()
+            };
+            let _ = writeln!(
+                out,
+                "haven_writer_batch_size_bucket{{le=\"{le}\"}} {cumulative}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "haven_writer_batch_size_sum {}\nhaven_writer_batch_size_count {cumulative}",
+            self.batch_sum.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP haven_writer_queue_depth Messages waiting for the writer.\n\
+             # TYPE haven_writer_queue_depth gauge\nhaven_writer_queue_depth {writer_queue}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP haven_errors_total Requests refused or failed, by code.\n\
+             # TYPE haven_errors_total counter"
+        );
+        for (code, count) in self.errors.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            let _ = writeln!(out, "haven_errors_total{{code=\"{code}\"}} {count}");
+        }
+        if let Some(up) = redis_up {
+            let _ = writeln!(
+                out,
+                "# HELP haven_redis_up Whether this node reaches Redis (several nodes).\n\
+                 # TYPE haven_redis_up gauge\nhaven_redis_up {}",
+                u8::from(up)
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_fall_in_cumulative_buckets() {
+        let metrics = Metrics {
+            sockets: AtomicI64::new(0),
+            stored: AtomicU64::new(0),
+            batches: [const { AtomicU64::new(0) }; BATCH_BUCKETS.len()],
+            batch_sum: AtomicU64::new(0),
+            errors: Mutex::new(BTreeMap::new()),
+        };
+        metrics.batch_committed(1, 1);
+        metrics.batch_committed(3, 2);
+        metrics.error("rate_limited");
+        let text = metrics.render(0, None);
+        assert!(
+            text.contains("haven_writer_batch_size_bucket{le=\"1\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("haven_writer_batch_size_bucket{le=\"4\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("haven_writer_batch_size_bucket{le=\"+Inf\"} 2"),
+            "{text}"
+        );
+        assert!(text.contains("haven_messages_stored_total 3"), "{text}");
+        assert!(
+            text.contains("haven_errors_total{code=\"rate_limited\"} 1"),
+            "{text}"
+        );
+        assert!(!text.contains("haven_redis_up"), "one node: no Redis line");
+    }
+}
