@@ -83,14 +83,17 @@ e2e: build
 	cd end2end && npx playwright test -c playwright.cluster.config.ts
 
 ## bench: Haven vs the Node/socket.io reference (../shared/bench), results in docs/benchmarks.md;
-## then again with Haven on PostgreSQL at 10k msg/s (100 pairs x 100 msg/s)
+## then again with Haven on PostgreSQL at 10k msg/s (100 pairs x 100 msg/s); then one node
+## against two behind HAProxy at 5k msg/s (100 pairs x 50 msg/s)
 PG_LEVELS ?= 100x100
+CLUSTER_LEVEL ?= 100x50
 bench: export LEPTOS_SITE_ROOT := $(SITE_RELEASE)
 bench: setup-test
 	cargo leptos build --release
 	scripts/precompress.sh $(SITE_RELEASE)
 	scripts/bench.sh $(LEVELS)
 	scripts/bench.sh --postgres $(PG_LEVELS)
+	scripts/bench.sh --cluster $(CLUSTER_LEVEL)
 
 ## bench-slow3g: time to a live connection on emulated slow 3G, before/after precompression
 bench-slow3g: export LEPTOS_SITE_ROOT := $(SITE_RELEASE)

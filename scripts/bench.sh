@@ -10,6 +10,10 @@
 #                                         (CAP cores), the generator over two processes and
 #                                         both cores, rates climbing to each one's highest
 #                                         with p99 < 100 ms (scripts/bench/ceiling.sh)
+#   scripts/bench.sh --cluster [LEVEL]    one node against two behind HAProxy (Redis
+#                                         fan-out) at the same offered load, on a throwaway
+#                                         PostgreSQL; CPU per stored message of every process
+#                                         (scripts/bench/cluster.sh)
 #   scripts/bench.sh --postgres [LEVELS…] compare, with Haven on PostgreSQL: a throwaway
 #                                         cluster (scripts/test/with-postgres.sh) pinned to
 #                                         Haven's CPU; its own CPU per stored message is
@@ -21,6 +25,10 @@ mode=compare
 case ${1:-} in
   --floor) mode=floor; shift ;;
   --ceiling) mode=ceiling; shift ;;
+  --cluster)
+    shift
+    [ -n "${HAVEN_TEST_DATABASE_URL:-}" ] || exec scripts/test/with-postgres.sh "$0" --cluster "$@"
+    exec scripts/bench/cluster.sh "$@" ;;
   --postgres)
     shift
     [ -n "${HAVEN_TEST_DATABASE_URL:-}" ] || exec scripts/test/with-postgres.sh "$0" --postgres "$@"

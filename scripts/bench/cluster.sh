@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# One node against two nodes behind HAProxy, at the same offered load, in one run
+# (`scripts/bench.sh --cluster LEVEL`). Every server-side process (Haven, HAProxy, Redis,
+# PostgreSQL) is pinned to CPU 0 and the generator (../shared/bench/load.mjs, the official
+# socket.io-client) to CPU 1. Prints, per run: delivered rate, p50/p99, and the CPU each
+# process used per stored message (user + system time from /proc, over the measured run).
+#
+# Needs HAVEN_TEST_DATABASE_URL (bench.sh runs this through scripts/test/with-postgres.sh),
+# redis-server and haproxy.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+: "${CARGO_TARGET_DIR:=$HOME/.cache/haven/target}"
+level=${1:-100x50}
+pairs=${level%x*} rate=${level#*x}
+DURATION=${DURATION:-20}
+bench_dir=$(cd "${HAVEN_BENCH_DIR:-../shared/bench}" && pwd)
+haven="$CARGO_TARGET_DIR/release/haven"
+hz=$(getconf CLK_TCK)
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+state=$(mktemp -d /tmp/haven-bench-cluster.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$state"; }
+trap cleanup EXIT
+
+psql "$HAVEN_TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS haven_bench_cluster" -c "CREATE DATABASE haven_bench_cluster"
+export DATABASE_URL="${HAVEN_TEST_DATABASE_URL%/*}/haven_bench_cluster"
+postmaster=$(ss -ltnpH "sport = :${PGPORT:-5432}" | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
+for pid in $postmaster $(pgrep -P "$postmaster"); do taskset -p -c 0 "$pid" >/dev/null; done
+"$haven" seed-demo --students 2000 --psychiatrists 2000 --prefix bench --password bench-password >/dev/null
+
+redis_port=$(free_port)
+taskset -c 0 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
+  --dir "$state" --logfile "$state/redis.log" &
+redis_pid=$!; pids+=("$redis_pid")
+export HAVEN_LOG=warn LEPTOS_SITE_ROOT=$PWD/${LEPTOS_SITE_ROOT:-target/site-release}
+export HAVEN_SEND_RATE_PER_SEC=1000000 HAVEN_SEND_BURST=1000000 HAVEN_TRUSTED_PROXIES=127.0.0.1
+export HAVEN_REGISTRATIONS_PER_ADDRESS=1000000 HAVEN_LOGIN_FAILURES_PER_ADDRESS=1000000
+
+node_up() { for _ in $(seq 100); do curl -sf "$1/healthz" >/dev/null && return 0; sleep 0.2; done; return 1; }
+stored() { psql "$DATABASE_URL" -Atc "SELECT count(*) FROM messages"; }
+
+# measure LABEL URL SERVER_PID PROCESS_NAME=PID…: runs the generator, prints one result line.
+measure() {
+  local label=$1 url=$2 spid=$3; shift 3
+  local -A before
+  local m0 pg0 name pid
+  m0=$(stored); pg0=$(scripts/bench/pg-cpu.sh "$postmaster")
+  for entry in "$@"; do before[$entry]=$(ticks "${entry#*=}"); done
+  taskset -c 1 node "$bench_dir/load.mjs" --url "$url" --pairs "$pairs" --rate "$rate" \
+    --duration "$DURATION" --warmup 3 --prefix bench --password bench-password \
+    --server-pid "$spid" --label "$label" >"$state/$label.json"
+  local m=$(( $(stored) - m0 )) pg=$(( $(scripts/bench/pg-cpu.sh "$postmaster") - pg0 ))
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").pop());
+    const [label, msgs, hz, pg, ...procs] = process.argv.slice(2);
+    const per = (t) => (msgs > 0 ? (t / hz * 1e6 / msgs).toFixed(1) : "-");
+    let total = Number(pg);
+    const parts = procs.map((p) => { const [n, t] = p.split("="); total += Number(t); return `${n} ${per(Number(t))}`; });
+    console.log([label, `offered ${r.offered_msgs_per_s}/s`, `delivered ${r.throughput_msgs_per_s}/s`,
+      `p50 ${r.delivery_ms?.p50} ms`, `p99 ${r.delivery_ms?.p99} ms`, `lost ${r.lost}`, `dup ${r.duplicates}`,
+      `stored ${msgs}`, `CPU us/stored msg: ${parts.join(", ")}, postgres ${per(Number(pg))}, all ${per(total)}`].join(" | "));
+  ' "$state/$label.json" "$label" "$m" "$hz" "$pg" $(for entry in "$@"; do
+      name=${entry%%=*}; pid=${entry#*=}; echo "$name=$(( $(ticks "$pid") - ${before[$entry]} ))"; done)
+}
+
+# One node, on PostgreSQL, no Redis.
+port=$(free_port)
+HAVEN_ADDR=127.0.0.1:$port taskset -c 0 "$haven" serve >/dev/null &
+one=$!
+node_up "http://127.0.0.1:$port"
+measure "one-node $level" "http://127.0.0.1:$port" "$one" "haven=$one"
+kill "$one"; wait "$one" 2>/dev/null || true
+
+# Two nodes behind HAProxy, sharing Redis.
+lb=$(free_port) pa=$(free_port) pb=$(free_port)
+export HAVEN_REDIS_URL=redis://127.0.0.1:$redis_port/0 HAVEN_PUBLIC_URL=http://127.0.0.1:$lb
+HAVEN_ADDR=127.0.0.1:$pa taskset -c 0 "$haven" serve >/dev/null & a=$!; pids+=("$a")
+HAVEN_ADDR=127.0.0.1:$pb taskset -c 0 "$haven" serve >/dev/null & b=$!; pids+=("$b")
+node_up "http://127.0.0.1:$pa"; node_up "http://127.0.0.1:$pb"
+HAVEN_LISTEN=127.0.0.1:$lb HAVEN_NODE_A=127.0.0.1:$pa HAVEN_NODE_B=127.0.0.1:$pb \
+  taskset -c 0 haproxy -db -f deploy/haproxy.cfg 2>/dev/null & lb_pid=$!; pids+=("$lb_pid")
+node_up "http://127.0.0.1:$lb"
+measure "two-nodes $level" "http://127.0.0.1:$lb" "$a" "node-a=$a" "node-b=$b" "haproxy=$lb_pid" "redis=$redis_pid"
