@@ -84,16 +84,16 @@ e2e: build
 
 ## bench: Haven vs the Node/socket.io reference (../shared/bench), results in docs/benchmarks.md;
 ## then again with Haven on PostgreSQL at 10k msg/s (100 pairs x 100 msg/s); then one node
-## against two behind HAProxy at 5k msg/s (100 pairs x 50 msg/s)
+## against two behind HAProxy at 2k and 5k msg/s
 PG_LEVELS ?= 100x100
-CLUSTER_LEVEL ?= 100x50
+CLUSTER_LEVELS ?= 100x20 100x50
 bench: export LEPTOS_SITE_ROOT := $(SITE_RELEASE)
 bench: setup-test
 	cargo leptos build --release
 	scripts/precompress.sh $(SITE_RELEASE)
 	scripts/bench.sh $(LEVELS)
 	scripts/bench.sh --postgres $(PG_LEVELS)
-	scripts/bench.sh --cluster $(CLUSTER_LEVEL)
+	scripts/bench.sh --cluster $(CLUSTER_LEVELS)
 
 ## bench-slow3g: time to a live connection on emulated slow 3G, before/after precompression
 bench-slow3g: export LEPTOS_SITE_ROOT := $(SITE_RELEASE)

@@ -406,6 +406,7 @@ async fn limits_and_throttles_are_one_quota_across_nodes() {
         ("HAVEN_SEND_RATE_PER_SEC", "0.01"),
         ("HAVEN_SEND_BURST", "3"),
         ("HAVEN_LOGIN_FAILURES_PER_USERNAME", "2"),
+        ("HAVEN_REGISTRATIONS_PER_ADDRESS", "3"),
     ])
     .await;
     let doctor = cluster.a.psychiatrist("dr-quota").await;
@@ -423,6 +424,45 @@ async fn limits_and_throttles_are_one_quota_across_nodes() {
         )
         .await;
     assert_eq!(ack["error"]["code"], "rate_limited", "{ack}");
+
+    // Typing signals: a burst of 6 at most, whichever node they reach.
+    let mut refused = 0;
+    for i in 0..8 {
+        let peer = if i % 2 == 0 { &on_a } else { &on_b };
+        let ack = peer
+            .call(
+                "typing",
+                json!({ "conversationId": conversation, "typing": i % 4 == 0 }),
+            )
+            .await;
+        refused += usize::from(ack["error"]["code"] == "rate_limited");
+    }
+    assert!(refused >= 1, "the typing burst is one quota across nodes");
+
+    // Registrations from one address: the student above was the first of three.
+    for (node, name) in [(&cluster.b, "stu-quota-2"), (&cluster.a, "stu-quota-3")] {
+        let res = node
+            .http()
+            .post(node.url("/api/auth/register"))
+            .json(&json!({ "username": name, "displayName": "Synthetic Student", "password": PASSWORD }))
+            .send()
+            .await
+            .expect("register");
+        assert_eq!(res.status(), 200, "{name}");
+    }
+    let res = cluster
+        .b
+        .http()
+        .post(cluster.b.url("/api/auth/register"))
+        .json(&json!({ "username": "stu-quota-4", "displayName": "Synthetic Student", "password": PASSWORD }))
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(
+        res.status(),
+        429,
+        "a fourth registration from this address, on either node"
+    );
 
     // Two wrong passwords on A; the next attempt on B must wait.
     for _ in 0..2 {

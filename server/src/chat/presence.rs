@@ -101,7 +101,7 @@ impl Counts {
     }
 
     /// Everyone who counts as online now, with their role.
-    pub fn everyone(&self) -> Vec<(UserId, Role)> {
+    fn everyone(&self) -> Vec<(UserId, Role)> {
         self.lock()
             .iter()
             .map(|(user, entry)| (*user, entry.role))
@@ -362,9 +362,15 @@ impl Presence {
     /// (a student's becomes visible to the psychiatrist only now), so tell both at once.
     pub async fn introduce(&self, a: UserId, b: UserId) {
         for (whose, to) in [(a, b), (b, a)] {
-            let last_seen = users::last_seen(&self.db, whose).await.unwrap_or_default();
-            let Some(update) = self.statuses_of(vec![(whose, last_seen)]).await.pop() else {
-                continue;
+            let online = self.online_among(&[whose]).await == [true];
+            let update = PresenceUpdate {
+                user_id: whose,
+                online,
+                last_seen: if online {
+                    None
+                } else {
+                    users::last_seen(&self.db, whose).await.unwrap_or_default()
+                },
             };
             let to = Audience::Users(Arc::from([to]));
             self.publisher

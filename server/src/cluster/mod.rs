@@ -1,11 +1,11 @@
 //! Several nodes: what Haven shares through Redis when `HAVEN_REDIS_URL` is set. Without it
 //! Haven is one process and none of this runs.
 //!
-//! - Socket.IO fan-out: socketioxide's Redis adapter (on the fred driver) carries every emit
-//!   to the nodes holding the room's sockets (`realtime`).
-//! - [`health`]: whether this node can rely on Redis now, and the lease that tells the other
-//!   nodes it is alive.
-//! - [`presence`]: socket counts per user across nodes, kept by atomic Lua scripts.
+//! - Socket.IO fan-out: `realtime` mounts the Redis adapter on the subscriber connection made
+//!   here; it carries every emit to the nodes holding the room's sockets.
+//! - [`health`]: whether this node can rely on Redis now (the watchdog).
+//! - [`presence`]: socket counts per user across nodes, grace periods and each node's lease,
+//!   kept by atomic Lua scripts.
 //! - [`limits`]: the sign-in, registration, send and typing limits, shared by all nodes.
 //!
 //! Every time in Redis comes from the Redis server's own clock (`TIME` inside the scripts),
@@ -31,6 +31,8 @@ pub use health::Health;
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 /// A connection with a command unanswered this long is closed and opened again.
 const UNRESPONSIVE_AFTER: Duration = Duration::from_secs(2);
+/// Pub/sub messages fred holds for the fan-out to read (its default is 32).
+const PUSHED_BUFFER: usize = 16 * 1024;
 /// Time between attempts to reach Redis again, in milliseconds.
 const RECONNECT_DELAY_MS: u32 = 500;
 
@@ -94,6 +96,9 @@ pub async fn connect(url: &str) -> Result<Connected, ClusterError> {
         .set_policy(ReconnectPolicy::new_constant(0, RECONNECT_DELAY_MS))
         .with_performance_config(|performance| {
             performance.default_command_timeout = COMMAND_TIMEOUT;
+            // Pushed pub/sub messages wait here for the fan-out; a lagging reader loses
+            // them (and its sockets then catch up), so room for bursts.
+            performance.broadcast_channel_capacity = PUSHED_BUFFER;
         })
         .with_connection_config(|connection| {
             connection.connection_timeout = COMMAND_TIMEOUT;

@@ -9,6 +9,7 @@
 //! every node.
 
 pub mod delivery;
+mod fanout;
 mod handshake;
 mod messaging;
 pub mod session_watch;
@@ -27,7 +28,7 @@ use socketioxide::extract::{Extension, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::{SocketIo, SocketIoBuilder};
-use socketioxide_redis::{FredAdapter, RedisAdapterCtr};
+use socketioxide_redis::{CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
 use tokio::sync::watch;
 
 use crate::auth::session::SocketSession;
@@ -76,10 +77,17 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// then is closed.
 const AUTH_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The adapter of several nodes: socketioxide-redis over Haven's driver ([`fanout`]).
+type SharedAdapter = CustomRedisAdapter<Emitter, fanout::FanoutDriver>;
+
+/// Packets from other nodes a namespace may have waiting (socketioxide-redis' default is
+/// 1024); a fuller buffer drops, which makes this node's sockets catch up.
+const FANOUT_BUFFER: usize = 16 * 1024;
+
 /// The Socket.IO layer the router mounts: on one node, or fanning out through Redis.
 pub enum Layer {
     Here(SocketIoLayer),
-    Shared(SocketIoLayer<FredAdapter<Emitter>>),
+    Shared(SocketIoLayer<SharedAdapter>),
 }
 
 /// The Socket.IO server, whichever adapter it runs on. Cheap to clone.
@@ -88,7 +96,7 @@ pub enum Io {
     /// One node: rooms are this process's.
     Here(SocketIo),
     /// Several nodes: every emit to a room also reaches the room's sockets on the others.
-    Shared(SocketIo<FredAdapter<Emitter>>),
+    Shared(SocketIo<SharedAdapter>),
 }
 
 /// Runs `$body` with `$io` bound to the `SocketIo` of whichever adapter `$on` holds.
@@ -139,11 +147,14 @@ pub async fn start(
             (Layer::Here(layer), Io::Here(io))
         }
         Some((health, subscriber)) => {
-            let adapter = RedisAdapterCtr::new_with_fred(subscriber)
-                .await
-                .map_err(|e| StartError::Adapter(Box::new(e)))?;
+            let adapter = RedisAdapterCtr::new_with_driver(
+                fanout::FanoutDriver::new(subscriber, health.clone()),
+                RedisAdapterConfig::new()
+                    .with_prefix("haven:socket.io")
+                    .with_stream_buffer(FANOUT_BUFFER),
+            );
             let (layer, io) = configure(
-                SocketIo::builder().with_adapter::<FredAdapter<_>>(adapter),
+                SocketIo::builder().with_adapter::<SharedAdapter>(adapter),
                 realtime,
             )
             .build_layer();
@@ -186,7 +197,9 @@ const RECONNECT_GRACE: Duration = Duration::from_secs(2);
 /// sockets still here after [`RECONNECT_GRACE`] are disconnected.
 async fn reconnect_on_resync<A: Adapter>(io: SocketIo<A>, mut resyncs: watch::Receiver<u64>) {
     while resyncs.changed().await.is_ok() {
-        let asked = io.sockets();
+        let Some(asked) = io.of("/").map(|ns| ns.sockets()) else {
+            return; // shut down
+        };
         if asked.is_empty() {
             continue;
         }

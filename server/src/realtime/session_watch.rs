@@ -18,15 +18,19 @@ pub async fn run<A: Adapter>(io: SocketIo<A>, db: Db, every: Duration, absolute:
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        check(&io, &db, absolute).await;
+        // After shutdown closed the namespace there is nothing left to watch.
+        let Some(sockets) = io.of("/").map(|ns| ns.sockets()) else {
+            return;
+        };
+        check(sockets, &db, absolute).await;
     }
 }
 
 /// One pass: one query for all sessions with sockets on this node.
-async fn check<A: Adapter>(io: &SocketIo<A>, db: &Db, absolute: Duration) {
+async fn check<A: Adapter>(sockets: Vec<SocketRef<A>>, db: &Db, absolute: Duration) {
     let mut by_session: HashMap<String, Vec<SocketRef<A>>> = HashMap::new();
     let mut ended = Vec::new();
-    for socket in io.sockets() {
+    for socket in sockets {
         let Some(session) = socket.extensions.get::<SocketSession>() else {
             continue;
         };
