@@ -7,7 +7,8 @@
 #
 # Settings (environment): HAVEN_BIN (default: the release binary), CLUSTER_PORT (8080),
 # NODE_PORTS ("3001 3002"), DATABASE_URL (a postgres:// URL to use instead),
-# HAVEN_REDIS_URL (a Redis to use instead), CLUSTER_AFTER_SEED (a command run once the
+# HAVEN_REDIS_URL (a Redis to use instead), CLUSTER_REDIS_PORT (a throwaway Redis on this
+# port, even if one runs here), CLUSTER_AFTER_SEED (a command run once the
 # database is ready).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,13 +50,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Redis: the given one, the one running here, or a throwaway one (keeps nothing on disk).
+# Redis: the given one, the one running here, or a throwaway one (keeps nothing on disk;
+# always, on CLUSTER_REDIS_PORT when that is set).
 if [ -z "${HAVEN_REDIS_URL:-}" ]; then
-  if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  if [ -z "${CLUSTER_REDIS_PORT:-}" ] && redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
     export HAVEN_REDIS_URL=redis://127.0.0.1:6379/0
   else
     command -v redis-server >/dev/null || { echo "redis-server not found: scripts/setup.sh cluster" >&2; exit 1; }
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    port=${CLUSTER_REDIS_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
     say "no Redis running: a throwaway one on port $port"
     redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$state" \
       --logfile "$state/redis.log" &
