@@ -160,7 +160,7 @@ pub async fn start(
             .build_layer();
             io.ns("/", on_connect.with(handshake::authenticate))
                 .await
-                .map_err(|e| StartError::Adapter(format!("{e}").into()))?;
+                .map_err(|e| StartError::Adapter(Box::new(e)))?;
             tokio::spawn(reconnect_on_resync(io.clone(), health.resyncs()));
             (Layer::Shared(layer), Io::Shared(io))
         }
