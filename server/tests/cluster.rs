@@ -441,25 +441,10 @@ async fn limits_and_throttles_are_one_quota_across_nodes() {
 
     // Registrations from one address: the student above was the first of three.
     for (node, name) in [(&cluster.b, "stu-quota-2"), (&cluster.a, "stu-quota-3")] {
-        let res = node
-            .http()
-            .post(node.url("/api/auth/register"))
-            .json(&json!({ "username": name, "displayName": "Synthetic Student", "password": PASSWORD }))
-            .send()
-            .await
-            .expect("register");
-        assert_eq!(res.status(), 200, "{name}");
+        assert_eq!(node.register(name).await.status(), 200, "{name}");
     }
-    let res = cluster
-        .b
-        .http()
-        .post(cluster.b.url("/api/auth/register"))
-        .json(&json!({ "username": "stu-quota-4", "displayName": "Synthetic Student", "password": PASSWORD }))
-        .send()
-        .await
-        .expect("register");
     assert_eq!(
-        res.status(),
+        cluster.b.register("stu-quota-4").await.status(),
         429,
         "a fourth registration from this address, on either node"
     );

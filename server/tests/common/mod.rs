@@ -242,15 +242,19 @@ impl TestServer {
 
     /// Registers a student over the JSON API; answers the session cookie.
     pub async fn register_student(&self, username: &str) -> String {
-        let res = self
-            .http()
+        let res = self.register(username).await;
+        assert_eq!(res.status(), 200, "register {username}");
+        session_cookie(res.headers()).expect("session cookie")
+    }
+
+    /// Asks to register a student over the JSON API, whatever the answer.
+    pub async fn register(&self, username: &str) -> reqwest::Response {
+        self.http()
             .post(self.url("/api/auth/register"))
             .json(&json!({ "username": username, "displayName": "Synthetic Student", "password": PASSWORD }))
             .send()
             .await
-            .expect("register");
-        assert_eq!(res.status(), 200, "register {username}");
-        session_cookie(res.headers()).expect("session cookie")
+            .expect("register")
     }
 
     /// Logs in over the JSON API; answers status, body and the session cookie if any.
