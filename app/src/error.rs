@@ -15,6 +15,8 @@ pub enum Field {
     DisplayName,
     Password,
     RecoveryCode,
+    /// A psychiatrist's line about themselves (set on the command line).
+    Bio,
 }
 
 /// One message shown next to one field.
@@ -44,6 +46,10 @@ pub enum AuthError {
     /// The account's role may not do this (a psychiatrist's account is the service's).
     #[error("Your account cannot do that here; please ask the service's administrator.")]
     NotAllowed,
+    /// The request's arguments could not be decoded (a missing field, a number that is not
+    /// one): no page of Haven's sends such a request.
+    #[error("This request is malformed.")]
+    InvalidArguments,
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
     /// The request did not reach the server, or its answer could not be read.
@@ -62,23 +68,15 @@ impl AuthError {
             AuthError::Invalid(_) => "invalid_input",
             AuthError::Unauthenticated => "unauthenticated",
             AuthError::NotAllowed => "forbidden",
+            AuthError::InvalidArguments => INVALID_ARGUMENTS,
             AuthError::Internal => "internal",
             AuthError::Transport(_) => "transport",
         }
     }
 
-    /// The HTTP status that answers this error (mapped here once for the JSON API and the
-    /// server functions).
+    /// The HTTP status that answers this error ([`http_status`]).
     pub fn http_status(&self) -> u16 {
-        match self {
-            AuthError::InvalidCredentials
-            | AuthError::InvalidRecoveryCode
-            | AuthError::Unauthenticated => 401,
-            AuthError::WrongRole { .. } | AuthError::NotAllowed => 403,
-            AuthError::RateLimited { .. } => 429,
-            AuthError::Invalid(_) => 422,
-            AuthError::Internal | AuthError::Transport(_) => 500,
-        }
+        http_status(self.code())
     }
 
     /// The message for one field, if this error has one.
@@ -97,6 +95,9 @@ impl FromServerFnError for AuthError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        if is_undecodable_request(&value) {
+            return AuthError::InvalidArguments;
+        }
         AuthError::Transport(value.to_string())
     }
 }
@@ -112,6 +113,12 @@ impl FromServerFnError for crate::protocol::AckError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        if is_undecodable_request(&value) {
+            return crate::protocol::AckError {
+                code: INVALID_ARGUMENTS.into(),
+                message: "This request is malformed.".into(),
+            };
+        }
         crate::protocol::AckError {
             code: "transport".into(),
             message: value.to_string(),
@@ -119,8 +126,104 @@ impl FromServerFnError for crate::protocol::AckError {
     }
 }
 
+/// The code of a server function call whose arguments could not be decoded.
+pub const INVALID_ARGUMENTS: &str = "invalid_arguments";
+
+/// Whether server_fn failed decoding the request itself (on the server, before the
+/// function ran): the client's mistake, not the server's.
+fn is_undecodable_request(error: &leptos::server_fn::error::ServerFnErrorErr) -> bool {
+    use leptos::server_fn::error::ServerFnErrorErr as E;
+    matches!(
+        error,
+        E::Args(_) | E::MissingArg(_) | E::UnsupportedRequestMethod(_)
+    )
+}
+
+/// The HTTP status that answers an error code: the one table, for the server functions,
+/// the JSON API and the socket's codes alike (docs/protocol.md). A client's mistake is a
+/// 4xx; 500 means the server itself failed (`internal`), and is also the answer for a code
+/// this table does not know, so that a new code is noticed rather than hidden.
+pub fn http_status(code: &str) -> u16 {
+    match code {
+        INVALID_ARGUMENTS | "invalid_payload" => 400,
+        "unauthenticated" | "invalid_credentials" | "invalid_recovery_code" => 401,
+        "forbidden" | "wrong_role" => 403,
+        "conversation_not_found" | "user_not_found" => 404,
+        "client_id_reused" | "not_accepting_new" => 409,
+        "invalid_input" | "invalid_body" | "empty_body" | "body_too_long" | "invalid_client_id"
+        | "invalid_settings" | "unknown_message" => 422,
+        "rate_limited" => 429,
+        _ => 500,
+    }
+}
+
+/// How long a refused `rate_limited` call should wait before trying again, when the error
+/// does not say: the send limit refills within a second.
+pub const DEFAULT_RETRY_AFTER_SECS: u64 = 1;
+
+/// The status (and for `rate_limited` the `Retry-After` seconds) of a server function's
+/// encoded error: an [`AckError`](crate::protocol::AckError) or an [`AuthError`], as
+/// server_fn wrote it into the body. `None` for a body that is neither.
+pub fn status_of_encoded_error(body: &[u8]) -> Option<(u16, Option<u64>)> {
+    let (code, retry_after) = match serde_json::from_slice::<crate::protocol::AckError>(body) {
+        Ok(ack) => (http_status(&ack.code), DEFAULT_RETRY_AFTER_SECS),
+        Err(_) => {
+            let auth = serde_json::from_slice::<AuthError>(body).ok()?;
+            let wait = match auth {
+                AuthError::RateLimited { retry_after_secs } => retry_after_secs,
+                _ => DEFAULT_RETRY_AFTER_SECS,
+            };
+            (auth.http_status(), wait)
+        }
+    };
+    Some((code, (code == 429).then_some(retry_after)))
+}
+
+
 impl std::fmt::Display for crate::protocol::AckError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_code_has_its_status() {
+        for (code, status) in [
+            ("invalid_arguments", 400),
+            ("invalid_payload", 400),
+            ("unauthenticated", 401),
+            ("forbidden", 403),
+            ("conversation_not_found", 404),
+            ("user_not_found", 404),
+            ("client_id_reused", 409),
+            ("invalid_body", 422),
+            ("invalid_input", 422),
+            ("rate_limited", 429),
+            ("internal", 500),
+        ] {
+            assert_eq!(http_status(code), status, "{code}");
+        }
+    }
+
+    #[test]
+    fn encoded_errors_are_read_back() {
+        let ack = serde_json::to_vec(&crate::protocol::AckError {
+            code: "forbidden".into(),
+            message: "only psychiatrists do that".into(),
+        })
+        .unwrap();
+        assert_eq!(status_of_encoded_error(&ack), Some((403, None)));
+        let limited = serde_json::to_vec(&AuthError::RateLimited {
+            retry_after_secs: 42,
+        })
+        .unwrap();
+        assert_eq!(status_of_encoded_error(&limited), Some((429, Some(42))));
+        let wrong = serde_json::to_vec(&AuthError::InvalidCredentials).unwrap();
+        assert_eq!(status_of_encoded_error(&wrong), Some((401, None)));
+        assert_eq!(status_of_encoded_error(b"<html>"), None);
     }
 }

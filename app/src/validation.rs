@@ -12,6 +12,31 @@ pub const PASSWORD_MAX: usize = 256;
 /// Longest accepted display name.
 pub const DISPLAY_NAME_MAX: usize = 64;
 
+/// Normalizes line breaks to `\n`: a browser submits a textarea's line breaks as `\r\n`,
+/// and a lone `\r` (old Mac text) is a line break too. Nothing else changes.
+pub fn normalize_line_breaks(raw: &str) -> std::borrow::Cow<'_, str> {
+    if raw.contains('\r') {
+        std::borrow::Cow::Owned(raw.replace("\r\n", "\n").replace('\r', "\n"))
+    } else {
+        std::borrow::Cow::Borrowed(raw)
+    }
+}
+
+/// The first character that free text (a message, a bio) may not hold: every control
+/// character (Unicode category Cc: U+0000–U+001F, U+007F, U+0080–U+009F) except the line
+/// feed and the tab. NUL cannot be stored by PostgreSQL's `text` at all; the others are
+/// invisible, can drive terminals and logs (escape sequences), and no one types them.
+/// Line breaks are normalized first ([`normalize_line_breaks`]).
+pub fn refused_in_text(text: &str) -> Option<char> {
+    text.chars()
+        .find(|&c| c.is_control() && c != '\n' && c != '\t')
+}
+
+/// What to show for a refused character: its code point (it is invisible).
+pub fn describe_refused(c: char) -> String {
+    format!("U+{:04X}", u32::from(c))
+}
+
 /// Normalizes a username for storage and lookup: usernames are case-insensitive, so they are
 /// kept in lowercase (see docs/decisions.md).
 pub fn normalize_username(raw: &str) -> String {
@@ -75,6 +100,17 @@ pub fn check_display_name(raw: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks a psychiatrist's bio: free text ([`refused_in_text`]).
+pub fn check_bio(raw: &str) -> Result<(), String> {
+    match refused_in_text(&normalize_line_breaks(raw)) {
+        Some(c) => Err(format!(
+            "The bio cannot contain control characters ({} found).",
+            describe_refused(c)
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Characters that mean something in HTML or in a script. Names are always escaped when
 /// shown; refusing these as well keeps a name from ever looking like markup anywhere
 /// (logs, exports, a future context that forgets to escape). The apostrophe stays allowed:
@@ -133,6 +169,18 @@ mod tests {
         ] {
             assert!(check_display_name(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn free_text_refuses_control_characters_but_line_feed_and_tab() {
+        assert_eq!(refused_in_text("two\nlines\tand a tab, émoji 👩‍🎓"), None);
+        for bad in [
+            '\0', '\u{1}', '\u{7}', '\u{b}', '\u{c}', '\r', '\u{1b}', '\u{7f}', '\u{85}', '\u{9f}',
+        ] {
+            assert_eq!(refused_in_text(&format!("a{bad}b")), Some(bad), "{bad:?}");
+        }
+        assert_eq!(normalize_line_breaks("a\r\nb\rc\nd"), "a\nb\nc\nd");
+        assert_eq!(describe_refused('\0'), "U+0000");
     }
 
     #[test]

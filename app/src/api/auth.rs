@@ -16,26 +16,6 @@ fn request() -> Result<(crate::backend::SharedBackend, http::request::Parts), Au
     Ok((backend, parts))
 }
 
-/// Gives a failed call its HTTP status (and `Retry-After`). Not for plain form posts: those
-/// must stay redirects back to the page, which shows the error.
-#[cfg(feature = "ssr")]
-fn answer<T>(req: &http::request::Parts, result: Result<T, AuthError>) -> Result<T, AuthError> {
-    use http::{header, HeaderValue, StatusCode};
-    let Err(err) = &result else {
-        return result;
-    };
-    let plain_form = super::is_plain_form(req);
-    if let (false, Some(response)) = (plain_form, use_context::<leptos_axum::ResponseOptions>()) {
-        response.set_status(
-            StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        );
-        if let AuthError::RateLimited { retry_after_secs } = err {
-            response.insert_header(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
-        }
-    }
-    result
-}
-
 /// Where a sign-in may go next: a page of the chat, never another site (`//evil.example`)
 /// or anything but a path of this one.
 pub fn safe_next(next: &str) -> Option<&str> {
@@ -56,12 +36,9 @@ pub async fn login(
     let (backend, req) = request()?;
     let next = next.as_deref().and_then(safe_next);
     let shared = shared.is_some();
-    let result = answer(
-        &req,
-        backend
-            .login(&req, role, &username, &password, shared)
-            .await,
-    );
+    let result = backend
+        .login(&req, role, &username, &password, shared)
+        .await;
     let page = match next {
         Some(next) => format!("{}?next={}", role.login_path(), urlencoding(next)),
         None => role.login_path().to_owned(),
@@ -93,7 +70,7 @@ pub async fn register(
         display_name,
         password,
     };
-    let result = answer(&req, backend.register(&req, form).await);
+    let result = backend.register(&req, form).await;
     super::back_to_page_on_error(<Register as ServerFn>::PATH, "/register", result)?;
     leptos_axum::redirect(RECOVERY_CODE_PAGE);
     Ok(())
@@ -115,7 +92,7 @@ pub async fn recover(
         new_password: password,
         shared: shared.is_some(),
     };
-    let result = answer(&req, backend.recover(&req, form).await);
+    let result = backend.recover(&req, form).await;
     super::back_to_page_on_error(<Recover as ServerFn>::PATH, "/recover", result)?;
     leptos_axum::redirect(RECOVERY_CODE_PAGE);
     Ok(())
@@ -125,14 +102,14 @@ pub async fn recover(
 #[server(prefix = "/api/form", endpoint = "recovery_code")]
 pub async fn pending_recovery_code() -> Result<Option<String>, AuthError> {
     let (backend, req) = request()?;
-    answer(&req, backend.recovery_code(&req).await)
+    backend.recovery_code(&req).await
 }
 
 /// The student saved their recovery code: it is shown no more; on to the chat.
 #[server(prefix = "/api/form", endpoint = "recovery_code_saved")]
 pub async fn recovery_code_saved() -> Result<(), AuthError> {
     let (backend, req) = request()?;
-    answer(&req, backend.recovery_code_saved(&req).await)?;
+    backend.recovery_code_saved(&req).await?;
     leptos_axum::redirect("/chat");
     Ok(())
 }
@@ -141,7 +118,7 @@ pub async fn recovery_code_saved() -> Result<(), AuthError> {
 #[server(prefix = "/api/form", endpoint = "new_recovery_code")]
 pub async fn new_recovery_code(password: String) -> Result<(), AuthError> {
     let (backend, req) = request()?;
-    let result = answer(&req, backend.new_recovery_code(&req, &password).await);
+    let result = backend.new_recovery_code(&req, &password).await;
     super::back_to_page_on_error(
         <NewRecoveryCode as ServerFn>::PATH,
         "/chat/settings",
@@ -155,7 +132,7 @@ pub async fn new_recovery_code(password: String) -> Result<(), AuthError> {
 #[server(prefix = "/api/form", endpoint = "logout")]
 pub async fn logout() -> Result<(), AuthError> {
     let (backend, req) = request()?;
-    let next = answer(&req, backend.logout(&req).await)?;
+    let next = backend.logout(&req).await?;
     leptos_axum::redirect(&next);
     Ok(())
 }
@@ -164,7 +141,7 @@ pub async fn logout() -> Result<(), AuthError> {
 #[server(prefix = "/api/form", endpoint = "viewer")]
 pub async fn current_viewer() -> Result<Viewer, AuthError> {
     let (backend, req) = request()?;
-    answer(&req, backend.viewer(&req).await)
+    backend.viewer(&req).await
 }
 
 /// The session's inactivity limit, if it has one (shared computer, psychiatrist), and
@@ -173,7 +150,7 @@ pub async fn current_viewer() -> Result<Viewer, AuthError> {
 #[server(prefix = "/api/form", endpoint = "session_limits")]
 pub async fn session_limits() -> Result<crate::protocol::SessionLimits, AuthError> {
     let (backend, req) = request()?;
-    answer(&req, backend.session_limits(&req).await)
+    backend.session_limits(&req).await
 }
 
 /// Keeps the session alive: the chat calls it on the person's activity, which otherwise
@@ -181,7 +158,7 @@ pub async fn session_limits() -> Result<crate::protocol::SessionLimits, AuthErro
 #[server(prefix = "/api/form", endpoint = "still_here")]
 pub async fn still_here() -> Result<bool, AuthError> {
     let (backend, req) = request()?;
-    let viewer = answer(&req, backend.viewer(&req).await)?;
+    let viewer = backend.viewer(&req).await?;
     Ok(matches!(viewer, Viewer::SignedIn(_)))
 }
 
@@ -190,7 +167,7 @@ pub async fn still_here() -> Result<bool, AuthError> {
 #[server(prefix = "/api/form", endpoint = "delete_account")]
 pub async fn delete_account(password: String) -> Result<(), AuthError> {
     let (backend, req) = request()?;
-    let result = answer(&req, backend.delete_account(&req, &password).await);
+    let result = backend.delete_account(&req, &password).await;
     super::back_to_page_on_error(<DeleteAccount as ServerFn>::PATH, "/chat/settings", result)?;
     leptos_axum::redirect("/?account=deleted");
     Ok(())

@@ -26,6 +26,14 @@ pub fn Composer(
     let text = RwSignal::new(String::new());
     let length = Memo::new(move |_| text.with(|t| t.trim().chars().count()));
     let too_long = move || length.get() > MAX_BODY_CHARS;
+    // A pasted control character (a vertical tab from a word processor, a terminal's
+    // escape) would be refused by the server: say so here, where it can be removed.
+    let control = Memo::new(move |_| {
+        text.with(|t| {
+            crate::validation::refused_in_text(&crate::validation::normalize_line_breaks(t.trim()))
+        })
+    });
+    let blocked = move || too_long() || control.get().is_some();
     let textarea = NodeRef::<leptos::html::Textarea>::new();
     let (kept, refusal) = unsent.map(|u| (u.body, Some(u.error))).unwrap_or_default();
     let refusal = RwSignal::new(refusal);
@@ -45,7 +53,7 @@ pub fn Composer(
 
     let submit = move || {
         let body = text.get_untracked().trim().to_owned();
-        if body.is_empty() || body.chars().count() > MAX_BODY_CHARS {
+        if body.is_empty() || blocked() {
             return;
         }
         #[cfg(feature = "hydrate")]
@@ -88,7 +96,7 @@ pub fn Composer(
                 required=true
                 node_ref=textarea
                 aria-describedby="composer-counter composer-error"
-                aria-invalid=move || if too_long() { "true" } else { "false" }
+                aria-invalid=move || if blocked() { "true" } else { "false" }
                 on:input=move |ev| {
                     text.set(event_target_value(&ev));
                     #[cfg(feature = "hydrate")]
@@ -102,10 +110,15 @@ pub fn Composer(
                 }
             >{kept}</textarea>
             <div class="composer-side">
-                <p id="composer-counter" class="counter" class:over=too_long aria-live="polite">
+                <p id="composer-counter" class="counter" class:over=blocked aria-live="polite">
                     {move || {
                         let n = length.get();
-                        if n > MAX_BODY_CHARS {
+                        if let Some(c) = control.get() {
+                            format!(
+                                "Contains an invisible control character ({}): remove it to send",
+                                crate::validation::describe_refused(c)
+                            )
+                        } else if n > MAX_BODY_CHARS {
                             format!("Too long: {n} / {MAX_BODY_CHARS} characters")
                         } else if n >= COUNTER_FROM {
                             format!("{n} / {MAX_BODY_CHARS}")
@@ -114,7 +127,7 @@ pub fn Composer(
                         }
                     }}
                 </p>
-                <button type="submit" class="button small" disabled=too_long>"Send"</button>
+                <button type="submit" class="button small" disabled=blocked>"Send"</button>
             </div>
         </form>
     }

@@ -16,7 +16,7 @@ pub use care::{
 };
 pub use events::{
     Ack, AckError, ConversationMarked, ConversationOpened, Done, HandshakeAuth, Mark, MarkRead,
-    MessageSent, OpenConversation, OpenedConversation, PresenceSnapshot, PresenceUpdate,
+    MessageSent, Object, OpenConversation, OpenedConversation, PresenceSnapshot, PresenceUpdate,
     ReadStored, ReadUpdate, SendMessage, TypingSignal, TypingUpdate,
 };
 pub use privacy::{AccessEntry, AccessKind, AccountSettings};

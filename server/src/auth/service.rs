@@ -5,7 +5,9 @@ use std::net::IpAddr;
 
 use app::error::{AuthError, Field, FieldError};
 use app::protocol::{PublicUser, Role, Timestamp, UserId};
-use app::validation::{check_display_name, check_password, check_username, normalize_username};
+use app::validation::{
+    check_bio, check_display_name, check_password, check_username, normalize_username,
+};
 use tower_sessions::Session;
 
 use super::password;
@@ -72,6 +74,7 @@ fn check_account(account: &NewAccount<'_>) -> Result<(), AuthError> {
         (Field::Username, check_username(account.username)),
         (Field::DisplayName, check_display_name(account.display_name)),
         (Field::Password, check_password(account.password)),
+        (Field::Bio, check_bio(account.bio)),
     ]
     .into_iter()
     .filter_map(|(field, result)| result.err().map(|message| FieldError { field, message }))
@@ -139,6 +142,13 @@ impl Accounts {
     ) -> Result<PublicUser, AuthError> {
         let (username, password) = credentials;
         let username = normalize_username(username);
+        // No account has a name of another shape: refused before the throttle (Redis) and
+        // the database (PostgreSQL's `text` cannot even hold a NUL) see it. The shape is
+        // public, so answering at once tells nothing.
+        if check_username(&username).is_err() {
+            tracing::info!(code = "invalid_credentials", "sign-in refused");
+            return Err(AuthError::InvalidCredentials);
+        }
         // Reserved before the hash: parallel attempts are counted before any is judged.
         let attempt = self
             .throttle
@@ -238,6 +248,10 @@ impl Accounts {
             )
         })?;
         let username = normalize_username(form.username);
+        if check_username(&username).is_err() {
+            tracing::info!(code = "invalid_recovery_code", "recovery refused");
+            return Err(AuthError::InvalidRecoveryCode);
+        }
         let attempt = self
             .throttle
             .reserve_sign_in(&username, address)

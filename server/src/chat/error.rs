@@ -16,6 +16,9 @@ pub enum ChatError {
     EmptyBody,
     #[error("the message is longer than {max} characters", max = app::protocol::MAX_BODY_CHARS)]
     BodyTooLong,
+    /// A control character other than a line break or tab (docs/protocol.md).
+    #[error("the message contains an invisible control character ({}); remove it and send again", app::validation::describe_refused(*.0))]
+    InvalidBody(char),
     /// Unknown conversation, or one the user is not a member of: the same answer, so that
     /// ids reveal nothing.
     #[error("This conversation isn't available.")]
@@ -53,6 +56,7 @@ impl ChatError {
             ChatError::InvalidClientId => "invalid_client_id",
             ChatError::EmptyBody => "empty_body",
             ChatError::BodyTooLong => "body_too_long",
+            ChatError::InvalidBody(_) => "invalid_body",
             ChatError::ConversationNotFound => "conversation_not_found",
             ChatError::UserNotFound => "user_not_found",
             ChatError::ClientIdReused => "client_id_reused",

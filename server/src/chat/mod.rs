@@ -93,9 +93,12 @@ impl NoticesPosted {
     }
 }
 
-/// Checks and normalizes a body: trimmed, 1..=4000 characters.
-pub fn clean_body(raw: &str) -> Result<&str, ChatError> {
-    let body = raw.trim();
+/// Checks and normalizes a body: line breaks as `\n`, trimmed, 1..=4000 characters, no
+/// control character but line feed and tab. Refused here, before the message reaches the
+/// writer, whose batch it would share with other senders' messages.
+pub fn clean_body(raw: &str) -> Result<String, ChatError> {
+    let body = app::validation::normalize_line_breaks(raw);
+    let body = body.trim();
     if body.is_empty() {
         return Err(ChatError::EmptyBody);
     }
@@ -103,7 +106,10 @@ pub fn clean_body(raw: &str) -> Result<&str, ChatError> {
     if body.len() > 4 * MAX_BODY_CHARS || body.chars().count() > MAX_BODY_CHARS {
         return Err(ChatError::BodyTooLong);
     }
-    Ok(body)
+    if let Some(refused) = app::validation::refused_in_text(body) {
+        return Err(ChatError::InvalidBody(refused));
+    }
+    Ok(body.to_owned())
 }
 
 /// Parses a client id: a UUID, kept in its canonical lowercase hyphenated form.
@@ -203,7 +209,7 @@ impl Chat {
             conversation_id: request.conversation_id,
             sender_id: Some(sender),
             client_id: request.client_id,
-            body: body.to_owned(),
+            body,
             created_at: Timestamp::now(),
         };
         match self.writer.insert(new).await? {
@@ -673,6 +679,27 @@ mod tests {
             clean_body(&"a".repeat(4001)),
             Err(ChatError::BodyTooLong)
         ));
+    }
+
+    #[test]
+    fn bodies_refuse_control_characters_before_the_writer() {
+        // A form's textarea posts CRLF: that is a line break, not a refused character.
+        assert_eq!(clean_body("one\r\ntwo\rthree").unwrap(), "one\ntwo\nthree");
+        assert_eq!(clean_body("a\tb").unwrap(), "a\tb");
+        for bad in [
+            "bad\u{0}body",
+            "bell\u{7}",
+            "esc\u{1b}[31m",
+            "del\u{7f}",
+            "c1\u{85}c",
+        ] {
+            let err = clean_body(bad).unwrap_err();
+            assert_eq!(err.code(), "invalid_body", "{bad:?}");
+            assert!(
+                !err.to_string().contains(bad),
+                "the refusal never quotes the body"
+            );
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! `invalid_payload` with the shape the event wants, never dropped silently.
 
 use app::protocol::{
-    events, Ack, ConversationOpened, Done, MarkRead, Message, MessageId, MessageSent,
+    events, Ack, ConversationOpened, Done, MarkRead, Message, MessageId, MessageSent, Object,
     OpenConversation, OpenedConversation, ReadStored, SendMessage, TypingSignal, UserId,
 };
 use serde::Serialize;
@@ -15,9 +15,11 @@ use super::Realtime;
 use crate::auth::session::SocketSession;
 use crate::chat::{parse_client_id, Chat, ChatError, Connection, Replay, SendRequest};
 
-/// A decoded payload, or `invalid_payload` saying what the event wants.
-fn decoded<T, E>(payload: Result<T, E>, shape: &'static str) -> Result<T, ChatError> {
-    payload.map_err(|_| ChatError::InvalidPayload(shape))
+/// A decoded payload (a JSON object), or `invalid_payload` saying what the event wants.
+fn decoded<T, E>(payload: Result<Object<T>, E>, shape: &'static str) -> Result<T, ChatError> {
+    payload
+        .map(|Object(payload)| payload)
+        .map_err(|_| ChatError::InvalidPayload(shape))
 }
 
 /// Answers an event with `{ok: true, ...value}` or `{ok: false, error}`, logging a refusal
@@ -39,7 +41,7 @@ fn answer<T: Serialize, A: Adapter>(
 
 /// `conversation:open {peerId}` → `{ok, conversation: {id, peer}}`.
 pub async fn on_open<A: Adapter>(
-    TryData(payload): TryData<OpenConversation>,
+    TryData(payload): TryData<Object<OpenConversation>>,
     ack: AckSender<A>,
     State(realtime): State<Realtime>,
     Extension(session): Extension<SocketSession>,
@@ -68,7 +70,7 @@ fn send_request(payload: SendMessage) -> Result<SendRequest, ChatError> {
 /// `message:send {conversationId, clientId, body}` → `{ok, message}` once committed; every
 /// socket of every member gets `message:new` (a repeat is acked, not delivered again).
 pub async fn on_send<A: Adapter>(
-    TryData(payload): TryData<SendMessage>,
+    TryData(payload): TryData<Object<SendMessage>>,
     ack: AckSender<A>,
     State(realtime): State<Realtime>,
     Extension(session): Extension<SocketSession>,
@@ -86,7 +88,7 @@ pub async fn on_send<A: Adapter>(
 /// `typing {conversationId, typing}` → relayed as `typing {conversationId, userId, typing}`
 /// to the other members' sockets only (never to the typist's), then acked `{ok: true}`.
 pub async fn on_typing<A: Adapter>(
-    TryData(payload): TryData<TypingSignal>,
+    TryData(payload): TryData<Object<TypingSignal>>,
     ack: AckSender<A>,
     State(realtime): State<Realtime>,
     Extension(session): Extension<SocketSession>,
@@ -109,7 +111,7 @@ pub async fn on_typing<A: Adapter>(
 /// sockets are told.
 pub async fn on_read<A: Adapter>(
     socket: SocketRef<A>,
-    TryData(payload): TryData<MarkRead>,
+    TryData(payload): TryData<Object<MarkRead>>,
     ack: AckSender<A>,
     State(realtime): State<Realtime>,
     Extension(session): Extension<SocketSession>,
@@ -174,7 +176,7 @@ mod tests {
 
     /// Decodes as the handlers do (`TryData` is serde over the event's JSON).
     fn decode<T: DeserializeOwned>(payload: &Value, shape: &'static str) -> Result<T, ChatError> {
-        decoded(serde_json::from_value(payload.clone()), shape)
+        decoded(serde_json::from_value::<Object<T>>(payload.clone()), shape)
     }
 
     /// Any JSON value, nested a few levels, with the field names the events use mixed in.
@@ -213,6 +215,7 @@ mod tests {
         "invalid_client_id",
         "empty_body",
         "body_too_long",
+        "invalid_body",
     ];
 
     fn coded<T>(result: Result<T, ChatError>) -> Result<(), TestCaseError> {
@@ -238,6 +241,8 @@ mod tests {
             Ok(())
         );
         assert_eq!(send(json!("hi")), Err("invalid_payload"));
+        // serde's derived structs would take the fields in order from an array.
+        assert_eq!(send(json!([1, uuid, "hi"])), Err("invalid_payload"));
         assert_eq!(
             send(json!({"conversationId": "1", "clientId": uuid, "body": "hi"})),
             Err("invalid_payload")
@@ -252,6 +257,19 @@ mod tests {
         );
         assert_eq!(
             send(json!({"conversationId": 1, "clientId": uuid})),
+            Err("invalid_payload")
+        );
+    }
+
+    #[test]
+    fn a_lone_surrogate_escape_is_an_invalid_payload() {
+        // JSON can spell a lone surrogate; a Rust string cannot hold one.
+        let raw = r#"{"conversationId":1,"clientId":"6f9619ff-8b86-4011-b42d-00c04fc964ff","body":"a\ud800b"}"#;
+        let payload = serde_json::from_str::<Object<SendMessage>>(raw);
+        assert_eq!(
+            decoded(payload, SendMessage::SHAPE)
+                .map(|_| ())
+                .map_err(|e| e.code()),
             Err("invalid_payload")
         );
     }

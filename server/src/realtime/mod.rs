@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use crate::cluster::Health;
 use crate::store::sessions::Sessions;
-use app::protocol::{events, Done, HandshakeAuth, UserId};
+use app::protocol::{events, Done, HandshakeAuth, Object, UserId};
 use axum::extract::{OriginalUri, Request};
 use fred::clients::SubscriberClient;
 use http::{HeaderValue, Uri};
@@ -260,7 +260,7 @@ async fn on_connect<A: Adapter>(
     socket: SocketRef<A>,
     Extension(session): Extension<SocketSession>,
     State(realtime): State<Realtime>,
-    auth: TryData<HandshakeAuth>,
+    auth: TryData<Object<HandshakeAuth>>,
 ) {
     tracing::debug!(user = %session.user.id, "socket connected");
     let (user, role) = (session.user.id, session.user.role);
@@ -280,7 +280,8 @@ async fn on_connect<A: Adapter>(
         chat.disconnected(user, role);
         return;
     }
-    let auth = auth.0.unwrap_or_default();
+    // Anything but an object (or unreadable) counts as absent.
+    let auth = auth.0.map(|Object(auth)| auth).unwrap_or_default();
     match chat
         .presence_snapshot(user, role, auth.presence_since)
         .await

@@ -15,6 +15,8 @@ pub mod import;
 pub mod messages;
 pub mod retention;
 pub mod sessions;
+#[cfg(test)]
+pub mod test_db;
 pub mod users;
 pub mod writer;
 
@@ -66,10 +68,14 @@ pub enum StoreError {
     /// The message writer thread is gone or dropped the answer.
     #[error("the message writer stopped")]
     WriterStopped,
-    /// A batch of the message writer failed and nothing of it was stored (the writer
-    /// logged the cause once for the whole batch).
+    /// The message writer could not store this message because the database is unusable
+    /// (the writer logged the cause once for its batch).
     #[error("message batch failed")]
     BatchFailed,
+    /// The database refused this very message; the rest of its batch was stored (the
+    /// writer logged the cause).
+    #[error("the database refused the message")]
+    MessageRefused,
     #[error("database query failed")]
     Database(#[from] sqlx::Error),
     #[error("migration failed")]

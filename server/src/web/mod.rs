@@ -2,6 +2,7 @@
 //! Socket.IO and the static site, and the loop that accepts connections for it.
 
 pub mod attachment;
+mod fn_status;
 mod health;
 mod listener;
 
@@ -231,6 +232,7 @@ pub fn router(
             context.clone(),
             move || shell(leptos_options.clone()),
         )
+        .layer(axum::middleware::from_fn(fn_status::by_error_code))
         .layer(axum::middleware::from_fn(session::require_sign_in))
         .layer(from_fn_with_state(config.session, session::end_outlived))
         .layer(axum::middleware::from_fn(session::apply_idle_limit))

@@ -47,7 +47,7 @@ fn from_rusqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
 /// before, or twice in the batch, answers [`Inserted::Existing`] with the stored message.
 pub fn insert_batch(
     conn: &mut rusqlite::Connection,
-    batch: Vec<NewMessage>,
+    batch: &[NewMessage],
 ) -> Result<Vec<Inserted>, rusqlite::Error> {
     let tx = conn.transaction()?;
     let mut answers = Vec::with_capacity(batch.len());
@@ -77,15 +77,7 @@ pub fn insert_batch(
                     other => Err(other),
                 })?;
             answers.push(match id {
-                Some(id) => Inserted::New(MessageRow {
-                    id: MessageId(id),
-                    conversation_id: m.conversation_id,
-                    sender_id: m.sender_id,
-                    client_id: m.client_id,
-                    body: m.body,
-                    created_at: m.created_at,
-                    erased: false,
-                }),
+                Some(id) => Inserted::New(MessageRow::stored_row(MessageId(id), m.clone())),
                 // A repeat is rare: its statement is looked up only then (each lookup in
                 // the statement cache costs on every message otherwise).
                 None => Inserted::Existing(match m.sender_id {

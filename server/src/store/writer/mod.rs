@@ -16,6 +16,12 @@
 //! Checkpoints (copying the WAL back into the database file, with an fsync) run on a third
 //! thread and connection, not inside a commit: with SQLite's automatic checkpoint, every
 //! thousandth page committed made one batch of senders wait for the disk.
+//!
+//! A batch holds many senders' messages, so one message must never fail the others
+//! ([`Isolation`]): a batch whose transaction fails is split in halves and tried again, down
+//! to the single message the database refuses, which alone gets the error. A failure that
+//! says the database itself is unusable (no connection, I/O, a timeout) ends the search at
+//! once: a broken database costs a sender one attempt, not one per message.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,8 +29,13 @@ use std::time::Duration;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use tokio::sync::{mpsc, oneshot};
 
+mod isolation;
+#[cfg(test)]
+mod tests;
+
 use super::messages::{Inserted, NewMessage};
 use super::{postgres, sqlite, Db, StoreError};
+use isolation::{Failure, Isolation};
 
 type Reply = oneshot::Sender<Result<Inserted, StoreError>>;
 
@@ -55,6 +66,8 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// The longest a statement of the PostgreSQL writer may run: well inside catch-up's
 /// overlap (`store::postgres::messages::REPLAY_OVERLAP_SECONDS`).
 pub const PG_STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the PostgreSQL writer waits for its connection before failing a batch.
+const PG_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// A batch that meets a deadlock with another node's batch is tried again this often.
 const PG_ATTEMPTS: usize = 3;
 
@@ -79,6 +92,9 @@ impl MessageWriter {
             .options([("statement_timeout", timeout.as_str())]);
         let writer = PgPoolOptions::new()
             .max_connections(1)
+            // A database that cannot be reached fails the batch within this, not sqlx's
+            // default 30 s: the sender learns at once, and their client tries again.
+            .acquire_timeout(PG_CONNECT_TIMEOUT)
             .connect_lazy_with(options);
         let (jobs, rx) = mpsc::channel(QUEUE);
         tokio::spawn(run_postgres(writer, rx));
@@ -207,25 +223,15 @@ impl Batch {
         }
     }
 
-    /// Answers every sender with the outcome of the commit, then the drain requests.
-    fn answer(&mut self, result: Result<Vec<Inserted>, String>, size: usize) {
-        match result {
-            Ok(answers) => {
-                let new = answers
-                    .iter()
-                    .filter(|a| matches!(a, Inserted::New(_)))
-                    .count();
-                crate::metrics::METRICS.batch_committed(size, new);
-                for (reply, answer) in self.replies.drain(..).zip(answers) {
-                    let _ = reply.send(Ok(answer));
-                }
-            }
-            Err(error) => {
-                tracing::error!(%error, size, "message batch failed; nothing of it was stored");
-                for reply in self.replies.drain(..) {
-                    let _ = reply.send(Err(StoreError::BatchFailed));
-                }
-            }
+    /// Answers every sender with its message's outcome, then the drain requests.
+    fn answer(&mut self, answers: Vec<Result<Inserted, StoreError>>) {
+        let new = answers
+            .iter()
+            .filter(|a| matches!(a, Ok(Inserted::New(_))))
+            .count();
+        crate::metrics::METRICS.batch_committed(answers.len(), new);
+        for (reply, answer) in self.replies.drain(..).zip(answers) {
+            let _ = reply.send(answer);
         }
         release(&mut self.drained);
     }
@@ -247,20 +253,66 @@ async fn run_postgres(db: PgPool, mut rx: mpsc::Receiver<Job>) {
         }
         let started = std::time::Instant::now();
         let messages = std::mem::take(&mut batch.messages);
-        let mut attempt = 1;
-        let result = loop {
-            match postgres::messages::insert_batch(&db, &messages).await {
-                Err(e) if attempt < PG_ATTEMPTS && is_deadlock(&e) => attempt += 1,
-                result => break result.map_err(|e| error_chain(&e)),
-            }
-        };
+        let answers = store_postgres(&db, &messages).await;
         tracing::debug!(
             size,
             micros = started.elapsed().as_micros() as u64,
             "batch committed"
         );
-        batch.answer(result, size);
+        batch.answer(answers);
         busy = size > 1;
+    }
+}
+
+/// Stores a batch on PostgreSQL, isolating failures; one answer per message, in order.
+async fn store_postgres(db: &PgPool, messages: &[NewMessage]) -> Vec<Result<Inserted, StoreError>> {
+    let mut isolation = Isolation::new(messages);
+    while let Some(run) = isolation.next() {
+        let outcome = insert_postgres(db, &messages[run.clone()]).await;
+        isolation.record(run, outcome);
+    }
+    isolation.finish()
+}
+
+/// One transaction over `messages` on PostgreSQL, tried again when it met another node's
+/// batch in a deadlock.
+async fn insert_postgres(db: &PgPool, messages: &[NewMessage]) -> Result<Vec<Inserted>, Failure> {
+    let mut attempt = 1;
+    loop {
+        match postgres::messages::insert_batch(db, messages).await {
+            Err(e) if attempt < PG_ATTEMPTS && is_deadlock(&e) => attempt += 1,
+            result => {
+                return result.map_err(|e| Failure {
+                    database_down: postgres_down(&e),
+                    cause: error_chain(&e),
+                })
+            }
+        }
+    }
+}
+
+/// Whether a PostgreSQL error says the database is unusable rather than refusing a row:
+/// the connection or pool failed, or the server reports a class of error that no row
+/// causes (08 connection, 53 resources, 57 operator intervention and timeouts, 58 system,
+/// XX internal).
+fn postgres_down(error: &StoreError) -> bool {
+    let StoreError::Database(error) = error else {
+        return false;
+    };
+    match error {
+        sqlx::Error::Database(e) => e.code().is_some_and(|code| {
+            ["08", "53", "57", "58", "XX"]
+                .iter()
+                .any(|c| code.starts_with(c))
+        }),
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Configuration(_) => true,
+        _ => false,
     }
 }
 
@@ -309,19 +361,72 @@ fn run(
                 .ok();
         }
         let started = std::time::Instant::now();
-        let result = match conn.as_mut() {
-            Some(conn) => sqlite::messages::insert_batch(conn, std::mem::take(&mut batch.messages)),
-            None => Err(rusqlite::Error::InvalidPath(path.clone())),
+        let messages = std::mem::take(&mut batch.messages);
+        let (answers, reopen) = match conn.as_mut() {
+            Some(conn) => store_sqlite(conn, &messages),
+            None => {
+                let answers = Isolation::run(&messages, |_| {
+                    Err(Failure {
+                        cause: format!("cannot open {}", path.display()),
+                        database_down: true,
+                    })
+                });
+                (answers, true)
+            }
         };
         tracing::debug!(
             size,
             micros = started.elapsed().as_micros() as u64,
             "batch committed"
         );
-        if result.is_err() {
+        if reopen {
             conn = None; // reopen for the next batch
         }
-        batch.answer(result.map_err(|e| e.to_string()), size);
+        batch.answer(answers);
         busy = size > 1;
+    }
+}
+
+/// Stores a batch on SQLite, isolating failures; one answer per message, in order, and
+/// whether the connection should be opened again.
+fn store_sqlite(
+    conn: &mut rusqlite::Connection,
+    messages: &[NewMessage],
+) -> (Vec<Result<Inserted, StoreError>>, bool) {
+    let mut broken = false;
+    let answers = Isolation::run(messages, |run| {
+        sqlite::messages::insert_batch(conn, run).map_err(|e| {
+            let database_down = sqlite_down(&e);
+            broken |= database_down;
+            Failure {
+                cause: error_chain(&e),
+                database_down,
+            }
+        })
+    });
+    (answers, broken)
+}
+
+/// Whether a SQLite error says the database is unusable rather than refusing a row
+/// (locked, I/O, full, corrupt, unopenable, read-only, out of memory).
+fn sqlite_down(error: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode as C;
+    match error {
+        rusqlite::Error::SqliteFailure(e, _) => matches!(
+            e.code,
+            C::DatabaseBusy
+                | C::DatabaseLocked
+                | C::SystemIoFailure
+                | C::DiskFull
+                | C::CannotOpen
+                | C::DatabaseCorrupt
+                | C::NotADatabase
+                | C::ReadOnly
+                | C::OutOfMemory
+                | C::PermissionDenied
+                | C::FileLockingProtocolFailed
+        ),
+        rusqlite::Error::InvalidPath(_) => true,
+        _ => false,
     }
 }
