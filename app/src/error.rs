@@ -179,7 +179,6 @@ pub fn status_of_encoded_error(body: &[u8]) -> Option<(u16, Option<u64>)> {
     Some((code, (code == 429).then_some(retry_after)))
 }
 
-
 impl std::fmt::Display for crate::protocol::AckError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
