@@ -37,7 +37,7 @@ pub enum AuthError {
     /// The username and recovery code do not belong together (or the account has no code).
     #[error("That recovery code does not match this username. Check both, or ask the service's administrator to reset your password.")]
     InvalidRecoveryCode,
-    #[error("Too many attempts. Please wait {retry_after_secs} seconds and try again.")]
+    #[error("Too many attempts. Please wait {} and try again.", wait_in_words(*.retry_after_secs))]
     RateLimited { retry_after_secs: u64 },
     #[error("Please correct the highlighted fields.")]
     Invalid(Vec<FieldError>),
@@ -126,6 +126,19 @@ impl FromServerFnError for crate::protocol::AckError {
     }
 }
 
+/// A wait as a person says it: "30 seconds", "1 minute", "6 minutes" (rounded up: a
+/// minute early is a refusal again).
+pub fn wait_in_words(seconds: u64) -> String {
+    match seconds {
+        0..=1 => "a second".into(),
+        2..=59 => format!("{seconds} seconds"),
+        _ => match seconds.div_ceil(60) {
+            1 => "1 minute".into(),
+            minutes => format!("{minutes} minutes"),
+        },
+    }
+}
+
 /// The code of a server function call whose arguments could not be decoded.
 pub const INVALID_ARGUMENTS: &str = "invalid_arguments";
 
@@ -206,6 +219,18 @@ mod tests {
         ] {
             assert_eq!(http_status(code), status, "{code}");
         }
+    }
+
+    #[test]
+    fn waits_are_said_in_minutes() {
+        assert_eq!(wait_in_words(1), "a second");
+        assert_eq!(wait_in_words(30), "30 seconds");
+        assert_eq!(wait_in_words(60), "1 minute");
+        assert_eq!(wait_in_words(349), "6 minutes");
+        assert_eq!(
+            AuthError::RateLimited { retry_after_secs: 349 }.to_string(),
+            "Too many attempts. Please wait 6 minutes and try again."
+        );
     }
 
     #[test]

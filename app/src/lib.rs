@@ -49,6 +49,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 // socket.io-client (npm), copied here by scripts/setup.sh; before the WASM.
                 <script src=SOCKET_IO_SCRIPT defer></script>
+                // Enter sends and a conversation opens at its newest message before the
+                // WASM arrives (public/early.js; the app takes over once hydrated).
+                <script src="/early.js" defer></script>
                 <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options/>
                 <MetaTags/>

@@ -170,12 +170,24 @@ test("a student writing while the psychiatrist is away sees one notice with when
   await expect(student.locator(".first-message")).toContainText(`Only ${PSYCHIATRIST.name} reads what you write here`);
   await expect(student.locator(".first-message")).toContainText("Away, back on Wednesday 2 December");
   await writeToDoctor(student, "I can't sleep tonight");
-  const notice = student.getByRole("note", { name: "Automatic notice from Haven" });
+  const notice = student.locator("li.message.notice");
   await expect(notice).toHaveCount(1);
-  await expect(notice).toContainText("not a reply");
+  await expect(notice).toContainText("Automatic notice from Haven — not a reply");
   await expect(notice).toContainText("back on Wednesday 2 December");
-  await expect(notice).toContainText("116 123");
+  // The crisis lines inside the notice are one tap away, as in the banner.
+  await expect(notice.getByRole("link", { name: "116 123" })).toHaveAttribute("href", "tel:116123");
+  await expect(notice.getByRole("link", { name: "every crisis line and its hours" })).toHaveAttribute("href", "/help");
   await expect(student.locator(".conversation-header")).toContainText("Away, back on Wednesday 2 December");
+  // Signed in while away is no promise: no green dot beside "Away".
+  const status = student.locator(".conversation-header .status-line");
+  await expect(status).toContainText("online, but outside office hours");
+  await expect(status.locator(".dot.on")).toHaveCount(0);
+  // Triage: the psychiatrist's list previews what the student wrote, not the notice, live
+  // and after a reload.
+  const preview = doctor.locator(".conversation", { hasText: "Noor Night" }).locator(".preview");
+  await expect(preview).toHaveText("I can't sleep tonight");
+  await doctor.reload();
+  await expect(preview).toHaveText("I can't sleep tonight");
 
   // Not repeated, and still there after a reload.
   await writeToDoctor(student, "still awake");

@@ -144,8 +144,8 @@ async function expectNoAxeViolations(page: Page, what: string) {
   expect(found, `axe on ${what}`).toEqual([]);
 }
 
-async function axeEveryMainPage(browser: Browser) {
-  const context = await browser.newContext();
+async function axeEveryMainPage(browser: Browser, colorScheme: "light" | "dark") {
+  const context = await browser.newContext({ colorScheme });
   const page = await context.newPage();
   for (const path of ["/", "/login/student", "/login/psychiatrist", "/register", "/recover", "/help"]) {
     await page.goto(path);
@@ -169,9 +169,13 @@ async function axeEveryMainPage(browser: Browser) {
   await page.goto("/chat/settings");
   await hydrated(page);
   await expectNoAxeViolations(page, "settings");
+  // The export's readable page, as the student opens the downloaded file.
+  const exported = await (await page.request.get("/account/export.html")).text();
+  await page.setContent(exported);
+  await expectNoAxeViolations(page, "the export");
   await context.close();
 
-  const doctorContext = await browser.newContext();
+  const doctorContext = await browser.newContext({ colorScheme });
   const doctor = await doctorContext.newPage();
   await signIn(doctor, "psychiatrist", PSYCHIATRIST.username, PSYCHIATRIST.password);
   await expect(doctor).toHaveURL(/\/chat$/);
@@ -187,9 +191,13 @@ async function axeEveryMainPage(browser: Browser) {
   await doctorContext.close();
 }
 
-test("axe-core finds no violation on any main page", async ({ browser }) => {
-  await axeEveryMainPage(browser);
-});
+for (const colorScheme of ["light", "dark"] as const) {
+  test(`axe-core finds no violation on any main page (${colorScheme})`, async ({ browser }) => {
+    // Fourteen pages, each analysed in full: more than the default 30 s on a busy machine.
+    test.setTimeout(120_000);
+    await axeEveryMainPage(browser, colorScheme);
+  });
+}
 
 test("without JavaScript, a refused message comes back with the reason, and last seen is said", async ({ browser }) => {
   const student = await studentInConversation(browser, "Noor No-Script");

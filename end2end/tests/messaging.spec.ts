@@ -93,6 +93,9 @@ test("a message over 4000 characters is refused with a clear message", async ({ 
 
 test("without JavaScript the composer still sends (after a reload)", async ({ browser }) => {
   const student = await studentInConversation(browser, "Drew");
+  // Enough history to scroll.
+  for (let i = 1; i <= 30; i++) await send(student.page, `earlier line ${i}`);
+  await expect(student.page.locator(".message.mine[data-status=sent]")).toHaveCount(30, { timeout: 30_000 });
   await student.context.close();
   // The same account without JavaScript: plain form posts all the way.
   const context = await browser.newContext({ javaScriptEnabled: false });
@@ -104,8 +107,12 @@ test("without JavaScript the composer still sends (after a reload)", async ({ br
   await page.goto(student.url);
   await page.getByLabel("Message").fill("sent by a plain form");
   await page.getByRole("button", { name: "Send" }).click();
-  await expect(page).toHaveURL(student.url);
-  await expect(page.locator(".message", { hasText: "sent by a plain form" })).toHaveCount(1);
+  // Back at the message just sent (`#m-<id>`), not at the top of the history.
+  await expect(page).toHaveURL(new RegExp(`^${student.url}#m-\\d+$`));
+  const sent = page.locator(".message", { hasText: "sent by a plain form" });
+  await expect(sent).toHaveCount(1);
+  await expect(sent).toBeInViewport();
+  await expect(page.locator(".message", { hasText: "earlier line 1" }).first()).not.toBeInViewport();
   await context.close();
 });
 

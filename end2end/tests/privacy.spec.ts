@@ -28,7 +28,7 @@ test("a student sees who opened their conversation, downloads it, and deletes th
   await student.getByRole("link", { name: "Settings" }).click();
   await expect(student).toHaveURL(/\/chat\/settings$/);
   await hydrated(student);
-  await expect(student.locator(".access-list")).toContainText(`${PSYCHIATRIST.name} (psychiatrist) opened the conversation`);
+  await expect(student.locator(".access-list")).toContainText(`${PSYCHIATRIST.name} (psychiatrist) opened your conversation`);
 
   const [download] = await Promise.all([
     student.waitForEvent("download"),

@@ -311,6 +311,13 @@ async fn a_student_writing_while_their_psychiatrist_is_away_gets_one_notice_in_e
         assert!(body.contains("/help"), "{body}");
     }
 
+    // Triage shows the student's words, not the notice that followed them.
+    let list = server.page_text("/chat", &doctor.cookie).await;
+    assert_eq!(
+        select(&Html::parse_document(&list), ".conversation .preview"),
+        ["I don't feel safe tonight"]
+    );
+
     // Not repeated on every message of the same absence.
     say(&tab2, conversation, "I keep thinking about it").await;
     assert!(notices(&mut tab1).await.is_empty());
@@ -328,6 +335,13 @@ async fn a_student_writing_while_their_psychiatrist_is_away_gets_one_notice_in_e
         "{}",
         shown[0]
     );
+    // Its crisis lines are links in the server's HTML: one tap, even before the app loads.
+    let links = |css: &str| {
+        let selector = scraper::Selector::parse(css).unwrap();
+        html.select(&selector).count()
+    };
+    assert_eq!(links(r#"li.message.notice a[href="tel:999"]"#), 1, "{page}");
+    assert_eq!(links(r#"li.message.notice a[href="/help"]"#), 1);
     let list = server.page_text("/chat", &doctor.cookie).await;
     let html = Html::parse_document(&list);
     assert_eq!(select(&html, ".conversation .unread"), ["3"]);
@@ -419,4 +433,16 @@ async fn awaiting_reply_survives_opening_and_clears_on_reply_or_when_handled() {
     assert_eq!(awaiting(&server, &doctor.cookie).await.len(), 1);
     form_post(&server, "/api/form/mark_handled", &doctor.cookie, form).await;
     assert!(awaiting(&server, &doctor.cookie).await.is_empty());
+}
+
+#[tokio::test]
+async fn without_office_hours_a_student_is_told_there_is_no_set_time() {
+    let server = TestServer::start().await;
+    let student = server.student("expecting").await;
+    server.psychiatrist("dr.nohours").await;
+    let page = server.page_text("/chat", &student.cookie).await;
+    let html = Html::parse_document(&page);
+    let lines = select(&html, ".person .reply-time");
+    assert_eq!(lines.len(), 1, "{page}");
+    assert!(lines[0].contains("No set time for a reply"), "{lines:?}");
 }

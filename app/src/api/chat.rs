@@ -102,8 +102,9 @@ pub async fn post_message(
         .await;
     // A refusal comes back to the page with the text (kept by the backend) shown again.
     let page = format!("/chat/{conversation_id}?unsent={token}");
-    super::back_to_page_on_error(<PostMessage as ServerFn>::PATH, &page, sent)?;
-    leptos_axum::redirect(&format!("/chat/{conversation_id}"));
+    let sent = super::back_to_page_on_error(<PostMessage as ServerFn>::PATH, &page, sent)?;
+    // Back at the message just sent, not at the top of the history.
+    leptos_axum::redirect(&format!("/chat/{conversation_id}#m-{}", sent.id));
     Ok(())
 }
 

@@ -74,6 +74,14 @@ fn Conversation(view: ConversationView) -> impl IntoView {
     let scroll_to_bottom = move || {
         if let Some(el) = list.get_untracked() {
             el.set_scroll_top(el.scroll_height());
+            // On short screens (200% zoom, a phone's keyboard) the page scrolls as a whole
+            // instead of the list (style/main.css): bring the newest line up there.
+            #[cfg(feature = "hydrate")]
+            if el.scroll_height() <= el.client_height() {
+                if let Some(body) = document().body() {
+                    window().scroll_to_with_x_and_y(0.0, f64::from(body.scroll_height()));
+                }
+            }
         }
         pill.set(false);
     };
@@ -153,6 +161,7 @@ fn Conversation(view: ConversationView) -> impl IntoView {
             }
         });
     }
+    let rows = Memo::new(move |_| rows_of(store.items.get(), store.peer_read.get(), store.me));
     let peer_name = peer.display_name.clone();
     let peer_id = peer.id;
     let first_peer = peer.clone();
@@ -162,11 +171,14 @@ fn Conversation(view: ConversationView) -> impl IntoView {
             <header class="conversation-header">
                 <h1>{peer.display_name.clone()}</h1>
                 <p class="muted">{peer.bio.clone()}</p>
-                <Status user=peer_id/>
+                <Status user=peer_id outside_hours=super::directory::outside_hours(peer.availability.as_ref())/>
                 {peer.availability.clone().map(|availability| view! { <AvailabilityLines availability/> }.into_any())}
                 {peer.student.clone().map(|facts| view! { <AboutStudent facts/> })}
                 <Triage conversation=id/>
-                <MarkUnread conversation=id/>
+                // Nothing to mark in an empty conversation.
+                <Show when=move || !store.items.with(Vec::is_empty)>
+                    <MarkUnread conversation=id/>
+                </Show>
             </header>
             // Focusable, so the history scrolls with the keyboard (arrows, Page Up/Down).
             <ol class="messages" node_ref=list on:scroll=on_scroll aria-live="polite" aria-label="Conversation history" tabindex="0">
@@ -177,34 +189,13 @@ fn Conversation(view: ConversationView) -> impl IntoView {
                         </button>
                     </li>
                 </Show>
-                {move || {
-                    let items = store.items.get();
-                    let peer_read = store.peer_read.get();
-                    // The read time is known for the marker only: the newest seen line.
-                    let newest_seen = items
-                        .iter()
-                        .rev()
-                        .find(|i| i.sender_id == Some(store.me) && i.id.is_some_and(|id| id <= peer_read))
-                        .and_then(|i| i.id);
-                    let mut previous_day = None;
-                    items
-                        .into_iter()
-                        .map(|item| {
-                            let day = item.created_at.map(day_of);
-                            let separator = item.created_at.filter(|_| day != previous_day).map(|at| {
-                                view! { <DayLabel at/> }
-                            });
-                            if day.is_some() {
-                                previous_day = day;
-                            }
-                            // Every message of ours the peer has read says so, not only the
-                            // newest: an earlier one must not read as unseen.
-                            let is_seen = item.id.is_some_and(|id| id <= peer_read);
-                            let read_time = is_seen && item.id == newest_seen;
-                            view! { {separator} <Line item conversation=id seen=is_seen read_time/> }
-                        })
-                        .collect_view()
-                }}
+                // Keyed: a line is rendered once and again only when its own state changes
+                // (sent, seen, failed), so one arriving message changes one item of the live
+                // region, and a screen reader hears that message, not every time on screen.
+                <For each=move || rows.get() key=Row::key let:row>
+                    {row.separator.map(|at| view! { <DayLabel at/> })}
+                    <Line item=row.item conversation=id seen=row.seen read_time=row.read_time/>
+                </For>
             </ol>
             <Show when=move || store.items.with(Vec::is_empty)>
                 <FirstMessage peer=first_peer.clone()/>
@@ -218,6 +209,65 @@ fn Conversation(view: ConversationView) -> impl IntoView {
             <Composer conversation=id client_id unsent/>
         </section>
     }
+}
+
+/// One line of the list as rendered: the message, the day label before it (the first of
+/// its day) and its receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Row {
+    item: Item,
+    separator: Option<crate::protocol::Timestamp>,
+    seen: bool,
+    read_time: bool,
+}
+
+impl Row {
+    /// Everything that changes how the line looks: a new key renders it again.
+    fn key(&self) -> (String, Option<crate::protocol::MessageId>, Delivery, bool, bool, bool) {
+        (
+            self.item.client_id.clone(),
+            self.item.id,
+            self.item.delivery,
+            self.seen,
+            self.read_time,
+            self.separator.is_some(),
+        )
+    }
+}
+
+/// The rows of `items`: a day label before the first line of each day, "Seen" on every
+/// line of ours the peer has read (an earlier one must not read as unseen) and the read
+/// time on the newest of them.
+fn rows_of(
+    items: Vec<Item>,
+    peer_read: crate::protocol::MessageId,
+    me: crate::protocol::UserId,
+) -> Vec<Row> {
+    let newest_seen = items
+        .iter()
+        .rev()
+        .find(|i| i.sender_id == Some(me) && i.id.is_some_and(|id| id <= peer_read))
+        .and_then(|i| i.id);
+    let mut previous_day = None;
+    items
+        .into_iter()
+        .map(|item| {
+            let day = item.created_at.map(day_of);
+            let separator = item.created_at.filter(|_| day != previous_day);
+            if day.is_some() {
+                previous_day = day;
+            }
+            // Only our own lines carry a receipt: the peer's keep their key when they read.
+            let seen = item.sender_id == Some(me) && item.id.is_some_and(|id| id <= peer_read);
+            let read_time = seen && item.id == newest_seen;
+            Row {
+                item,
+                separator,
+                seen,
+                read_time,
+            }
+        })
+        .collect()
 }
 
 /// One message line.
@@ -260,6 +310,7 @@ fn Line(item: Item, conversation: ConversationId, seen: bool, read_time: bool) -
     view! {
         <li
             class="message"
+            id=item.id.map(|id| format!("m-{id}"))
             class:mine=mine
             class:theirs=!mine
             data-client-id=item.client_id.clone()
@@ -273,9 +324,12 @@ fn Line(item: Item, conversation: ConversationId, seen: bool, read_time: bool) -
             <p class="meta">
                 {item.created_at.map(|at| view! { <Clock at/> })}
                 {status.map(|s| {
-                    let text = match (s, seen) {
+                    // "sending" alone, for minutes, says nothing: while the link is down,
+                    // say what the message waits for.
+                    let text = move || match (s, seen) {
                         ("failed", _) => "failed —",
                         ("sent", true) => "Seen",
+                        ("sending", _) if store.link_down() => "waiting for a connection",
                         _ => s,
                     };
                     // "Seen" carries the read time on hover.
@@ -295,13 +349,23 @@ fn Line(item: Item, conversation: ConversationId, seen: bool, read_time: bool) -
 }
 
 /// A notice from Haven (the after-hours notice): set apart from both members' lines and
-/// labelled, so it is never read as the psychiatrist's words.
+/// labelled, so it is never read as the psychiatrist's words; its crisis lines are links
+/// ([`notice_text`](super::notice_text)). A plain list item: a `role` on it would break the
+/// list for screen readers.
 #[component]
 fn NoticeLine(item: Item) -> impl IntoView {
+    use super::notice_text::{pieces, Piece};
+    let body = pieces(&item.body)
+        .into_iter()
+        .map(|piece| match piece {
+            Piece::Text(text) => view! { <span>{text}</span> }.into_any(),
+            Piece::Link { text, href } => view! { <a href=href>{text}</a> }.into_any(),
+        })
+        .collect_view();
     view! {
-        <li class="message notice" role="note" aria-label="Automatic notice from Haven" data-client-id=item.client_id.clone()>
+        <li class="message notice" id=item.id.map(|id| format!("m-{id}")) data-client-id=item.client_id.clone()>
             <p class="notice-label">"Automatic notice from Haven — not a reply"</p>
-            <p class="body">{item.body.clone()}</p>
+            <p class="body">{body}</p>
             <p class="meta">{item.created_at.map(|at| view! { <Clock at/> })}</p>
         </li>
     }

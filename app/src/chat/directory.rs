@@ -93,7 +93,7 @@ fn PersonCard(person: Person) -> impl IntoView {
             <div>
                 <p class="peer-name">{person.display_name.clone()}</p>
                 <p class="muted">{person.bio.clone()}</p>
-                <Status user=id/>
+                <Status user=id outside_hours=outside_hours(person.availability.as_ref())/>
                 {person.availability.clone().map(|availability| view! { <AvailabilityLines availability/> })}
             </div>
             {if open {
@@ -109,6 +109,13 @@ fn PersonCard(person: Person) -> impl IntoView {
             }}
         </li>
     }
+}
+
+/// Whether a psychiatrist is outside the hours they set (or away): their being online is
+/// then no promise of an answer.
+pub fn outside_hours(availability: Option<&Availability>) -> bool {
+    use crate::protocol::AvailabilityState;
+    availability.is_some_and(|a| matches!(a.state, AvailabilityState::OutOfHours | AvailabilityState::Away))
 }
 
 /// When a psychiatrist answers: their state now, how soon they usually reply, their
@@ -128,9 +135,19 @@ pub fn AvailabilityLines(availability: Availability) -> impl IntoView {
     let note = (!availability.away_note.is_empty()).then(
         || view! { <p class="away-note">"Their note: “" {availability.away_note.clone()} "”"</p> },
     );
+    // Without office hours nothing is promised; say so rather than leave "sent" alone.
+    let expectation = match (availability.state, availability.reply_line()) {
+        (_, Some(line)) => Some(line),
+        (crate::protocol::AvailabilityState::NoHours, None) => Some(
+            "No set time for a reply: they read messages when they are next in Haven. If you \
+             cannot wait, use the crisis lines at the top of the page."
+                .to_owned(),
+        ),
+        _ => None,
+    };
     view! {
         <p class="availability" data-state=format!("{:?}", availability.state)>{availability.summary.clone()}</p>
-        {availability.reply_line().map(|line| view! { <p class="reply-time muted">{line}</p> })}
+        {expectation.map(|line| view! { <p class="reply-time muted">{line}</p> })}
         {note}
         {hours}
     }
@@ -140,8 +157,11 @@ pub fn AvailabilityLines(availability: Availability) -> impl IntoView {
 /// "online" with a green dot, or "last seen 5 minutes ago" (relative, kept current by the
 /// browser), or nothing while the status is unknown. The server renders it too, by its
 /// clock, so a page without JavaScript says it.
+///
+/// `outside_hours`: a psychiatrist who set office hours and is outside them (or away). Being
+/// signed in then promises nothing: no green dot, and the line says so.
 #[component]
-pub fn Status(user: UserId) -> impl IntoView {
+pub fn Status(user: UserId, #[prop(optional)] outside_hours: bool) -> impl IntoView {
     let store = expect_context::<ChatStore>();
     let (_, tick) = super::time::ticking(30);
     move || {
@@ -150,17 +170,29 @@ pub fn Status(user: UserId) -> impl IntoView {
             .with(|map| map.get(&user).cloned())
             .map(|status| {
                 tick.track();
+                // Out of date while this tab has no link: promise nothing.
+                if store.link_down() {
+                    return view! {
+                        <p class="status-line" data-online="unknown">
+                            <span class="dot" aria-hidden="true"></span>
+                            "status unknown while you are offline"
+                        </p>
+                    }
+                    .into_any();
+                }
                 let text = match (status.online, status.last_seen) {
+                    (true, _) if outside_hours => "online, but outside office hours".to_owned(),
                     (true, _) => "online".to_owned(),
                     (false, Some(at)) => format!("last seen {}", super::time::relative(at)),
                     (false, None) => "offline".to_owned(),
                 };
                 view! {
                     <p class="status-line" data-online=status.online.to_string()>
-                        <span class="dot" class:on=status.online aria-hidden="true"></span>
+                        <span class="dot" class:on=status.online && !outside_hours aria-hidden="true"></span>
                         {text}
                     </p>
                 }
+                .into_any()
             })
     }
 }

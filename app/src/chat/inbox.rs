@@ -7,6 +7,7 @@ use crate::protocol::{
 
 /// Takes in a stored message for `me`'s sidebar: a newer last message moves its
 /// conversation to the top, and counts as unread unless it is ours or on screen (`open`).
+/// A notice from Haven changes nothing once a person wrote.
 /// Answers whether the conversation is listed (a new one needs a reload of the list).
 pub fn receive(
     list: &mut [ConversationSummary],
@@ -17,6 +18,11 @@ pub fn receive(
     let Some(summary) = list.iter_mut().find(|c| c.id == message.conversation_id) else {
         return false;
     };
+    // Haven's notice follows a person's message; the preview keeps their words (triage
+    // reads the student's message, not the notice), as the server's list does.
+    if message.sender_id.is_none() && summary.last_message.is_some() {
+        return true;
+    }
     let newer = summary
         .last_message
         .as_ref()
@@ -128,6 +134,21 @@ mod tests {
             body: "synthetic".into(),
             created_at: Timestamp::from_millis(id),
         }
+    }
+
+    #[test]
+    fn a_notice_after_the_students_words_leaves_their_words_in_the_preview() {
+        let mut list = vec![summary(1, None)];
+        let words = message(1, 5, UserId(101));
+        receive(&mut list, ME, &words, false);
+        let notice = Message {
+            sender_id: None,
+            kind: crate::protocol::MessageKind::Notice,
+            ..message(1, 6, UserId(0))
+        };
+        receive(&mut list, ME, &notice, false);
+        assert_eq!(list[0].last_message.as_ref(), Some(&words));
+        assert_eq!(list[0].unread, 1, "a notice is nobody's unread message");
     }
 
     #[test]

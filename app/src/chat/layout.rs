@@ -163,10 +163,17 @@ fn ConnectionBanner() -> impl IntoView {
         if !hydrated.get() {
             return None;
         }
+        if store.network_offline.get() {
+            return Some(
+                "You are offline. What you write waits here and is sent when you are back online.",
+            );
+        }
         match store.connection.get() {
             Connection::Connected => None,
             Connection::Connecting => Some("Connecting…"),
-            Connection::Reconnecting => Some("Reconnecting…"),
+            Connection::Reconnecting => {
+                Some("Reconnecting… What you write is sent once the connection is back.")
+            }
         }
     };
     view! {

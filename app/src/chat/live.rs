@@ -250,6 +250,12 @@ fn listen(
     handle: LiveHandle,
 ) {
     let ever_connected = Rc::new(Cell::new(false));
+    // The browser's own word on the network, which the socket learns only after a ping.
+    let offline_now = || !web_sys::window().is_some_and(|w| w.navigator().on_line());
+    store.network_offline.set(offline_now());
+    let on_network = move |_| store.network_offline.set(offline_now());
+    std::mem::forget(window_event_listener(leptos::ev::online, on_network));
+    std::mem::forget(window_event_listener(leptos::ev::offline, on_network));
     {
         let ever_connected = ever_connected.clone();
         socket.on("connect", move |_| {

@@ -11,6 +11,7 @@ pub mod inbox;
 pub mod layout;
 #[cfg(feature = "hydrate")]
 pub mod live;
+pub mod notice_text;
 pub mod notifications;
 pub mod outbox;
 pub mod recovery;

@@ -5,12 +5,12 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::time::local_datetime;
 use crate::api::auth::{DeleteAccount, NewRecoveryCode};
 use crate::api::chat::load_settings;
 use crate::components::{field::TextField, form_error::FormError};
 use crate::error::Field;
 use crate::protocol::{AccessEntry, AccountSettings, Role};
+use super::time::DateTimeLabel;
 
 /// The settings page's address.
 pub const SETTINGS_PAGE: &str = "/chat/settings";
@@ -77,22 +77,14 @@ fn AccessList(entries: Vec<AccessEntry>) -> impl IntoView {
             } else {
                 view! {
                     <ul class="access-list">
-                        {entries
+                        {visits(&entries)
                             .into_iter()
-                            .map(|entry| {
-                                let who = match (&entry.who, entry.role) {
-                                    (Some(name), Some(role)) => format!("{name} ({role})"),
-                                    (Some(name), None) => name.clone(),
-                                    (None, _) => "An administrator".to_owned(),
-                                };
-                                let at = entry.at.to_string();
-                                view! {
-                                    <li>
-                                        <span class="who">{who}</span>
-                                        {format!(" {} · ", entry.kind.describe())}
-                                        <time datetime=at>{local_datetime(entry.at)}</time>
-                                    </li>
-                                }
+                            .map(|visit| view! {
+                                <li>
+                                    <span class="who">{visit.who}</span>
+                                    {format!(" {} · ", visit.words)}
+                                    <DateTimeLabel at=visit.at/>
+                                </li>
                             })
                             .collect_view()}
                     </ul>
@@ -101,6 +93,50 @@ fn AccessList(entries: Vec<AccessEntry>) -> impl IntoView {
             }}
         </section>
     }
+}
+
+/// One line of the access list: someone's visit, however many records it made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Visit {
+    who: String,
+    words: &'static str,
+    /// When the visit began.
+    at: crate::protocol::Timestamp,
+}
+
+/// How far apart one person's records may be and still read as one visit.
+const VISIT_MILLIS: i64 = 30 * 60 * 1000;
+
+/// Folds the record (newest first) into visits: what one person's opening of a conversation
+/// recorded within half an hour (the page, earlier messages, the live connection) reads as
+/// one visit; a download is a line of its own. The record itself keeps every entry.
+fn visits(entries: &[AccessEntry]) -> Vec<Visit> {
+    use crate::protocol::AccessKind;
+    let mut out: Vec<Visit> = Vec::new();
+    let mut last_of_visit: Option<i64> = None;
+    for entry in entries {
+        let who = match (&entry.who, entry.role) {
+            (Some(name), Some(role)) => format!("{name} ({role})"),
+            (Some(name), None) => name.clone(),
+            (None, _) => "An administrator".to_owned(),
+        };
+        let words = match entry.kind {
+            AccessKind::Export => "downloaded your conversations",
+            AccessKind::Page | AccessKind::History | AccessKind::Socket => "opened your conversation",
+        };
+        let at = entry.at.as_millis();
+        if let (Some(visit), Some(earliest)) = (out.last_mut(), last_of_visit) {
+            if visit.who == who && visit.words == words && earliest - at <= VISIT_MILLIS {
+                // Newest first: an older record moves the visit's start back.
+                visit.at = entry.at;
+                last_of_visit = Some(at);
+                continue;
+            }
+        }
+        out.push(Visit { who, words, at: entry.at });
+        last_of_visit = Some(at);
+    }
+    out
 }
 
 /// Downloads of everything the student wrote and received.
@@ -182,5 +218,46 @@ fn DeleteAccountForm() -> impl IntoView {
                 </button>
             </ActionForm>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{AccessKind, Timestamp};
+
+    fn entry(at_minutes: i64, who: &str, kind: AccessKind) -> AccessEntry {
+        AccessEntry {
+            at: Timestamp::from_millis(1_800_000_000_000 + at_minutes * 60_000),
+            who: Some(who.into()),
+            role: Some(Role::Psychiatrist),
+            kind,
+        }
+    }
+
+    #[test]
+    fn one_opening_reads_as_one_visit() {
+        // Newest first, as the server lists them.
+        let record = [
+            entry(240, "Dr. A", AccessKind::Export),
+            entry(120, "Dr. A", AccessKind::Socket),
+            entry(119, "Dr. A", AccessKind::History),
+            entry(119, "Dr. A", AccessKind::Page),
+            entry(100, "Dr. B", AccessKind::Page),
+            entry(10, "Dr. A", AccessKind::Page),
+        ];
+        let shown: Vec<(String, &str, i64)> = visits(&record)
+            .into_iter()
+            .map(|v| (v.who, v.words, (v.at.as_millis() - 1_800_000_000_000) / 60_000))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("Dr. A (psychiatrist)".into(), "downloaded your conversations", 240),
+                ("Dr. A (psychiatrist)".into(), "opened your conversation", 119),
+                ("Dr. B (psychiatrist)".into(), "opened your conversation", 100),
+                ("Dr. A (psychiatrist)".into(), "opened your conversation", 10),
+            ]
+        );
     }
 }

@@ -32,6 +32,27 @@ pub fn Sidebar() -> impl IntoView {
     let me = store.me;
     let triage = expect_context::<Role>() == Role::Psychiatrist;
     let longest_first = RwSignal::new(false);
+    // The psychiatrist's choice of order survives a reload (this browser, this account).
+    #[cfg(feature = "hydrate")]
+    {
+        let key = format!("haven.longest-first.{}", me.0);
+        let storage = || leptos::prelude::window().local_storage().ok().flatten();
+        let key_read = key.clone();
+        Effect::new(move |_| {
+            if let Some(Ok(Some(saved))) = storage().map(|s| s.get_item(&key_read)) {
+                longest_first.set(saved == "1");
+            }
+        });
+        Effect::watch(
+            move || longest_first.get(),
+            move |on, _, _| {
+                if let Some(s) = storage() {
+                    let _ = s.set_item(&key, if *on { "1" } else { "0" });
+                }
+            },
+            false,
+        );
+    }
     // A conversation opened but never written in is listed only while it is open: leaving
     // it must not leave an empty entry behind.
     let shown = move |c: &crate::protocol::ConversationSummary| {

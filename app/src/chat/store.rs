@@ -29,6 +29,9 @@ pub struct ChatStore {
     pub open: RwSignal<Option<ConversationId>>,
     pub items: RwSignal<Vec<Item>>,
     pub connection: RwSignal<Connection>,
+    /// The browser says it has no network (`navigator.onLine`, the `offline` event): the
+    /// socket may not have noticed yet, but nothing can leave.
+    pub network_offline: RwSignal<bool>,
     /// Bumped when a message arrives for an open conversation (scroll/pill logic).
     pub arrivals: RwSignal<u64>,
     /// The latest status of each person this user may see (from the socket).
@@ -50,6 +53,7 @@ impl ChatStore {
             open: RwSignal::new(None),
             items: RwSignal::new(Vec::new()),
             connection: RwSignal::new(Connection::Connecting),
+            network_offline: RwSignal::new(false),
             arrivals: RwSignal::new(0),
             presence: RwSignal::new(Roster::new()),
             peer_read: RwSignal::new(MessageId(0)),
@@ -182,6 +186,12 @@ impl ChatStore {
     }
 
     /// Whether `user` is online, if known yet.
+    /// Whether this tab has lost its link (no network, or the socket is reconnecting):
+    /// what it shows of others' status is then out of date, and nothing it sends can leave.
+    pub fn link_down(&self) -> bool {
+        self.network_offline.get() || self.connection.get() == Connection::Reconnecting
+    }
+
     pub fn is_online(&self, user: UserId) -> Option<bool> {
         self.presence.with(|map| map.get(&user).map(|p| p.online))
     }

@@ -57,6 +57,40 @@ fn local_date(at: &str, fields: &'static [(&'static str, &'static str)]) -> RwSi
     text
 }
 
+/// A moment in words ("Sunday 6 December, 10:40") in the browser's time zone; on the server
+/// and until hydrated, `2026-12-06 10:40 UTC` (never milliseconds).
+#[component]
+pub fn DateTimeLabel(at: Timestamp) -> impl IntoView {
+    let at = at.to_string();
+    let fallback = format!(
+        "{} {} UTC",
+        at.get(0..10).unwrap_or_default(),
+        at.get(11..16).unwrap_or_default()
+    );
+    let text = RwSignal::new(fallback);
+    #[cfg(feature = "hydrate")]
+    {
+        let at = at.clone();
+        Effect::new(move |_| {
+            let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&at));
+            let options = js_sys::Object::new();
+            for (field, style) in [
+                ("weekday", "long"),
+                ("day", "numeric"),
+                ("month", "long"),
+                ("hour", "2-digit"),
+                ("minute", "2-digit"),
+            ] {
+                let _ = js_sys::Reflect::set(&options, &field.into(), &style.into());
+            }
+            if let Some(local) = date.to_locale_string("default", &options).as_string() {
+                text.set(local);
+            }
+        });
+    }
+    view! { <time datetime=at>{text}</time> }
+}
+
 /// A day separator in the history: "Monday 23 November" in the browser.
 #[component]
 pub fn DayLabel(at: Timestamp) -> impl IntoView {

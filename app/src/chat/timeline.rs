@@ -6,7 +6,7 @@
 use crate::protocol::{Message, MessageId, Timestamp, UserId};
 
 /// Where a message of this tab's user stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Delivery {
     /// Shown at once, not yet acknowledged.
     Sending,

@@ -44,6 +44,20 @@ pub struct ServiceTimeZone {
     pub name: String,
 }
 
+impl ServiceTimeZone {
+    /// The zone as people read it: "UTC" rather than "Etc/UTC", "America/New York" rather
+    /// than "America/New_York".
+    pub fn display_name(&self) -> String {
+        match self.name.as_str() {
+            "Etc/UTC" | "Etc/UCT" | "Etc/Universal" | "Etc/Zulu" | "Universal" | "Zulu" | "UCT" => {
+                "UTC".to_owned()
+            }
+            "Etc/GMT" | "Etc/Greenwich" | "GMT" | "Greenwich" => "GMT".to_owned(),
+            name => name.replace('_', " "),
+        }
+    }
+}
+
 /// Why the time zone setting was refused.
 #[derive(Debug, thiserror::Error)]
 #[error("unknown time zone {name:?} (HAVEN_TIME_ZONE wants an IANA name such as Europe/London)")]
@@ -188,7 +202,7 @@ impl Care {
             state,
             summary,
             hours: settings.hours.iter().map(hours_line).collect(),
-            time_zone: self.zone.name.clone(),
+            time_zone: self.zone.display_name(),
             away_note: if state == AvailabilityState::Away {
                 settings.away_note.clone()
             } else {
@@ -245,7 +259,7 @@ impl Care {
             Some(at) => format!(
                 " Next available: {} ({}).",
                 at.strftime("%A %-d %B at %H:%M"),
-                self.zone.name
+                self.zone.display_name()
             ),
             None => String::new(),
         };
@@ -330,6 +344,19 @@ impl Care {
                 },
                 next_open,
             ),
+        }
+    }
+
+    /// A moment in plain words in the service's time zone: "Sunday 6 December 2026, 10:40
+    /// (Europe/London)" (exports and other pages that run no script).
+    pub fn in_words(&self, at: Timestamp) -> String {
+        match self.zoned(at) {
+            Some(at) => format!(
+                "{} ({})",
+                at.strftime("%A %-d %B %Y, %H:%M"),
+                self.zone.display_name()
+            ),
+            None => at.to_string(),
         }
     }
 
@@ -428,6 +455,17 @@ pub fn usual_reply_hours(
 mod tests {
     use super::*;
     use app::protocol::ConversationId;
+
+    #[test]
+    fn time_zones_are_named_as_people_read_them() {
+        let zone = |name: &str| ServiceTimeZone {
+            tz: TimeZone::UTC,
+            name: name.into(),
+        };
+        assert_eq!(zone("Etc/UTC").display_name(), "UTC");
+        assert_eq!(zone("America/New_York").display_name(), "America/New York");
+        assert_eq!(zone("Europe/London").display_name(), "Europe/London");
+    }
 
     #[test]
     fn reply_times_need_enough_replies_and_count_from_the_first_unanswered_message() {

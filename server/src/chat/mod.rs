@@ -658,6 +658,11 @@ impl Chat {
         self.writer.is_alive()
     }
 
+    /// A moment in plain words in the service's time zone (pages that run no script).
+    pub fn time_in_words(&self, at: Timestamp) -> String {
+        self.care.in_words(at)
+    }
+
     /// At shutdown, after the connections closed: stores everyone's `last_seen` and waits
     /// until every accepted message is committed.
     pub async fn shut_down(&self) {

@@ -28,8 +28,9 @@ ol{list-style:none;padding:0}li{margin:.75rem 0;padding:.5rem .75rem;border-radi
 li.you{background:#e3f0ff;margin-left:3rem}li.haven{background:#fff8e1}\
 .meta{font-size:.8rem;color:#555}p.body{margin:.25rem 0 0;white-space:pre-wrap}";
 
-/// The whole export as a page.
-pub fn render(export: &Export) -> String {
+/// The whole export as a page, its times in words by `in_words` (the service's time zone:
+/// the file runs no script, so it cannot use the reader's).
+pub fn render(export: &Export, in_words: impl Fn(app::protocol::Timestamp) -> String) -> String {
     let mut page = String::new();
     let name = escape(&export.account.display_name);
     let _ = write!(
@@ -37,11 +38,12 @@ pub fn render(export: &Export) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Your Haven conversations</title><style>{STYLE}</style></head><body>\
+         <title>Your Haven conversations</title><style>{STYLE}</style></head><body><main>\
          <h1>Your Haven conversations</h1>\
-         <p>{name} (sign-in name {username}), downloaded {at}.</p>",
+         <p>{name} (sign-in name {username}), downloaded <time datetime=\"{at}\">{when}</time>.</p>",
         username = escape(&export.account.username),
         at = export.exported_at,
+        when = escape(&in_words(export.exported_at)),
     );
     if export.conversations.is_empty() {
         page.push_str("<p>You have no conversations.</p>");
@@ -65,14 +67,15 @@ pub fn render(export: &Export) -> String {
             };
             let _ = write!(
                 page,
-                "<li class=\"{class}\"><span class=\"meta\">{author} · <time datetime=\"{at}\">{at}</time></span>\
+                "<li class=\"{class}\"><span class=\"meta\">{author} · <time datetime=\"{at}\">{when}</time></span>\
                  <p class=\"body\">{body}</p></li>",
                 at = line.at,
+                when = escape(&in_words(line.at)),
             );
         }
         page.push_str("</ol></section>");
     }
-    page.push_str("</body></html>\n");
+    page.push_str("</main></body></html>\n");
     page
 }
 
@@ -107,11 +110,14 @@ mod tests {
                 }],
             }],
         };
-        let page = render(&export);
+        let page = render(&export, |_| "Thursday 1 January 1970, 00:00 (UTC)".into());
         assert!(!page.contains("<script>"), "{page}");
         assert!(!page.contains("<img"), "{page}");
         assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(page.contains("onerror=&quot;alert(2)&quot;"));
         assert!(page.contains("default-src 'none'"));
+        // Everything in a landmark, times in words.
+        assert!(page.contains("<body><main>") && page.contains("</main></body>"));
+        assert!(page.contains(">Thursday 1 January 1970, 00:00 (UTC)</time>"));
     }
 }

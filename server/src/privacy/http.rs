@@ -47,7 +47,7 @@ async fn html(State(chat): State<Arc<Chat>>, session: Session, request: Request)
     let (parts, _) = request.into_parts();
     match export(&chat, &session, &parts).await {
         Ok(export) => crate::web::attachment::attachment(
-            super::html::render(&export).into_bytes(),
+            super::html::render(&export, |at| chat.time_in_words(at)).into_bytes(),
             "text/html; charset=utf-8",
             "haven-conversations.html",
         ),

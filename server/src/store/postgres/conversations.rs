@@ -93,7 +93,10 @@ pub async fn list_for(db: &PgPool, user: UserId) -> Result<Vec<ConversationRow>,
          JOIN conversations c ON c.id = me.conversation_id \
          JOIN conversation_members other ON other.conversation_id = c.id AND other.user_id != me.user_id \
          JOIN users peer ON peer.id = other.user_id \
-         LEFT JOIN messages m ON m.id = c.last_message_id \
+         LEFT JOIN messages m ON m.id = COALESCE( \
+           (SELECT p.id FROM messages p \
+             WHERE p.conversation_id = c.id AND p.sender_id IS NOT NULL \
+             ORDER BY p.id DESC LIMIT 1), c.last_message_id) \
          CROSS JOIN LATERAL (SELECT COUNT(*) AS n FROM messages u \
            WHERE u.conversation_id = c.id AND u.id > me.last_read_id \
              AND u.sender_id <> me.user_id) unread \

@@ -87,7 +87,9 @@ pub async fn members(
     Ok(ids.into_iter().map(UserId).collect())
 }
 
-/// The user's conversations for the sidebar, most recent activity first.
+/// The user's conversations for the sidebar, most recent activity first. The message shown
+/// is the newest a person wrote: triage must show the student's words, not Haven's notice
+/// that followed them (an index walk back from the newest message, past notices).
 pub async fn list_for(db: &SqlitePool, user: UserId) -> Result<Vec<ConversationRow>, StoreError> {
     let rows = sqlx::query(
         "SELECT c.id AS conversation_id, \
@@ -104,7 +106,10 @@ pub async fn list_for(db: &SqlitePool, user: UserId) -> Result<Vec<ConversationR
          JOIN conversations c ON c.id = me.conversation_id \
          JOIN conversation_members other ON other.conversation_id = c.id AND other.user_id != me.user_id \
          JOIN users peer ON peer.id = other.user_id \
-         LEFT JOIN messages m ON m.id = c.last_message_id \
+         LEFT JOIN messages m ON m.id = COALESCE( \
+           (SELECT p.id FROM messages p \
+             WHERE p.conversation_id = c.id AND p.sender_id IS NOT NULL \
+             ORDER BY p.id DESC LIMIT 1), c.last_message_id) \
          WHERE me.user_id = ? \
          ORDER BY COALESCE(c.last_message_id, 0) DESC, c.id DESC",
     )
