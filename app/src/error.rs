@@ -228,7 +228,10 @@ mod tests {
         assert_eq!(wait_in_words(60), "1 minute");
         assert_eq!(wait_in_words(349), "6 minutes");
         assert_eq!(
-            AuthError::RateLimited { retry_after_secs: 349 }.to_string(),
+            AuthError::RateLimited {
+                retry_after_secs: 349
+            }
+            .to_string(),
             "Too many attempts. Please wait 6 minutes and try again."
         );
     }

@@ -223,7 +223,16 @@ struct Row {
 
 impl Row {
     /// Everything that changes how the line looks: a new key renders it again.
-    fn key(&self) -> (String, Option<crate::protocol::MessageId>, Delivery, bool, bool, bool) {
+    fn key(
+        &self,
+    ) -> (
+        String,
+        Option<crate::protocol::MessageId>,
+        Delivery,
+        bool,
+        bool,
+        bool,
+    ) {
         (
             self.item.client_id.clone(),
             self.item.id,

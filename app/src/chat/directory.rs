@@ -115,7 +115,12 @@ fn PersonCard(person: Person) -> impl IntoView {
 /// then no promise of an answer.
 pub fn outside_hours(availability: Option<&Availability>) -> bool {
     use crate::protocol::AvailabilityState;
-    availability.is_some_and(|a| matches!(a.state, AvailabilityState::OutOfHours | AvailabilityState::Away))
+    availability.is_some_and(|a| {
+        matches!(
+            a.state,
+            AvailabilityState::OutOfHours | AvailabilityState::Away
+        )
+    })
 }
 
 /// When a psychiatrist answers: their state now, how soon they usually reply, their

@@ -9,7 +9,10 @@
 pub enum Piece {
     Text(String),
     /// `text` shown, `href` followed (`tel:…`, `/help`, `https://…`).
-    Link { text: String, href: String },
+    Link {
+        text: String,
+        href: String,
+    },
 }
 
 /// Splits a notice into text and links.
@@ -102,7 +105,10 @@ mod tests {
                       (Samaritans); Text SHOUT to 85258 (Shout); Nightline at \
                       https://nightline.example. Every crisis line and its hours: /help";
         let got = pieces(notice);
-        let links: Vec<&Piece> = got.iter().filter(|p| matches!(p, Piece::Link { .. })).collect();
+        let links: Vec<&Piece> = got
+            .iter()
+            .filter(|p| matches!(p, Piece::Link { .. }))
+            .collect();
         assert_eq!(
             links,
             [

@@ -5,12 +5,12 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use super::time::DateTimeLabel;
 use crate::api::auth::{DeleteAccount, NewRecoveryCode};
 use crate::api::chat::load_settings;
 use crate::components::{field::TextField, form_error::FormError};
 use crate::error::Field;
 use crate::protocol::{AccessEntry, AccountSettings, Role};
-use super::time::DateTimeLabel;
 
 /// The settings page's address.
 pub const SETTINGS_PAGE: &str = "/chat/settings";
@@ -122,7 +122,9 @@ fn visits(entries: &[AccessEntry]) -> Vec<Visit> {
         };
         let words = match entry.kind {
             AccessKind::Export => "downloaded your conversations",
-            AccessKind::Page | AccessKind::History | AccessKind::Socket => "opened your conversation",
+            AccessKind::Page | AccessKind::History | AccessKind::Socket => {
+                "opened your conversation"
+            }
         };
         let at = entry.at.as_millis();
         if let (Some(visit), Some(earliest)) = (out.last_mut(), last_of_visit) {
@@ -133,7 +135,11 @@ fn visits(entries: &[AccessEntry]) -> Vec<Visit> {
                 continue;
             }
         }
-        out.push(Visit { who, words, at: entry.at });
+        out.push(Visit {
+            who,
+            words,
+            at: entry.at,
+        });
         last_of_visit = Some(at);
     }
     out
@@ -248,15 +254,37 @@ mod tests {
         ];
         let shown: Vec<(String, &str, i64)> = visits(&record)
             .into_iter()
-            .map(|v| (v.who, v.words, (v.at.as_millis() - 1_800_000_000_000) / 60_000))
+            .map(|v| {
+                (
+                    v.who,
+                    v.words,
+                    (v.at.as_millis() - 1_800_000_000_000) / 60_000,
+                )
+            })
             .collect();
         assert_eq!(
             shown,
             [
-                ("Dr. A (psychiatrist)".into(), "downloaded your conversations", 240),
-                ("Dr. A (psychiatrist)".into(), "opened your conversation", 119),
-                ("Dr. B (psychiatrist)".into(), "opened your conversation", 100),
-                ("Dr. A (psychiatrist)".into(), "opened your conversation", 10),
+                (
+                    "Dr. A (psychiatrist)".into(),
+                    "downloaded your conversations",
+                    240
+                ),
+                (
+                    "Dr. A (psychiatrist)".into(),
+                    "opened your conversation",
+                    119
+                ),
+                (
+                    "Dr. B (psychiatrist)".into(),
+                    "opened your conversation",
+                    100
+                ),
+                (
+                    "Dr. A (psychiatrist)".into(),
+                    "opened your conversation",
+                    10
+                ),
             ]
         );
     }
