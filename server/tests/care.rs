@@ -446,3 +446,17 @@ async fn without_office_hours_a_student_is_told_there_is_no_set_time() {
     assert_eq!(lines.len(), 1, "{page}");
     assert!(lines[0].contains("No set time for a reply"), "{lines:?}");
 }
+
+#[tokio::test]
+async fn an_empty_conversation_offers_nothing_to_mark_unread() {
+    let server = TestServer::start().await;
+    let student = server.student("empty.handed").await;
+    let doctor = server.psychiatrist("dr.empty").await;
+    let peer = Peer::connect(&server, &student, None).await;
+    let conversation = open_with(&peer, doctor.id).await;
+    let marks = |page: String| select(&Html::parse_document(&page), "form.mark-unread").len();
+    let path = format!("/chat/{conversation}");
+    assert_eq!(marks(server.page_text(&path, &student.cookie).await), 0);
+    say(&peer, conversation, "now there is something").await;
+    assert_eq!(marks(server.page_text(&path, &student.cookie).await), 1);
+}
