@@ -172,7 +172,9 @@ test("someone who left while this tab was offline shows when they left, once it 
   await expect(status).toHaveAttribute("data-online", "true");
 
   await context.setOffline(true);
-  await expect(page.getByText("Reconnecting…")).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByText("You are offline")).toBeVisible();
+  // Until the socket notices (a missed ping), then it reconnects in vain.
+  await expect(page.locator(".connection")).toHaveAttribute("data-socket", "reconnecting", { timeout: 60_000 });
   await doctor.context.close();
   // The server counts the psychiatrist gone after its grace period (5 s by default),
   // while this tab cannot hear it.

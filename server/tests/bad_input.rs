@@ -135,25 +135,6 @@ fn urlencode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
-/// A server function called as the page's script calls it: the status and the code.
-async fn call(server: &TestServer, name: &str, cookie: &str, form: &str) -> (u16, Value) {
-    let res = server
-        .http()
-        .post(server.url(&format!("/api/form/{name}")))
-        .header(COOKIE, cookie)
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(form.to_owned())
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    let body = res.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&body).unwrap_or(Value::String(body)),
-    )
-}
-
 #[tokio::test]
 async fn server_function_errors_answer_the_status_their_code_means() {
     let server = TestServer::start().await;
@@ -245,7 +226,7 @@ async fn server_function_errors_answer_the_status_their_code_means() {
         ),
     ];
     for (name, who, form, status, code) in cases {
-        let (got, body) = call(&server, name, &who.cookie, &form).await;
+        let (got, body) = server.server_fn(name, &who.cookie, &form).await;
         assert_eq!(
             (got, body["code"].as_str()),
             (status, Some(code)),
@@ -253,7 +234,9 @@ async fn server_function_errors_answer_the_status_their_code_means() {
         );
     }
     // Signed out: 401.
-    let (got, _) = call(&server, "conversations", "haven_session=forged", "").await;
+    let (got, _) = server
+        .server_fn("conversations", "haven_session=forged", "")
+        .await;
     assert_eq!(got, 401);
 
     // Too many attempts: 429 with Retry-After.

@@ -30,19 +30,11 @@ fn actions_of(entries: &[Value], user: i64) -> Vec<String> {
         .collect()
 }
 
-/// A server function called as the WASM does (a form-encoded POST).
+/// A server function called as the WASM does, which must answer 200.
 async fn server_fn(server: &TestServer, name: &str, cookie: &str, form: &str) -> Value {
-    let res = server
-        .http()
-        .post(server.url(&format!("/api/form/{name}")))
-        .header(COOKIE, cookie)
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(form.to_owned())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200, "{name}");
-    res.json().await.unwrap()
+    let (status, answer) = server.server_fn(name, cookie, form).await;
+    assert_eq!(status, 200, "{name}: {answer}");
+    answer
 }
 
 async fn get(server: &TestServer, path: &str, cookie: &str) -> reqwest::Response {

@@ -177,7 +177,18 @@ fn ConnectionBanner() -> impl IntoView {
         }
     };
     view! {
-        <p class="connection" role="status" aria-live="polite" class:visible=move || text().is_some()>
+        // `data-socket`: the socket's own state, which "offline" covers in the text.
+        <p
+            class="connection"
+            role="status"
+            aria-live="polite"
+            class:visible=move || text().is_some()
+            data-socket=move || match store.connection.get() {
+                Connection::Connected => "connected",
+                Connection::Connecting => "connecting",
+                Connection::Reconnecting => "reconnecting",
+            }
+        >
             {text}
         </p>
     }

@@ -304,6 +304,23 @@ impl TestServer {
         self.me(cookie).await.status().as_u16()
     }
 
+    /// A server function called as the page's script calls it (a form-encoded POST, no
+    /// `Accept: text/html`): the status and the answer (JSON, or the text if it is not).
+    pub async fn server_fn(&self, name: &str, cookie: &str, form: &str) -> (u16, Value) {
+        let res = self
+            .http()
+            .post(self.url(&format!("/api/form/{name}")))
+            .header("cookie", cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form.to_owned())
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let body = res.text().await.unwrap();
+        (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
+    }
+
     /// A signed-in page's HTML (asserting it answered 200).
     pub async fn page_text(&self, path: &str, cookie: &str) -> String {
         let res = self.get_page(path, Some(cookie)).await;
