@@ -318,7 +318,10 @@ impl TestServer {
             .unwrap();
         let status = res.status().as_u16();
         let body = res.text().await.unwrap();
-        (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
+        (
+            status,
+            serde_json::from_str(&body).unwrap_or(Value::String(body)),
+        )
     }
 
     /// A signed-in page's HTML (asserting it answered 200).
