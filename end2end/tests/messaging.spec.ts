@@ -172,7 +172,7 @@ test("someone who left while this tab was offline shows when they left, once it 
   await expect(status).toHaveAttribute("data-online", "true");
 
   await context.setOffline(true);
-  await expect(page.getByText("You are offline")).toBeVisible();
+  await expect(page.locator(".connection.visible")).toContainText("You are offline");
   // Until the socket notices (a missed ping), then it reconnects in vain.
   await expect(page.locator(".connection")).toHaveAttribute("data-socket", "reconnecting", { timeout: 60_000 });
   await doctor.context.close();
