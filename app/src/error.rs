@@ -95,10 +95,11 @@ impl FromServerFnError for AuthError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
-        if is_undecodable_request(&value) {
-            return AuthError::InvalidArguments;
+        match classify(&value) {
+            FnFailure::Malformed => AuthError::InvalidArguments,
+            FnFailure::Server => AuthError::Internal,
+            FnFailure::Transport => AuthError::Transport(value.to_string()),
         }
-        AuthError::Transport(value.to_string())
     }
 }
 
@@ -113,15 +114,14 @@ impl FromServerFnError for crate::protocol::AckError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
-        if is_undecodable_request(&value) {
-            return crate::protocol::AckError {
-                code: INVALID_ARGUMENTS.into(),
-                message: "This request is malformed.".into(),
-            };
-        }
+        let (code, message) = match classify(&value) {
+            FnFailure::Malformed => (INVALID_ARGUMENTS, "This request is malformed.".to_owned()),
+            FnFailure::Server => ("internal", "internal error".to_owned()),
+            FnFailure::Transport => ("transport", value.to_string()),
+        };
         crate::protocol::AckError {
-            code: "transport".into(),
-            message: value.to_string(),
+            code: code.into(),
+            message,
         }
     }
 }
@@ -142,14 +142,30 @@ pub fn wait_in_words(seconds: u64) -> String {
 /// The code of a server function call whose arguments could not be decoded.
 pub const INVALID_ARGUMENTS: &str = "invalid_arguments";
 
-/// Whether server_fn failed decoding the request itself (on the server, before the
-/// function ran): the client's mistake, not the server's.
-fn is_undecodable_request(error: &leptos::server_fn::error::ServerFnErrorErr) -> bool {
+/// What a failure inside server_fn's own machinery (not a Haven refusal) means here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FnFailure {
+    /// The request could not be decoded (on the server, before the function ran): the
+    /// client's mistake.
+    Malformed,
+    /// The server itself failed (encoding an answer, a missing piece): logged here, once.
+    Server,
+    /// In the browser: the call did not reach the server, or its answer was unreadable.
+    Transport,
+}
+
+fn classify(error: &leptos::server_fn::error::ServerFnErrorErr) -> FnFailure {
     use leptos::server_fn::error::ServerFnErrorErr as E;
-    matches!(
-        error,
-        E::Args(_) | E::MissingArg(_) | E::UnsupportedRequestMethod(_)
-    )
+    match error {
+        E::Args(_) | E::MissingArg(_) | E::UnsupportedRequestMethod(_) => FnFailure::Malformed,
+        // On the server these are about the incoming request (its body unreadable).
+        E::Request(_) | E::Deserialization(_) if cfg!(feature = "ssr") => FnFailure::Malformed,
+        _ if cfg!(feature = "ssr") => {
+            leptos::logging::error!("server function failed: {error}");
+            FnFailure::Server
+        }
+        _ => FnFailure::Transport,
+    }
 }
 
 /// The HTTP status that answers an error code: the one table, for the server functions,
