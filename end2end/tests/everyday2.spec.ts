@@ -1,5 +1,5 @@
 import { expect, Page, test } from "@playwright/test";
-import { hydrated, psychiatrist, studentInConversation } from "./helpers";
+import { hydrated, psychiatrist, registerStudent, studentInConversation, uniqueName } from "./helpers";
 
 async function send(page: Page, text: string) {
   await page.getByLabel("Message").fill(text);
@@ -175,4 +175,31 @@ test("a psychiatrist's order stays after a reload; on a phone the top bar keeps 
   expect(box!.height).toBeLessThan(30);
   await phone.close();
   await student.context.close();
+});
+
+test("on a narrow phone the recovery code breaks only between its groups", async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 320, height: 640 } });
+  const page = await context.newPage();
+  await registerStudent(page, uniqueName(), "Nadia Narrow", async (page) => {
+    // The line each character sits on, group by group (groups are between hyphens).
+    const split = await page.locator("#recovery-code").evaluate((code) => {
+      const text = [...code.childNodes].find((n) => n.nodeType === Node.TEXT_NODE && (n as Text).length >= 20) as Text;
+      const line = (i: number) => {
+        const range = document.createRange();
+        range.setStart(text, i);
+        range.setEnd(text, i + 1);
+        return Math.round(range.getBoundingClientRect().top);
+      };
+      const broken: string[] = [];
+      let at = 0;
+      for (const group of text.data.split("-")) {
+        const lines = new Set([...group].map((_, k) => line(at + k)));
+        if (lines.size > 1) broken.push(group);
+        at += group.length + 1;
+      }
+      return { broken, lines: new Set([...text.data].map((_, i) => line(i))).size };
+    });
+    expect(split.broken).toEqual([]);
+  });
+  await context.close();
 });
