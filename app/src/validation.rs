@@ -181,6 +181,8 @@ mod tests {
         }
         assert_eq!(normalize_line_breaks("a\r\nb\rc\nd"), "a\nb\nc\nd");
         assert_eq!(describe_refused('\0'), "U+0000");
+        assert!(check_bio("Adolescent care.\r\nTuesdays at the clinic.").is_ok());
+        assert!(check_bio("bell\u{7}").unwrap_err().contains("U+0007"));
     }
 
     #[test]

@@ -87,11 +87,8 @@ async fn one_student_sending_nul_bytes_fails_nobody_else() {
 
 #[tokio::test]
 async fn control_characters_are_refused_on_the_form_path_too() {
-    let server = TestServer::start().await;
-    let student = server.student("former").await;
-    let doctor = server.psychiatrist("dr.form").await;
-    let peer = Peer::connect(&server, &student, None).await;
-    let conversation = common::open_with(&peer, doctor.id).await;
+    let (server, student, _, _peer, conversation) =
+        common::student_in_conversation("former", "dr.form").await;
     let post = |body: &str, accept: &'static str| {
         let form = format!(
             "conversation_id={conversation}&client_id={}&body={}",
@@ -280,11 +277,8 @@ async fn server_function_errors_answer_the_status_their_code_means() {
 
 #[tokio::test]
 async fn a_payload_that_is_not_an_object_is_invalid_on_every_event() {
-    let server = TestServer::start().await;
-    let student = server.student("arrays").await;
-    let doctor = server.psychiatrist("dr.arrays").await;
-    let peer = Peer::connect(&server, &student, None).await;
-    let conversation = common::open_with(&peer, doctor.id).await;
+    let (server, _, doctor, peer, conversation) =
+        common::student_in_conversation("arrays", "dr.arrays").await;
     let uuid = client_id();
     for (event, payload) in [
         ("message:send", json!([conversation, uuid, "x"])),
@@ -307,4 +301,32 @@ async fn a_payload_that_is_not_an_object_is_invalid_on_every_event() {
         0,
         "nothing stored"
     );
+}
+
+#[tokio::test]
+async fn a_username_with_a_nul_is_an_unknown_account_not_a_server_failure() {
+    // On PostgreSQL the lookup itself failed (text cannot hold NUL): a 500 for a typo.
+    let server = TestServer::start().await;
+    let (status, _, _) = server
+        .login("bad\u{0}name", "any-password-at-all", None)
+        .await;
+    assert_eq!(status, 401);
+    let res = server
+        .http()
+        .post(server.url("/api/auth/recover"))
+        .json(&json!({
+            "username": "bad\u{0}name",
+            "recoveryCode": "7K3M-Q9XD-2F8H-WN4T-B6CJ",
+            "newPassword": "a-new-password-1",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "invalid_recovery_code"
+    );
+    let res = server.register("bad\u{0}name").await;
+    assert_eq!(res.status(), 422);
 }

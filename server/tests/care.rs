@@ -449,11 +449,8 @@ async fn without_office_hours_a_student_is_told_there_is_no_set_time() {
 
 #[tokio::test]
 async fn an_empty_conversation_offers_nothing_to_mark_unread() {
-    let server = TestServer::start().await;
-    let student = server.student("empty.handed").await;
-    let doctor = server.psychiatrist("dr.empty").await;
-    let peer = Peer::connect(&server, &student, None).await;
-    let conversation = open_with(&peer, doctor.id).await;
+    let (server, student, _, peer, conversation) =
+        common::student_in_conversation("empty.handed", "dr.empty").await;
     let marks = |page: String| select(&Html::parse_document(&page), "form.mark-unread").len();
     let path = format!("/chat/{conversation}");
     assert_eq!(marks(server.page_text(&path, &student.cookie).await), 0);

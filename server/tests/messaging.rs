@@ -27,12 +27,9 @@ async fn send(peer: &Peer, conversation: i64, client: &str, body: &str) -> Value
 
 /// A fresh server, a psychiatrist, and a student's socket in a conversation with them.
 async fn student_in_conversation(doctor: &str) -> (TestServer, Account, Peer, i64) {
-    let server = TestServer::start().await;
-    let student = server.student("stu").await;
-    let doctor = server.psychiatrist(doctor).await;
-    let s = Peer::connect(&server, &student, None).await;
-    let conversation = open(&s, doctor.id).await;
-    (server, doctor, s, conversation)
+    let (server, _, doctor, peer, conversation) =
+        common::student_in_conversation("stu", doctor).await;
+    (server, doctor, peer, conversation)
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ pub mod live;
 pub mod notice_text;
 pub mod notifications;
 pub mod outbox;
+pub mod preferences;
 pub mod recovery;
 pub mod roster;
 pub mod settings;

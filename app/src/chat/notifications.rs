@@ -55,20 +55,13 @@ fn key(user: UserId) -> String {
 /// The stored choice of `user` in this browser.
 #[cfg(feature = "hydrate")]
 pub fn load(user: UserId) -> Mode {
-    leptos::prelude::window()
-        .local_storage()
-        .ok()
-        .flatten()
-        .and_then(|s| s.get_item(&key(user)).ok().flatten())
-        .map_or(Mode::default(), |v| Mode::parse(&v))
+    super::preferences::load(&key(user)).map_or(Mode::default(), |v| Mode::parse(&v))
 }
 
 /// Stores the choice of `user` in this browser.
 #[cfg(feature = "hydrate")]
 pub fn save(user: UserId, mode: Mode) {
-    if let Ok(Some(storage)) = leptos::prelude::window().local_storage() {
-        let _ = storage.set_item(&key(user), mode.as_str());
-    }
+    super::preferences::save(&key(user), mode.as_str());
 }
 
 #[cfg(test)]

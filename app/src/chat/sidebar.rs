@@ -35,21 +35,17 @@ pub fn Sidebar() -> impl IntoView {
     // The psychiatrist's choice of order survives a reload (this browser, this account).
     #[cfg(feature = "hydrate")]
     {
+        use super::preferences;
         let key = format!("haven.longest-first.{}", me.0);
-        let storage = || leptos::prelude::window().local_storage().ok().flatten();
         let key_read = key.clone();
         Effect::new(move |_| {
-            if let Some(Ok(Some(saved))) = storage().map(|s| s.get_item(&key_read)) {
+            if let Some(saved) = preferences::load(&key_read) {
                 longest_first.set(saved == "1");
             }
         });
         Effect::watch(
             move || longest_first.get(),
-            move |on, _, _| {
-                if let Some(s) = storage() {
-                    let _ = s.set_item(&key, if *on { "1" } else { "0" });
-                }
-            },
+            move |on, _, _| preferences::save(&key, if *on { "1" } else { "0" }),
             false,
         );
     }

@@ -37,7 +37,17 @@ pub fn Clock(at: Timestamp) -> impl IntoView {
 /// The date of `at` as text: `YYYY-MM-DD` (UTC) on the server and until hydrated, then the
 /// browser's local date with these `Intl` fields (e.g. `[("month", "long")]`).
 fn local_date(at: &str, fields: &'static [(&'static str, &'static str)]) -> RwSignal<String> {
-    let text = RwSignal::new(at.get(0..10).unwrap_or_default().to_owned());
+    local_text(at, at.get(0..10).unwrap_or_default().to_owned(), fields)
+}
+
+/// `fallback` on the server and until hydrated, then `at` in the browser's locale and time
+/// zone with these `Intl` fields (date fields, time fields or both).
+fn local_text(
+    at: &str,
+    fallback: String,
+    fields: &'static [(&'static str, &'static str)],
+) -> RwSignal<String> {
+    let text = RwSignal::new(fallback);
     #[cfg(feature = "hydrate")]
     {
         let at = at.to_owned();
@@ -47,13 +57,13 @@ fn local_date(at: &str, fields: &'static [(&'static str, &'static str)]) -> RwSi
             for (field, style) in fields {
                 let _ = js_sys::Reflect::set(&options, &(*field).into(), &(*style).into());
             }
-            if let Some(local) = date.to_locale_date_string("default", &options).as_string() {
+            if let Some(local) = date.to_locale_string("default", &options).as_string() {
                 text.set(local);
             }
         });
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = fields;
+    let _ = (at, fields);
     text
 }
 
@@ -67,27 +77,17 @@ pub fn DateTimeLabel(at: Timestamp) -> impl IntoView {
         at.get(0..10).unwrap_or_default(),
         at.get(11..16).unwrap_or_default()
     );
-    let text = RwSignal::new(fallback);
-    #[cfg(feature = "hydrate")]
-    {
-        let at = at.clone();
-        Effect::new(move |_| {
-            let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&at));
-            let options = js_sys::Object::new();
-            for (field, style) in [
-                ("weekday", "long"),
-                ("day", "numeric"),
-                ("month", "long"),
-                ("hour", "2-digit"),
-                ("minute", "2-digit"),
-            ] {
-                let _ = js_sys::Reflect::set(&options, &field.into(), &style.into());
-            }
-            if let Some(local) = date.to_locale_string("default", &options).as_string() {
-                text.set(local);
-            }
-        });
-    }
+    let text = local_text(
+        &at,
+        fallback,
+        &[
+            ("weekday", "long"),
+            ("day", "numeric"),
+            ("month", "long"),
+            ("hour", "2-digit"),
+            ("minute", "2-digit"),
+        ],
+    );
     view! { <time datetime=at>{text}</time> }
 }
 

@@ -604,6 +604,21 @@ pub fn select(html: &Html, css: &str) -> Vec<String> {
         .collect()
 }
 
+/// A fresh server with a student (`student`) and a psychiatrist (`doctor`), and the
+/// student's socket in a conversation with them: the student, the psychiatrist, the socket
+/// and the conversation.
+pub async fn student_in_conversation(
+    student: &str,
+    doctor: &str,
+) -> (TestServer, Account, Account, Peer, i64) {
+    let server = TestServer::start().await;
+    let student = server.student(student).await;
+    let doctor = server.psychiatrist(doctor).await;
+    let peer = Peer::connect(&server, &student, None).await;
+    let conversation = open_with(&peer, doctor.id).await;
+    (server, student, doctor, peer, conversation)
+}
+
 /// Opens (or finds) the conversation of `student` with the psychiatrist `doctor`.
 pub async fn open_with(student: &Peer, doctor: i64) -> i64 {
     let ack = student
