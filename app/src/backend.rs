@@ -9,8 +9,7 @@ use http::request::Parts;
 
 use crate::error::AuthError;
 use crate::protocol::{
-    AckError, ConversationId, ConversationSummary, Message, MessageId, Person, PublicUser, Role,
-    Viewer,
+    AckError, ConversationId, Message, MessageId, Person, PublicUser, Role, Viewer,
 };
 
 /// What a registration form carries.
@@ -105,7 +104,12 @@ pub trait ChatBackend: Send + Sync + 'static {
     /// Psychiatrists a student may write to.
     async fn directory(&self, req: &Parts) -> Result<Vec<Person>, AckError>;
     /// The user's conversations, most recent first.
-    async fn conversations(&self, req: &Parts) -> Result<Vec<ConversationSummary>, AckError>;
+    async fn conversations(
+        &self,
+        req: &Parts,
+        longest_waiting: bool,
+        after: Option<String>,
+    ) -> Result<crate::protocol::ConversationList, AckError>;
     /// The other member and a page of history (the newest, or older than `before`).
     async fn conversation(
         &self,

@@ -227,11 +227,11 @@ async fn office_hours_and_leave_change_what_students_see() {
 }
 
 #[tokio::test]
-async fn usually_replies_within_comes_from_stored_reply_times() {
+async fn usually_replies_within_comes_from_replies_as_they_are_stored() {
     let server = TestServer::start_with(&[("HAVEN_TIME_ZONE", "UTC")]).await;
     let doctor = server.psychiatrist("dr.replies").await;
     let viewer = server.student("viewer").await;
-    // Five students each waited two hours for an answer, an hour ago.
+    // Five students each asked and were answered at once.
     for i in 0..5 {
         let student = server.student(&format!("writer{i}")).await;
         let s = Peer::connect(&server, &student, None).await;
@@ -243,21 +243,44 @@ async fn usually_replies_within_comes_from_stored_reply_times() {
     }
     let says = directory_says(&server, &viewer.cookie).await;
     assert!(says.contains("Usually replies within an hour"), "{says}");
-    let now = app::protocol::Timestamp::now();
-    let (asked, answered) = (
-        now.plus_millis(-3 * 3_600_000),
-        now.plus_millis(-(3600 + 60) * 1000),
-    );
+}
+
+#[tokio::test]
+async fn a_reply_counts_from_the_first_unanswered_message_and_old_replies_drop_out() {
+    let server = TestServer::start_with(&[("HAVEN_TIME_ZONE", "UTC")]).await;
+    let doctor = server.psychiatrist("dr.history").await;
+    let viewer = server.student("viewer").await;
     let db = server.db().await;
-    for (when, which) in [(asked, "="), (answered, "<>")] {
-        db.execute(&format!(
-            "UPDATE messages SET created_at = '{when}' WHERE body {which} 'question'"
-        ))
-        .await
-        .unwrap();
+    let now = app::protocol::Timestamp::now();
+    let hours_ago = |h: f64| now.plus_millis(-(h * 3_600_000.0) as i64);
+    for i in 0..5 {
+        let student = server.student(&format!("asker{i}")).await;
+        let conversation = db.insert_conversation(student.id, doctor.id).await;
+        // Forty days ago: answered after 30 hours, outside the month that counts.
+        db.insert_message(
+            conversation,
+            student.id,
+            "old question",
+            hours_ago(960.0 + 30.0),
+        )
+        .await;
+        db.insert_message(conversation, doctor.id, "old answer", hours_ago(960.0))
+            .await;
+        // This week: two questions, answered 1 h 1 min after the first.
+        db.insert_message(conversation, student.id, "question", hours_ago(3.0))
+            .await;
+        db.insert_message(conversation, student.id, "more", hours_ago(2.5))
+            .await;
+        db.insert_message(
+            conversation,
+            doctor.id,
+            "answer",
+            hours_ago(1.0 - 1.0 / 60.0),
+        )
+        .await;
     }
     let says = directory_says(&server, &viewer.cookie).await;
-    assert!(says.contains("Usually replies within 2 hours"), "{says}");
+    assert!(says.contains("Usually replies within 3 hours"), "{says}");
 }
 
 /// The notices among `message:new` events within a short wait.

@@ -219,25 +219,32 @@ async fn messages_missed_while_offline_arrive_on_reconnect_in_order_once() {
 
 #[tokio::test]
 async fn a_message_committed_after_a_newer_one_still_reaches_a_reconnecting_client() {
-    // Several writers (Haven nodes) share one PostgreSQL: a smaller id can become visible
-    // after a larger one. SQLite has one writer, whose ids commit in order, and a held
-    // transaction of ours would only block it.
+    // Several writers (Haven nodes) share one PostgreSQL. Each takes its ids from one
+    // counter row and holds it until it commits, so a smaller id can never become visible
+    // after a larger one, and catch-up is exactly "after lastSeenId". SQLite has one
+    // writer, whose ids commit in order, and a held transaction of ours would only block it.
     if !common::on_postgres() {
         return;
     }
     use sqlx::Connection;
     let (server, doctor, s, conversation) = student_in_conversation("dr.interleaved").await;
     let mut p = Peer::connect(&server, &doctor, None).await;
+    let seen = send(&s, conversation, &client_id(), "seen live").await["message"]["id"]
+        .as_i64()
+        .expect("acked");
+    assert_eq!(p.next("message:new").await["id"], seen);
+    p.disconnect().await;
 
-    // Another node's writer is mid-batch: its message has an id, not yet committed.
+    // Another node's writer is mid-batch: it has taken its id, not yet committed.
     let mut other_node = sqlx::PgConnection::connect(&server.database_url)
         .await
         .expect("a second writer");
     let mut batch = other_node.begin().await.expect("its transaction");
     let slow: i64 = sqlx::query_scalar(
-        "INSERT INTO messages (conversation_id, sender_id, kind, client_id, body, created_at) \
-         SELECT $1, user_id, 'text', gen_random_uuid(), 'from the slower node', now() \
-         FROM conversation_members WHERE conversation_id = $1 AND user_id <> $2 RETURNING id",
+        "WITH taken AS (UPDATE message_ids SET last_id = last_id + 1 RETURNING last_id) \
+         INSERT INTO messages (id, conversation_id, sender_id, kind, client_id, body, created_at) \
+         SELECT taken.last_id, $1, user_id, 'text', gen_random_uuid(), 'from the slower node', now() \
+         FROM taken, conversation_members WHERE conversation_id = $1 AND user_id <> $2 RETURNING id",
     )
     .bind(conversation)
     .bind(doctor.id)
@@ -245,27 +252,44 @@ async fn a_message_committed_after_a_newer_one_still_reaches_a_reconnecting_clie
     .await
     .expect("the slower node's insert");
 
-    // This node commits a later id first, and the psychiatrist sees it live.
-    let fast = send(&s, conversation, &client_id(), "from the faster node").await;
+    // This node's send waits for it (it cannot take a smaller id, nor commit first); the
+    // slower node commits once the send is seen waiting on the counter's lock.
+    let mut watcher = sqlx::PgConnection::connect(&server.database_url)
+        .await
+        .expect("a watching connection");
+    let commit_when_waited_for = async {
+        loop {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE wait_event_type = 'Lock' AND query LIKE '%message_ids%'",
+            )
+            .fetch_one(&mut watcher)
+            .await
+            .expect("pg_stat_activity");
+            if waiting > 0 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        batch.commit().await.expect("the slower node commits");
+    };
+    let fast_client = client_id();
+    let (fast, ()) = tokio::join!(
+        send(&s, conversation, &fast_client, "from the faster node"),
+        commit_when_waited_for
+    );
     let fast = fast["message"]["id"].as_i64().expect("acked");
     assert!(fast > slow, "ids {slow} then {fast}");
-    assert_eq!(p.next("message:new").await["id"], fast);
-    p.disconnect().await;
 
-    // The slower node commits; the psychiatrist comes back with the newest id they saw.
-    batch.commit().await.expect("the slower node commits");
-    let mut back = Peer::connect(&server, &doctor, Some(fast)).await;
-    let replayed: Vec<i64> = back
-        .collect("message:new", QUIET)
-        .await
-        .iter()
-        .filter_map(|m| m["id"].as_i64())
-        .collect();
-    assert!(
-        replayed.contains(&slow),
-        "the message committed late is replayed: {replayed:?}"
-    );
-    assert!(!replayed.contains(&fast), "what they saw is not sent again");
+    // Back with the id seen live: exactly the two after it, in id order.
+    let mut back = Peer::connect(&server, &doctor, Some(seen)).await;
+    assert_eq!(back.next("message:new").await["id"], slow);
+    assert_eq!(back.next("message:new").await["id"], fast);
+    back.disconnect().await;
+    // Back with the slower node's id: nothing older or equal is sent again (catch-up sends
+    // in id order, so an older one would come first).
+    let mut again = Peer::connect(&server, &doctor, Some(slow)).await;
+    assert_eq!(again.next("message:new").await["id"], fast);
 }
 
 #[tokio::test]

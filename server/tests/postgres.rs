@@ -78,13 +78,14 @@ async fn haven_migrate_prepares_a_postgres_database_with_native_types() {
             "{table}.{column}"
         );
     }
+    // A message's id is taken from the counter row, never from a sequence of its own.
     let identity: String = sqlx::query_scalar(
         "SELECT is_identity FROM information_schema.columns WHERE table_name = 'messages' AND column_name = 'id'",
     )
     .fetch_one(&db)
     .await
     .unwrap();
-    assert_eq!(identity, "YES");
+    assert_eq!(identity, "NO");
 }
 
 #[tokio::test]
@@ -104,10 +105,25 @@ async fn the_postgres_schema_keeps_havens_rules_itself() {
             .fetch_one(&db)
             .await
             .unwrap();
+    // Ids come from the counter row only (commit order across nodes): an insert without
+    // one is refused.
+    let without_id = sqlx::query(
+        "INSERT INTO messages (conversation_id, sender_id, client_id, body, created_at) \
+         VALUES ($1, $2, gen_random_uuid(), 'synthetic', now())",
+    )
+    .bind(conversation)
+    .bind(student)
+    .execute(&db)
+    .await;
+    assert!(
+        without_id.is_err(),
+        "a message takes its id from message_ids"
+    );
     let send = |client_id: &'static str| {
         sqlx::query(
-            "INSERT INTO messages (conversation_id, sender_id, client_id, body, created_at) \
-             VALUES ($1, $2, $3::uuid, 'synthetic', now())",
+            "WITH taken AS (UPDATE message_ids SET last_id = last_id + 1 RETURNING last_id) \
+             INSERT INTO messages (id, conversation_id, sender_id, client_id, body, created_at) \
+             SELECT last_id, $1, $2, $3::uuid, 'synthetic', now() FROM taken",
         )
         .bind(conversation)
         .bind(student)
@@ -234,6 +250,14 @@ async fn haven_import_moves_a_sqlite_service_to_postgres_with_nothing_lost() {
     let mut d = Peer::connect(&new, &doctor, Some(0)).await;
     let replayed = d.collect("message:new", Duration::from_millis(600)).await;
     assert_eq!(replayed, sent, "every message, unchanged");
+    // The aggregates the database keeps came along once, not counted again on the way.
+    let (status, list) = new
+        .server_fn("conversations", &doctor.cookie, "longest_waiting=false")
+        .await;
+    assert_eq!(status, 200, "{list}");
+    let listed = &list["conversations"][0];
+    assert_eq!(listed["unread"], 3, "{list}");
+    assert_eq!(listed["awaitingSince"], sent[0]["createdAt"], "{list}");
     let student = Account {
         cookie: cookie.expect("cookie"),
         id: student.id,

@@ -419,7 +419,7 @@ async fn mark_unread_and_handled_reach_every_tab_and_keep_seen() {
         json!({ "conversationId": conversation, "lastReadId": sent["id"] }),
     )
     .await;
-    let unread = |list: &Value| list[0]["unread"].as_i64().unwrap();
+    let unread = |list: &Value| list["conversations"][0]["unread"].as_i64().unwrap();
     assert_eq!(
         unread(&server_fn(&server, "conversations", &doctor.cookie, "").await),
         0

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use crate::protocol::UserId;
 use crate::protocol::{
-    AccountSettings, AckError, ConversationId, ConversationSummary, Message, MessageId, Person,
+    AccountSettings, AckError, ConversationId, ConversationList, Message, MessageId, Person,
 };
 
 #[cfg(feature = "ssr")]
@@ -39,11 +39,17 @@ pub async fn directory() -> Result<Vec<Person>, AckError> {
     backend.directory(&req).await
 }
 
-/// The signed-in user's conversations, most recent first.
+/// A page of the signed-in user's conversations: most recent first, or those awaiting
+/// their reply longest first; `after` is the previous page's `more`.
 #[server(prefix = "/api/form", endpoint = "conversations")]
-pub async fn conversations() -> Result<Vec<ConversationSummary>, AckError> {
+pub async fn conversations(
+    longest_waiting: Option<bool>,
+    after: Option<String>,
+) -> Result<ConversationList, AckError> {
     let (backend, req) = chat()?;
-    backend.conversations(&req).await
+    backend
+        .conversations(&req, longest_waiting.unwrap_or(false), after)
+        .await
 }
 
 /// A page of a conversation: the newest 50 messages, or the 50 before `before`.

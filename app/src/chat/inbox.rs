@@ -80,6 +80,19 @@ pub fn handled(list: &mut [ConversationSummary], id: ConversationId) {
     }
 }
 
+/// Adds a page from the server to the list: conversations already listed are replaced by
+/// the server's newer view, the others are added; the list stays most recent first.
+pub fn add_page(list: &mut Vec<ConversationSummary>, page: Vec<ConversationSummary>) {
+    for summary in page {
+        match list.iter_mut().find(|c| c.id == summary.id) {
+            Some(listed) => *listed = summary,
+            None => list.push(summary),
+        }
+    }
+    // Stable, newest activity first; a conversation without messages last.
+    list.sort_by_key(|c| std::cmp::Reverse(c.last_message.as_ref().map_or(0, |m| m.id.0)));
+}
+
 /// The list ordered for triage: those waiting longest first, then the rest by activity.
 pub fn longest_waiting_first(list: &[ConversationSummary]) -> Vec<ConversationSummary> {
     let mut sorted = list.to_vec();
@@ -212,6 +225,18 @@ mod tests {
         assert_eq!(list[0].unread, 2);
         read_elsewhere(&mut list, &read(5));
         assert_eq!(list[0].unread, 0);
+    }
+
+    #[test]
+    fn a_later_page_adds_below_and_a_listed_conversation_is_not_doubled() {
+        let mut list = vec![summary(1, Some(30)), summary(2, Some(20))];
+        add_page(&mut list, vec![summary(2, Some(20)), summary(3, Some(10))]);
+        let ids: Vec<i64> = list.iter().map(|c| c.id.0).collect();
+        assert_eq!(ids, [1, 2, 3]);
+        // A newer view of a listed conversation moves it where it belongs.
+        add_page(&mut list, vec![summary(3, Some(40))]);
+        let ids: Vec<i64> = list.iter().map(|c| c.id.0).collect();
+        assert_eq!(ids, [3, 1, 2]);
     }
 
     #[test]

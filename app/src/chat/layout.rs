@@ -12,7 +12,7 @@ use super::store::{ChatStore, Connection};
 use crate::api::auth::{current_viewer, Logout};
 use crate::api::chat::{conversations, presence};
 use crate::components::crisis::CrisisNotice;
-use crate::protocol::{ConversationSummary, PresenceUpdate, PublicUser, SessionLimits, Viewer};
+use crate::protocol::{ConversationList, PresenceUpdate, PublicUser, SessionLimits, Viewer};
 
 /// Loads the viewer and their conversations, then renders the chat around the nested route.
 #[component]
@@ -23,13 +23,20 @@ pub fn ChatLayout() -> impl IntoView {
             let viewer = current_viewer().await.map_err(|e| e.to_string())?;
             let (list, statuses, limits) = match &viewer {
                 Viewer::SignedIn(_) => (
-                    conversations().await.map_err(|e| e.message)?,
+                    conversations(None, None).await.map_err(|e| e.message)?,
                     presence().await.map_err(|e| e.message)?,
                     crate::api::auth::session_limits()
                         .await
                         .map_err(|e| e.to_string())?,
                 ),
-                Viewer::SignedOut { .. } => (Vec::new(), Vec::new(), SessionLimits::default()),
+                Viewer::SignedOut { .. } => (
+                    ConversationList {
+                        conversations: Vec::new(),
+                        more: None,
+                    },
+                    Vec::new(),
+                    SessionLimits::default(),
+                ),
             };
             Ok::<_, String>((
                 viewer,
@@ -61,7 +68,8 @@ pub fn ChatLayout() -> impl IntoView {
 /// What the chat loads for a signed-in person besides who they are.
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct Signed {
-    list: Vec<ConversationSummary>,
+    /// The sidebar's first page.
+    list: ConversationList,
     statuses: Vec<PresenceUpdate>,
     /// The session's inactivity limit and whether it is a shared computer's.
     limits: SessionLimits,

@@ -307,9 +307,13 @@ fn listen(
         notify(store, &message);
         if !store.receive(&message) {
             // A conversation this tab has not listed yet (a student wrote for the first time).
+            // The first page brings it (its newest message puts it there); pages already
+            // loaded below stay.
             spawn_local(async move {
-                if let Ok(list) = crate::api::chat::conversations().await {
-                    store.conversations.set(list);
+                if let Ok(page) = crate::api::chat::conversations(None, None).await {
+                    let more = store.more.get_untracked();
+                    store.take_page(page, false);
+                    store.more.set(more);
                     store.receive(&message);
                 }
             });

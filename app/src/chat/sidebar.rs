@@ -45,10 +45,34 @@ pub fn Sidebar() -> impl IntoView {
         });
         Effect::watch(
             move || longest_first.get(),
-            move |on, _, _| preferences::save(&key, if *on { "1" } else { "0" }),
+            move |on, _, _| {
+                preferences::save(&key, if *on { "1" } else { "0" });
+                // The first page in that order: the longest waiting may be far down the
+                // most-recent list, beyond what is loaded.
+                let on = *on;
+                leptos::task::spawn_local(async move {
+                    if let Ok(page) = crate::api::chat::conversations(Some(on), None).await {
+                        store.take_page(page, true);
+                    }
+                });
+            },
             false,
         );
     }
+    let loading_more = RwSignal::new(false);
+    let show_more = move |_| {
+        let Some(after) = store.more.get_untracked() else {
+            return;
+        };
+        loading_more.set(true);
+        let longest = longest_first.get_untracked();
+        leptos::task::spawn_local(async move {
+            if let Ok(page) = crate::api::chat::conversations(Some(longest), Some(after)).await {
+                store.take_page(page, false);
+            }
+            loading_more.set(false);
+        });
+    };
     // A conversation opened but never written in is listed only while it is open: leaving
     // it must not leave an empty entry behind.
     let shown = move |c: &crate::protocol::ConversationSummary| {
@@ -124,6 +148,12 @@ pub fn Sidebar() -> impl IntoView {
                     </For>
                 </ul>
             </Show>
+            {move || store.more.with(Option::is_some).then(|| view! {
+                <button type="button" class="link show-more" on:click=show_more
+                    disabled=move || loading_more.get()>
+                    {move || if loading_more.get() { "Loading…" } else { "Show more conversations" }}
+                </button>
+            })}
         </aside>
     }
 }

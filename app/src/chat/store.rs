@@ -9,8 +9,8 @@ use super::inbox;
 use super::roster::{self, Roster};
 use super::timeline::{self, Delivery, Item};
 use crate::protocol::{
-    ConversationId, ConversationSummary, Message, MessageId, PresenceSnapshot, PresenceUpdate,
-    ReadUpdate, Timestamp, TypingUpdate, UserId,
+    ConversationId, ConversationList, ConversationSummary, Message, MessageId, PresenceSnapshot,
+    PresenceUpdate, ReadUpdate, Timestamp, TypingUpdate, UserId,
 };
 
 /// The connection as the banner shows it.
@@ -26,6 +26,8 @@ pub enum Connection {
 pub struct ChatStore {
     pub me: UserId,
     pub conversations: RwSignal<Vec<ConversationSummary>>,
+    /// Where the sidebar's next page starts, if there is one (the server's cursor).
+    pub more: RwSignal<Option<String>>,
     pub open: RwSignal<Option<ConversationId>>,
     pub items: RwSignal<Vec<Item>>,
     pub connection: RwSignal<Connection>,
@@ -45,11 +47,12 @@ pub struct ChatStore {
 }
 
 impl ChatStore {
-    /// A store for `me`, seeded with the server-rendered sidebar.
-    pub fn new(me: UserId, conversations: Vec<ConversationSummary>) -> Self {
+    /// A store for `me`, seeded with the server-rendered first page of the sidebar.
+    pub fn new(me: UserId, first_page: ConversationList) -> Self {
         ChatStore {
             me,
-            conversations: RwSignal::new(conversations),
+            conversations: RwSignal::new(first_page.conversations),
+            more: RwSignal::new(first_page.more),
             open: RwSignal::new(None),
             items: RwSignal::new(Vec::new()),
             connection: RwSignal::new(Connection::Connecting),
@@ -60,6 +63,18 @@ impl ChatStore {
             peer_read_at: RwSignal::new(None),
             peer_typing: RwSignal::new(None),
         }
+    }
+
+    /// Takes in a page of the sidebar: `first` replaces what was listed (a new order, or
+    /// a reload), a later page adds to it.
+    pub fn take_page(&self, page: ConversationList, first: bool) {
+        self.conversations.update(|list| {
+            if first {
+                list.clear();
+            }
+            inbox::add_page(list, page.conversations);
+        });
+        self.more.set(page.more);
     }
 
     /// The highest message id this tab has seen (for catch-up).

@@ -217,6 +217,63 @@ pub struct StudentFacts {
     pub deleted: bool,
 }
 
+/// One page of the sidebar, and where the next one starts (`None`: this was the last).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationList {
+    pub conversations: Vec<ConversationSummary>,
+    /// Sent back as `after` for the next page; opaque to clients.
+    pub more: Option<String>,
+}
+
+/// Where a page of the sidebar starts, as the server encodes it in
+/// [`ConversationList::more`]: after a conversation in most-recent-first order (its newest
+/// message id), or after one awaiting a reply in longest-waiting-first order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SidebarCursor {
+    Recent {
+        activity: MessageId,
+        id: ConversationId,
+    },
+    Waiting {
+        since: Timestamp,
+        id: ConversationId,
+    },
+}
+
+impl std::fmt::Display for SidebarCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SidebarCursor::Recent { activity, id } => write!(f, "r.{}.{}", activity.0, id.0),
+            SidebarCursor::Waiting { since, id } => write!(f, "w.{}.{}", since.as_millis(), id.0),
+        }
+    }
+}
+
+impl std::str::FromStr for SidebarCursor {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<Self, ()> {
+        let mut parts = text.splitn(3, '.');
+        let (Some(kind), Some(key), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(());
+        };
+        let key: i64 = key.parse().map_err(|_| ())?;
+        let id = ConversationId(id.parse().map_err(|_| ())?);
+        match kind {
+            "r" => Ok(SidebarCursor::Recent {
+                activity: MessageId(key),
+                id,
+            }),
+            "w" => Ok(SidebarCursor::Waiting {
+                since: Timestamp::from_millis(key),
+                id,
+            }),
+            _ => Err(()),
+        }
+    }
+}
+
 /// A conversation as the sidebar shows it, from one member's point of view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -17,8 +17,12 @@ use crate::store::{Db, StoreError};
 pub use resources::ResourcesError;
 use schedule::{OfficeBlock, Schedule};
 
-/// Reply times are measured over this many days.
+/// Reply times are measured over this many days (whole UTC days of replies).
 const REPLY_WINDOW_DAYS: i64 = 30;
+/// How long a psychiatrist's reply time is believed (their own reply on this node forgets
+/// it sooner): a median over a month barely moves in a minute, and the directory then costs
+/// at most one small query per psychiatrist a minute, however long the history.
+const REPLY_TIMES_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(60);
 /// "Usually replies within" is shown only with at least this many replies measured.
 pub const MIN_REPLIES: usize = 5;
 
@@ -107,6 +111,8 @@ pub struct Care {
     zone: ServiceTimeZone,
     crisis: Arc<[CrisisResource]>,
     settings: Mutex<HashMap<UserId, Cached>>,
+    /// Psychiatrists' usual reply times in hours, and when each was read.
+    reply_times: Mutex<HashMap<UserId, (std::time::Instant, Option<u32>)>>,
     /// How long a cached entry is believed: for ever on one node (saving replaces it);
     /// with several nodes briefly, since another node may have saved new settings.
     fresh_for: Option<std::time::Duration>,
@@ -127,6 +133,7 @@ impl Care {
             zone,
             crisis,
             settings: Mutex::new(HashMap::new()),
+            reply_times: Mutex::new(HashMap::new()),
             fresh_for: None,
         }
     }
@@ -166,6 +173,41 @@ impl Care {
         self.settings.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// How many hours `psychiatrist` usually takes to reply, as read at most
+    /// [`REPLY_TIMES_FRESH_FOR`] ago (or since their last reply on this node).
+    async fn usual_reply_hours(
+        &self,
+        psychiatrist: UserId,
+        now: Timestamp,
+    ) -> Result<Option<u32>, StoreError> {
+        if let Some((read, hours)) = self.replies().get(&psychiatrist) {
+            if read.elapsed() < REPLY_TIMES_FRESH_FOR {
+                return Ok(*hours);
+            }
+        }
+        let read = std::time::Instant::now();
+        let first_day = jiff::Timestamp::from_millisecond(
+            now.as_millis() - REPLY_WINDOW_DAYS * 24 * 3600 * 1000,
+        )
+        .map(|t| t.to_zoned(TimeZone::UTC).date())
+        .unwrap_or_default();
+        let hours =
+            usual_reply_hours(rows::reply_waits_of(&self.db, psychiatrist, first_day).await?);
+        self.replies().insert(psychiatrist, (read, hours));
+        Ok(hours)
+    }
+
+    /// `who` wrote a message: if a psychiatrist, their reply time may have moved.
+    pub fn wrote(&self, who: UserId) {
+        self.replies().remove(&who);
+    }
+
+    fn replies(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<UserId, (std::time::Instant, Option<u32>)>> {
+        self.reply_times.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The stored settings of `psychiatrist`, for their settings page.
     pub async fn stored(&self, psychiatrist: UserId) -> Result<AvailabilityRow, StoreError> {
         Ok((*self.settings(psychiatrist).await?).clone())
@@ -196,8 +238,7 @@ impl Care {
     ) -> Result<Availability, StoreError> {
         let settings = self.settings(psychiatrist).await?;
         let (state, summary, next_open) = self.state(&settings, now);
-        let since = Timestamp::from_millis(now.as_millis() - REPLY_WINDOW_DAYS * 24 * 3600 * 1000);
-        let exchanges = rows::exchanges_since(&self.db, psychiatrist, since).await?;
+        let usual_reply_hours = self.usual_reply_hours(psychiatrist, now).await?;
         Ok(Availability {
             state,
             summary,
@@ -209,7 +250,7 @@ impl Care {
                 String::new()
             },
             accepting_new: settings.accepting_new,
-            usual_reply_hours: usual_reply_hours(&exchanges),
+            usual_reply_hours,
             next_open,
         })
     }
@@ -420,41 +461,29 @@ fn hours_line(h: &HoursRow) -> String {
     )
 }
 
-/// The median time from a student's first unanswered message to the psychiatrist's next
-/// message, in whole hours rounded up; `None` with fewer than [`MIN_REPLIES`] replies.
-pub fn usual_reply_hours(
-    exchanges: &[(app::protocol::ConversationId, Timestamp, bool)],
-) -> Option<u32> {
-    let mut waits = Vec::new();
-    let mut conversation = None;
-    let mut waiting_since: Option<Timestamp> = None;
-    for &(id, at, by_psychiatrist) in exchanges {
-        if conversation != Some(id) {
-            conversation = Some(id);
-            waiting_since = None;
-        }
-        match (by_psychiatrist, waiting_since) {
-            (false, None) => waiting_since = Some(at),
-            (true, Some(since)) => {
-                waits.push(at.as_millis() - since.as_millis());
-                waiting_since = None;
-            }
-            _ => {}
-        }
-    }
-    if waits.len() < MIN_REPLIES {
+/// The median of a psychiatrist's replies, given as `(whole hours, replies)` (each wait from
+/// a student's first unanswered message to the psychiatrist's next message, rounded up, at
+/// least 1); `None` with fewer than [`MIN_REPLIES`] replies.
+pub fn usual_reply_hours(mut waits: Vec<(u32, u64)>) -> Option<u32> {
+    let replies: u64 = waits.iter().map(|(_, n)| n).sum();
+    if replies < MIN_REPLIES as u64 {
         return None;
     }
     waits.sort_unstable();
-    let median = waits[waits.len() / 2].max(0);
-    let hour = 3_600_000;
-    Some(((median + hour - 1) / hour).max(1) as u32)
+    // The upper median, as the list of single waits had it: the (n/2)-th, counting from 0.
+    let mut before = 0;
+    for (hours, n) in waits {
+        before += n;
+        if before > replies / 2 {
+            return Some(hours.max(1));
+        }
+    }
+    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::protocol::ConversationId;
 
     #[test]
     fn time_zones_are_named_as_people_read_them() {
@@ -468,19 +497,14 @@ mod tests {
     }
 
     #[test]
-    fn reply_times_need_enough_replies_and_count_from_the_first_unanswered_message() {
-        let h = 3_600_000;
-        let mut exchanges = Vec::new();
-        // Five replies: after 1, 2, 3, 4 and 30 hours; a student's second message before
-        // the reply does not restart the clock.
-        for (i, wait) in [1, 2, 3, 4, 30].into_iter().enumerate() {
-            let c = ConversationId(i as i64);
-            exchanges.push((c, Timestamp::from_millis(0), false));
-            exchanges.push((c, Timestamp::from_millis(h / 2), false));
-            exchanges.push((c, Timestamp::from_millis(wait * h), true));
-        }
-        assert_eq!(usual_reply_hours(&exchanges), Some(3));
-        assert_eq!(usual_reply_hours(&exchanges[..12]), None);
+    fn reply_times_are_the_median_and_need_enough_replies() {
+        // Five replies: after 1, 2, 3, 4 and 30 hours (two of them on another day).
+        let waits = vec![(30, 1), (1, 1), (2, 1), (3, 1), (4, 1)];
+        assert_eq!(usual_reply_hours(waits.clone()), Some(3));
+        assert_eq!(usual_reply_hours(waits[..4].to_vec()), None);
+        // Counted replies, not rows: four within an hour and one after a day.
+        assert_eq!(usual_reply_hours(vec![(24, 1), (1, 4)]), Some(1));
+        assert_eq!(usual_reply_hours(vec![(24, 3), (1, 3)]), Some(24));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use app::backend::{ChatBackend, ConversationPage};
 use app::protocol::{
     AccountSettings, AckError, AvailabilityForm, AvailabilitySettings, ConversationId,
-    ConversationSummary, Message, MessageId, Person, PresenceUpdate, Unsent, UserId,
+    ConversationList, Message, MessageId, Person, PresenceUpdate, Unsent, UserId,
 };
 use async_trait::async_trait;
 use http::request::Parts;
@@ -103,13 +103,18 @@ impl ChatBackend for FormChat {
         answer("directory", user.id, self.chat.directory().await)
     }
 
-    async fn conversations(&self, req: &Parts) -> Result<Vec<ConversationSummary>, AckError> {
+    async fn conversations(
+        &self,
+        req: &Parts,
+        longest_waiting: bool,
+        after: Option<String>,
+    ) -> Result<ConversationList, AckError> {
         let user = user_of(req).await?;
-        answer(
-            "conversations",
-            user.id,
-            self.chat.conversations(user.id, user.role).await,
-        )
+        let page = self
+            .chat
+            .conversations(user.id, user.role, longest_waiting, after.as_deref())
+            .await;
+        answer("conversations", user.id, page)
     }
 
     async fn conversation(

@@ -18,9 +18,9 @@ use std::sync::Arc;
 use app::backend::ConversationPage;
 use app::protocol::{
     AccessEntry, AccessKind, AccountSettings, AvailabilityForm, AvailabilitySettings, ClientId,
-    ConversationId, ConversationMarked, ConversationSummary, Mark, Message, MessageId, Person,
-    PresenceSnapshot, PresenceUpdate, ReadUpdate, Role, StudentFacts, Timestamp, TypingUpdate,
-    UserId, MAX_BODY_CHARS,
+    ConversationId, ConversationList, ConversationMarked, Mark, Message, MessageId, Person,
+    PresenceSnapshot, PresenceUpdate, ReadUpdate, Role, SidebarCursor, StudentFacts, Timestamp,
+    TypingUpdate, UserId, MAX_BODY_CHARS,
 };
 
 pub use error::ChatError;
@@ -37,6 +37,8 @@ use presence::Presence;
 pub const REPLAY_LIMIT: u32 = 1000;
 /// Messages per history page.
 pub const PAGE_SIZE: u32 = 50;
+/// Conversations per sidebar page (a psychiatrist may have hundreds).
+pub const SIDEBAR_PAGE: u32 = 50;
 /// How many accesses by others the settings page lists, newest first.
 pub const ACCESS_SHOWN: u32 = 100;
 
@@ -214,6 +216,7 @@ impl Chat {
         };
         match self.writer.insert(new).await? {
             messages::Inserted::New(row) => {
+                self.care.wrote(sender);
                 let message = wire::message(row);
                 self.publisher
                     .publish(ChatEvent::MessageStored {
@@ -288,15 +291,67 @@ impl Chat {
         ))
     }
 
-    /// The user's conversations, most recent first; for a psychiatrist with how long each
-    /// student has waited for an answer.
+    /// A page of the user's conversations: most recent first, or (triage) those awaiting
+    /// the user's reply longest first and then the rest most recent first; `after` is the
+    /// previous page's `more`. For a psychiatrist, with how long each student has waited.
     pub async fn conversations(
         &self,
         user: UserId,
         role: Role,
-    ) -> Result<Vec<ConversationSummary>, ChatError> {
-        let rows = conversations::list_for(&self.db, user).await?;
-        Ok(rows
+        longest_waiting: bool,
+        after: Option<&str>,
+    ) -> Result<ConversationList, ChatError> {
+        let after = after
+            .map(|text| text.parse::<SidebarCursor>())
+            .transpose()
+            .map_err(|()| ChatError::InvalidPayload("`after` is not a page Haven gave"))?;
+        // One more than a page, to know whether another follows.
+        let want = SIDEBAR_PAGE + 1;
+        let mut rows = match after {
+            Some(SidebarCursor::Waiting { .. }) | None if longest_waiting => {
+                let since = match after {
+                    Some(SidebarCursor::Waiting { since, id }) => Some((since, id)),
+                    _ => None,
+                };
+                let mut rows = conversations::waiting_page(&self.db, user, since, want).await?;
+                if rows.len() < want as usize {
+                    let rest = want - rows.len() as u32;
+                    rows.extend(
+                        conversations::recent_page(&self.db, user, None, true, rest).await?,
+                    );
+                }
+                rows
+            }
+            Some(SidebarCursor::Waiting { .. }) => {
+                return Err(ChatError::InvalidPayload(
+                    "`after` is not a page Haven gave",
+                ))
+            }
+            Some(SidebarCursor::Recent { activity, id }) => {
+                conversations::recent_page(
+                    &self.db,
+                    user,
+                    Some((activity, id)),
+                    longest_waiting,
+                    want,
+                )
+                .await?
+            }
+            None => conversations::recent_page(&self.db, user, None, false, want).await?,
+        };
+        let more = (rows.len() > SIDEBAR_PAGE as usize).then(|| {
+            rows.truncate(SIDEBAR_PAGE as usize);
+            let last = rows.last().expect("a full page");
+            match last.awaiting_since {
+                Some(since) if longest_waiting => SidebarCursor::Waiting { since, id: last.id },
+                _ => SidebarCursor::Recent {
+                    activity: last.activity,
+                    id: last.id,
+                },
+            }
+            .to_string()
+        });
+        let conversations = rows
             .into_iter()
             .map(wire::summary)
             .map(|mut summary| {
@@ -305,7 +360,11 @@ impl Chat {
                 }
                 summary
             })
-            .collect())
+            .collect();
+        Ok(ConversationList {
+            conversations,
+            more,
+        })
     }
 
     /// A psychiatrist marks a conversation handled without replying: it stops awaiting
@@ -449,7 +508,8 @@ impl Chat {
             .ok_or(ChatError::UserNotFound)?;
         let now = Timestamp::now();
         let mut conversations = Vec::new();
-        for row in conversations::list_for(&self.db, user).await? {
+        // A student's conversations: one per psychiatrist they wrote to, a handful.
+        for row in conversations::recent_page(&self.db, user, None, false, u32::MAX).await? {
             access::record(&self.db, user, row.id, AccessKind::Export, address, now).await?;
             let messages = messages::all_in(&self.db, row.id).await?;
             conversations.push(export::Conversation::new(

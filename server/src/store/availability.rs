@@ -1,6 +1,6 @@
 //! Psychiatrists' office hours, leave and intake, and the times their replies took.
 
-use app::protocol::{ConversationId, Timestamp, UserId};
+use app::protocol::{Timestamp, UserId};
 
 use super::{dispatch, Db, StoreError};
 
@@ -51,13 +51,13 @@ pub async fn set_leave_and_intake(
     )
 }
 
-/// The psychiatrist's and the students' text messages in the psychiatrist's conversations
-/// since `since`, in conversation and id order: `(conversation, when, written by the
-/// psychiatrist)`. Reply times are computed from these.
-pub async fn exchanges_since(
+/// A psychiatrist's replies since `since` (a UTC date), by how many whole hours each took:
+/// `(hours, replies)`. Kept by the database as replies are stored (`reply_waits`), so this
+/// reads a few rows per day, never messages.
+pub async fn reply_waits_of(
     db: &Db,
     psychiatrist: UserId,
-    since: Timestamp,
-) -> Result<Vec<(ConversationId, Timestamp, bool)>, StoreError> {
-    dispatch!(db, availability::exchanges_since(psychiatrist, since))
+    since: jiff::civil::Date,
+) -> Result<Vec<(u32, u64)>, StoreError> {
+    dispatch!(db, availability::reply_waits_of(psychiatrist, since))
 }

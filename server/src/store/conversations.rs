@@ -18,7 +18,18 @@ pub struct ConversationRow {
     /// The other member's first message since this member last wrote or marked the
     /// conversation handled: they are waiting for an answer since then.
     pub awaiting_since: Option<Timestamp>,
+    /// The conversation's newest message as this member's row keeps it: the sidebar's
+    /// order (0 before the first message).
+    pub activity: MessageId,
 }
+
+/// Where a page of the sidebar in most-recent-first order starts: after this
+/// `(activity, conversation)` (exclusive), or from the top.
+pub type RecentCursor = Option<(MessageId, ConversationId)>;
+
+/// Where a page of the conversations awaiting a reply, longest first, starts: after this
+/// `(awaiting since, conversation)` (exclusive), or from the longest.
+pub type WaitingCursor = Option<(Timestamp, ConversationId)>;
 
 /// The one-to-one conversation of a student and a psychiatrist, created on first use.
 pub async fn open_direct(
@@ -43,9 +54,30 @@ pub async fn members(db: &Db, conversation: ConversationId) -> Result<Vec<UserId
     dispatch!(db, conversations::members(conversation))
 }
 
-/// The user's conversations for the sidebar, most recent activity first.
-pub async fn list_for(db: &Db, user: UserId) -> Result<Vec<ConversationRow>, StoreError> {
-    dispatch!(db, conversations::list_for(user))
+/// A page of the user's conversations, most recent activity first, at most `limit`;
+/// with `not_waiting`, only those not awaiting the user's reply. An index walk from
+/// `after`: the cost is the page's, however many conversations the user has.
+pub async fn recent_page(
+    db: &Db,
+    user: UserId,
+    after: RecentCursor,
+    not_waiting: bool,
+    limit: u32,
+) -> Result<Vec<ConversationRow>, StoreError> {
+    dispatch!(
+        db,
+        conversations::recent_page(user, after, not_waiting, limit)
+    )
+}
+
+/// A page of the user's conversations awaiting their reply, the longest waiting first.
+pub async fn waiting_page(
+    db: &Db,
+    user: UserId,
+    after: WaitingCursor,
+    limit: u32,
+) -> Result<Vec<ConversationRow>, StoreError> {
+    dispatch!(db, conversations::waiting_page(user, after, limit))
 }
 
 /// Marks the conversation handled by `user` up to its newest message: it no longer awaits

@@ -8,7 +8,8 @@ use sqlx::SqlitePool;
 use super::{Db, StoreError};
 
 /// Each table in an order its foreign keys accept, with its columns and their PostgreSQL
-/// types. Values travel as text: SQLite's fixed-width times, `0`/`1` flags, UUID text and
+/// types. Messages come before the members and direct conversations: the trigger that keeps
+/// the aggregates then finds nothing to count, and the aggregates arrive as copied. Values travel as text: SQLite's fixed-width times, `0`/`1` flags, UUID text and
 /// dates are all what PostgreSQL reads for those types.
 const TABLES: &[(&str, &[(&str, &str)])] = &[
     (
@@ -36,25 +37,7 @@ const TABLES: &[(&str, &[(&str, &str)])] = &[
             ("id", "bigint"),
             ("created_at", "timestamptz"),
             ("last_message_id", "bigint"),
-        ],
-    ),
-    (
-        "conversation_members",
-        &[
-            ("conversation_id", "bigint"),
-            ("user_id", "bigint"),
-            ("last_read_id", "bigint"),
-            ("last_read_at", "timestamptz"),
-            ("handled_through_id", "bigint"),
-            ("marked_unread", "boolean"),
-        ],
-    ),
-    (
-        "direct_conversations",
-        &[
-            ("student_id", "bigint"),
-            ("psychiatrist_id", "bigint"),
-            ("conversation_id", "bigint"),
+            ("last_text_id", "bigint"),
         ],
     ),
     (
@@ -68,6 +51,39 @@ const TABLES: &[(&str, &[(&str, &str)])] = &[
             ("body", "text"),
             ("created_at", "timestamptz"),
             ("erased", "boolean"),
+        ],
+    ),
+    (
+        "conversation_members",
+        &[
+            ("conversation_id", "bigint"),
+            ("user_id", "bigint"),
+            ("last_read_id", "bigint"),
+            ("last_read_at", "timestamptz"),
+            ("handled_through_id", "bigint"),
+            ("marked_unread", "boolean"),
+            ("last_message_id", "bigint"),
+            ("unread_count", "integer"),
+            ("awaiting_since", "timestamptz"),
+            ("unanswered_since", "timestamptz"),
+            ("first_written_at", "timestamptz"),
+        ],
+    ),
+    (
+        "direct_conversations",
+        &[
+            ("student_id", "bigint"),
+            ("psychiatrist_id", "bigint"),
+            ("conversation_id", "bigint"),
+        ],
+    ),
+    (
+        "reply_waits",
+        &[
+            ("psychiatrist_id", "bigint"),
+            ("day", "date"),
+            ("hours", "integer"),
+            ("replies", "integer"),
         ],
     ),
     (
@@ -93,7 +109,7 @@ const TABLES: &[(&str, &[(&str, &str)])] = &[
 ];
 
 /// Tables whose identity sequence must move past the copied ids.
-const SEQUENCES: &[&str] = &["users", "conversations", "messages", "access_log"];
+const SEQUENCES: &[&str] = &["users", "conversations", "access_log"];
 
 /// Rows sent in one statement.
 const CHUNK: usize = 5000;
@@ -135,6 +151,10 @@ pub async fn sqlite_into_postgres(from: &Db, to: &Db) -> Result<Copied, StoreErr
         .execute(&mut *tx)
         .await?;
     }
+    // Message ids come from the counter row (commit order across nodes), not a sequence.
+    sqlx::query("UPDATE message_ids SET last_id = (SELECT COALESCE(MAX(id), 0) FROM messages)")
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(copied)
 }

@@ -73,9 +73,9 @@ pub(super) fn kind_column(sender: Option<UserId>) -> &'static str {
 }
 
 /// Messages newer than `after` in all of the user's conversations, in id order, at most
-/// `limit` (catch-up after a reconnect). On PostgreSQL, where several writers can commit
-/// ids out of order, it also answers messages from a short overlap before `after`
-/// (`store::postgres::messages::REPLAY_OVERLAP`); clients drop ids they already have.
+/// `limit` (catch-up after a reconnect). Ids become visible in id order on both backends
+/// (SQLite has one writer; PostgreSQL's writers take ids from one locked counter row), so
+/// exactly the messages after `after` are answered.
 pub async fn after_for_user(
     db: &Db,
     user: UserId,

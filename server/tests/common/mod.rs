@@ -688,6 +688,7 @@ pub async fn fresh_postgres_database() -> String {
 /// and `CAST(… AS TEXT)` to read a time back.
 pub struct TestDb {
     pool: sqlx::AnyPool,
+    postgres: bool,
 }
 
 impl TestDb {
@@ -698,7 +699,64 @@ impl TestDb {
             .connect(url)
             .await
             .expect("connect to the test database");
-        Self { pool }
+        Self {
+            pool,
+            postgres: url.starts_with("postgres"),
+        }
+    }
+
+    /// Opens a student's conversation with a psychiatrist as Haven does, without asking
+    /// Haven (which would read the psychiatrist's availability on the way); answers its id.
+    pub async fn insert_conversation(&self, student: i64, psychiatrist: i64) -> i64 {
+        let id: i64 = sqlx::query_scalar("INSERT INTO conversations DEFAULT VALUES RETURNING id")
+            .fetch_one(&self.pool)
+            .await
+            .expect("a conversation");
+        for sql in [
+            format!(
+                "INSERT INTO conversation_members (conversation_id, user_id) \
+                 VALUES ({id}, {student}), ({id}, {psychiatrist})"
+            ),
+            format!(
+                "INSERT INTO direct_conversations (student_id, psychiatrist_id, conversation_id) \
+                 VALUES ({student}, {psychiatrist}, {id})"
+            ),
+        ] {
+            self.execute(&sql)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        id
+    }
+
+    /// Stores a message as Haven's writer would, at a time of the test's choosing (the
+    /// database's triggers keep the aggregates, as for any message); answers its id. On
+    /// PostgreSQL the id comes from the counter row, as the writer takes it.
+    pub async fn insert_message(
+        &self,
+        conversation: i64,
+        sender: i64,
+        body: &str,
+        at: app::protocol::Timestamp,
+    ) -> i64 {
+        let client = uuid::Uuid::new_v4();
+        let sql = if self.postgres {
+            format!(
+                "WITH id AS (UPDATE message_ids SET last_id = last_id + 1 RETURNING last_id) \
+                 INSERT INTO messages (id, conversation_id, sender_id, kind, client_id, body, created_at) \
+                 SELECT last_id, {conversation}, {sender}, 'text', '{client}', $1, '{at}' FROM id RETURNING id"
+            )
+        } else {
+            format!(
+                "INSERT INTO messages (conversation_id, sender_id, kind, client_id, body, created_at) \
+                 VALUES ({conversation}, {sender}, 'text', '{client}', $1, '{at}') RETURNING id"
+            )
+        };
+        sqlx::query_scalar::<_, i64>(&sql)
+            .bind(body)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
     /// Runs a statement; answers the rows it changed, or the database's refusal.

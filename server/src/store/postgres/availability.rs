@@ -1,10 +1,10 @@
 //! Office hours, leave and intake on PostgreSQL.
 
-use app::protocol::{ConversationId, Timestamp, UserId};
+use app::protocol::{Timestamp, UserId};
 use sqlx::postgres::PgPool;
 use sqlx::Row;
 
-use super::{optional_time, pg_time, time};
+use super::{optional_time, pg_time};
 use crate::store::availability::{AvailabilityRow, HoursRow};
 use crate::store::StoreError;
 
@@ -109,28 +109,25 @@ pub async fn set_leave_and_intake(
     Ok(())
 }
 
-pub async fn exchanges_since(
+/// A psychiatrist's replies since `since`, by whole hours waited.
+pub async fn reply_waits_of(
     db: &PgPool,
     psychiatrist: UserId,
-    since: Timestamp,
-) -> Result<Vec<(ConversationId, Timestamp, bool)>, StoreError> {
+    since: jiff::civil::Date,
+) -> Result<Vec<(u32, u64)>, StoreError> {
     sqlx::query(
-        "SELECT m.conversation_id, m.created_at, m.sender_id = d.psychiatrist_id AS mine \
-         FROM direct_conversations d \
-         JOIN messages m ON m.conversation_id = d.conversation_id \
-         WHERE d.psychiatrist_id = $1 AND m.created_at >= $2 AND m.sender_id IS NOT NULL \
-         ORDER BY m.conversation_id, m.id",
+        "SELECT hours, SUM(replies)::bigint AS replies FROM reply_waits \
+         WHERE psychiatrist_id = $1 AND day >= $2::date GROUP BY hours",
     )
     .bind(psychiatrist.0)
-    .bind(pg_time(since))
+    .bind(since.to_string())
     .fetch_all(db)
     .await?
     .iter()
     .map(|row| {
         Ok((
-            ConversationId(row.try_get("conversation_id")?),
-            time(row.try_get("created_at")?),
-            row.try_get::<bool, _>("mine")?,
+            u32::try_from(row.try_get::<i32, _>("hours")?).unwrap_or(1),
+            u64::try_from(row.try_get::<i64, _>("replies")?).unwrap_or(0),
         ))
     })
     .collect()

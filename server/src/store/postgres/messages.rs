@@ -13,12 +13,6 @@ use crate::store::StoreError;
 
 const COLUMNS: &str = "id, conversation_id, sender_id, client_id, body, created_at, erased";
 
-/// How far before a reconnecting client's newest message catch-up looks again, by the
-/// database's clock (`messages.stored_at`). With several writers a smaller id can commit
-/// after a larger one; the writer bounds how long a batch may take to commit
-/// (`store::writer`), and this is well beyond that bound.
-pub const REPLAY_OVERLAP_SECONDS: i64 = 60;
-
 pub(super) fn from_row(row: &PgRow) -> Result<MessageRow, StoreError> {
     Ok(MessageRow {
         id: MessageId(row.try_get("id")?),
@@ -77,9 +71,17 @@ pub async fn insert_batch(db: &PgPool, batch: &[NewMessage]) -> Result<Vec<Inser
         .collect();
 
     let mut tx = db.begin().await?;
+    // The batch's ids, from the one counter row: its lock is held until this transaction
+    // commits, so every node's batches commit in id order (catch-up trusts that).
+    let last: i64 = sqlx::query_scalar(
+        "UPDATE message_ids SET last_id = last_id + $1 WHERE only_row RETURNING last_id",
+    )
+    .bind(unique.len() as i64)
+    .fetch_one(&mut *tx)
+    .await?;
     let rows = sqlx::query(
-        "INSERT INTO messages (conversation_id, sender_id, kind, client_id, body, created_at) \
-         SELECT conversation_id, sender_id, kind, client_id, body, created_at \
+        "INSERT INTO messages (id, conversation_id, sender_id, kind, client_id, body, created_at) \
+         SELECT $7 + n, conversation_id, sender_id, kind, client_id, body, created_at \
          FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::uuid[], $5::text[], $6::timestamptz[]) \
            WITH ORDINALITY AS batch(conversation_id, sender_id, kind, client_id, body, created_at, n) \
          ORDER BY n \
@@ -92,6 +94,7 @@ pub async fn insert_batch(db: &PgPool, batch: &[NewMessage]) -> Result<Vec<Inser
     .bind(unique.iter().map(|m| pg_uuid(&m.client_id)).collect::<Result<Vec<_>, _>>()?)
     .bind(unique.iter().map(|m| m.body.as_str()).collect::<Vec<_>>())
     .bind(unique.iter().map(|m| pg_time(m.created_at)).collect::<Vec<OffsetDateTime>>())
+    .bind(last - unique.len() as i64)
     .fetch_all(&mut *tx)
     .await?;
     let mut new_ids: HashMap<Key, i64> = HashMap::with_capacity(rows.len());
@@ -170,8 +173,8 @@ async fn stored_before(tx: &mut sqlx::PgConnection, key: &Key) -> Result<Message
     from_row(&row)
 }
 
-/// Catch-up: everything after `after`, and what the database stored within
-/// [`REPLAY_OVERLAP_SECONDS`] before `after` was (it may have committed after it).
+/// Catch-up: everything after `after`, in id order (ids commit in order: see
+/// [`insert_batch`]).
 pub async fn after_for_user(
     db: &PgPool,
     user: UserId,
@@ -182,15 +185,11 @@ pub async fn after_for_user(
         "SELECT m.id, m.conversation_id, m.sender_id, m.client_id, m.body, m.created_at, m.erased \
          FROM messages m \
          JOIN conversation_members cm ON cm.conversation_id = m.conversation_id \
-         WHERE cm.user_id = $1 \
-           AND (m.id > $2 OR (m.id <> $2 AND m.stored_at > (SELECT stored_at FROM messages WHERE id = $2) \
-                                          - make_interval(secs => $4))) \
-         ORDER BY m.id LIMIT $3",
+         WHERE cm.user_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3",
     )
     .bind(user.0)
     .bind(after.0)
     .bind(i64::from(limit))
-    .bind(REPLAY_OVERLAP_SECONDS as f64)
     .fetch_all(db)
     .await?;
     rows.iter().map(from_row).collect()

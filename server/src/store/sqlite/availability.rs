@@ -1,9 +1,9 @@
 //! Office hours, leave and intake on SQLite.
 
-use app::protocol::{ConversationId, Timestamp, UserId};
+use app::protocol::{Timestamp, UserId};
 use sqlx::{Row, SqlitePool};
 
-use super::{optional_time, time};
+use super::optional_time;
 use crate::store::availability::{AvailabilityRow, HoursRow};
 use crate::store::StoreError;
 
@@ -97,20 +97,15 @@ pub async fn set_leave_and_intake(
     Ok(())
 }
 
-/// The psychiatrist's and the students' text messages in the psychiatrist's conversations
-/// since `since`, in conversation and id order: `(conversation, when, written by the
-/// psychiatrist)`. Reply times are computed from these.
-pub async fn exchanges_since(
+/// A psychiatrist's replies since `since`, by whole hours waited.
+pub async fn reply_waits_of(
     db: &SqlitePool,
     psychiatrist: UserId,
-    since: Timestamp,
-) -> Result<Vec<(ConversationId, Timestamp, bool)>, StoreError> {
+    since: jiff::civil::Date,
+) -> Result<Vec<(u32, u64)>, StoreError> {
     sqlx::query(
-        "SELECT m.conversation_id, m.created_at, m.sender_id = d.psychiatrist_id AS mine \
-         FROM direct_conversations d \
-         JOIN messages m ON m.conversation_id = d.conversation_id \
-         WHERE d.psychiatrist_id = ? AND m.created_at >= ? AND m.sender_id IS NOT NULL \
-         ORDER BY m.conversation_id, m.id",
+        "SELECT hours, SUM(replies) AS replies FROM reply_waits \
+         WHERE psychiatrist_id = ? AND day >= ? GROUP BY hours",
     )
     .bind(psychiatrist.0)
     .bind(since.to_string())
@@ -119,9 +114,8 @@ pub async fn exchanges_since(
     .iter()
     .map(|row| {
         Ok((
-            ConversationId(row.try_get("conversation_id")?),
-            time(row.try_get("created_at")?)?,
-            row.try_get::<bool, _>("mine")?,
+            u32::try_from(row.try_get::<i64, _>("hours")?).unwrap_or(1),
+            u64::try_from(row.try_get::<i64, _>("replies")?).unwrap_or(0),
         ))
     })
     .collect()

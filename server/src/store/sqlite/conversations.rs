@@ -2,10 +2,11 @@
 //! SQLite.
 
 use app::protocol::{ConversationId, MessageId, Role, Timestamp, UserId};
+use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 
 use super::{messages, optional_time, users};
-use crate::store::conversations::ConversationRow;
+use crate::store::conversations::{ConversationRow, RecentCursor, WaitingCursor};
 use crate::store::messages::MessageRow;
 use crate::store::users::{LastSeen, Profile};
 use crate::store::StoreError;
@@ -87,60 +88,88 @@ pub async fn members(
     Ok(ids.into_iter().map(UserId).collect())
 }
 
-/// The user's conversations for the sidebar, most recent activity first. The message shown
-/// is the newest a person wrote: triage must show the student's words, not Haven's notice
-/// that followed them (an index walk back from the newest message, past notices).
-pub async fn list_for(db: &SqlitePool, user: UserId) -> Result<Vec<ConversationRow>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT c.id AS conversation_id, \
-                peer.id AS peer_id, peer.display_name, peer.role, peer.bio, \
-                m.id, m.conversation_id AS m_conversation_id, m.sender_id, m.client_id, m.body, m.created_at, m.erased, \
-                MAX(me.marked_unread, (SELECT COUNT(*) FROM messages u \
-                  WHERE u.conversation_id = c.id AND u.id > me.last_read_id AND u.sender_id != me.user_id)) AS unread, \
-                (SELECT MIN(w.created_at) FROM messages w \
-                  WHERE w.conversation_id = c.id AND w.sender_id = other.user_id \
-                    AND w.id > MAX(me.handled_through_id, COALESCE( \
-                      (SELECT MAX(r.id) FROM messages r \
-                        WHERE r.conversation_id = c.id AND r.sender_id = me.user_id), 0))) AS awaiting_since \
-         FROM conversation_members me \
-         JOIN conversations c ON c.id = me.conversation_id \
-         JOIN conversation_members other ON other.conversation_id = c.id AND other.user_id != me.user_id \
-         JOIN users peer ON peer.id = other.user_id \
-         LEFT JOIN messages m ON m.id = COALESCE( \
-           (SELECT p.id FROM messages p \
-             WHERE p.conversation_id = c.id AND p.sender_id IS NOT NULL \
-             ORDER BY p.id DESC LIMIT 1), c.last_message_id) \
-         WHERE me.user_id = ? \
-         ORDER BY COALESCE(c.last_message_id, 0) DESC, c.id DESC",
-    )
+/// A sidebar entry: the member's row with its maintained aggregates (unread count, waits,
+/// activity), the other member, and the newest message a person wrote (triage must show the
+/// student's words, not Haven's notice that followed them). Every join is by key.
+const SUMMARY: &str = "SELECT me.conversation_id, me.last_message_id AS activity, \
+        peer.id AS peer_id, peer.display_name, peer.role, peer.bio, \
+        m.id, m.conversation_id AS m_conversation_id, m.sender_id, m.client_id, m.body, m.created_at, m.erased, \
+        MAX(me.marked_unread, me.unread_count) AS unread, me.awaiting_since \
+    FROM conversation_members me \
+    JOIN conversations c ON c.id = me.conversation_id \
+    JOIN conversation_members other ON other.conversation_id = me.conversation_id AND other.user_id != me.user_id \
+    JOIN users peer ON peer.id = other.user_id \
+    LEFT JOIN messages m ON m.id = COALESCE(c.last_text_id, c.last_message_id)";
+
+/// A page of the user's conversations, most recent activity first.
+pub async fn recent_page(
+    db: &SqlitePool,
+    user: UserId,
+    after: RecentCursor,
+    not_waiting: bool,
+    limit: u32,
+) -> Result<Vec<ConversationRow>, StoreError> {
+    let (activity, id) = after.map_or((i64::MAX, i64::MAX), |(a, c)| (a.0, c.0));
+    let rows = sqlx::query(&format!(
+        "{SUMMARY} WHERE me.user_id = ?1 AND (me.last_message_id, me.conversation_id) < (?2, ?3) \
+           AND (?4 = 0 OR me.awaiting_since IS NULL) \
+         ORDER BY me.last_message_id DESC, me.conversation_id DESC LIMIT ?5"
+    ))
     .bind(user.0)
+    .bind(activity)
+    .bind(id)
+    .bind(not_waiting)
+    .bind(i64::from(limit))
     .fetch_all(db)
     .await?;
-    rows.iter()
-        .map(|row| {
-            let role: String = row.try_get("role")?;
-            let last_message = match row.try_get::<Option<i64>, _>("id")? {
-                Some(_) => Some(MessageRow {
-                    conversation_id: ConversationId(row.try_get("m_conversation_id")?),
-                    ..messages::from_row(row)?
-                }),
-                None => None,
-            };
-            Ok(ConversationRow {
-                id: ConversationId(row.try_get("conversation_id")?),
-                peer: Profile {
-                    id: UserId(row.try_get("peer_id")?),
-                    display_name: row.try_get("display_name")?,
-                    role: Role::parse(&role)
-                        .ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
-                    bio: row.try_get("bio")?,
-                },
-                last_message,
-                unread: u32::try_from(row.try_get::<i64, _>("unread")?).unwrap_or(u32::MAX),
-                awaiting_since: optional_time(row.try_get("awaiting_since")?)?,
-            })
-        })
-        .collect()
+    rows.iter().map(summary_row).collect()
+}
+
+/// A page of the user's conversations awaiting their reply, the longest waiting first.
+pub async fn waiting_page(
+    db: &SqlitePool,
+    user: UserId,
+    after: WaitingCursor,
+    limit: u32,
+) -> Result<Vec<ConversationRow>, StoreError> {
+    let (since, id) = after.map_or((String::new(), 0), |(t, c)| (t.to_string(), c.0));
+    let rows = sqlx::query(&format!(
+        "{SUMMARY} WHERE me.user_id = ?1 AND me.awaiting_since IS NOT NULL \
+           AND (me.awaiting_since, me.conversation_id) > (?2, ?3) \
+         ORDER BY me.awaiting_since, me.conversation_id LIMIT ?4"
+    ))
+    .bind(user.0)
+    .bind(since)
+    .bind(id)
+    .bind(i64::from(limit))
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(summary_row).collect()
+}
+
+fn summary_row(row: &SqliteRow) -> Result<ConversationRow, StoreError> {
+    let role: String = row.try_get("role")?;
+    let last_message = match row.try_get::<Option<i64>, _>("id")? {
+        Some(_) => Some(MessageRow {
+            conversation_id: ConversationId(row.try_get("m_conversation_id")?),
+            ..messages::from_row(row)?
+        }),
+        None => None,
+    };
+    Ok(ConversationRow {
+        id: ConversationId(row.try_get("conversation_id")?),
+        peer: Profile {
+            id: UserId(row.try_get("peer_id")?),
+            display_name: row.try_get("display_name")?,
+            role: Role::parse(&role)
+                .ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
+            bio: row.try_get("bio")?,
+        },
+        last_message,
+        unread: u32::try_from(row.try_get::<i64, _>("unread")?).unwrap_or(u32::MAX),
+        awaiting_since: optional_time(row.try_get("awaiting_since")?)?,
+        activity: MessageId(row.try_get("activity")?),
+    })
 }
 
 /// Marks the conversation handled by `user` up to its newest message: it no longer awaits
@@ -151,8 +180,7 @@ pub async fn mark_handled(
     user: UserId,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE conversation_members SET handled_through_id = \
-           (SELECT COALESCE(last_message_id, 0) FROM conversations WHERE id = ?1) \
+        "UPDATE conversation_members SET handled_through_id = last_message_id, awaiting_since = NULL \
          WHERE conversation_id = ?1 AND user_id = ?2",
     )
     .bind(conversation.0)
@@ -186,7 +214,7 @@ pub async fn student_facts(
     student: UserId,
 ) -> Result<(Option<Timestamp>, u32), StoreError> {
     let row = sqlx::query(
-        "SELECT (SELECT MIN(created_at) FROM messages WHERE conversation_id = ?1 AND sender_id = ?2) AS since, \
+        "SELECT (SELECT first_written_at FROM conversation_members WHERE conversation_id = ?1 AND user_id = ?2) AS since, \
                 (SELECT COUNT(*) FROM conversation_members WHERE user_id = ?2) AS conversations",
     )
     .bind(conversation.0)
@@ -225,7 +253,9 @@ pub async fn mark_read(
     let row = sqlx::query(
         "UPDATE conversation_members SET \
            last_read_at = CASE WHEN ?1 > last_read_id THEN ?4 ELSE last_read_at END, \
-           last_read_id = MAX(last_read_id, ?1), marked_unread = 0 \
+           last_read_id = MAX(last_read_id, ?1), marked_unread = 0, \
+           unread_count = (SELECT COUNT(*) FROM messages u WHERE u.conversation_id = ?2 \
+             AND u.id > MAX(conversation_members.last_read_id, ?1) AND u.sender_id != ?3) \
          WHERE conversation_id = ?2 AND user_id = ?3 \
            AND EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND conversation_id = ?2) \
          RETURNING last_read_id, last_read_at",

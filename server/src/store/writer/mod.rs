@@ -63,8 +63,9 @@ const MAX_BATCH: usize = 1024;
 const LINGER: Duration = Duration::from_millis(1);
 /// How often the WAL is checkpointed (a no-op when nothing was written).
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
-/// The longest a statement of the PostgreSQL writer may run: well inside catch-up's
-/// overlap (`store::postgres::messages::REPLAY_OVERLAP_SECONDS`).
+/// The longest a statement of the PostgreSQL writer may run: a batch holds the id counter's
+/// lock (`store::postgres::messages::insert_batch`), so a stuck one must not hold every
+/// node's writer for long.
 pub const PG_STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the PostgreSQL writer waits for its connection before failing a batch.
 const PG_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
