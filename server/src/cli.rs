@@ -374,11 +374,15 @@ fn actor(row: &AccessRow) -> String {
 
 /// One access as a line: time, who, conversation, how, address.
 fn audit_line(row: &AccessRow) -> String {
+    let conversation = match row.conversation_id {
+        Some(id) => format!("conversation {id}"),
+        None => "every conversation".to_owned(),
+    };
     format!(
-        "{}  {}  conversation {}  {}  from {}",
+        "{}  {}  {}  {}  from {}",
         row.at,
         actor(row),
-        row.conversation_id,
+        conversation,
         row.kind.as_str(),
         row.address.as_deref().unwrap_or("-"),
     )

@@ -48,6 +48,46 @@ async fn get(server: &TestServer, path: &str, cookie: &str) -> reqwest::Response
 }
 
 #[tokio::test]
+async fn a_live_connection_is_one_record_that_covers_each_conversation_from_its_start() {
+    let server = TestServer::start().await;
+    let doctor = server.psychiatrist("dr.many").await;
+    // Connected before anyone wrote: no conversation existed to receive.
+    Peer::connect(&server, &doctor, None)
+        .await
+        .disconnect()
+        .await;
+    let mut conversations = Vec::new();
+    for i in 0..3 {
+        let student = server.student(&format!("many{i}")).await;
+        let s = Peer::connect(&server, &student, None).await;
+        conversations.push(open_with(&s, doctor.id).await);
+    }
+    for _ in 0..2 {
+        Peer::connect(&server, &doctor, None)
+            .await
+            .disconnect()
+            .await;
+    }
+
+    // Three connections, three rows: not one per conversation per connection.
+    let db = server.db().await;
+    let rows = db
+        .number(&format!(
+            "SELECT COUNT(*) FROM access_log WHERE user_id = {} AND action = 'socket'",
+            doctor.id
+        ))
+        .await;
+    assert_eq!(rows, 3);
+    // Each conversation's record holds the two connections made since it began.
+    for conversation in conversations {
+        let entries = audit(&server, &["--conversation", &conversation.to_string()]).await;
+        let connections = actions_of(&entries, doctor.id);
+        assert_eq!(connections, ["socket", "socket"], "{entries:?}");
+        assert!(entries.iter().all(|e| e["conversationId"] == conversation));
+    }
+}
+
+#[tokio::test]
 async fn every_opening_of_a_conversation_is_recorded_without_its_content() {
     let server = TestServer::start().await;
     let student = server.student("recorded").await;

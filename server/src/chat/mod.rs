@@ -447,20 +447,14 @@ impl Chat {
     }
 
     /// A live connection of `user` opens: it will receive every one of their conversations
-    /// (new messages and catch-up), so each is recorded in the access record first.
+    /// (new messages and catch-up), so it is recorded in the access record first, once for
+    /// all of them.
     pub async fn opened_live(
         &self,
         user: UserId,
         address: Option<IpAddr>,
     ) -> Result<(), ChatError> {
-        access::record_all_of_member(
-            &self.db,
-            user,
-            AccessKind::Socket,
-            address,
-            Timestamp::now(),
-        )
-        .await?;
+        access::record_connection(&self.db, user, address, Timestamp::now()).await?;
         Ok(())
     }
 

@@ -1,5 +1,10 @@
 //! The `access_log` table: the append-only record of who opened which conversation's
 //! content (the schema's triggers refuse updates and deletions, on both backends).
+//!
+//! A live connection is one row without a conversation: it receives every conversation of
+//! its user, so it counts as an access to each of them from the moment that conversation
+//! began. One row per connection, not one per conversation: a psychiatrist with hundreds
+//! of conversations no longer writes hundreds of rows at every reconnect.
 
 use std::net::IpAddr;
 
@@ -17,7 +22,8 @@ pub struct AccessRow {
     pub username: Option<String>,
     pub display_name: Option<String>,
     pub role: Option<Role>,
-    pub conversation_id: ConversationId,
+    /// `None`: a live connection, which receives all of the user's conversations.
+    pub conversation_id: Option<ConversationId>,
     pub kind: AccessKind,
     pub address: Option<String>,
 }
@@ -39,33 +45,78 @@ pub async fn record(
     address: Option<IpAddr>,
     at: Timestamp,
 ) -> Result<(), StoreError> {
-    dispatch!(db, access::record(user, conversation, kind, address, at))
+    dispatch!(
+        db,
+        access::record(user, Some(conversation), kind, address, at)
+    )
 }
 
-/// Records that `user` opened every conversation they are a member of (a live connection
-/// receives all of them), in one statement.
-pub async fn record_all_of_member(
+/// Records that `user` opened a live connection: it receives every conversation they are a
+/// member of, now and while it lasts.
+pub async fn record_connection(
     db: &Db,
     user: UserId,
-    kind: AccessKind,
     address: Option<IpAddr>,
     at: Timestamp,
 ) -> Result<(), StoreError> {
-    dispatch!(db, access::record_all_of_member(user, kind, address, at))
+    dispatch!(
+        db,
+        access::record(user, None, AccessKind::Socket, address, at)
+    )
 }
 
-/// The newest accesses by anyone else to the conversations `user` is a member of.
+/// The newest accesses by anyone else to the conversations `user` is a member of, newest
+/// first: to each conversation, and the other members' live connections since it began.
+/// A few index walks per conversation, each at most `limit` long.
 pub async fn by_others_to_member(
     db: &Db,
     user: UserId,
     limit: u32,
 ) -> Result<Vec<AccessRow>, StoreError> {
-    dispatch!(db, access::by_others_to_member(user, limit))
+    let mut rows = Vec::new();
+    for (conversation, peer, began) in dispatch!(db, access::peers_of(user))? {
+        rows.extend(dispatch!(
+            db,
+            access::newest_to_conversation(conversation, user, limit)
+        )?);
+        let connections = dispatch!(db, access::newest_connections(peer, began, limit))?;
+        rows.extend(connections.into_iter().map(|mut row| {
+            row.conversation_id = Some(conversation);
+            row
+        }));
+    }
+    rows.sort_by_key(|row| std::cmp::Reverse((row.at, row.id)));
+    rows.dedup_by_key(|row| row.id);
+    rows.truncate(limit as usize);
+    Ok(rows)
 }
 
-/// Accesses matching `filter`, oldest first.
+/// Accesses matching `filter`, oldest first. For a conversation, the members' live
+/// connections since it began are listed as accesses to it.
 pub async fn audit(db: &Db, filter: &AuditFilter) -> Result<Vec<AccessRow>, StoreError> {
-    dispatch!(db, access::audit(filter))
+    let since = filter.since.unwrap_or(Timestamp::from_millis(0));
+    let mut rows = match (filter.conversation, filter.user) {
+        (Some(conversation), user) => {
+            let mut rows = dispatch!(db, access::to_conversation(conversation, since))?;
+            for (member, began) in dispatch!(db, access::members_of(conversation))? {
+                if user.is_some_and(|u| u != member) {
+                    continue;
+                }
+                let from = Timestamp::from_millis(since.as_millis().max(began.as_millis()));
+                let connections = dispatch!(db, access::by_user(member, from, true))?;
+                rows.extend(connections.into_iter().map(|mut row| {
+                    row.conversation_id = Some(conversation);
+                    row
+                }));
+            }
+            rows.retain(|row| user.is_none_or(|u| row.user_id == Some(u)));
+            rows
+        }
+        (None, Some(user)) => dispatch!(db, access::by_user(user, since, false))?,
+        (None, None) => dispatch!(db, access::since(since))?,
+    };
+    rows.sort_by_key(|row| (row.at, row.id));
+    Ok(rows)
 }
 
 /// Reads a stored role and action (the same text on both backends).

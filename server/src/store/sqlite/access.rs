@@ -7,46 +7,25 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 
 use super::time;
-use crate::store::access::{parse_role_and_kind, AccessRow, AuditFilter};
+use crate::store::access::{parse_role_and_kind, AccessRow};
 use crate::store::StoreError;
 
-/// Records that `user` opened one conversation's content.
+/// Appends one access; `conversation` is `None` for a live connection.
 pub async fn record(
     db: &SqlitePool,
     user: UserId,
-    conversation: ConversationId,
-    kind: AccessKind,
-    address: Option<IpAddr>,
-    at: Timestamp,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO access_log (at, user_id, conversation_id, action, address) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(at.to_string())
-    .bind(user.0)
-    .bind(conversation.0)
-    .bind(kind.as_str())
-    .bind(address.map(|a| a.to_string()))
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
-/// Records that `user` opened every conversation they are a member of (a live connection
-/// receives all of them), in one statement.
-pub async fn record_all_of_member(
-    db: &SqlitePool,
-    user: UserId,
+    conversation: Option<ConversationId>,
     kind: AccessKind,
     address: Option<IpAddr>,
     at: Timestamp,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO access_log (at, user_id, conversation_id, action, address) \
-         SELECT ?1, ?2, conversation_id, ?3, ?4 FROM conversation_members WHERE user_id = ?2",
+         VALUES (?1, ?2, ?3, ?4, ?5)",
     )
     .bind(at.to_string())
     .bind(user.0)
+    .bind(conversation.map(|c| c.0))
     .bind(kind.as_str())
     .bind(address.map(|a| a.to_string()))
     .execute(db)
@@ -54,39 +33,143 @@ pub async fn record_all_of_member(
     Ok(())
 }
 
-const SELECT: &str = "SELECT a.id, a.at, a.user_id, u.username, u.display_name, u.role, \
-        a.conversation_id, a.action, a.address \
-        FROM access_log a LEFT JOIN users u ON u.id = a.user_id";
-
-/// The newest accesses by anyone else to the conversations `user` is a member of.
-pub async fn by_others_to_member(
+/// The conversations of `user`: each with its other member and when it began.
+pub async fn peers_of(
     db: &SqlitePool,
     user: UserId,
+) -> Result<Vec<(ConversationId, UserId, Timestamp)>, StoreError> {
+    sqlx::query(
+        "SELECT me.conversation_id, other.user_id, c.created_at AS began \
+         FROM conversation_members me \
+         JOIN conversation_members other \
+           ON other.conversation_id = me.conversation_id AND other.user_id <> me.user_id \
+         JOIN conversations c ON c.id = me.conversation_id \
+         WHERE me.user_id = ?1",
+    )
+    .bind(user.0)
+    .fetch_all(db)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok((
+            ConversationId(row.try_get("conversation_id")?),
+            UserId(row.try_get("user_id")?),
+            time(row.try_get("began")?)?,
+        ))
+    })
+    .collect()
+}
+
+/// The members of a conversation, with when it began.
+pub async fn members_of(
+    db: &SqlitePool,
+    conversation: ConversationId,
+) -> Result<Vec<(UserId, Timestamp)>, StoreError> {
+    sqlx::query(
+        "SELECT m.user_id, c.created_at AS began FROM conversation_members m \
+         JOIN conversations c ON c.id = m.conversation_id WHERE m.conversation_id = ?1",
+    )
+    .bind(conversation.0)
+    .fetch_all(db)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok((
+            UserId(row.try_get("user_id")?),
+            time(row.try_get("began")?)?,
+        ))
+    })
+    .collect()
+}
+
+const SELECT: &str = "SELECT a.id, a.at, a.user_id, u.username, u.display_name, u.role, \
+        a.conversation_id, a.action, a.address AS address \
+        FROM access_log a LEFT JOIN users u ON u.id = a.user_id";
+
+/// The newest accesses to one conversation by anyone but `except`.
+pub async fn newest_to_conversation(
+    db: &SqlitePool,
+    conversation: ConversationId,
+    except: UserId,
     limit: u32,
 ) -> Result<Vec<AccessRow>, StoreError> {
     let rows = sqlx::query(&format!(
-        "{SELECT} WHERE a.conversation_id IN \
-           (SELECT conversation_id FROM conversation_members WHERE user_id = ?1) \
-         AND a.user_id IS NOT ?1 ORDER BY a.id DESC LIMIT ?2"
+        "{SELECT} WHERE a.conversation_id = ?1 AND a.user_id IS NOT ?2 \
+         ORDER BY a.at DESC LIMIT ?3"
     ))
-    .bind(user.0)
-    .bind(limit)
+    .bind(conversation.0)
+    .bind(except.0)
+    .bind(i64::from(limit))
     .fetch_all(db)
     .await?;
     rows.iter().map(from_row).collect()
 }
 
-/// Accesses matching `filter`, oldest first.
-pub async fn audit(db: &SqlitePool, filter: &AuditFilter) -> Result<Vec<AccessRow>, StoreError> {
+/// The newest live connections of `user` since `since`.
+pub async fn newest_connections(
+    db: &SqlitePool,
+    user: UserId,
+    since: Timestamp,
+    limit: u32,
+) -> Result<Vec<AccessRow>, StoreError> {
     let rows = sqlx::query(&format!(
-        "{SELECT} WHERE (?1 IS NULL OR a.conversation_id = ?1) AND (?2 IS NULL OR a.user_id = ?2) \
-         AND (?3 IS NULL OR a.at >= ?3) ORDER BY a.id"
+        "{SELECT} WHERE a.user_id = ?1 AND a.conversation_id IS NULL AND a.at >= ?2 \
+         ORDER BY a.at DESC LIMIT ?3"
     ))
-    .bind(filter.conversation.map(|c| c.0))
-    .bind(filter.user.map(|u| u.0))
-    .bind(filter.since.map(|s| s.to_string()))
+    .bind(user.0)
+    .bind(since.to_string())
+    .bind(i64::from(limit))
     .fetch_all(db)
     .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Every access to one conversation since `since`, oldest first.
+pub async fn to_conversation(
+    db: &SqlitePool,
+    conversation: ConversationId,
+    since: Timestamp,
+) -> Result<Vec<AccessRow>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "{SELECT} WHERE a.conversation_id = ?1 AND a.at >= ?2 ORDER BY a.at"
+    ))
+    .bind(conversation.0)
+    .bind(since.to_string())
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Every access by `user` since `since` (with `connections_only`, their live connections),
+/// oldest first.
+pub async fn by_user(
+    db: &SqlitePool,
+    user: UserId,
+    since: Timestamp,
+    connections_only: bool,
+) -> Result<Vec<AccessRow>, StoreError> {
+    let sql = if connections_only {
+        format!(
+            "{SELECT} WHERE a.user_id = ?1 AND a.conversation_id IS NULL AND a.at >= ?2 \
+             ORDER BY a.at"
+        )
+    } else {
+        format!("{SELECT} WHERE a.user_id = ?1 AND a.at >= ?2 ORDER BY a.at")
+    };
+    let rows = sqlx::query(&sql)
+        .bind(user.0)
+        .bind(since.to_string())
+        .fetch_all(db)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Every access since `since`, oldest first.
+pub async fn since(db: &SqlitePool, since: Timestamp) -> Result<Vec<AccessRow>, StoreError> {
+    let rows = sqlx::query(&format!("{SELECT} WHERE a.at >= ?1 ORDER BY a.at"))
+        .bind(since.to_string())
+        .fetch_all(db)
+        .await?;
     rows.iter().map(from_row).collect()
 }
 
@@ -100,7 +183,9 @@ fn from_row(row: &SqliteRow) -> Result<AccessRow, StoreError> {
         username: row.try_get("username")?,
         display_name: row.try_get("display_name")?,
         role,
-        conversation_id: ConversationId(row.try_get("conversation_id")?),
+        conversation_id: row
+            .try_get::<Option<i64>, _>("conversation_id")?
+            .map(ConversationId),
         kind,
         address: row.try_get("address")?,
     })
