@@ -19,6 +19,11 @@ CREATE INDEX conversation_members_by_waiting
     ON conversation_members (user_id, awaiting_since, conversation_id)
     WHERE awaiting_since IS NOT NULL;
 
+-- Foreign keys from a psychiatrist's conversations are checked by index when an account
+-- changes; the retention job starts from the few deleted accounts.
+CREATE INDEX direct_conversations_by_psychiatrist ON direct_conversations (psychiatrist_id);
+CREATE INDEX users_deleted ON users (deleted_at) WHERE deleted_at IS NOT NULL;
+
 CREATE TABLE reply_waits (
     psychiatrist_id bigint  NOT NULL,
     day             date    NOT NULL,

@@ -26,6 +26,11 @@ CREATE INDEX conversation_members_by_waiting
 -- whole number of hours (rounded up, at least 1). "Usually replies within" is the median
 -- of the last 30 days' rows: at most 30 × a few dozen rows per psychiatrist, whatever the
 -- history.
+-- Foreign keys from a psychiatrist's conversations are checked by index when an account
+-- changes; the retention job starts from the few deleted accounts.
+CREATE INDEX direct_conversations_by_psychiatrist ON direct_conversations (psychiatrist_id);
+CREATE INDEX users_deleted ON users (deleted_at) WHERE deleted_at IS NOT NULL;
+
 CREATE TABLE reply_waits (
     psychiatrist_id INTEGER NOT NULL,
     day             TEXT    NOT NULL,

@@ -174,6 +174,13 @@ pub struct SeedArgs {
     /// Password of every synthetic account.
     #[arg(long, default_value = "bench-password")]
     pub password: String,
+    /// Fill an empty database with three years of a large university's synthetic history
+    /// (accounts `hist-p0…`, `hist-s0…`; docs/benchmarks.md), for measuring at scale.
+    #[arg(long, conflicts_with_all = ["remove", "students", "psychiatrists", "prefix"])]
+    pub history: bool,
+    /// With `--history`: about how many messages.
+    #[arg(long, default_value_t = 3_000_000, requires = "history")]
+    pub messages: usize,
 }
 
 /// A command failed.
@@ -267,6 +274,22 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             if args.remove {
                 let removed = crate::demo::remove(&db).await?;
                 println!("removed {removed} demo accounts");
+                Ok(())
+            } else if args.history {
+                let started = std::time::Instant::now();
+                let hash = password::hash(args.password.clone()).await?;
+                let loaded = crate::demo::history::seed(&db, args.messages, &hash).await?;
+                println!(
+                    "history loaded in {:.1} s: {} accounts, {} conversations, {} messages, \
+                     {} accesses, {} live sessions; every account's password: {}",
+                    started.elapsed().as_secs_f64(),
+                    loaded.users,
+                    loaded.conversations,
+                    loaded.messages,
+                    loaded.accesses,
+                    loaded.sessions,
+                    args.password,
+                );
                 Ok(())
             } else if args.students.is_none()
                 && args.psychiatrists.is_none()

@@ -8,10 +8,11 @@ use sqlx::SqlitePool;
 use super::{Db, StoreError};
 
 /// Each table in an order its foreign keys accept, with its columns and their PostgreSQL
-/// types. Messages come before the members and direct conversations: the trigger that keeps
-/// the aggregates then finds nothing to count, and the aggregates arrive as copied. Values travel as text: SQLite's fixed-width times, `0`/`1` flags, UUID text and
-/// dates are all what PostgreSQL reads for those types.
-const TABLES: &[(&str, &[(&str, &str)])] = &[
+/// types. Values travel as text: SQLite's fixed-width times, `0`/`1` flags, UUID text and
+/// dates are all what PostgreSQL reads for those types. Messages come before the members
+/// and direct conversations: the trigger that keeps the aggregates then finds nothing to
+/// count, and the aggregates arrive as copied.
+pub(super) const TABLES: &[(&str, &[(&str, &str)])] = &[
     (
         "users",
         &[
@@ -109,7 +110,7 @@ const TABLES: &[(&str, &[(&str, &str)])] = &[
 ];
 
 /// Tables whose identity sequence must move past the copied ids.
-const SEQUENCES: &[&str] = &["users", "conversations", "access_log"];
+pub(super) const SEQUENCES: &[&str] = &["users", "conversations", "access_log"];
 
 /// Rows sent in one statement.
 const CHUNK: usize = 5000;
@@ -188,7 +189,7 @@ async fn read(
 
 /// Inserts `rows` into `table` with one statement: a text array per column, cast to the
 /// column's type.
-async fn write(
+pub(super) async fn write(
     tx: &mut sqlx::PgConnection,
     table: &str,
     columns: &[(&str, &str)],

@@ -10,6 +10,7 @@
 
 pub mod access;
 pub mod availability;
+pub mod bulk;
 pub mod conversations;
 pub mod import;
 pub mod messages;

@@ -162,6 +162,7 @@ pub async fn by_user(
 
 /// Every access since `since`, oldest first.
 pub async fn since(db: &PgPool, since: Timestamp) -> Result<Vec<AccessRow>, StoreError> {
+    // plan: scans users (haven audit --since lists the whole record since a date: names for all)
     let rows = sqlx::query(&format!("{SELECT} WHERE a.at >= $1 ORDER BY a.at"))
         .bind(pg_time(since))
         .fetch_all(db)

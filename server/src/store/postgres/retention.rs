@@ -9,6 +9,7 @@ use crate::store::StoreError;
 
 pub async fn purge(db: &PgPool, cutoff: Timestamp, dry_run: bool) -> Result<Purged, StoreError> {
     let mut tx = db.begin().await?;
+    // plan: scans messages (haven purge, an administrator's batch job, reads it once)
     let messages = sqlx::query("DELETE FROM messages WHERE created_at < $1")
         .bind(pg_time(cutoff))
         .execute(&mut *tx)

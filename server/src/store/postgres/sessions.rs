@@ -19,6 +19,7 @@ pub async fn unexpired(db: &PgPool, ids: &[String]) -> Result<HashSet<String>, S
 /// Every session's id and record.
 pub async fn all(db: &PgPool) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
     Ok(
+        // plan: scans session (ending every session of one account, rare: records are MessagePack)
         sqlx::query_as("SELECT id, data FROM tower_sessions.session")
             .fetch_all(db)
             .await?,

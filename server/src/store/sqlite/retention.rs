@@ -15,6 +15,7 @@ pub async fn purge(
 ) -> Result<Purged, StoreError> {
     let mut tx = db.begin().await?;
     // Times are stored at fixed precision, so text order is time order.
+    // plan: scans messages (haven purge, an administrator's batch job, reads it once)
     let messages = sqlx::query("DELETE FROM messages WHERE created_at < ?")
         .bind(cutoff.to_string())
         .execute(&mut *tx)

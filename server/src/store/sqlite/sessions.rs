@@ -23,6 +23,7 @@ pub async fn unexpired(db: &SqlitePool, ids: &[String]) -> Result<HashSet<String
 
 /// Every session's id and record.
 pub async fn all(db: &SqlitePool) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    // plan: scans tower_sessions (ending every session of one account, rare: records are MessagePack)
     Ok(sqlx::query_as("SELECT id, data FROM tower_sessions")
         .fetch_all(db)
         .await?)

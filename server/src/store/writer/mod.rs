@@ -63,6 +63,9 @@ const MAX_BATCH: usize = 1024;
 const LINGER: Duration = Duration::from_millis(1);
 /// How often the WAL is checkpointed (a no-op when nothing was written).
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// How often SQLite's planner statistics are refreshed where they drifted (`PRAGMA
+/// optimize`, as SQLite advises for long-lived connections); also once at start.
+const OPTIMIZE_EVERY: Duration = Duration::from_secs(3600);
 /// The longest a statement of the PostgreSQL writer may run: a batch holds the id counter's
 /// lock (`store::postgres::messages::insert_batch`), so a stuck one must not hold every
 /// node's writer for long.
@@ -166,9 +169,11 @@ fn open_writer(path: &PathBuf) -> Result<rusqlite::Connection, rusqlite::Error> 
 }
 
 /// The checkpoint thread: a passive checkpoint every [`CHECKPOINT_EVERY`] (it never blocks
-/// the writer) until the writer thread ends.
+/// the writer) until the writer thread ends, and the planner's statistics kept current
+/// (at start, then every [`OPTIMIZE_EVERY`]): queries stay on their indexes as tables grow.
 fn checkpoint(path: PathBuf, writer_stopped: std::sync::mpsc::Receiver<()>) {
     let mut conn = None;
+    let mut optimized: Option<std::time::Instant> = None;
     while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
         writer_stopped.recv_timeout(CHECKPOINT_EVERY)
     {
@@ -180,6 +185,15 @@ fn checkpoint(path: PathBuf, writer_stopped: std::sync::mpsc::Receiver<()>) {
                 .ok();
         }
         let Some(db) = conn.as_ref() else { continue };
+        if optimized.is_none_or(|at| at.elapsed() >= OPTIMIZE_EVERY) {
+            // 0x10002: every table, not only those this connection used (none); the
+            // analysis limit keeps ANALYZE to a sample (milliseconds at any size).
+            let pragma = "PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;";
+            if let Err(e) = db.execute_batch(pragma) {
+                tracing::warn!(error = %e, "refreshing the planner's statistics failed");
+            }
+            optimized = Some(std::time::Instant::now());
+        }
         if let Err(e) = db.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
             tracing::warn!(error = %e, "WAL checkpoint failed");
             conn = None;

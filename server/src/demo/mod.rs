@@ -5,6 +5,8 @@
 use app::protocol::Role;
 use thiserror::Error;
 
+pub mod history;
+
 use crate::auth::password;
 use crate::store::{users, Db, StoreError};
 
