@@ -19,7 +19,7 @@ export HAVEN_CRISIS_RESOURCES ?= $(CURDIR)/docs/crisis-resources.example.toml
 HAVEN_RELEASE := $(CARGO_TARGET_DIR)/release/haven
 HAVEN_DEBUG := $(CARGO_TARGET_DIR)/debug/haven
 
-.PHONY: run dev cluster test setup setup-cluster setup-test build lint site-isolation unit e2e bench bench-slow3g
+.PHONY: run dev cluster test setup setup-cluster setup-test build lint site-isolation unit e2e bench bench-slow3g bench-scale
 
 ## run: build the release site and server, migrate, seed demo accounts, serve on SQLite
 run: export LEPTOS_SITE_ROOT := $(SITE_RELEASE)
@@ -94,6 +94,13 @@ bench: setup-test
 	scripts/bench.sh $(LEVELS)
 	scripts/bench.sh --postgres $(PG_LEVELS)
 	scripts/bench.sh --cluster $(CLUSTER_LEVELS)
+
+## bench-scale: every page and socket operation with 3 thousand, 300 thousand and 3 million
+## messages of synthetic history, on SQLite and on PostgreSQL (docs/benchmarks.md)
+SCALE_SIZES ?= 3000 300000 3000000
+bench-scale: setup-test
+	cargo build --release -p server --bin haven
+	scripts/bench/scale.sh $(SCALE_SIZES)
 
 ## bench-slow3g: time to a live connection on emulated slow 3G, before/after precompression
 bench-slow3g: export LEPTOS_SITE_ROOT := $(SITE_RELEASE)

@@ -218,6 +218,37 @@ async fn messages_missed_while_offline_arrive_on_reconnect_in_order_once() {
 }
 
 #[tokio::test]
+async fn a_long_catch_up_arrives_whole() {
+    // More than a socket's default send queue (128 packets): the whole gap arrives, in order.
+    let (server, doctor, s, conversation) = student_in_conversation("dr.longgap").await;
+    let seen = send(&s, conversation, &client_id(), "seen").await["message"]["id"]
+        .as_i64()
+        .expect("acked");
+    let db = server.db().await;
+    let student = db
+        .number(&format!(
+            "SELECT user_id FROM conversation_members WHERE conversation_id = {conversation} \
+             AND user_id <> {}",
+            doctor.id
+        ))
+        .await;
+    let mut missed = Vec::new();
+    for i in 0..300 {
+        let at = app::protocol::Timestamp::now();
+        missed.push(
+            db.insert_message(conversation, student, &format!("missed {i}"), at)
+                .await,
+        );
+    }
+    let mut back = Peer::connect(&server, &doctor, Some(seen)).await;
+    let mut replayed = Vec::new();
+    for _ in 0..300 {
+        replayed.push(back.next("message:new").await["id"].as_i64().unwrap());
+    }
+    assert_eq!(replayed, missed);
+}
+
+#[tokio::test]
 async fn a_message_committed_after_a_newer_one_still_reaches_a_reconnecting_client() {
     // Several writers (Haven nodes) share one PostgreSQL. Each takes its ids from one
     // counter row and holds it until it commits, so a smaller id can never become visible

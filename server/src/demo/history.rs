@@ -121,15 +121,18 @@ pub async fn seed(db: &Db, messages: usize, password_hash: &str) -> Result<Loade
     times[0].extend((0..LONG_CONVERSATION).map(|_| rng.gen_range(now - 400 * DAY..now - 31 * DAY)));
     let busiest_recent = 40_000 * messages / 3_000_000;
     for _ in 0..busiest_recent {
-        let c = rng.gen_range(0..BUSIEST_CONVERSATIONS as usize);
+        // Not the long conversation: it holds exactly its 2,000 at every size.
+        let c = rng.gen_range(1..BUSIEST_CONVERSATIONS as usize);
         times[c].push(rng.gen_range(now - 30 * DAY..now - HOUR));
     }
     // About one student message in twenty is followed by a notice: leave room for them.
     let rest = messages.saturating_sub(LONG_CONVERSATION + CATCH_UP + busiest_recent) * 9 / 10;
     // Most conversations short, a tenth long.
     let weights: Vec<f64> = (0..pairs.len())
-        .map(|_| {
-            if rng.gen_bool(0.1) {
+        .map(|c| {
+            if c == 0 {
+                0.0
+            } else if rng.gen_bool(0.1) {
                 rng.gen_range(50.0..150.0)
             } else {
                 rng.gen_range(1.0..10.0)
@@ -170,6 +173,7 @@ pub async fn seed(db: &Db, messages: usize, password_hash: &str) -> Result<Loade
             if sender == Sender::Student
                 && previous != Some(Sender::Student)
                 && !(9..17).contains(&hour)
+                && at < now - HOUR
                 && rng.gen_bool(0.5)
             {
                 all.push(Message {

@@ -147,10 +147,11 @@ pub async fn replay<A: Adapter>(
     match chat.replay(user, after).await {
         Ok(Replay::Messages(messages)) => {
             for message in &messages {
-                if socket
-                    .emit::<Message>(events::MESSAGE_NEW, message)
-                    .is_err()
-                {
+                if let Err(err) = socket.emit::<Message>(events::MESSAGE_NEW, message) {
+                    // Its queue is full or it is gone: a client still there reconnects and
+                    // catches up from the newest message it did receive.
+                    tracing::warn!(user = %user, error = %err, "catch-up cut short: disconnecting");
+                    let _ = socket.clone().disconnect();
                     return;
                 }
             }

@@ -76,6 +76,11 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// An Engine.IO connection that has not joined the namespace (with a valid session) by
 /// then is closed.
 const AUTH_TIMEOUT: Duration = Duration::from_secs(5);
+/// Packets a socket may have queued for sending: a whole catch-up (up to
+/// [`crate::chat::REPLAY_LIMIT`] messages, emitted at once) and live traffic beside it.
+/// socketioxide's default, 128, made `emit` fail past the 128th replayed message, and the
+/// rest of a catch-up was lost to that client. The queue takes memory only as it fills.
+const SEND_BUFFER: usize = crate::chat::REPLAY_LIMIT as usize + 1024;
 
 /// The adapter of several nodes: socketioxide-redis over Haven's driver ([`fanout`]).
 type SharedAdapter = CustomRedisAdapter<Emitter, fanout::FanoutDriver>;
@@ -182,6 +187,7 @@ fn configure<A: Adapter>(builder: SocketIoBuilder<A>, realtime: Realtime) -> Soc
         // Each socket keeps a read buffer of this size for its whole life. Chat frames are a
         // few hundred bytes; a longer one is read in several chunks.
         .ws_read_buffer_size(WS_READ_BUFFER)
+        .max_buffer_size(SEND_BUFFER)
         .ws_max_message_size(MAX_MESSAGE_BYTES)
         .ws_max_frame_size(MAX_MESSAGE_BYTES)
         .max_payload(MAX_MESSAGE_BYTES as u64)
