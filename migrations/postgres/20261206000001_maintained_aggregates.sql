@@ -73,24 +73,29 @@ RETURNS integer LANGUAGE sql IMMUTABLE AS $$
     SELECT GREATEST(1, CEIL(EXTRACT(EPOCH FROM (replied - waiting_since)) / 3600))::integer
 $$;
 
+-- Each psychiatrist message closes a stretch: the student's messages since the previous
+-- one. Numbering the stretches with a running count (one pass, not a search per message)
+-- pairs each reply with the first message of the stretch it answers.
 INSERT INTO reply_waits (psychiatrist_id, day, hours, replies)
-SELECT psychiatrist_id, (created_at AT TIME ZONE 'UTC')::date,
-       reply_wait_hours(created_at, waiting_since), COUNT(*)
-FROM (
-    SELECT d.psychiatrist_id, m.created_at,
-        (SELECT w.created_at FROM messages w
-          WHERE w.conversation_id = m.conversation_id AND w.sender_id IS NOT NULL
-            AND w.sender_id <> d.psychiatrist_id
-            AND w.id > COALESCE((SELECT MAX(q.id) FROM messages q
-                WHERE q.conversation_id = m.conversation_id AND q.sender_id = d.psychiatrist_id
-                  AND q.id < m.id), 0)
-            AND w.id < m.id
-          ORDER BY w.id LIMIT 1) AS waiting_since
+WITH numbered AS (
+    SELECT m.id, m.conversation_id, m.created_at, d.psychiatrist_id,
+        m.sender_id = d.psychiatrist_id AS mine,
+        COUNT(*) FILTER (WHERE m.sender_id = d.psychiatrist_id) OVER (
+            PARTITION BY m.conversation_id ORDER BY m.id ROWS UNBOUNDED PRECEDING) AS replies
     FROM messages m
-    JOIN direct_conversations d
-      ON d.conversation_id = m.conversation_id AND m.sender_id = d.psychiatrist_id
-) p
-WHERE waiting_since IS NOT NULL
+    JOIN direct_conversations d ON d.conversation_id = m.conversation_id
+    WHERE m.sender_id IS NOT NULL
+),
+stretches AS (
+    SELECT conversation_id, replies AS stretch, MIN(id) AS first_id
+    FROM numbered WHERE NOT mine GROUP BY conversation_id, replies
+)
+SELECT r.psychiatrist_id, (r.created_at AT TIME ZONE 'UTC')::date,
+       reply_wait_hours(r.created_at, f.created_at), COUNT(*)
+FROM numbered r
+JOIN stretches s ON s.conversation_id = r.conversation_id AND s.stretch = r.replies - 1
+JOIN messages f ON f.id = s.first_id
+WHERE r.mine
 GROUP BY 1, 2, 3;
 
 CREATE FUNCTION messages_keep_aggregates() RETURNS trigger LANGUAGE plpgsql AS $$

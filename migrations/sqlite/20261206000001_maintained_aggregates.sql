@@ -69,28 +69,32 @@ UPDATE conversation_members SET
               WHERE r.conversation_id = conversation_members.conversation_id
                 AND r.sender_id = conversation_members.user_id), 0)));
 
+-- Each psychiatrist message closes a stretch: the student's messages since the previous
+-- one. Numbering the stretches with a running count (one pass, not a search per message)
+-- pairs each reply with the first message of the stretch it answers.
 INSERT INTO reply_waits (psychiatrist_id, day, hours, replies)
-SELECT psychiatrist_id, substr(created_at, 1, 10), hours, COUNT(*) FROM (
-    SELECT p.psychiatrist_id, p.created_at,
-        MAX(1, (CAST(round((julianday(p.created_at) - julianday(p.waiting_since)) * 86400000) AS INTEGER)
-                + 3599999) / 3600000) AS hours
-    FROM (
-        SELECT d.psychiatrist_id, m.created_at,
-            (SELECT w.created_at FROM messages w
-              WHERE w.conversation_id = m.conversation_id AND w.sender_id IS NOT NULL
-                AND w.sender_id != d.psychiatrist_id
-                AND w.id > COALESCE((SELECT MAX(q.id) FROM messages q
-                    WHERE q.conversation_id = m.conversation_id AND q.sender_id = d.psychiatrist_id
-                      AND q.id < m.id), 0)
-                AND w.id < m.id
-              ORDER BY w.id LIMIT 1) AS waiting_since
-        FROM messages m
-        JOIN direct_conversations d
-          ON d.conversation_id = m.conversation_id AND m.sender_id = d.psychiatrist_id
-    ) p
-    WHERE p.waiting_since IS NOT NULL
+WITH numbered AS (
+    SELECT m.id, m.conversation_id, m.created_at, d.psychiatrist_id,
+        m.sender_id = d.psychiatrist_id AS mine,
+        SUM(m.sender_id = d.psychiatrist_id) OVER (
+            PARTITION BY m.conversation_id ORDER BY m.id ROWS UNBOUNDED PRECEDING) AS replies
+    FROM messages m
+    JOIN direct_conversations d ON d.conversation_id = m.conversation_id
+    WHERE m.sender_id IS NOT NULL
+),
+stretches AS (
+    SELECT conversation_id, replies AS stretch, MIN(id) AS first_id
+    FROM numbered WHERE NOT mine GROUP BY conversation_id, replies
 )
-GROUP BY psychiatrist_id, substr(created_at, 1, 10), hours;
+SELECT r.psychiatrist_id, substr(r.created_at, 1, 10),
+    MAX(1, (CAST(round((julianday(r.created_at) - julianday(f.created_at)) * 86400000) AS INTEGER)
+            + 3599999) / 3600000) AS hours,
+    COUNT(*)
+FROM numbered r
+JOIN stretches s ON s.conversation_id = r.conversation_id AND s.stretch = r.replies - 1
+JOIN messages f ON f.id = s.first_id
+WHERE r.mine
+GROUP BY 1, 2, 3;
 
 CREATE TRIGGER messages_keep_aggregates AFTER INSERT ON messages
 BEGIN

@@ -55,6 +55,6 @@ for backend in $backends; do
     taskset -c 1 node scripts/bench/scale.mjs "http://127.0.0.1:$port" "$runs"
     kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
     if grep -q "ERROR" "$state/serve.log"; then grep "ERROR" "$state/serve.log" | head -5; fi
-    [ "$backend" = sqlite ] && rm -f "$state"/history-"$size".db*
+    if [ "$backend" = sqlite ]; then rm -f "$state"/history-"$size".db*; fi
   done
 done

@@ -9,7 +9,8 @@
 //! messages compares with its own at 3 thousand:
 //! - `hist-p0`, the busiest psychiatrist: 600 conversations, `40,000 × messages / 3M` of
 //!   them in the last 30 days;
-//! - `hist-s0`, a student with 2,000 messages in one conversation (with `hist-p0`);
+//! - `hist-s0`, a student with 2,000 messages in one conversation (with `hist-p0`), which
+//!   `hist-p0` opened 300 times and was connected 300 times during;
 //! - `hist-p1`, whose 20 most recent conversations hold the newest 200 messages (catch-up
 //!   from 200 behind).
 
@@ -37,6 +38,8 @@ const LONG_CONVERSATION: usize = 2_000;
 /// The newest messages, spread over 20 conversations of `hist-p1`.
 const CATCH_UP: usize = 200;
 const CATCH_UP_CONVERSATIONS: usize = 20;
+/// Openings of the long conversation by its psychiatrist, and their connections.
+const PROBE_ACCESSES: usize = 300;
 const DAY: i64 = 86_400_000;
 const HOUR: i64 = 3_600_000;
 
@@ -96,8 +99,9 @@ pub async fn seed(db: &Db, messages: usize, password_hash: &str) -> Result<Loade
             } else if c <= STUDENTS {
                 (c, 2 + c % (PSYCHIATRISTS - 1))
             } else {
-                // A second psychiatrist for 3,000 students, never their first one.
-                let k = c - STUDENTS;
+                // A second psychiatrist for 3,000 students, never their first one (and
+                // never for `hist-s0`, whose one conversation is the probe).
+                let k = c - STUDENTS + 1;
                 (k, 2 + (k + 21) % (PSYCHIATRISTS - 1))
             };
             let began = if c == 1 {
@@ -387,6 +391,14 @@ pub async fn seed(db: &Db, messages: usize, password_hash: &str) -> Result<Loade
             }
         })
         .collect();
+    // The probe's record, the same at every size: its psychiatrist opened the long
+    // conversation and connected 300 times each over its 400 days, so the student's list
+    // (the newest 100) is always full.
+    for _ in 0..PROBE_ACCESSES {
+        let at = rng.gen_range(now - 400 * DAY..now);
+        accesses.push((at, 1, Some(0), "page"));
+        accesses.push((rng.gen_range(now - 400 * DAY..now), 1, None, "socket"));
+    }
     accesses.sort_unstable_by_key(|a| a.0);
     let access_rows: TextRows = accesses
         .iter()
