@@ -92,6 +92,16 @@ async fn no_statement_scans_a_growing_table_on_sqlite() {
         }
     }
     report(planned, &statements, failures);
+
+    // The history goes into an empty database only: a second load is refused, whole.
+    let again = Command::new(common::BIN)
+        .args(["seed-demo", "--history", "--messages", "100"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .await
+        .expect("run haven");
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("empty"));
 }
 
 #[tokio::test]

@@ -19,6 +19,24 @@ const PG_CHUNK: usize = 10_000;
 /// trigger keeps must be in the rows given: messages are loaded before the members they
 /// would count (and on PostgreSQL with the trigger off).
 pub async fn load(db: &Db, tables: &[(&str, TextRows)]) -> Result<(), StoreError> {
+    // One row is enough to know (not a count of them all).
+    let present: Option<i64> = match db {
+        Db::Sqlite(pool) => {
+            sqlx::query_scalar("SELECT id FROM users LIMIT 1")
+                .fetch_optional(pool)
+                .await?
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_scalar("SELECT id FROM users LIMIT 1")
+                .fetch_optional(pool)
+                .await?
+        }
+    };
+    if present.is_some() {
+        return Err(StoreError::Unsupported(
+            "the database already has accounts; the synthetic history fills an empty one",
+        ));
+    }
     let rows_of = |table: &str| {
         tables
             .iter()
