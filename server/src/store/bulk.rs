@@ -2,7 +2,7 @@
 //! `haven seed-demo --history`, which fills an empty database with years of synthetic
 //! history in a few large transactions instead of through the API.
 
-use super::import::{write, SEQUENCES, TABLES};
+use super::import::{continue_ids_after_copied, write, TABLES};
 use super::{Db, StoreError};
 
 /// Rows of one table, each value as text (`None` for NULL), in the column order of
@@ -78,19 +78,7 @@ pub async fn load(db: &Db, tables: &[(&str, TextRows)]) -> Result<(), StoreError
                     write(&mut tx, table, columns, chunk).await?;
                 }
             }
-            for table in SEQUENCES {
-                sqlx::query(&format!(
-                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
-                            COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
-                ))
-                .execute(&mut *tx)
-                .await?;
-            }
-            sqlx::query(
-                "UPDATE message_ids SET last_id = (SELECT COALESCE(MAX(id), 0) FROM messages)",
-            )
-            .execute(&mut *tx)
-            .await?;
+            continue_ids_after_copied(&mut tx).await?;
             sqlx::query("ALTER TABLE messages ENABLE TRIGGER messages_keep_aggregates")
                 .execute(&mut *tx)
                 .await?;

@@ -110,7 +110,7 @@ pub(super) const TABLES: &[(&str, &[(&str, &str)])] = &[
 ];
 
 /// Tables whose identity sequence must move past the copied ids.
-pub(super) const SEQUENCES: &[&str] = &["users", "conversations", "access_log"];
+const SEQUENCES: &[&str] = &["users", "conversations", "access_log"];
 
 /// Rows sent in one statement.
 const CHUNK: usize = 5000;
@@ -144,6 +144,16 @@ pub async fn sqlite_into_postgres(from: &Db, to: &Db) -> Result<Copied, StoreErr
         }
         copied.push((*table, count));
     }
+    continue_ids_after_copied(&mut tx).await?;
+    tx.commit().await?;
+    Ok(copied)
+}
+
+/// Moves every id generator past the ids copied in: the identity sequences, and the message
+/// id counter (commit order across nodes, not a sequence).
+pub(super) async fn continue_ids_after_copied(
+    tx: &mut sqlx::PgConnection,
+) -> Result<(), StoreError> {
     for table in SEQUENCES {
         sqlx::query(&format!(
             "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
@@ -152,12 +162,10 @@ pub async fn sqlite_into_postgres(from: &Db, to: &Db) -> Result<Copied, StoreErr
         .execute(&mut *tx)
         .await?;
     }
-    // Message ids come from the counter row (commit order across nodes), not a sequence.
     sqlx::query("UPDATE message_ids SET last_id = (SELECT COALESCE(MAX(id), 0) FROM messages)")
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
-    Ok(copied)
+    Ok(())
 }
 
 /// Every row of `table`, each column as text (or NULL).
