@@ -307,50 +307,38 @@ impl Chat {
             .map_err(|()| ChatError::InvalidPayload("`after` is not a page Haven gave"))?;
         // One more than a page, to know whether another follows.
         let want = SIDEBAR_PAGE + 1;
-        let mut rows = match after {
-            Some(SidebarCursor::Waiting { .. }) | None if longest_waiting => {
-                let since = match after {
-                    Some(SidebarCursor::Waiting { since, id }) => Some((since, id)),
-                    _ => None,
-                };
-                let mut rows = conversations::waiting_page(&self.db, user, since, want).await?;
-                if rows.len() < want as usize {
-                    let rest = want - rows.len() as u32;
-                    rows.extend(
-                        conversations::recent_page(&self.db, user, None, true, rest).await?,
-                    );
-                }
-                rows
+        let mut rows = match (longest_waiting, after) {
+            (true, None) => self.waiting_first(user, None, want).await?,
+            (true, Some(SidebarCursor::Waiting { since, id })) => {
+                self.waiting_first(user, Some((since, id)), want).await?
             }
-            Some(SidebarCursor::Waiting { .. }) => {
+            // Past those waiting (triage) or anywhere in the most-recent order.
+            (_, Some(SidebarCursor::Recent { activity, id })) => {
+                let after = Some((activity, id));
+                conversations::recent_page(&self.db, user, after, longest_waiting, want).await?
+            }
+            (false, None) => conversations::recent_page(&self.db, user, None, false, want).await?,
+            (false, Some(SidebarCursor::Waiting { .. })) => {
                 return Err(ChatError::InvalidPayload(
                     "`after` is not a page Haven gave",
                 ))
             }
-            Some(SidebarCursor::Recent { activity, id }) => {
-                conversations::recent_page(
-                    &self.db,
-                    user,
-                    Some((activity, id)),
-                    longest_waiting,
-                    want,
-                )
-                .await?
-            }
-            None => conversations::recent_page(&self.db, user, None, false, want).await?,
         };
-        let more = (rows.len() > SIDEBAR_PAGE as usize).then(|| {
+        let more = if rows.len() > SIDEBAR_PAGE as usize {
             rows.truncate(SIDEBAR_PAGE as usize);
-            let last = rows.last().expect("a full page");
-            match last.awaiting_since {
-                Some(since) if longest_waiting => SidebarCursor::Waiting { since, id: last.id },
-                _ => SidebarCursor::Recent {
-                    activity: last.activity,
-                    id: last.id,
-                },
-            }
-            .to_string()
-        });
+            rows.last().map(|last| {
+                match last.awaiting_since {
+                    Some(since) if longest_waiting => SidebarCursor::Waiting { since, id: last.id },
+                    _ => SidebarCursor::Recent {
+                        activity: last.activity,
+                        id: last.id,
+                    },
+                }
+                .to_string()
+            })
+        } else {
+            None
+        };
         let conversations = rows
             .into_iter()
             .map(wire::summary)
@@ -365,6 +353,22 @@ impl Chat {
             conversations,
             more,
         })
+    }
+
+    /// Conversations awaiting the user's reply, longest first, after `after`; when they run
+    /// out before `want`, the rest by most recent activity.
+    async fn waiting_first(
+        &self,
+        user: UserId,
+        after: Option<(Timestamp, ConversationId)>,
+        want: u32,
+    ) -> Result<Vec<conversations::ConversationRow>, ChatError> {
+        let mut rows = conversations::waiting_page(&self.db, user, after, want).await?;
+        if rows.len() < want as usize {
+            let rest = want - rows.len() as u32;
+            rows.extend(conversations::recent_page(&self.db, user, None, true, rest).await?);
+        }
+        Ok(rows)
     }
 
     /// A psychiatrist marks a conversation handled without replying: it stops awaiting
