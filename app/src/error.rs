@@ -57,26 +57,135 @@ pub enum AuthError {
     Transport(String),
 }
 
-impl AuthError {
-    /// The stable machine-readable code, used in JSON answers and logs.
-    pub fn code(&self) -> &'static str {
+/// Every stable, machine-readable error code Haven answers with (docs/protocol.md), in
+/// acks, server functions and the JSON API alike; on the wire, its snake_case name. The
+/// server answers with it and the browser matches on it: neither spells a code as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// A server function's arguments could not be decoded.
+    InvalidArguments,
+    /// A JSON API request that is not the JSON it wants.
+    BadRequest,
+    /// A socket event's payload is not the shape the event wants.
+    InvalidPayload,
+    Unauthenticated,
+    InvalidCredentials,
+    InvalidRecoveryCode,
+    /// The account's role may not do this.
+    Forbidden,
+    /// A state change or socket from a page that is not Haven's own.
+    ForbiddenOrigin,
+    /// This node cannot serve sockets now (it lost Redis): try again shortly.
+    Unavailable,
+    /// Signed in on the other role's page.
+    WrongRole,
+    /// Unknown, or not the user's: the same answer, so that ids reveal nothing.
+    ConversationNotFound,
+    UserNotFound,
+    ClientIdReused,
+    NotAcceptingNew,
+    /// A form with mistakes (each field's message beside it).
+    InvalidInput,
+    InvalidBody,
+    EmptyBody,
+    BodyTooLong,
+    InvalidClientId,
+    InvalidSettings,
+    UnknownMessage,
+    RateLimited,
+    /// The server itself failed.
+    Internal,
+    /// In the browser: the request did not reach the server, or its answer was unreadable.
+    Transport,
+    /// A code this build does not know (a newer server's): read, never sent.
+    #[serde(other)]
+    Unknown,
+}
+
+impl ErrorCode {
+    /// Its name on the wire and in logs.
+    pub fn as_str(self) -> &'static str {
         match self {
-            AuthError::InvalidCredentials => "invalid_credentials",
-            AuthError::InvalidRecoveryCode => "invalid_recovery_code",
-            AuthError::WrongRole { .. } => "wrong_role",
-            AuthError::RateLimited { .. } => "rate_limited",
-            AuthError::Invalid(_) => "invalid_input",
-            AuthError::Unauthenticated => "unauthenticated",
-            AuthError::NotAllowed => "forbidden",
-            AuthError::InvalidArguments => INVALID_ARGUMENTS,
-            AuthError::Internal => "internal",
-            AuthError::Transport(_) => "transport",
+            ErrorCode::InvalidArguments => "invalid_arguments",
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::InvalidPayload => "invalid_payload",
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::InvalidRecoveryCode => "invalid_recovery_code",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::ForbiddenOrigin => "forbidden_origin",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::WrongRole => "wrong_role",
+            ErrorCode::ConversationNotFound => "conversation_not_found",
+            ErrorCode::UserNotFound => "user_not_found",
+            ErrorCode::ClientIdReused => "client_id_reused",
+            ErrorCode::NotAcceptingNew => "not_accepting_new",
+            ErrorCode::InvalidInput => "invalid_input",
+            ErrorCode::InvalidBody => "invalid_body",
+            ErrorCode::EmptyBody => "empty_body",
+            ErrorCode::BodyTooLong => "body_too_long",
+            ErrorCode::InvalidClientId => "invalid_client_id",
+            ErrorCode::InvalidSettings => "invalid_settings",
+            ErrorCode::UnknownMessage => "unknown_message",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Transport => "transport",
+            ErrorCode::Unknown => "unknown",
         }
     }
 
-    /// The HTTP status that answers this error ([`http_status`]).
+    /// The HTTP status that answers this code: the one table, for the server functions,
+    /// the JSON API and the socket's codes alike (docs/protocol.md). A client's mistake is
+    /// a 4xx; 500 means the server itself failed.
+    pub fn http_status(self) -> u16 {
+        use ErrorCode as C;
+        match self {
+            C::InvalidArguments | C::BadRequest | C::InvalidPayload => 400,
+            C::Unauthenticated | C::InvalidCredentials | C::InvalidRecoveryCode => 401,
+            C::Forbidden | C::ForbiddenOrigin | C::WrongRole => 403,
+            C::ConversationNotFound | C::UserNotFound => 404,
+            C::ClientIdReused | C::NotAcceptingNew => 409,
+            C::InvalidInput
+            | C::InvalidBody
+            | C::EmptyBody
+            | C::BodyTooLong
+            | C::InvalidClientId
+            | C::InvalidSettings
+            | C::UnknownMessage => 422,
+            C::RateLimited => 429,
+            C::Unavailable => 503,
+            C::Internal | C::Transport | C::Unknown => 500,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl AuthError {
+    /// The stable machine-readable code, used in JSON answers and logs.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            AuthError::InvalidCredentials => ErrorCode::InvalidCredentials,
+            AuthError::InvalidRecoveryCode => ErrorCode::InvalidRecoveryCode,
+            AuthError::WrongRole { .. } => ErrorCode::WrongRole,
+            AuthError::RateLimited { .. } => ErrorCode::RateLimited,
+            AuthError::Invalid(_) => ErrorCode::InvalidInput,
+            AuthError::Unauthenticated => ErrorCode::Unauthenticated,
+            AuthError::NotAllowed => ErrorCode::Forbidden,
+            AuthError::InvalidArguments => ErrorCode::InvalidArguments,
+            AuthError::Internal => ErrorCode::Internal,
+            AuthError::Transport(_) => ErrorCode::Transport,
+        }
+    }
+
+    /// The HTTP status that answers this error ([`ErrorCode::http_status`]).
     pub fn http_status(&self) -> u16 {
-        http_status(self.code())
+        self.code().http_status()
     }
 
     /// The message for one field, if this error has one.
@@ -115,14 +224,14 @@ impl FromServerFnError for crate::protocol::AckError {
 
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
         let (code, message) = match classify(&value) {
-            FnFailure::Malformed => (INVALID_ARGUMENTS, "This request is malformed.".to_owned()),
-            FnFailure::Server => ("internal", "internal error".to_owned()),
-            FnFailure::Transport => ("transport", value.to_string()),
+            FnFailure::Malformed => (
+                ErrorCode::InvalidArguments,
+                "This request is malformed.".to_owned(),
+            ),
+            FnFailure::Server => (ErrorCode::Internal, "internal error".to_owned()),
+            FnFailure::Transport => (ErrorCode::Transport, value.to_string()),
         };
-        crate::protocol::AckError {
-            code: code.into(),
-            message,
-        }
+        crate::protocol::AckError { code, message }
     }
 }
 
@@ -138,9 +247,6 @@ pub fn wait_in_words(seconds: u64) -> String {
         },
     }
 }
-
-/// The code of a server function call whose arguments could not be decoded.
-pub const INVALID_ARGUMENTS: &str = "invalid_arguments";
 
 /// What a failure inside server_fn's own machinery (not a Haven refusal) means here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,24 +274,6 @@ fn classify(error: &leptos::server_fn::error::ServerFnErrorErr) -> FnFailure {
     }
 }
 
-/// The HTTP status that answers an error code: the one table, for the server functions,
-/// the JSON API and the socket's codes alike (docs/protocol.md). A client's mistake is a
-/// 4xx; 500 means the server itself failed (`internal`), and is also the answer for a code
-/// this table does not know, so that a new code is noticed rather than hidden.
-pub fn http_status(code: &str) -> u16 {
-    match code {
-        INVALID_ARGUMENTS | "invalid_payload" => 400,
-        "unauthenticated" | "invalid_credentials" | "invalid_recovery_code" => 401,
-        "forbidden" | "wrong_role" => 403,
-        "conversation_not_found" | "user_not_found" => 404,
-        "client_id_reused" | "not_accepting_new" => 409,
-        "invalid_input" | "invalid_body" | "empty_body" | "body_too_long" | "invalid_client_id"
-        | "invalid_settings" | "unknown_message" => 422,
-        "rate_limited" => 429,
-        _ => 500,
-    }
-}
-
 /// How long a refused `rate_limited` call should wait before trying again, when the error
 /// does not say: the send limit refills within a second.
 pub const DEFAULT_RETRY_AFTER_SECS: u64 = 1;
@@ -195,7 +283,7 @@ pub const DEFAULT_RETRY_AFTER_SECS: u64 = 1;
 /// server_fn wrote it into the body. `None` for a body that is neither.
 pub fn status_of_encoded_error(body: &[u8]) -> Option<(u16, Option<u64>)> {
     let (code, retry_after) = match serde_json::from_slice::<crate::protocol::AckError>(body) {
-        Ok(ack) => (http_status(&ack.code), DEFAULT_RETRY_AFTER_SECS),
+        Ok(ack) => (ack.code.http_status(), DEFAULT_RETRY_AFTER_SECS),
         Err(_) => {
             let auth = serde_json::from_slice::<AuthError>(body).ok()?;
             let wait = match auth {
@@ -219,22 +307,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_code_has_its_status() {
-        for (code, status) in [
-            ("invalid_arguments", 400),
-            ("invalid_payload", 400),
-            ("unauthenticated", 401),
-            ("forbidden", 403),
-            ("conversation_not_found", 404),
-            ("user_not_found", 404),
-            ("client_id_reused", 409),
-            ("invalid_body", 422),
-            ("invalid_input", 422),
-            ("rate_limited", 429),
-            ("internal", 500),
+    fn each_code_has_its_status_and_its_wire_name() {
+        for (code, name, status) in [
+            (ErrorCode::InvalidArguments, "invalid_arguments", 400),
+            (ErrorCode::InvalidPayload, "invalid_payload", 400),
+            (ErrorCode::Unauthenticated, "unauthenticated", 401),
+            (ErrorCode::Forbidden, "forbidden", 403),
+            (
+                ErrorCode::ConversationNotFound,
+                "conversation_not_found",
+                404,
+            ),
+            (ErrorCode::UserNotFound, "user_not_found", 404),
+            (ErrorCode::ClientIdReused, "client_id_reused", 409),
+            (ErrorCode::InvalidBody, "invalid_body", 422),
+            (ErrorCode::InvalidInput, "invalid_input", 422),
+            (ErrorCode::RateLimited, "rate_limited", 429),
+            (ErrorCode::Internal, "internal", 500),
         ] {
-            assert_eq!(http_status(code), status, "{code}");
+            assert_eq!(code.http_status(), status, "{code}");
+            assert_eq!(code.as_str(), name);
+            let wire = serde_json::to_value(code).unwrap();
+            assert_eq!(wire, serde_json::json!(name), "serialized as its name");
+            assert_eq!(serde_json::from_value::<ErrorCode>(wire).unwrap(), code);
         }
+        let newer: ErrorCode =
+            serde_json::from_value(serde_json::json!("from_the_future")).unwrap();
+        assert_eq!(newer, ErrorCode::Unknown, "a code this build does not know");
     }
 
     #[test]
@@ -255,7 +354,7 @@ mod tests {
     #[test]
     fn encoded_errors_are_read_back() {
         let ack = serde_json::to_vec(&crate::protocol::AckError {
-            code: "forbidden".into(),
+            code: ErrorCode::Forbidden,
             message: "only psychiatrists do that".into(),
         })
         .unwrap();

@@ -232,11 +232,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 args: ServeArgs,
             }
             let ServeOnly { args } = ServeOnly::parse_from(["haven"]);
-            crate::web::serve(Config::resolve(args, cli.database_url)?).await
+            serve(Config::resolve(args, cli.database_url)?).await
         }
-        Some(Command::Serve(args)) => {
-            crate::web::serve(Config::resolve(args, cli.database_url)?).await
-        }
+        Some(Command::Serve(args)) => serve(Config::resolve(args, cli.database_url)?).await,
         Some(Command::Migrate) => {
             open(&cli.database_url).await?;
             println!("migrations applied");
@@ -426,11 +424,21 @@ fn audit_json(row: &AccessRow) -> serde_json::Value {
 
 /// The account service as the CLI uses it: no connections to tell, default throttles.
 fn accounts(db: Db) -> Accounts {
+    let coordinator = crate::coordination::OneNode::new(Default::default());
     Accounts::new(
         db,
-        Default::default(),
+        std::sync::Arc::new(coordinator),
         std::sync::Arc::new(crate::chat::events::NoConnections),
     )
+}
+
+/// Binds the configured address, says where it listens (on stdout: `make run` and the
+/// tests read the first line), and serves until SIGINT or SIGTERM.
+async fn serve(config: Config) -> Result<(), CliError> {
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    println!("Haven is listening on http://{}", listener.local_addr()?);
+    crate::serve(listener, config, crate::web::shutdown_signal()).await?;
+    Ok(())
 }
 
 async fn open(url: &str) -> Result<Db, CliError> {

@@ -7,8 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::auth::session::SessionLifetime;
-use crate::auth::throttle::ThrottleLimits;
-use crate::chat::SendRate;
+use crate::coordination::{self, SendRate, ThrottleLimits};
 use crate::security::client_addr::{Network, TrustedProxies};
 use crate::security::origin::{PublicOrigin, PublicUrlError};
 
@@ -102,9 +101,8 @@ pub struct Config {
     pub session_check: Duration,
     pub header_timeout: Duration,
     pub site_root: PathBuf,
-    pub login_limits: ThrottleLimits,
-    pub send_rate: SendRate,
-    pub presence_grace: Duration,
+    /// Presence grace, the send and typing rates, the sign-in throttle.
+    pub coordination: coordination::Settings,
     pub crisis_resources: Option<PathBuf>,
     pub time_zone: Option<String>,
     pub redis_url: Option<String>,
@@ -132,21 +130,24 @@ impl Config {
             session_check: Duration::from_secs(args.session_check_secs.max(1)),
             header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
             site_root: args.site_root,
-            login_limits: ThrottleLimits {
-                window: Duration::from_secs(args.login_window_secs),
-                per_username: args.login_failures_per_username,
-                max_delay: Duration::from_secs(args.login_max_delay_secs),
-                per_address: args.login_failures_per_address,
-                registrations_per_address: args.registrations_per_address,
+            coordination: coordination::Settings {
+                grace: Duration::from_millis(args.presence_grace_ms),
+                send: SendRate {
+                    per_second: args.send_rate_per_sec,
+                    burst: args.send_burst,
+                },
+                typing: coordination::Settings::TYPING,
+                sign_in: ThrottleLimits {
+                    window: Duration::from_secs(args.login_window_secs),
+                    per_username: args.login_failures_per_username,
+                    max_delay: Duration::from_secs(args.login_max_delay_secs),
+                    per_address: args.login_failures_per_address,
+                    registrations_per_address: args.registrations_per_address,
+                },
             },
-            presence_grace: Duration::from_millis(args.presence_grace_ms),
             crisis_resources: args.crisis_resources,
             time_zone: args.time_zone,
             redis_url: args.redis_url.filter(|url| !url.is_empty()),
-            send_rate: SendRate {
-                per_second: args.send_rate_per_sec,
-                burst: args.send_burst,
-            },
         })
     }
 }

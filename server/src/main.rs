@@ -1,20 +1,7 @@
-//! `haven`: the server binary and its admin commands.
+//! `haven`: parses the command line and runs it (the server and its admin commands live in
+//! the `server` library).
 
-mod auth;
-mod care;
-mod chat;
-mod cli;
-mod cluster;
-mod config;
-mod demo;
-mod metrics;
-mod privacy;
-mod realtime;
-mod report;
-mod security;
-mod state;
-mod store;
-mod web;
+use server::{cli, report};
 
 use clap::Parser;
 

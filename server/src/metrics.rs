@@ -50,12 +50,12 @@ impl Metrics {
     }
 
     /// A request refused or failed with `code` (the ack and log code).
-    pub fn error(&self, code: &'static str) {
+    pub fn error(&self, code: app::error::ErrorCode) {
         *self
             .errors
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .entry(code)
+            .entry(code.as_str())
             .or_default() += 1;
     }
 
@@ -137,7 +137,7 @@ mod tests {
         };
         metrics.batch_committed(1, 1);
         metrics.batch_committed(3, 2);
-        metrics.error("rate_limited");
+        metrics.error(app::error::ErrorCode::RateLimited);
         let text = metrics.render(0, None);
         assert!(
             text.contains("haven_writer_batch_size_bucket{le=\"1\"} 1"),

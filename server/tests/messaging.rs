@@ -7,8 +7,6 @@ use std::time::Duration;
 use common::{client_id, Account, Peer, TestServer};
 use serde_json::{json, Value};
 
-const QUIET: Duration = Duration::from_millis(400);
-
 async fn open(peer: &Peer, with: i64) -> i64 {
     let ack = peer
         .call("conversation:open", json!({ "peerId": with }))
@@ -100,15 +98,20 @@ async fn a_resend_with_the_same_client_id_is_stored_and_emitted_once() {
     let second = send(&s, conversation, &client, "only once").await;
     assert_eq!(first["ok"], true);
     assert_eq!(first, second, "the repeat acks the stored message");
-    let delivered = p.collect("message:new", QUIET).await;
-    assert_eq!(delivered.len(), 1, "emitted once: {delivered:?}");
-
-    let mut fresh = Peer::connect(&server, &doctor, Some(0)).await;
+    // Emitted once: the next message the doctor gets after it is the following one.
+    let next = send(&s, conversation, &client_id(), "and then").await;
     assert_eq!(
-        fresh.collect("message:new", QUIET).await.len(),
-        1,
-        "stored once"
+        p.next_n("message:new", 2).await,
+        [first["message"].clone(), next["message"].clone()]
     );
+    let stored = server
+        .db()
+        .await
+        .number(&format!(
+            "SELECT COUNT(*) FROM messages WHERE conversation_id = {conversation}"
+        ))
+        .await;
+    assert_eq!(stored, 2, "stored once");
 }
 
 #[tokio::test]
@@ -191,10 +194,16 @@ async fn bad_input_gets_a_code_stores_nothing_and_keeps_the_socket() {
     assert_eq!(codes.last().unwrap(), "rate_limited", "{codes:?}");
 
     // Exactly the accepted messages were stored.
-    let mut fresh = Peer::connect(&server, &doctor, Some(0)).await;
-    let stored = fresh.collect("message:new", QUIET).await;
-    assert_eq!(stored.len(), 30, "1 long + 29 quick before the limit");
-    assert!(stored.iter().all(|m| m["body"] != "let me in"));
+    let db = server.db().await;
+    let count = |filter: &str| {
+        format!("SELECT COUNT(*) FROM messages WHERE conversation_id = {conversation} {filter}")
+    };
+    assert_eq!(
+        db.number(&count("")).await,
+        30,
+        "1 long + 29 quick before the limit"
+    );
+    assert_eq!(db.number(&count("AND body = 'let me in'")).await, 0);
 }
 
 #[tokio::test]
@@ -213,8 +222,12 @@ async fn messages_missed_while_offline_arrive_on_reconnect_in_order_once() {
     }
 
     let mut back = Peer::connect(&server, &doctor, Some(seen)).await;
-    let replayed = back.collect("message:new", QUIET).await;
-    assert_eq!(replayed, sent, "exactly the missed messages, in order");
+    let replayed = back.next_n("message:new", 3).await;
+    assert_eq!(replayed, sent, "the missed messages, in order");
+    // A catch-up is queued at once: a message sent now comes right after it, so nothing
+    // else was replayed.
+    let now = send(&s, conversation, &client_id(), "now").await;
+    assert_eq!(back.next("message:new").await, now["message"]);
 }
 
 #[tokio::test]
@@ -333,8 +346,15 @@ async fn acked_messages_survive_a_server_crash() {
     server.restart().await; // SIGKILL right after the ack
 
     let mut p = Peer::connect(&server, &doctor, Some(0)).await;
-    let replayed = p.collect("message:new", QUIET).await;
-    assert_eq!(replayed, vec![ack["message"].clone()]);
+    assert_eq!(p.next("message:new").await, ack["message"]);
+    let stored = server
+        .db()
+        .await
+        .number(&format!(
+            "SELECT COUNT(*) FROM messages WHERE conversation_id = {conversation}"
+        ))
+        .await;
+    assert_eq!(stored, 1);
 }
 
 #[tokio::test]
@@ -408,9 +428,11 @@ async fn concurrent_resends_of_one_client_id_store_one_message() {
             "both acks name the one stored message"
         );
     }
-    assert_eq!(
-        p.collect("message:new", QUIET).await.len(),
-        5,
-        "each emitted once"
-    );
+    // Each emitted once: five distinct messages, then the next one sent.
+    let last = send(&s1, conversation, &client_id(), "after them").await;
+    let delivered = p.next_n("message:new", 6).await;
+    let mut ids: Vec<i64> = delivered.iter().filter_map(|m| m["id"].as_i64()).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 6, "{delivered:?}");
+    assert_eq!(delivered[5], last["message"]);
 }

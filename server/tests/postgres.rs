@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{client_id, Account, Peer, TestServer, PASSWORD};
 use serde_json::json;
 use sqlx::postgres::PgPool;
@@ -248,7 +246,7 @@ async fn haven_import_moves_a_sqlite_service_to_postgres_with_nothing_lost() {
         id: doctor.id,
     };
     let mut d = Peer::connect(&new, &doctor, Some(0)).await;
-    let replayed = d.collect("message:new", Duration::from_millis(600)).await;
+    let replayed = d.next_n("message:new", sent.len()).await;
     assert_eq!(replayed, sent, "every message, unchanged");
     // The aggregates the database keeps came along once, not counted again on the way.
     let (status, list) = new

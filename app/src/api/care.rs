@@ -14,7 +14,7 @@ pub async fn crisis_resources() -> Result<Vec<CrisisResource>, AckError> {
     use_context::<crate::protocol::CrisisList>()
         .map(|list| list.0.to_vec())
         .ok_or_else(|| AckError {
-            code: "internal".into(),
+            code: crate::error::ErrorCode::Internal,
             message: "internal error".into(),
         })
 }

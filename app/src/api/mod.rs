@@ -10,7 +10,7 @@ pub(crate) fn chat_backend(
 ) -> Result<(crate::backend::SharedChatBackend, http::request::Parts), crate::protocol::AckError> {
     use leptos::prelude::use_context;
     let internal = || crate::protocol::AckError {
-        code: "internal".into(),
+        code: crate::error::ErrorCode::Internal,
         message: "internal error".into(),
     };
     let backend = use_context::<crate::backend::SharedChatBackend>().ok_or_else(internal)?;

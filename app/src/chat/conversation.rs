@@ -34,7 +34,7 @@ pub fn ConversationPane() -> impl IntoView {
                         <section class="pane empty-state" role="alert">
                             <h1>"This conversation isn't available"</h1>
                             <p>
-                                {if e.code == "conversation_not_found" {
+                                {if e.code == crate::error::ErrorCode::ConversationNotFound {
                                     "It may have been deleted, or the link is not one of your conversations.".to_owned()
                                 } else {
                                     e.message

@@ -10,13 +10,13 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::outbox::{self, Pending};
-use super::socket::{from_js, Socket};
+use super::socket::Socket;
 use super::store::{ChatStore, Connection};
 use super::timeline::Delivery;
+use crate::protocol::events::{self, client, server};
 use crate::protocol::{
-    events, Ack, ConversationId, ConversationMarked, Done, Mark, MarkRead, Message, MessageId,
-    MessageSent, PresenceSnapshot, PresenceUpdate, ReadStored, ReadUpdate, SendMessage, Timestamp,
-    TypingSignal, TypingUpdate,
+    Ack, ConversationId, Mark, MarkRead, Message, MessageId, MessageSent, SendMessage, Timestamp,
+    TypingSignal,
 };
 
 /// A peer's "typing" shows at most this long after their last signal.
@@ -91,7 +91,7 @@ impl LiveHandle {
                 conversation_id,
                 typing,
             };
-            let _: Option<Ack<Done>> = live.socket.call(events::TYPING, &signal).await;
+            let _ = live.socket.call::<client::Typing>(&signal).await;
         });
     }
 
@@ -149,8 +149,7 @@ impl LiveHandle {
                 conversation_id,
                 last_read_id: id,
             };
-            let _: Option<Ack<ReadStored>> =
-                live.socket.call(events::CONVERSATION_READ, &read).await;
+            let _ = live.socket.call::<client::ConversationRead>(&read).await;
         });
     }
 
@@ -181,8 +180,7 @@ impl LiveHandle {
                 client_id: client_id.clone(),
                 body,
             };
-            let answer: Option<Ack<MessageSent>> =
-                live.socket.call(events::MESSAGE_SEND, &payload).await;
+            let answer = live.socket.call::<client::MessageSend>(&payload).await;
             match answer {
                 Some(Ack::Ok(MessageSent { message })) => {
                     outbox::remove(store.me, &client_id);
@@ -258,7 +256,7 @@ fn listen(
     std::mem::forget(window_event_listener(leptos::ev::offline, on_network));
     {
         let ever_connected = ever_connected.clone();
-        socket.on("connect", move |_| {
+        socket.on_reserved("connect", move |_| {
             ever_connected.set(true);
             store.connection.set(Connection::Connected);
         });
@@ -272,12 +270,12 @@ fn listen(
             })
         };
         let (clock, on_lost) = (clock.clone(), lost.clone());
-        socket.on("disconnect", move |reason| {
+        socket.on_reserved("disconnect", move |reason| {
             clock.disconnected();
             on_lost(reason)
         });
         let retrying = socket.clone();
-        socket.on("connect_error", move |error| {
+        socket.on_reserved("connect_error", move |error| {
             lost(error.clone());
             // A node that cannot reach the others refuses for a moment: try again (the
             // balancer may send this one elsewhere). Other refusals are final.
@@ -297,12 +295,9 @@ fn listen(
     {
         // This node lost its link to the others: reconnect, catching up on what it missed.
         let reconnecting = socket.clone();
-        socket.on(events::RECONNECT, move |_| reconnecting.reconnect());
+        socket.on::<server::Reconnect>(move |_| reconnecting.reconnect());
     }
-    socket.on(events::MESSAGE_NEW, move |payload| {
-        let Some(message) = from_js::<Message>(&payload) else {
-            return;
-        };
+    socket.on::<server::MessageNew>(move |message| {
         last_seen.set(last_seen.get().max(message.id));
         notify(store, &message);
         if !store.receive(&message) {
@@ -319,21 +314,12 @@ fn listen(
             });
         }
     });
-    socket.on(events::PRESENCE, move |payload| {
-        if let Some(update) = from_js::<PresenceUpdate>(&payload) {
-            store.set_presence(update);
-        }
+    socket.on::<server::Presence>(move |update| store.set_presence(update));
+    socket.on::<server::PresenceSnapshot>(move |snapshot| {
+        clock.snapshot_taken(snapshot.at);
+        store.apply_presence_snapshot(&snapshot);
     });
-    socket.on(events::PRESENCE_SNAPSHOT, move |payload| {
-        if let Some(snapshot) = from_js::<PresenceSnapshot>(&payload) {
-            clock.snapshot_taken(snapshot.at);
-            store.apply_presence_snapshot(&snapshot);
-        }
-    });
-    socket.on(events::TYPING, move |payload| {
-        let Some(update) = from_js::<TypingUpdate>(&payload) else {
-            return;
-        };
+    socket.on::<server::Typing>(move |update| {
         if let Some(token) = store.receive_typing(&update) {
             // Expires by itself if the "stopped" signal never comes.
             set_timeout(
@@ -346,15 +332,8 @@ fn listen(
             );
         }
     });
-    socket.on(events::CONVERSATION_READ, move |payload| {
-        if let Some(update) = from_js::<ReadUpdate>(&payload) {
-            store.receive_read(&update);
-        }
-    });
-    socket.on(events::CONVERSATION_MARKED, move |payload| {
-        let Some(update) = from_js::<ConversationMarked>(&payload) else {
-            return;
-        };
+    socket.on::<server::ConversationRead>(move |update| store.receive_read(&update));
+    socket.on::<server::ConversationMarked>(move |update| {
         match update.mark {
             Mark::Handled => store.mark_handled(update.conversation_id),
             Mark::Unread => {
@@ -368,7 +347,7 @@ fn listen(
             }
         }
     });
-    socket.on(events::SYNC_RELOAD, |_| {
+    socket.on::<server::SyncReload>(|_| {
         let _ = window().location().reload();
     });
 }

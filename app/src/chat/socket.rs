@@ -10,7 +10,8 @@ use serde::{de::DeserializeOwned, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::protocol::{HandshakeAuth, MessageId, Timestamp};
+use crate::protocol::events::{ClientEvent, ServerEvent};
+use crate::protocol::{Ack, HandshakeAuth, MessageId, Timestamp};
 
 #[wasm_bindgen]
 extern "C" {
@@ -109,8 +110,19 @@ impl Socket {
         self.inner.open();
     }
 
-    /// Calls `handler` with each `event` payload.
-    pub fn on(&self, event: &str, handler: impl FnMut(JsValue) + 'static) {
+    /// Calls `handler` with each `E` the server sends (a payload that does not decode is
+    /// dropped: it is not one of this build's).
+    pub fn on<E: ServerEvent>(&self, mut handler: impl FnMut(E::Payload) + 'static) {
+        self.on_reserved(E::NAME, move |payload| {
+            if let Some(payload) = from_js::<E::Payload>(&payload) {
+                handler(payload);
+            }
+        });
+    }
+
+    /// Calls `handler` on one of socket.io's own events (`connect`, `disconnect`,
+    /// `connect_error`), with its argument as socket.io gives it.
+    pub fn on_reserved(&self, event: &str, handler: impl FnMut(JsValue) + 'static) {
         let closure = Closure::<dyn FnMut(JsValue)>::new(handler);
         self.inner.on(event, closure.as_ref().unchecked_ref());
         closure.forget();
@@ -125,14 +137,10 @@ impl Socket {
         closure.forget();
     }
 
-    /// Emits with an ack (socket.io-client resends on timeout, up to [`RETRIES`] times).
-    /// `None` if no ack came at all.
-    pub async fn call<T: Serialize, R: DeserializeOwned>(
-        &self,
-        event: &str,
-        payload: &T,
-    ) -> Option<R> {
-        let answer = JsFuture::from(self.inner.emit_with_ack(event, &to_js(payload)))
+    /// Emits `E` and waits for its ack (socket.io-client resends on timeout, up to
+    /// [`RETRIES`] times). `None` if no ack came at all.
+    pub async fn call<E: ClientEvent>(&self, payload: &E::Payload) -> Option<Ack<E::Ack>> {
+        let answer = JsFuture::from(self.inner.emit_with_ack(E::NAME, &to_js(payload)))
             .await
             .ok()?;
         from_js(&answer)

@@ -8,23 +8,135 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::timestamp::{self, Timestamp};
 use super::{ConversationId, Message, MessageId, Person, UserId};
 
-pub const CONVERSATION_OPEN: &str = "conversation:open";
-pub const MESSAGE_SEND: &str = "message:send";
-pub const MESSAGE_NEW: &str = "message:new";
-/// Server → client: the catch-up gap is too large; reload history over HTTP.
-pub const SYNC_RELOAD: &str = "sync:reload";
-/// Server → client: this node's link to the other nodes was interrupted; reconnect (which
-/// catches up from the database, and may land on another node).
-pub const RECONNECT: &str = "sync:reconnect";
 /// The `connect_error` message of a node that cannot serve sockets now: try again shortly.
 pub const UNAVAILABLE: &str = "unavailable: try again";
-pub const PRESENCE: &str = "presence";
-pub const PRESENCE_SNAPSHOT: &str = "presence:snapshot";
-pub const TYPING: &str = "typing";
-pub const CONVERSATION_READ: &str = "conversation:read";
-/// Server → client, to the member's own sockets: they marked a conversation handled or
-/// unread in another tab.
-pub const CONVERSATION_MARKED: &str = "conversation:marked";
+
+/// An event a client emits: its name, the one payload type it carries, and the one type
+/// its ack answers with (inside [`Ack`]). The server registers its handlers by these and
+/// the browser emits by them, so a name cannot be paired with another shape.
+pub trait ClientEvent {
+    /// The event's name on the wire.
+    const NAME: &'static str;
+    /// What `invalid_payload` says when the payload is not this shape.
+    const SHAPE: &'static str;
+    type Payload: Serialize + DeserializeOwned;
+    type Ack: Serialize + DeserializeOwned;
+}
+
+/// An event the server emits: its name and the one payload type it carries.
+pub trait ServerEvent {
+    /// The event's name on the wire.
+    const NAME: &'static str;
+    type Payload: Serialize + DeserializeOwned;
+}
+
+/// Client → server events. `typing` and `conversation:read` are also names of server →
+/// client events (the design's contract); in each direction a name has one shape.
+pub mod client {
+    use super::*;
+
+    /// `conversation:open {peerId}` → `{ok, conversation: {id, peer}}`.
+    pub struct ConversationOpen;
+    impl ClientEvent for ConversationOpen {
+        const NAME: &'static str = "conversation:open";
+        const SHAPE: &'static str = "conversation:open wants {peerId: number}";
+        type Payload = OpenConversation;
+        type Ack = ConversationOpened;
+    }
+
+    /// `message:send {conversationId, clientId, body}` → `{ok, message}` once committed.
+    pub struct MessageSend;
+    impl ClientEvent for MessageSend {
+        const NAME: &'static str = "message:send";
+        const SHAPE: &'static str =
+            "message:send wants {conversationId: number, clientId: string, body: string}";
+        type Payload = SendMessage;
+        type Ack = MessageSent;
+    }
+
+    /// `typing {conversationId, typing}` → `{ok}`; relayed to the other members.
+    pub struct Typing;
+    impl ClientEvent for Typing {
+        const NAME: &'static str = "typing";
+        const SHAPE: &'static str = "typing wants {conversationId: number, typing: boolean}";
+        type Payload = TypingSignal;
+        type Ack = Done;
+    }
+
+    /// `conversation:read {conversationId, lastReadId}` → `{ok, lastReadId}` (the stored
+    /// marker, never lower than before).
+    pub struct ConversationRead;
+    impl ClientEvent for ConversationRead {
+        const NAME: &'static str = "conversation:read";
+        const SHAPE: &'static str =
+            "conversation:read wants {conversationId: number, lastReadId: number}";
+        type Payload = MarkRead;
+        type Ack = ReadStored;
+    }
+}
+
+/// Server → client events.
+pub mod server {
+    use super::*;
+
+    /// A message was stored: to every socket of every member, the sender's included.
+    pub struct MessageNew;
+    impl ServerEvent for MessageNew {
+        const NAME: &'static str = "message:new";
+        type Payload = Message;
+    }
+
+    /// A member started or stopped typing (never to the typist).
+    pub struct Typing;
+    impl ServerEvent for Typing {
+        const NAME: &'static str = "typing";
+        type Payload = TypingUpdate;
+    }
+
+    /// A member's read marker moved.
+    pub struct ConversationRead;
+    impl ServerEvent for ConversationRead {
+        const NAME: &'static str = "conversation:read";
+        type Payload = ReadUpdate;
+    }
+
+    /// Someone this user may see came online or went offline.
+    pub struct Presence;
+    impl ServerEvent for Presence {
+        const NAME: &'static str = "presence";
+        type Payload = PresenceUpdate;
+    }
+
+    /// What a fresh connection learns at once about presence.
+    pub struct PresenceSnapshot;
+    impl ServerEvent for PresenceSnapshot {
+        const NAME: &'static str = "presence:snapshot";
+        type Payload = super::PresenceSnapshot;
+    }
+
+    /// To the member's own sockets: they marked a conversation handled or unread in
+    /// another tab.
+    pub struct ConversationMarked;
+    impl ServerEvent for ConversationMarked {
+        const NAME: &'static str = "conversation:marked";
+        type Payload = super::ConversationMarked;
+    }
+
+    /// The catch-up gap is too large: reload history over HTTP.
+    pub struct SyncReload;
+    impl ServerEvent for SyncReload {
+        const NAME: &'static str = "sync:reload";
+        type Payload = Done;
+    }
+
+    /// This node's link to the other nodes was interrupted: reconnect (which catches up
+    /// from the database, and may land on another node).
+    pub struct Reconnect;
+    impl ServerEvent for Reconnect {
+        const NAME: &'static str = "sync:reconnect";
+        type Payload = Done;
+    }
+}
 
 /// The handshake's `auth`: `lastSeenId` asks for catch-up, `presenceSince` (the server's
 /// clock) for who went offline while the client was away. Both optional; an unreadable
@@ -101,33 +213,12 @@ pub struct MarkRead {
     pub last_read_id: MessageId,
 }
 
-impl SendMessage {
-    /// What `invalid_payload` says for this event.
-    pub const SHAPE: &str =
-        "message:send wants {conversationId: number, clientId: string, body: string}";
-}
-
-impl OpenConversation {
-    /// What `invalid_payload` says for this event.
-    pub const SHAPE: &str = "conversation:open wants {peerId: number}";
-}
-
-impl TypingSignal {
-    /// What `invalid_payload` says for this event.
-    pub const SHAPE: &str = "typing wants {conversationId: number, typing: boolean}";
-}
-
-impl MarkRead {
-    /// What `invalid_payload` says for this event.
-    pub const SHAPE: &str = "conversation:read wants {conversationId: number, lastReadId: number}";
-}
-
 // ---- acks ----
 
 /// `{ok: false, error: {code, message}}` in acks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AckError {
-    pub code: String,
+    pub code: crate::error::ErrorCode,
     pub message: String,
 }
 
@@ -301,7 +392,7 @@ mod tests {
             json!({"ok": true})
         );
         let refused: Ack<Done> = Ack::Err(AckError {
-            code: "rate_limited".into(),
+            code: crate::error::ErrorCode::RateLimited,
             message: "slow down".into(),
         });
         let text = serde_json::to_value(&refused).unwrap();

@@ -5,6 +5,8 @@
 pub mod care;
 pub mod events;
 pub mod privacy;
+#[cfg(feature = "ssr")]
+mod sql;
 pub mod timestamp;
 
 use serde::{Deserialize, Serialize};

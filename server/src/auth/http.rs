@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use app::error::AuthError;
+use app::error::ErrorCode;
 use app::protocol::{PublicUser, Role};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Extension, State};
@@ -53,9 +54,11 @@ impl From<JsonRejection> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, message) = match &self {
-            ApiError::BadRequest(message) => {
-                (StatusCode::BAD_REQUEST, "bad_request", message.clone())
-            }
+            ApiError::BadRequest(message) => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadRequest,
+                message.clone(),
+            ),
             ApiError::Auth(err) => (
                 StatusCode::from_u16(err.http_status())
                     .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),

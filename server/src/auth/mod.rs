@@ -8,4 +8,3 @@ pub mod recovery_code;
 pub mod recovery_http;
 pub mod service;
 pub mod session;
-pub mod throttle;

@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use app::error::{AuthError, Field, FieldError};
+use app::error::{AuthError, ErrorCode, Field, FieldError};
 use app::protocol::{PublicUser, Role, Timestamp, UserId};
 use app::validation::{
     check_bio, check_display_name, check_password, check_username, normalize_username,
@@ -13,14 +13,15 @@ use tower_sessions::Session;
 use super::password;
 use super::recovery_code::RecoveryCode;
 use super::session::{self, SessionLifetime, SessionUser};
-use super::throttle::{Throttle, ThrottleLimits};
 use crate::chat::{ChatEvent, SharedPublisher};
+use crate::coordination::SharedCoordinator;
 use crate::store::{users, Db, StoreError};
 
 /// The account service, shared by all requests.
 pub struct Accounts {
     db: Db,
-    throttle: Throttle,
+    /// The sign-in and registration throttles, on one node or across several.
+    throttle: SharedCoordinator,
     /// Where a session's end is published, so that its connections close.
     publisher: SharedPublisher,
     /// The shorter inactivity limits (shared computers, psychiatrists); none in the CLI.
@@ -88,7 +89,7 @@ fn check_account(account: &NewAccount<'_>) -> Result<(), AuthError> {
 
 /// A throttle's refusal, logged by code (never with the username).
 fn rate_limited(what: &'static str, wait: std::time::Duration) -> AuthError {
-    tracing::info!(code = "rate_limited", what, "throttled");
+    tracing::info!(code = %ErrorCode::RateLimited, what, "throttled");
     AuthError::RateLimited {
         retry_after_secs: wait.as_secs().max(1),
     }
@@ -102,20 +103,15 @@ fn internal(err: impl std::error::Error + 'static) -> AuthError {
 }
 
 impl Accounts {
-    /// The service over `db`, with sign-in attempts limited by `limits`.
-    pub fn new(db: Db, limits: ThrottleLimits, publisher: SharedPublisher) -> Self {
+    /// The service over `db`, with sign-in attempts and registrations limited by
+    /// `coordinator`.
+    pub fn new(db: Db, coordinator: SharedCoordinator, publisher: SharedPublisher) -> Self {
         Self {
             db,
-            throttle: Throttle::new(limits),
+            throttle: coordinator,
             publisher,
             lifetime: None,
         }
-    }
-
-    /// Counts sign-ins and registrations in Redis for every node (`None`: in memory).
-    pub fn with_shared_throttle(mut self, redis: Option<crate::cluster::Redis>) -> Self {
-        self.throttle = self.throttle.shared_through(redis);
-        self
     }
 
     /// Sessions started from now on get the shorter inactivity limits of `lifetime`.
@@ -146,7 +142,7 @@ impl Accounts {
         // the database (PostgreSQL's `text` cannot even hold a NUL) see it. The shape is
         // public, so answering at once tells nothing.
         if check_username(&username).is_err() {
-            tracing::info!(code = "invalid_credentials", "sign-in refused");
+            tracing::info!(code = %ErrorCode::InvalidCredentials, "sign-in refused");
             return Err(AuthError::InvalidCredentials);
         }
         // Reserved before the hash: parallel attempts are counted before any is judged.
@@ -169,12 +165,12 @@ impl Accounts {
             .map_err(internal)?;
         let Some(user) = record.filter(|_| matches) else {
             // The reservation stays counted as a failure.
-            tracing::info!(code = "invalid_credentials", "sign-in refused");
+            tracing::info!(code = %ErrorCode::InvalidCredentials, "sign-in refused");
             return Err(AuthError::InvalidCredentials);
         };
-        self.throttle.succeeded(attempt).await;
+        self.throttle.sign_in_succeeded(attempt).await;
         if let Some(expected) = expected.filter(|role| *role != user.role) {
-            tracing::info!(code = "wrong_role", user = %user.id, "sign-in on the other role's page");
+            tracing::info!(code = %ErrorCode::WrongRole, user = %user.id, "sign-in on the other role's page");
             return Err(AuthError::WrongRole {
                 expected,
                 actual: user.role,
@@ -249,7 +245,7 @@ impl Accounts {
         })?;
         let username = normalize_username(form.username);
         if check_username(&username).is_err() {
-            tracing::info!(code = "invalid_recovery_code", "recovery refused");
+            tracing::info!(code = %ErrorCode::InvalidRecoveryCode, "recovery refused");
             return Err(AuthError::InvalidRecoveryCode);
         }
         let attempt = self
@@ -267,10 +263,10 @@ impl Accounts {
             .await
             .map_err(internal)?;
         let (Some(user), Some(used), true) = (record, stored, matches) else {
-            tracing::info!(code = "invalid_recovery_code", "recovery refused");
+            tracing::info!(code = %ErrorCode::InvalidRecoveryCode, "recovery refused");
             return Err(AuthError::InvalidRecoveryCode);
         };
-        self.throttle.succeeded(attempt).await;
+        self.throttle.sign_in_succeeded(attempt).await;
         let next = RecoveryCode::generate();
         let password_hash = password::hash(form.new_password.to_owned())
             .await
@@ -283,7 +279,7 @@ impl Accounts {
             .map_err(internal)?;
         if !spent {
             // Another request spent the same code a moment ago.
-            tracing::info!(code = "invalid_recovery_code", user = %user.id, "recovery code already used");
+            tracing::info!(code = %ErrorCode::InvalidRecoveryCode, user = %user.id, "recovery code already used");
             return Err(AuthError::InvalidRecoveryCode);
         }
         let ended = self.end_every_session(user.id).await?;
@@ -334,7 +330,7 @@ impl Accounts {
             .map_err(internal)?
             .ok_or(AuthError::Unauthenticated)?;
         if user.role != Role::Student {
-            tracing::info!(code = "forbidden", user = %user.id, what, "refused");
+            tracing::info!(code = %ErrorCode::Forbidden, user = %user.id, what, "refused");
             return Err(AuthError::NotAllowed);
         }
         let record = users::find_by_id(&self.db, user.id)
@@ -351,10 +347,10 @@ impl Accounts {
             .await
             .map_err(internal)?;
         if !matches {
-            tracing::info!(code = "invalid_credentials", user = %user.id, what, "refused");
+            tracing::info!(code = %ErrorCode::InvalidCredentials, user = %user.id, what, "refused");
             return Err(invalid(Field::Password, "That is not your password."));
         }
-        self.throttle.succeeded(attempt).await;
+        self.throttle.sign_in_succeeded(attempt).await;
         Ok(user.id)
     }
 

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use app::backend::{ChatBackend, ConversationPage};
+use app::error::ErrorCode;
 use app::protocol::{
     AccountSettings, AckError, AvailabilityForm, AvailabilitySettings, ConversationId,
     ConversationList, Message, MessageId, Person, PresenceUpdate, Unsent, UserId,
@@ -25,7 +26,7 @@ pub struct FormChat {
 
 fn unauthenticated() -> AckError {
     AckError {
-        code: "unauthenticated".into(),
+        code: ErrorCode::Unauthenticated,
         message: "Please sign in.".into(),
     }
 }
@@ -81,7 +82,7 @@ async fn user_of(req: &Parts) -> Result<SessionUser, AckError> {
         Err(e) => {
             tracing::error!(error = %crate::report::chain(&e), "session read failed");
             Err(AckError {
-                code: "internal".into(),
+                code: ErrorCode::Internal,
                 message: "internal error".into(),
             })
         }

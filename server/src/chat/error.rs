@@ -1,5 +1,6 @@
 //! What can go wrong in a chat operation, with the stable code each answers with.
 
+use app::error::ErrorCode;
 use app::protocol::AckError;
 use thiserror::Error;
 
@@ -50,29 +51,29 @@ pub enum ChatError {
 
 impl ChatError {
     /// The stable machine-readable code (docs/protocol.md).
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            ChatError::InvalidPayload(_) => "invalid_payload",
-            ChatError::InvalidClientId => "invalid_client_id",
-            ChatError::EmptyBody => "empty_body",
-            ChatError::BodyTooLong => "body_too_long",
-            ChatError::InvalidBody(_) => "invalid_body",
-            ChatError::ConversationNotFound => "conversation_not_found",
-            ChatError::UserNotFound => "user_not_found",
-            ChatError::ClientIdReused => "client_id_reused",
-            ChatError::RateLimited => "rate_limited",
-            ChatError::UnknownMessage => "unknown_message",
-            ChatError::NotAcceptingNew => "not_accepting_new",
-            ChatError::NotPsychiatrist | ChatError::NotStudent => "forbidden",
-            ChatError::InvalidSettings(_) => "invalid_settings",
-            ChatError::Store(_) => "internal",
+            ChatError::InvalidPayload(_) => ErrorCode::InvalidPayload,
+            ChatError::InvalidClientId => ErrorCode::InvalidClientId,
+            ChatError::EmptyBody => ErrorCode::EmptyBody,
+            ChatError::BodyTooLong => ErrorCode::BodyTooLong,
+            ChatError::InvalidBody(_) => ErrorCode::InvalidBody,
+            ChatError::ConversationNotFound => ErrorCode::ConversationNotFound,
+            ChatError::UserNotFound => ErrorCode::UserNotFound,
+            ChatError::ClientIdReused => ErrorCode::ClientIdReused,
+            ChatError::RateLimited => ErrorCode::RateLimited,
+            ChatError::UnknownMessage => ErrorCode::UnknownMessage,
+            ChatError::NotAcceptingNew => ErrorCode::NotAcceptingNew,
+            ChatError::NotPsychiatrist | ChatError::NotStudent => ErrorCode::Forbidden,
+            ChatError::InvalidSettings(_) => ErrorCode::InvalidSettings,
+            ChatError::Store(_) => ErrorCode::Internal,
         }
     }
 
     /// The error as carried in an ack.
     pub fn to_ack(&self) -> AckError {
         AckError {
-            code: self.code().to_owned(),
+            code: self.code(),
             message: self.to_string(),
         }
     }
@@ -89,7 +90,7 @@ impl ChatError {
                 "chat operation failed"
             ),
             refusal => {
-                tracing::info!(operation, user = %user, code = refusal.code(), "chat operation refused")
+                tracing::info!(operation, user = %user, code = %refusal.code(), "chat operation refused")
             }
         }
     }

@@ -7,7 +7,6 @@ pub mod backend;
 mod error;
 pub mod events;
 pub mod export;
-mod limiter;
 mod members;
 pub mod presence;
 mod wire;
@@ -25,9 +24,9 @@ use app::protocol::{
 
 pub use error::ChatError;
 pub use events::{Audience, ChatEvent, Connection, Publisher, SharedPublisher};
-pub use limiter::{SendLimiter, SendRate};
 
 use crate::care::Care;
+use crate::coordination::{Limit, SharedCoordinator};
 use crate::store::writer::MessageWriter;
 use crate::store::{access, conversations, messages, users, Db, StoreError};
 use members::Members;
@@ -63,9 +62,8 @@ pub struct Chat {
     db: Db,
     writer: MessageWriter,
     publisher: SharedPublisher,
-    limiter: SendLimiter,
-    /// Typing signals per user: a client sends one every few seconds at most.
-    typing_limiter: SendLimiter,
+    /// Presence and the per-user limits, on one node or across several.
+    coordinator: SharedCoordinator,
     members: Members,
     presence: Arc<Presence>,
     care: Arc<Care>,
@@ -122,23 +120,18 @@ pub fn parse_client_id(raw: &str) -> Result<ClientId, ChatError> {
 }
 
 impl Chat {
-    /// The service over `db`, limiting sends to `rate` per user, publishing through
-    /// `publisher`; a user stays online `presence_grace` after their last connection. With
-    /// `redis`, presence and the limits are shared with the other nodes. Fails if the
-    /// message writer cannot start.
+    /// The service over `db`, publishing through `publisher`, counting presence and
+    /// limits through `coordinator`. Fails if the message writer cannot start.
     pub fn new(
         db: Db,
-        rate: SendRate,
         publisher: SharedPublisher,
-        presence_grace: std::time::Duration,
+        coordinator: SharedCoordinator,
         care: Arc<Care>,
-        redis: Option<crate::cluster::Redis>,
     ) -> Result<Self, StoreError> {
         let presence = Arc::new(Presence::new(
             db.clone(),
             publisher.clone(),
-            presence_grace,
-            redis.clone(),
+            coordinator.clone(),
         ));
         presence.start();
         Ok(Self {
@@ -149,12 +142,7 @@ impl Chat {
             members: Members::new(db.clone()),
             db,
             publisher,
-            limiter: SendLimiter::new(rate).shared_through(redis.clone(), "send"),
-            typing_limiter: SendLimiter::new(SendRate {
-                per_second: 2.0,
-                burst: 6.0,
-            })
-            .shared_through(redis, "typing"),
+            coordinator,
         })
     }
 
@@ -204,7 +192,7 @@ impl Chat {
             .members
             .of_if_member(sender, request.conversation_id)
             .await?;
-        if !self.limiter.acquire(sender).await {
+        if !self.coordinator.take(Limit::Send, sender).await {
             return Err(ChatError::RateLimited);
         }
         let new = messages::NewMessage {
@@ -535,7 +523,7 @@ impl Chat {
         typing: bool,
     ) -> Result<(), ChatError> {
         let members = self.members.of_if_member(user, conversation).await?;
-        if !self.typing_limiter.acquire(user).await {
+        if !self.coordinator.take(Limit::Typing, user).await {
             return Err(ChatError::RateLimited);
         }
         let others: Arc<[UserId]> = members.iter().copied().filter(|m| *m != user).collect();
@@ -757,7 +745,7 @@ mod tests {
             "c1\u{85}c",
         ] {
             let err = clean_body(bad).unwrap_err();
-            assert_eq!(err.code(), "invalid_body", "{bad:?}");
+            assert_eq!(err.code(), app::error::ErrorCode::InvalidBody, "{bad:?}");
             assert!(
                 !err.to_string().contains(bad),
                 "the refusal never quotes the body"

@@ -1,5 +1,5 @@
 //! The rate limits, kept in Redis so that a second node is not a second quota: the same
-//! rules as the in-memory versions (`chat::limiter`, `auth::throttle`), each decision one
+//! rules as the in-memory versions (`coordination::{Buckets, Throttle}`), each decision one
 //! Lua script on the Redis server's clock.
 //!
 //! Keys (after [`super::PREFIX`]), each expiring once it no longer limits anything:
@@ -16,6 +16,7 @@ use app::protocol::UserId;
 use fred::types::scripts::Script;
 
 use super::{script, ClusterError, Redis, PREFIX};
+use crate::coordination::{SendRate, SignInReservation, ThrottleLimits};
 
 static TAKE_TOKEN: LazyLock<Script> = LazyLock::new(|| {
     script(
@@ -38,9 +39,9 @@ pub async fn take_token(
     redis: &Redis,
     kind: &str,
     user: UserId,
-    per_second: f64,
-    burst: f64,
+    rate: SendRate,
 ) -> Result<bool, ClusterError> {
+    let SendRate { per_second, burst } = rate;
     let key = format!("{PREFIX}rate:{kind}:{user}");
     let taken: i64 = TAKE_TOKEN
         .evalsha_with_reload(
@@ -106,25 +107,12 @@ static RESERVE_REGISTRATION: LazyLock<Script> = LazyLock::new(|| {
     ))
 });
 
-/// The limits of the sign-in throttle, as `auth::throttle::ThrottleLimits` sets them.
-#[derive(Debug, Clone, Copy)]
-pub struct SignInLimits {
-    pub window: Duration,
-    pub per_username: u32,
-    pub max_delay: Duration,
-    pub per_address: usize,
-}
-
-/// A reserved sign-in attempt: what [`sign_in_succeeded`] takes back.
-#[derive(Debug, Clone)]
-pub struct SignInAttempt {
-    name_key: String,
-    address_key: String,
-    attempt: String,
-}
-
 fn name_key(username: &str) -> String {
     format!("{PREFIX}signin:name:{username}")
+}
+
+fn address_key(address: IpAddr) -> String {
+    format!("{PREFIX}signin:addr:{address}")
 }
 
 /// Reserves a sign-in attempt (counted as a failure until it succeeds), or answers how long
@@ -133,41 +121,49 @@ pub async fn reserve_sign_in(
     redis: &Redis,
     username: &str,
     address: IpAddr,
-    limits: SignInLimits,
-) -> Result<Result<SignInAttempt, Duration>, ClusterError> {
-    let attempt = SignInAttempt {
-        name_key: name_key(username),
-        address_key: format!("{PREFIX}signin:addr:{address}"),
-        attempt: uuid::Uuid::new_v4().simple().to_string(),
-    };
+    limits: ThrottleLimits,
+) -> Result<Result<SignInReservation, Duration>, ClusterError> {
+    let attempt = uuid::Uuid::new_v4().simple().to_string();
     let args = vec![
         limits.per_username.to_string(),
         limits.max_delay.as_millis().to_string(),
         limits.window.as_millis().to_string(),
         limits.per_address.to_string(),
-        attempt.attempt.clone(),
+        attempt.clone(),
     ];
     let (wait, _at): (i64, i64) = RESERVE_SIGN_IN
         .evalsha_with_reload(
             redis.commands(),
-            vec![attempt.name_key.clone(), attempt.address_key.clone()],
+            vec![name_key(username), address_key(address)],
             args,
         )
         .await?;
     Ok(match wait {
-        0 => Ok(attempt),
+        0 => Ok(SignInReservation {
+            username: username.to_owned(),
+            address,
+            at: tokio::time::Instant::now(),
+            shared: Some(attempt),
+        }),
         ms => Err(Duration::from_millis(ms.unsigned_abs())),
     })
 }
 
 /// The reserved attempt succeeded: the username starts afresh and the address is not
 /// charged for it.
-pub async fn sign_in_succeeded(redis: &Redis, attempt: &SignInAttempt) -> Result<(), ClusterError> {
+pub async fn sign_in_succeeded(
+    redis: &Redis,
+    reservation: &SignInReservation,
+) -> Result<(), ClusterError> {
+    let attempt = reservation.shared.clone().unwrap_or_default();
     let _: i64 = SIGN_IN_SUCCEEDED
         .evalsha_with_reload(
             redis.commands(),
-            vec![attempt.name_key.clone(), attempt.address_key.clone()],
-            vec![attempt.attempt.clone()],
+            vec![
+                name_key(&reservation.username),
+                address_key(reservation.address),
+            ],
+            vec![attempt],
         )
         .await?;
     Ok(())

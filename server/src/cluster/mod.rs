@@ -4,13 +4,15 @@
 //! - Socket.IO fan-out: `realtime` mounts the Redis adapter on the subscriber connection made
 //!   here; it carries every emit to the nodes holding the room's sockets.
 //! - [`health`]: whether this node can rely on Redis now (the watchdog).
-//! - [`presence`]: socket counts per user across nodes, grace periods and each node's lease,
-//!   kept by atomic Lua scripts.
-//! - [`limits`]: the sign-in, registration, send and typing limits, shared by all nodes.
+//! - [`Nodes`]: the domain's coordination port (`coordination::Coordinator`) for several
+//!   nodes, over [`presence`] (socket counts per user across nodes, grace periods and each
+//!   node's lease, kept by atomic Lua scripts) and [`limits`] (the sign-in, registration,
+//!   send and typing limits, shared by all nodes).
 //!
 //! Every time in Redis comes from the Redis server's own clock (`TIME` inside the scripts),
 //! never from a node's: leases and windows then mean the same on every node.
 
+mod coordinator;
 pub mod health;
 pub mod limits;
 pub mod presence;
@@ -24,6 +26,7 @@ use fred::types::config::UnresponsiveConfig;
 use fred::types::RespVersion;
 use thiserror::Error;
 
+pub use coordinator::Nodes;
 pub use health::Health;
 
 /// A command that gets no answer within this time fails (fred would otherwise queue it for

@@ -7,9 +7,8 @@
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 
-use app::protocol::events;
+use app::protocol::events::{server, ServerEvent};
 use async_trait::async_trait;
-use serde::Serialize;
 use socketioxide::adapter::Adapter;
 use socketioxide::socket::Sid;
 use socketioxide::SocketIo;
@@ -39,15 +38,15 @@ fn rooms(audience: Audience) -> Vec<String> {
     }
 }
 
-/// Emits `payload` once, encoded once, to every socket in `rooms` but `except`; `false` if
-/// it could not be handed over.
-async fn emit<A: Adapter>(
+/// Emits the server event `E` once, encoded once, to every socket in `rooms` but
+/// `except`; `false` if it could not be handed over.
+async fn emit<E: ServerEvent, A: Adapter>(
     io: &SocketIo<A>,
-    event: &'static str,
     rooms: Vec<String>,
     except: Option<Connection>,
-    payload: &impl Serialize,
+    payload: &E::Payload,
 ) -> bool {
+    let event = E::NAME;
     if rooms.is_empty() {
         return true;
     }
@@ -70,19 +69,19 @@ async fn emit<A: Adapter>(
 async fn deliver<A: Adapter>(io: &SocketIo<A>, event: ChatEvent) -> bool {
     match event {
         ChatEvent::MessageStored { message, to } => {
-            emit(io, events::MESSAGE_NEW, rooms(to), None, &message).await
+            emit::<server::MessageNew, _>(io, rooms(to), None, &message).await
         }
         ChatEvent::Typing { update, to } => {
-            emit(io, events::TYPING, rooms(to), None, &update).await
+            emit::<server::Typing, _>(io, rooms(to), None, &update).await
         }
         ChatEvent::Read { update, to, except } => {
-            emit(io, events::CONVERSATION_READ, rooms(to), except, &update).await
+            emit::<server::ConversationRead, _>(io, rooms(to), except, &update).await
         }
         ChatEvent::Presence { update, to } => {
-            emit(io, events::PRESENCE, rooms(to), None, &update).await
+            emit::<server::Presence, _>(io, rooms(to), None, &update).await
         }
         ChatEvent::Marked { update, to } => {
-            emit(io, events::CONVERSATION_MARKED, rooms(to), None, &update).await
+            emit::<server::ConversationMarked, _>(io, rooms(to), None, &update).await
         }
         ChatEvent::SessionEnded { session } => {
             if let Err(e) = io.to(session_room(&session)).disconnect().await {

@@ -1,6 +1,7 @@
 //! The connect middleware: a socket is accepted only with a valid session cookie and, from a
 //! browser, only from the site's own origin (the same rule as HTTP state changes).
 
+use app::error::ErrorCode;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State};
 use thiserror::Error;
@@ -35,14 +36,14 @@ pub async fn authenticate<A: Adapter>(
         .as_ref()
         .is_some_and(|health| !health.is_up())
     {
-        tracing::info!(code = "unavailable", "socket refused: Redis unreachable");
-        crate::metrics::METRICS.error("unavailable");
+        tracing::info!(code = %ErrorCode::Unavailable, "socket refused: Redis unreachable");
+        crate::metrics::METRICS.error(ErrorCode::Unavailable);
         return Err(HandshakeError::Unavailable);
     }
     let headers = &socket.req_parts().headers;
     if realtime.origin.judge(headers) == Verdict::Foreign {
-        tracing::info!(code = "forbidden_origin", "socket refused");
-        crate::metrics::METRICS.error("forbidden_origin");
+        tracing::info!(code = %ErrorCode::ForbiddenOrigin, "socket refused");
+        crate::metrics::METRICS.error(ErrorCode::ForbiddenOrigin);
         return Err(HandshakeError::ForbiddenOrigin);
     }
     let session = session::socket_session(&realtime.sessions, headers)
@@ -53,8 +54,8 @@ pub async fn authenticate<A: Adapter>(
         })?
         .filter(|s| !session::outlived(s.signed_in_at, realtime.session_absolute))
         .ok_or_else(|| {
-            tracing::info!(code = "unauthenticated", "socket refused");
-            crate::metrics::METRICS.error("unauthenticated");
+            tracing::info!(code = %ErrorCode::Unauthenticated, "socket refused");
+            crate::metrics::METRICS.error(ErrorCode::Unauthenticated);
             HandshakeError::Unauthenticated
         })?;
     // The socket will receive every conversation of the user: recorded before it joins.

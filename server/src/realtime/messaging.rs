@@ -1,61 +1,110 @@
-//! Socket events for conversations and messages. Each handler decodes its payload into the
-//! shared protocol type, calls one [`Chat`] method and acks; deliveries are the domain's (it
+//! Socket events for conversations and messages. Each client event ([`ClientEvent`]) is
+//! registered with [`on`], which decodes its one payload type, calls its handler (one
+//! [`Chat`] method) and acks with its one ack type; deliveries are the domain's (it
 //! publishes through the port). A payload that does not decode is answered
 //! `invalid_payload` with the shape the event wants, never dropped silently.
 
+use std::future::Future;
+use std::sync::Arc;
+
+use app::protocol::events::{client, server, ClientEvent, ServerEvent};
 use app::protocol::{
-    events, Ack, ConversationOpened, Done, MarkRead, Message, MessageId, MessageSent, Object,
-    OpenConversation, OpenedConversation, ReadStored, SendMessage, TypingSignal, UserId,
+    Ack, ConversationOpened, Done, MarkRead, MessageId, MessageSent, Object, OpenConversation,
+    OpenedConversation, ReadStored, SendMessage, TypingSignal, UserId,
 };
-use serde::Serialize;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Extension, SocketRef, State, TryData};
 
 use super::Realtime;
-use crate::auth::session::SocketSession;
+use crate::auth::session::{SessionUser, SocketSession};
 use crate::chat::{parse_client_id, Chat, ChatError, Connection, Replay, SendRequest};
+#[cfg(test)]
+use app::error::ErrorCode;
 
-/// A decoded payload (a JSON object), or `invalid_payload` saying what the event wants.
-fn decoded<T, E>(payload: Result<Object<T>, E>, shape: &'static str) -> Result<T, ChatError> {
-    payload
-        .map(|Object(payload)| payload)
-        .map_err(|_| ChatError::InvalidPayload(shape))
+/// Who emitted a client event, and where: what a handler gets beside the payload.
+pub struct Caller<A: Adapter> {
+    pub socket: SocketRef<A>,
+    pub chat: Arc<Chat>,
+    pub user: SessionUser,
 }
 
-/// Answers an event with `{ok: true, ...value}` or `{ok: false, error}`, logging a refusal
-/// by its code (never with the payload) or a failure with its causes.
-fn answer<T: Serialize, A: Adapter>(
-    ack: AckSender<A>,
-    event: &str,
-    user: UserId,
-    result: Result<T, ChatError>,
-) {
-    let ack_result = ack.send(&Ack::from(result.map_err(|err| {
-        err.log(event, user);
-        err.to_ack()
-    })));
-    if let Err(e) = ack_result {
-        tracing::debug!(event, error = %e, "ack not delivered");
-    }
+/// Registers `handler` for the client event `E` on `socket`: decodes `E::Payload`
+/// (anything but such an object is `invalid_payload`, saying `E::SHAPE`), runs the
+/// handler, and acks `{ok: true, ...E::Ack}` or `{ok: false, error}`, logging a refusal by
+/// its code (never with the payload) or a failure with its causes.
+pub fn on<E, A, H, Fut>(socket: &SocketRef<A>, handler: H)
+where
+    E: ClientEvent + 'static,
+    E::Payload: Send + Sync + 'static,
+    E::Ack: Send + 'static,
+    A: Adapter,
+    H: Fn(Caller<A>, E::Payload) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<E::Ack, ChatError>> + Send + 'static,
+{
+    socket.on(
+        E::NAME,
+        move |socket: SocketRef<A>,
+              TryData(payload): TryData<Object<E::Payload>>,
+              ack: AckSender<A>,
+              State(realtime): State<Realtime>,
+              Extension(session): Extension<SocketSession>| {
+            let handler = handler.clone();
+            async move {
+                let user = session.user;
+                let result = match decoded::<E, _>(payload) {
+                    Ok(payload) => {
+                        let chat = realtime.chat;
+                        handler(Caller { socket, chat, user }, payload).await
+                    }
+                    Err(refused) => Err(refused),
+                };
+                let ack_result = ack.send(&Ack::from(result.map_err(|err| {
+                    err.log(E::NAME, user.id);
+                    err.to_ack()
+                })));
+                if let Err(e) = ack_result {
+                    tracing::debug!(event = E::NAME, error = %e, "ack not delivered");
+                }
+            }
+        },
+    );
+}
+
+/// Emits the server event `E` to one socket.
+pub fn emit<E: ServerEvent, A: Adapter>(
+    socket: &SocketRef<A>,
+    payload: &E::Payload,
+) -> Result<(), socketioxide::SendError> {
+    socket.emit(E::NAME, payload)
+}
+
+/// A decoded payload (a JSON object), or `invalid_payload` saying what the event wants.
+fn decoded<E: ClientEvent, Err>(
+    payload: Result<Object<E::Payload>, Err>,
+) -> Result<E::Payload, ChatError> {
+    payload
+        .map(|Object(payload)| payload)
+        .map_err(|_| ChatError::InvalidPayload(E::SHAPE))
+}
+
+/// Registers every chat event of a socket.
+pub fn attach<A: Adapter>(socket: &SocketRef<A>) {
+    on::<client::MessageSend, _, _, _>(socket, send::<A>);
+    on::<client::ConversationOpen, _, _, _>(socket, open::<A>);
+    on::<client::Typing, _, _, _>(socket, typing::<A>);
+    on::<client::ConversationRead, _, _, _>(socket, read::<A>);
 }
 
 /// `conversation:open {peerId}` → `{ok, conversation: {id, peer}}`.
-pub async fn on_open<A: Adapter>(
-    TryData(payload): TryData<Object<OpenConversation>>,
-    ack: AckSender<A>,
-    State(realtime): State<Realtime>,
-    Extension(session): Extension<SocketSession>,
-) {
-    let user = session.user;
-    let result = async {
-        let OpenConversation { peer_id } = decoded(payload, OpenConversation::SHAPE)?;
-        let (id, peer) = realtime.chat.open(user.id, user.role, peer_id).await?;
-        Ok(ConversationOpened {
-            conversation: OpenedConversation { id, peer },
-        })
-    }
-    .await;
-    answer(ack, events::CONVERSATION_OPEN, user.id, result);
+async fn open<A: Adapter>(
+    caller: Caller<A>,
+    OpenConversation { peer_id }: OpenConversation,
+) -> Result<ConversationOpened, ChatError> {
+    let user = caller.user;
+    let (id, peer) = caller.chat.open(user.id, user.role, peer_id).await?;
+    Ok(ConversationOpened {
+        conversation: OpenedConversation { id, peer },
+    })
 }
 
 /// The request a `message:send` payload makes.
@@ -69,67 +118,43 @@ fn send_request(payload: SendMessage) -> Result<SendRequest, ChatError> {
 
 /// `message:send {conversationId, clientId, body}` → `{ok, message}` once committed; every
 /// socket of every member gets `message:new` (a repeat is acked, not delivered again).
-pub async fn on_send<A: Adapter>(
-    TryData(payload): TryData<Object<SendMessage>>,
-    ack: AckSender<A>,
-    State(realtime): State<Realtime>,
-    Extension(session): Extension<SocketSession>,
-) {
-    let user = session.user.id;
-    let result = async {
-        let request = send_request(decoded(payload, SendMessage::SHAPE)?)?;
-        let message = realtime.chat.send(user, request).await?;
-        Ok(MessageSent { message })
-    }
-    .await;
-    answer(ack, events::MESSAGE_SEND, user, result);
+async fn send<A: Adapter>(
+    caller: Caller<A>,
+    payload: SendMessage,
+) -> Result<MessageSent, ChatError> {
+    let request = send_request(payload)?;
+    let message = caller.chat.send(caller.user.id, request).await?;
+    Ok(MessageSent { message })
 }
 
 /// `typing {conversationId, typing}` → relayed as `typing {conversationId, userId, typing}`
 /// to the other members' sockets only (never to the typist's), then acked `{ok: true}`.
-pub async fn on_typing<A: Adapter>(
-    TryData(payload): TryData<Object<TypingSignal>>,
-    ack: AckSender<A>,
-    State(realtime): State<Realtime>,
-    Extension(session): Extension<SocketSession>,
-) {
-    let user = session.user.id;
-    let result = async {
-        let signal = decoded(payload, TypingSignal::SHAPE)?;
-        realtime
-            .chat
-            .typing(user, signal.conversation_id, signal.typing)
-            .await?;
-        Ok(Done {})
-    }
-    .await;
-    answer(ack, events::TYPING, user, result);
+async fn typing<A: Adapter>(caller: Caller<A>, signal: TypingSignal) -> Result<Done, ChatError> {
+    let (user, conversation) = (caller.user.id, signal.conversation_id);
+    caller
+        .chat
+        .typing(user, conversation, signal.typing)
+        .await?;
+    Ok(Done {})
 }
 
 /// `conversation:read {conversationId, lastReadId}` → stores the marker (never backwards),
 /// acks `{ok, lastReadId}` with the stored value; the other members and the reader's other
 /// sockets are told.
-pub async fn on_read<A: Adapter>(
-    socket: SocketRef<A>,
-    TryData(payload): TryData<Object<MarkRead>>,
-    ack: AckSender<A>,
-    State(realtime): State<Realtime>,
-    Extension(session): Extension<SocketSession>,
-) {
-    let user = session.user.id;
-    let result = async {
-        let read = decoded(payload, MarkRead::SHAPE)?;
-        let from = Connection(socket.id.to_string());
-        let marker = realtime
-            .chat
-            .mark_read(user, read.conversation_id, read.last_read_id, Some(from))
-            .await?;
-        Ok(ReadStored {
-            last_read_id: marker,
-        })
-    }
-    .await;
-    answer(ack, events::CONVERSATION_READ, user, result);
+async fn read<A: Adapter>(caller: Caller<A>, read: MarkRead) -> Result<ReadStored, ChatError> {
+    let from = Connection(caller.socket.id.to_string());
+    let marker = caller
+        .chat
+        .mark_read(
+            caller.user.id,
+            read.conversation_id,
+            read.last_read_id,
+            Some(from),
+        )
+        .await?;
+    Ok(ReadStored {
+        last_read_id: marker,
+    })
 }
 
 /// Replays, in id order, what the user missed since `lastSeenId`, or tells the client to
@@ -147,7 +172,7 @@ pub async fn replay<A: Adapter>(
     match chat.replay(user, after).await {
         Ok(Replay::Messages(messages)) => {
             for message in &messages {
-                if let Err(err) = socket.emit::<Message>(events::MESSAGE_NEW, message) {
+                if let Err(err) = emit::<server::MessageNew, _>(socket, message) {
                     // Its queue is full or it is gone: a client still there reconnects and
                     // catches up from the newest message it did receive.
                     tracing::warn!(user = %user, error = %err, "catch-up cut short: disconnecting");
@@ -157,11 +182,11 @@ pub async fn replay<A: Adapter>(
             }
         }
         Ok(Replay::TooLarge) => {
-            let _ = socket.emit(events::SYNC_RELOAD, &Done {});
+            let _ = emit::<server::SyncReload, _>(socket, &Done {});
         }
         Err(err) => {
             err.log("catch-up", user);
-            let _ = socket.emit(events::SYNC_RELOAD, &Done {});
+            let _ = emit::<server::SyncReload, _>(socket, &Done {});
         }
     }
 }
@@ -169,15 +194,16 @@ pub async fn replay<A: Adapter>(
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
-    use serde::de::DeserializeOwned;
     use serde_json::{json, Value};
 
     use super::*;
     use crate::chat::clean_body;
 
     /// Decodes as the handlers do (`TryData` is serde over the event's JSON).
-    fn decode<T: DeserializeOwned>(payload: &Value, shape: &'static str) -> Result<T, ChatError> {
-        decoded(serde_json::from_value::<Object<T>>(payload.clone()), shape)
+    fn decode<E: ClientEvent>(payload: &Value) -> Result<E::Payload, ChatError> {
+        decoded::<E, _>(serde_json::from_value::<Object<E::Payload>>(
+            payload.clone(),
+        ))
     }
 
     /// Any JSON value, nested a few levels, with the field names the events use mixed in.
@@ -211,18 +237,18 @@ mod tests {
     }
 
     /// The codes a refused payload may answer with (docs/protocol.md).
-    const PAYLOAD_CODES: &[&str] = &[
-        "invalid_payload",
-        "invalid_client_id",
-        "empty_body",
-        "body_too_long",
-        "invalid_body",
+    const PAYLOAD_CODES: &[ErrorCode] = &[
+        ErrorCode::InvalidPayload,
+        ErrorCode::InvalidClientId,
+        ErrorCode::EmptyBody,
+        ErrorCode::BodyTooLong,
+        ErrorCode::InvalidBody,
     ];
 
     fn coded<T>(result: Result<T, ChatError>) -> Result<(), TestCaseError> {
         if let Err(err) = result {
             let ack = err.to_ack();
-            prop_assert!(PAYLOAD_CODES.contains(&ack.code.as_str()), "{}", ack.code);
+            prop_assert!(PAYLOAD_CODES.contains(&ack.code), "{}", ack.code);
             prop_assert!(!ack.message.is_empty());
         }
         Ok(())
@@ -231,7 +257,7 @@ mod tests {
     #[test]
     fn each_wrong_field_gets_the_code_it_had() {
         let send = |payload: Value| {
-            decode::<SendMessage>(&payload, SendMessage::SHAPE)
+            decode::<client::MessageSend>(&payload)
                 .and_then(send_request)
                 .map(|_| ())
                 .map_err(|e| e.code())
@@ -241,24 +267,24 @@ mod tests {
             send(json!({"conversationId": 1, "clientId": uuid, "body": "hi"})),
             Ok(())
         );
-        assert_eq!(send(json!("hi")), Err("invalid_payload"));
+        assert_eq!(send(json!("hi")), Err(ErrorCode::InvalidPayload));
         // serde's derived structs would take the fields in order from an array.
-        assert_eq!(send(json!([1, uuid, "hi"])), Err("invalid_payload"));
+        assert_eq!(send(json!([1, uuid, "hi"])), Err(ErrorCode::InvalidPayload));
         assert_eq!(
             send(json!({"conversationId": "1", "clientId": uuid, "body": "hi"})),
-            Err("invalid_payload")
+            Err(ErrorCode::InvalidPayload)
         );
         assert_eq!(
             send(json!({"conversationId": 1, "clientId": 7, "body": "hi"})),
-            Err("invalid_payload")
+            Err(ErrorCode::InvalidPayload)
         );
         assert_eq!(
             send(json!({"conversationId": 1, "clientId": "nope", "body": "hi"})),
-            Err("invalid_client_id")
+            Err(ErrorCode::InvalidClientId)
         );
         assert_eq!(
             send(json!({"conversationId": 1, "clientId": uuid})),
-            Err("invalid_payload")
+            Err(ErrorCode::InvalidPayload)
         );
     }
 
@@ -268,10 +294,10 @@ mod tests {
         let raw = r#"{"conversationId":1,"clientId":"6f9619ff-8b86-4011-b42d-00c04fc964ff","body":"a\ud800b"}"#;
         let payload = serde_json::from_str::<Object<SendMessage>>(raw);
         assert_eq!(
-            decoded(payload, SendMessage::SHAPE)
+            decoded::<client::MessageSend, _>(payload)
                 .map(|_| ())
                 .map_err(|e| e.code()),
-            Err("invalid_payload")
+            Err(ErrorCode::InvalidPayload)
         );
     }
 
@@ -281,13 +307,13 @@ mod tests {
         #[test]
         fn every_event_payload_decodes_or_gets_a_coded_refusal(payload in any_json()) {
             coded(
-                decode::<SendMessage>(&payload, SendMessage::SHAPE)
+                decode::<client::MessageSend>(&payload)
                     .and_then(send_request)
                     .and_then(|req| clean_body(&req.body).map(|_| ())),
             )?;
-            coded(decode::<OpenConversation>(&payload, OpenConversation::SHAPE))?;
-            coded(decode::<TypingSignal>(&payload, TypingSignal::SHAPE))?;
-            coded(decode::<MarkRead>(&payload, MarkRead::SHAPE))?;
+            coded(decode::<client::ConversationOpen>(&payload))?;
+            coded(decode::<client::Typing>(&payload))?;
+            coded(decode::<client::ConversationRead>(&payload))?;
             // The handshake's auth is optional: anything unreadable is treated as absent.
             let _ = serde_json::from_value::<app::protocol::HandshakeAuth>(payload);
         }
@@ -299,7 +325,7 @@ mod tests {
                 "clientId": "6F9619FF-8B86-4011-B42D-00C04FC964FF",
                 "body": body,
             });
-            let request = decode::<SendMessage>(&payload, SendMessage::SHAPE)
+            let request = decode::<client::MessageSend>(&payload)
                 .and_then(send_request)
                 .expect("decodes");
             prop_assert_eq!(request.conversation_id, app::protocol::ConversationId(conversation));

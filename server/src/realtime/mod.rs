@@ -19,7 +19,8 @@ use std::time::Duration;
 
 use crate::cluster::Health;
 use crate::store::sessions::Sessions;
-use app::protocol::{events, Done, HandshakeAuth, Object, UserId};
+use app::protocol::events::server;
+use app::protocol::{Done, HandshakeAuth, Object, UserId};
 use axum::extract::{OriginalUri, Request};
 use fred::clients::SubscriberClient;
 use http::{HeaderValue, Uri};
@@ -214,7 +215,7 @@ async fn reconnect_on_resync<A: Adapter>(io: SocketIo<A>, mut resyncs: watch::Re
             "asking this node's sockets to reconnect"
         );
         for socket in &asked {
-            let _ = socket.emit(events::RECONNECT, &Done {});
+            let _ = messaging::emit::<server::Reconnect, _>(socket, &Done {});
         }
         tokio::time::sleep(RECONNECT_GRACE).await;
         for socket in asked.into_iter().filter(|s| s.connected()) {
@@ -252,10 +253,7 @@ pub async fn detach_request_head(mut req: Request) -> Request {
 /// handlers registered later (in the connect handler, which runs after that packet) would
 /// miss events a client emits right after connecting.
 fn attach<A: Adapter>(socket: &SocketRef<A>, session: &SocketSession) {
-    socket.on(events::MESSAGE_SEND, messaging::on_send);
-    socket.on(events::CONVERSATION_OPEN, messaging::on_open);
-    socket.on(events::TYPING, messaging::on_typing);
-    socket.on(events::CONVERSATION_READ, messaging::on_read);
+    messaging::attach(socket);
     socket.join([user_room(session.user.id), session_room(&session.room)]);
     if session.user.role == app::protocol::Role::Student {
         socket.join(STUDENTS_ROOM);
@@ -293,7 +291,7 @@ async fn on_connect<A: Adapter>(
         .await
     {
         Ok(snapshot) => {
-            if let Err(e) = socket.emit(events::PRESENCE_SNAPSHOT, &snapshot) {
+            if let Err(e) = messaging::emit::<server::PresenceSnapshot, _>(&socket, &snapshot) {
                 tracing::debug!(error = %e, "presence snapshot not sent");
             }
         }

@@ -122,7 +122,7 @@ pub async fn refuse_foreign_writes(
         Method::GET | Method::HEAD | Method::OPTIONS
     );
     if !safe && origin.judge(request.headers()) == Verdict::Foreign {
-        tracing::info!(code = "forbidden_origin", method = %request.method(), "request refused");
+        tracing::info!(code = %app::error::ErrorCode::ForbiddenOrigin, method = %request.method(), "request refused");
         return (
             StatusCode::FORBIDDEN,
             "This request did not come from Haven's own pages.",

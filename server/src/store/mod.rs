@@ -16,7 +16,6 @@ pub mod import;
 pub mod messages;
 pub mod retention;
 pub mod sessions;
-#[cfg(test)]
 pub mod test_db;
 pub mod users;
 pub mod writer;
@@ -53,6 +52,19 @@ macro_rules! dispatch {
     };
 }
 pub(crate) use dispatch;
+
+/// Runs `$body` with `$pool` bound to whichever backend's pool `$db` holds: for the
+/// statements both backends write alike (`$1` parameters, types that decode themselves),
+/// written once and compiled once per backend.
+macro_rules! on_either {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_either;
 
 /// What can go wrong in storage.
 #[derive(Debug, Error)]

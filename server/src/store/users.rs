@@ -1,11 +1,16 @@
 //! The `users` table: accounts, last-seen times, availability columns aside
 //! (`store::availability`).
 
-use super::{dispatch, Db, StoreError};
+//!
+//! Most statements are the same on both backends and live here; `sqlite/users.rs` and
+//! `postgres/users.rs` keep the ones that differ (bulk inserts, deleting by a list of ids,
+//! the directory's byte-order sort).
+
+use super::{dispatch, on_either, Db, StoreError};
 use app::protocol::{PublicUser, Role, Timestamp, UserId};
 
 /// What others may know of a user: no username, no hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Profile {
     pub id: UserId,
     pub display_name: String,
@@ -17,7 +22,7 @@ pub struct Profile {
 pub type LastSeen = (UserId, Option<Timestamp>);
 
 /// A user as stored, including the password hash (which never leaves the server).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserRecord {
     pub id: UserId,
     pub username: String,
@@ -58,25 +63,55 @@ pub struct NewUser<'a> {
 /// What a deleted account is called wherever it still appears.
 pub const DELETED_NAME: &str = "Deleted account";
 
+/// The columns of a [`UserRecord`].
+const RECORD: &str = "SELECT id, username, display_name, role, bio, password_hash, recovery_hash, \
+     deleted_at IS NOT NULL AS deleted FROM users";
+
 /// Finds an account that may sign in by normalized username (never a deleted one).
 pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<UserRecord>, StoreError> {
-    dispatch!(db, users::find_by_username(username))
+    let sql = format!("{RECORD} WHERE username = $1 AND deleted_at IS NULL");
+    on_either!(db, |pool| Ok(sqlx::query_as(&sql)
+        .bind(username)
+        .fetch_optional(pool)
+        .await?))
 }
 
 /// The id of the account with this sign-in name, deleted ones (`#deleted-<id>`) too: for
 /// administrators' commands.
 pub async fn id_by_username(db: &Db, username: &str) -> Result<Option<UserId>, StoreError> {
-    dispatch!(db, users::id_by_username(username))
+    let username = username.trim().to_lowercase();
+    on_either!(db, |pool| Ok(sqlx::query_scalar(
+        "SELECT id FROM users WHERE username = $1"
+    )
+    .bind(&username)
+    .fetch_optional(pool)
+    .await?))
 }
 
 /// Finds a user by id (a deleted account too: it still names its conversations).
 pub async fn find_by_id(db: &Db, id: UserId) -> Result<Option<UserRecord>, StoreError> {
-    dispatch!(db, users::find_by_id(id))
+    let sql = format!("{RECORD} WHERE id = $1");
+    on_either!(db, |pool| Ok(sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?))
 }
 
 /// Creates a user; [`StoreError::Conflict`] if the username is taken.
 pub async fn insert(db: &Db, user: &NewUser<'_>) -> Result<UserId, StoreError> {
-    dispatch!(db, users::insert(user))
+    on_either!(db, |pool| sqlx::query_scalar(
+        "INSERT INTO users (username, display_name, role, bio, password_hash, recovery_hash) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(user.username)
+    .bind(user.display_name)
+    .bind(user.role)
+    .bind(user.bio)
+    .bind(user.password_hash)
+    .bind(user.recovery_hash)
+    .fetch_one(pool)
+    .await
+    .map_err(StoreError::from_insert))
 }
 
 /// Creates many users in one transaction, skipping usernames that exist. Answers how many
@@ -102,36 +137,78 @@ pub async fn psychiatrists(db: &Db) -> Result<Vec<Profile>, StoreError> {
 
 /// Records when a user was last connected.
 pub async fn set_last_seen(db: &Db, user: UserId, at: Timestamp) -> Result<(), StoreError> {
-    dispatch!(db, users::set_last_seen(user, at))
+    on_either!(db, |pool| sqlx::query(
+        "UPDATE users SET last_seen_at = $1 WHERE id = $2"
+    )
+    .bind(at)
+    .bind(user)
+    .execute(pool)
+    .await
+    .map(drop)?);
+    Ok(())
 }
 
 /// Every psychiatrist's id and last-seen time (what any student may see).
 pub async fn psychiatrists_last_seen(db: &Db) -> Result<Vec<LastSeen>, StoreError> {
-    dispatch!(db, users::psychiatrists_last_seen())
+    on_either!(db, |pool| Ok(sqlx::query_as(
+        "SELECT id, last_seen_at FROM users WHERE role = 'psychiatrist'"
+    )
+    .fetch_all(pool)
+    .await?))
 }
 
-/// Psychiatrists last seen after `after`, the most recent first, at most `limit`.
+/// Psychiatrists last seen after `after`, the most recent first, at most `limit`. (SQLite's
+/// times are fixed-width text, so its text comparison is the time comparison.)
 pub async fn psychiatrists_offline_since(
     db: &Db,
     after: Timestamp,
     limit: i64,
 ) -> Result<Vec<LastSeen>, StoreError> {
-    dispatch!(db, users::psychiatrists_offline_since(after, limit))
+    on_either!(db, |pool| Ok(sqlx::query_as(
+        "SELECT id, last_seen_at FROM users WHERE role = 'psychiatrist' AND last_seen_at > $1 \
+         ORDER BY last_seen_at DESC LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?))
 }
 
 /// When a user was last connected, if ever.
 pub async fn last_seen(db: &Db, user: UserId) -> Result<Option<Timestamp>, StoreError> {
-    dispatch!(db, users::last_seen(user))
+    on_either!(db, |pool| Ok(sqlx::query_scalar::<_, Option<Timestamp>>(
+        "SELECT last_seen_at FROM users WHERE id = $1"
+    )
+    .bind(user)
+    .fetch_optional(pool)
+    .await?
+    .flatten()))
 }
 
 /// Replaces an account's password hash.
 pub async fn set_password_hash(db: &Db, user: UserId, hash: &str) -> Result<(), StoreError> {
-    dispatch!(db, users::set_password_hash(user, hash))
+    on_either!(db, |pool| sqlx::query(
+        "UPDATE users SET password_hash = $1 WHERE id = $2 AND deleted_at IS NULL"
+    )
+    .bind(hash)
+    .bind(user)
+    .execute(pool)
+    .await
+    .map(drop)?);
+    Ok(())
 }
 
 /// Replaces an account's recovery code hash (a new code made in Settings).
 pub async fn set_recovery_hash(db: &Db, user: UserId, hash: &str) -> Result<(), StoreError> {
-    dispatch!(db, users::set_recovery_hash(user, hash))
+    on_either!(db, |pool| sqlx::query(
+        "UPDATE users SET recovery_hash = $1 WHERE id = $2 AND deleted_at IS NULL"
+    )
+    .bind(hash)
+    .bind(user)
+    .execute(pool)
+    .await
+    .map(drop)?);
+    Ok(())
 }
 
 /// Spends a recovery code: sets a new password and the next code's hash, but only if the
@@ -144,15 +221,42 @@ pub async fn recover(
     password_hash: &str,
     next_recovery_hash: &str,
 ) -> Result<bool, StoreError> {
-    dispatch!(
-        db,
-        users::recover(user, used, password_hash, next_recovery_hash)
+    let done = on_either!(db, |pool| sqlx::query(
+        "UPDATE users SET password_hash = $1, recovery_hash = $2 \
+         WHERE id = $3 AND recovery_hash = $4 AND deleted_at IS NULL",
     )
+    .bind(password_hash)
+    .bind(next_recovery_hash)
+    .bind(user)
+    .bind(used)
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected())?);
+    Ok(done == 1)
 }
 
 /// Deletes a student's account in place (docs/privacy.md): the sign-in name, password, name
 /// and last-seen time go, and the bodies of their messages are erased. The row stays so
 /// that the psychiatrist's conversation still reads in order, with "Deleted account".
 pub async fn erase(db: &Db, user: UserId, at: Timestamp) -> Result<(), StoreError> {
-    dispatch!(db, users::erase(user, at))
+    on_either!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        // '#' is never valid in a username, so the freed name cannot collide with a real one.
+        sqlx::query(
+            "UPDATE users SET username = '#deleted-' || id, display_name = $1, bio = '', \
+               password_hash = '', recovery_hash = NULL, last_seen_at = NULL, deleted_at = $2 \
+             WHERE id = $3",
+        )
+        .bind(DELETED_NAME)
+        .bind(at)
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE messages SET body = '', erased = TRUE WHERE sender_id = $1")
+            .bind(user)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+    });
+    Ok(())
 }

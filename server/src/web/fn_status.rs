@@ -1,7 +1,7 @@
 //! The HTTP status of a server function's error. server_fn answers every error with 500,
 //! including arguments it could not decode before any of Haven's code ran; this layer
 //! reads the error's code back from the body and answers with the status the code means
-//! (`app::error::http_status`, the one table), with `Retry-After` for `rate_limited`. A
+//! (`app::error::ErrorCode::http_status`, the one table), with `Retry-After` for `rate_limited`. A
 //! plain form's error is a redirect back to its page (302) and is left alone.
 
 use axum::body::{to_bytes, Body};

@@ -6,6 +6,7 @@ mod fn_status;
 mod health;
 mod listener;
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -33,6 +34,7 @@ use crate::chat::backend::FormChat;
 use crate::chat::Chat;
 use crate::cluster;
 use crate::config::Config;
+use crate::coordination::{OneNode, SharedCoordinator};
 use crate::realtime::delivery::SocketDelivery;
 use crate::realtime::{self, Realtime};
 use crate::security::client_addr;
@@ -45,14 +47,20 @@ use crate::store;
 /// form with 4000 characters percent-encoded is under 48 KiB.
 const BODY_LIMIT: usize = 64 * 1024;
 
-/// Starts everything and serves until SIGINT/SIGTERM. Prints the URL once listening.
-pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
+/// Runs Haven on `listener` until `shutdown` completes, then closes every socket, lets
+/// open requests finish, stores presence and commits every accepted message before
+/// returning. Connects to (and migrates) the configured database, and to Redis when one is
+/// configured.
+pub async fn serve(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
     let crisis = CrisisList(crate::care::crisis_resources(
         config.crisis_resources.as_deref(),
     )?);
     let db = store::connect(&config.database_url).await?;
     store::migrate(&db).await?;
-    let listener = TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
     let origin = public_origin(&config, addr)?;
     if origin.is_https() {
@@ -63,21 +71,23 @@ pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
     let sessions = Sessions::new(&db);
     tokio::spawn(delete_expired_sessions(sessions.clone()));
 
-    // Several nodes: Redis carries emits, presence and limits between them.
-    let cluster = match &config.redis_url {
-        None => None,
+    // Several nodes: Redis carries emits, presence and limits between them; one node keeps
+    // them in memory. Either way the domain sees one coordinator.
+    let (coordinator, cluster): (SharedCoordinator, _) = match &config.redis_url {
+        None => (Arc::new(OneNode::new(config.coordination)), None),
         Some(url) => {
             if store::Backend::of(&config.database_url) != store::Backend::Postgres {
-                return Err(ServeError::ClusterNeedsPostgres.into());
+                return Err(ServeError::ClusterNeedsPostgres);
             }
-            let connected = cluster::connect(url).await.map_err(ServeError::from)?;
+            let connected = cluster::connect(url).await?;
             let health = connected.redis.health().clone();
             tokio::spawn(async move { health.run().await });
             tracing::info!(node = %connected.redis.node(), "one of several nodes (Redis)");
-            Some(connected)
+            let nodes = cluster::Nodes::new(connected.redis.clone(), config.coordination);
+            (Arc::new(nodes), Some(connected))
         }
     };
-    let redis = cluster.as_ref().map(|c| c.redis.clone());
+    let redis = cluster.as_ref().map(|c| c.redis.health().clone());
 
     // The chat domain publishes through the port; Socket.IO rooms deliver.
     let delivery = Arc::new(SocketDelivery::default());
@@ -90,33 +100,26 @@ pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
         // Another node may save a psychiatrist's settings.
         care = care.with_cache_lifetime(SHARED_SETTINGS_FRESH_FOR);
     }
-    let care = Arc::new(care);
     let chat = Arc::new(Chat::new(
         db.clone(),
-        config.send_rate,
         delivery.clone(),
-        config.presence_grace,
-        care.clone(),
-        redis.clone(),
+        coordinator.clone(),
+        Arc::new(care),
     )?);
     let live = Realtime {
         sessions: sessions.clone(),
         chat: chat.clone(),
         origin: origin.clone(),
         session_absolute: config.session.absolute,
-        redis: redis.as_ref().map(|r| r.health().clone()),
+        redis: redis.clone(),
     };
     let adapter = cluster.map(|c| (c.redis.health().clone(), c.subscriber));
     let (socket_layer, sockets) =
-        realtime::start(live, &delivery, db.clone(), config.session_check, adapter)
-            .await
-            .map_err(ServeError::from)?;
+        realtime::start(live, &delivery, db.clone(), config.session_check, adapter).await?;
     let state = AppState {
         leptos: leptos_options(&config),
         accounts: Arc::new(
-            Accounts::new(db.clone(), config.login_limits, delivery)
-                .with_lifetime(config.session)
-                .with_shared_throttle(redis.clone()),
+            Accounts::new(db.clone(), coordinator, delivery).with_lifetime(config.session),
         ),
         chat: chat.clone(),
         cookies: CookiePolicy {
@@ -124,17 +127,15 @@ pub async fn serve(config: Config) -> Result<(), crate::cli::CliError> {
         },
         db,
         crisis,
-        redis: redis.map(|r| r.health().clone()),
+        redis,
     };
     let app = router(state, sessions, socket_layer, &config, &origin);
+    tracing::info!(%origin, "serving");
 
-    // Printed on stdout (logs go to stderr): `make run` and the tests read the first line.
-    println!("Haven is listening on http://{addr}");
-    println!("Public URL: {origin}");
-    // On a signal: close every socket first (their long polls would hold the drain), then
+    // On shutdown: close every socket first (their long polls would hold the drain), then
     // let open requests finish, then store presence and commit what was accepted.
     let stop = async move {
-        shutdown_signal().await;
+        shutdown.await;
         sockets.close().await;
     };
     listener::serve(listener, app, config.header_timeout, stop).await;
@@ -161,6 +162,16 @@ const SHARED_SETTINGS_FRESH_FOR: std::time::Duration = std::time::Duration::from
 /// Why the server would not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("the listening socket")]
+    Listener(#[from] std::io::Error),
+    #[error(transparent)]
+    CrisisResources(#[from] crate::care::ResourcesError),
+    #[error(transparent)]
+    TimeZone(#[from] crate::care::TimeZoneError),
+    #[error(transparent)]
+    Demo(#[from] crate::demo::DemoError),
     #[error(
         "several nodes (HAVEN_REDIS_URL) share one PostgreSQL database: set DATABASE_URL to \
          postgres://… (each node's own SQLite file would be a different service)"
@@ -314,7 +325,8 @@ async fn delete_expired_sessions(sessions: Sessions) {
     }
 }
 
-async fn shutdown_signal() {
+/// Completes at the first SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

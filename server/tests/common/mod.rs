@@ -542,6 +542,15 @@ impl Peer {
         }
     }
 
+    /// The next `n` events named `name`, which must come.
+    pub async fn next_n(&mut self, name: &str, n: usize) -> Vec<Value> {
+        let mut found = Vec::with_capacity(n);
+        for _ in 0..n {
+            found.push(self.next(name).await);
+        }
+        found
+    }
+
     /// Every event that arrives within `wait`, in order.
     pub async fn collect_all(&mut self, wait: Duration) -> Vec<(String, Value)> {
         let deadline = tokio::time::Instant::now() + wait;
@@ -655,32 +664,12 @@ pub async fn say(peer: &Peer, conversation: i64, body: &str) -> serde_json::Valu
     ack["message"].clone()
 }
 
-/// Whether this run tests PostgreSQL (`HAVEN_TEST_BACKEND=postgres`) rather than SQLite.
-pub fn on_postgres() -> bool {
-    std::env::var("HAVEN_TEST_BACKEND").is_ok_and(|b| b == "postgres")
-}
+pub use server::store::test_db::on_postgres;
 
 /// A new, empty database on the PostgreSQL server of `HAVEN_TEST_DATABASE_URL`; answers
 /// its URL. Never a shared database: one per test server.
 pub async fn fresh_postgres_database() -> String {
-    use sqlx::Connection;
-    let admin_url = std::env::var("HAVEN_TEST_DATABASE_URL")
-        .expect("HAVEN_TEST_DATABASE_URL: run through scripts/test/with-postgres.sh (make test)");
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .expect("the PostgreSQL test server");
-    let name = format!(
-        "haven_test_{}_{:x}",
-        std::process::id(),
-        rand::random::<u64>()
-    );
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("create database");
-    let _ = admin.close().await;
-    let (base, _) = admin_url.rsplit_once('/').expect("a database in the URL");
-    format!("{base}/{name}")
+    server::store::test_db::fresh_postgres().await
 }
 
 /// A test's own connection to a server's database, SQLite or PostgreSQL. Statements are

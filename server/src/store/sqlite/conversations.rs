@@ -5,7 +5,7 @@ use app::protocol::{ConversationId, MessageId, Role, Timestamp, UserId};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 
-use super::{messages, optional_time, users};
+use super::{messages, optional_time};
 use crate::store::conversations::{ConversationRow, RecentCursor, WaitingCursor};
 use crate::store::messages::MessageRow;
 use crate::store::users::{LastSeen, Profile};
@@ -229,7 +229,7 @@ pub async fn student_facts(
 
 /// The people who share a conversation with `user`, with their last-seen times.
 pub async fn peers_last_seen(db: &SqlitePool, user: UserId) -> Result<Vec<LastSeen>, StoreError> {
-    let rows = sqlx::query(
+    let rows = sqlx::query_as(
         "SELECT DISTINCT u.id, u.last_seen_at FROM conversation_members me \
          JOIN conversation_members other ON other.conversation_id = me.conversation_id AND other.user_id != me.user_id \
          JOIN users u ON u.id = other.user_id WHERE me.user_id = ?",
@@ -237,7 +237,7 @@ pub async fn peers_last_seen(db: &SqlitePool, user: UserId) -> Result<Vec<LastSe
     .bind(user.0)
     .fetch_all(db)
     .await?;
-    rows.iter().map(users::last_seen_row).collect()
+    Ok(rows)
 }
 
 /// Moves a member's read marker forward to `read` (never backwards), if `read` is a message

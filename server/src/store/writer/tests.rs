@@ -136,11 +136,12 @@ fn client_id() -> ClientId {
 }
 
 /// Why the check refused `raw`, as an independent reading of docs/protocol.md.
-fn justified(code: &str, raw: &str) -> bool {
+fn justified(code: app::error::ErrorCode, raw: &str) -> bool {
+    use app::error::ErrorCode;
     match code {
-        "empty_body" => raw.trim().is_empty(),
-        "body_too_long" => raw.trim().chars().count() > app::protocol::MAX_BODY_CHARS,
-        "invalid_body" => raw
+        ErrorCode::EmptyBody => raw.trim().is_empty(),
+        ErrorCode::BodyTooLong => raw.trim().chars().count() > app::protocol::MAX_BODY_CHARS,
+        ErrorCode::InvalidBody => raw
             .chars()
             .any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r')),
         _ => false,

@@ -1,8 +1,6 @@
-//! Slows down password guessing and bulk registration. Kept in memory on one node; with
-//! several nodes (Redis configured) kept in Redis by `cluster::limits` with the same rules, so
-//! a second node is not a second quota. When Redis does not answer, each node falls back to
-//! its own memory: slower guessing per node rather than no sign-in at all. A restart
-//! forgets the in-memory part, which only helps legitimate users.
+//! Slows down password guessing and bulk registration, in this process's memory (a
+//! restart forgets it, which only helps legitimate users). `cluster::limits` keeps the same
+//! rules in Redis for several nodes.
 //!
 //! Every attempt is *reserved* before the expensive argon2 work and counted as a failure
 //! until it is known to have succeeded, all under one lock: a burst of parallel requests
@@ -19,9 +17,11 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::cluster::{limits, ClusterError, Redis};
+use tokio::time::Instant;
+
+use super::SignInReservation;
 
 /// Limits for [`Throttle`].
 #[derive(Debug, Clone, Copy)]
@@ -123,33 +123,14 @@ struct State {
 }
 
 /// Sign-in and registration throttles.
+#[derive(Debug)]
 pub struct Throttle {
     limits: ThrottleLimits,
     state: Mutex<State>,
-    /// With several nodes: the shared counts.
-    shared: Option<Redis>,
-}
-
-/// A sign-in attempt that holds its place in the throttle; counted as a failure unless
-/// [`Throttle::succeeded`] is called with it.
-#[derive(Debug)]
-pub enum Reservation {
-    /// Held in this node's memory.
-    Here(LocalReservation),
-    /// Held in Redis.
-    Shared(limits::SignInAttempt),
-}
-
-/// A reservation in this node's memory.
-#[derive(Debug)]
-pub struct LocalReservation {
-    username: String,
-    address: IpAddr,
-    at: Instant,
 }
 
 impl Throttle {
-    /// A throttle with the given limits, kept in memory.
+    /// A throttle with the given limits, nothing counted yet.
     pub fn new(limits: ThrottleLimits) -> Self {
         Self {
             limits,
@@ -158,68 +139,12 @@ impl Throttle {
                 registrations_by_address: SlidingWindow::new(),
                 by_username: HashMap::new(),
             }),
-            shared: None,
         }
     }
 
-    /// The same throttle kept in Redis for every node (in memory while Redis is away).
-    pub fn shared_through(mut self, redis: Option<Redis>) -> Self {
-        self.shared = redis;
-        self
-    }
-
-    /// Redis, when configured and answering.
-    fn redis(&self) -> Option<&Redis> {
-        self.shared.as_ref().filter(|r| r.health().is_up())
-    }
-
-    /// Reserves a sign-in attempt, or answers how long to wait.
-    pub async fn reserve_sign_in(
-        &self,
-        username: &str,
-        address: IpAddr,
-    ) -> Result<Reservation, Duration> {
-        if let Some(redis) = self.redis() {
-            let limits = limits::SignInLimits {
-                window: self.limits.window,
-                per_username: self.limits.per_username,
-                max_delay: self.limits.max_delay,
-                per_address: self.limits.per_address,
-            };
-            match limits::reserve_sign_in(redis, username, address, limits).await {
-                Ok(answer) => return answer.map(Reservation::Shared),
-                Err(e) => unshared(&e),
-            }
-        }
-        self.reserve_sign_in_here(username, address)
-            .map(Reservation::Here)
-    }
-
-    /// The reserved attempt succeeded: the username starts afresh and the address is not
-    /// charged for it.
-    pub async fn succeeded(&self, reservation: Reservation) {
-        match reservation {
-            Reservation::Here(reservation) => self.succeeded_here(reservation),
-            Reservation::Shared(attempt) => {
-                if let Some(redis) = &self.shared {
-                    if let Err(e) = limits::sign_in_succeeded(redis, &attempt).await {
-                        unshared(&e);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Counts a registration from `address`, or answers how long to wait.
-    pub async fn reserve_registration(&self, address: IpAddr) -> Result<(), Duration> {
-        if let Some(redis) = self.redis() {
-            let (limit, window) = (self.limits.registrations_per_address, self.limits.window);
-            match limits::reserve_registration(redis, address, limit, window).await {
-                Ok(answer) => return answer,
-                Err(e) => unshared(&e),
-            }
-        }
-        self.reserve_registration_here(address)
+    /// Its limits.
+    pub fn limits(&self) -> ThrottleLimits {
+        self.limits
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -236,11 +161,12 @@ impl Throttle {
             .filter(|wait| !wait.is_zero())
     }
 
-    fn reserve_sign_in_here(
+    /// Reserves a sign-in attempt, or answers how long to wait.
+    pub fn reserve_sign_in(
         &self,
         username: &str,
         address: IpAddr,
-    ) -> Result<LocalReservation, Duration> {
+    ) -> Result<SignInReservation, Duration> {
         let now = Instant::now();
         let limits = self.limits;
         let mut state = self.lock();
@@ -273,14 +199,17 @@ impl Throttle {
                 last: now,
             },
         );
-        Ok(LocalReservation {
+        Ok(SignInReservation {
             username: username.to_owned(),
             address,
             at: now,
+            shared: None,
         })
     }
 
-    fn succeeded_here(&self, reservation: LocalReservation) {
+    /// The reserved attempt succeeded: the username starts afresh and the address is not
+    /// charged for it.
+    pub fn succeeded(&self, reservation: &SignInReservation) {
         let mut state = self.lock();
         state.by_username.remove(&reservation.username);
         state
@@ -288,7 +217,8 @@ impl Throttle {
             .forget(&reservation.address, reservation.at);
     }
 
-    fn reserve_registration_here(&self, address: IpAddr) -> Result<(), Duration> {
+    /// Counts a registration from `address`, or answers how long to wait.
+    pub fn reserve_registration(&self, address: IpAddr) -> Result<(), Duration> {
         let now = Instant::now();
         let limits = self.limits;
         let mut state = self.lock();
@@ -305,11 +235,6 @@ impl Throttle {
             .record(address, now, limits.window);
         Ok(())
     }
-}
-
-/// Redis failed a throttle: this node counts in memory for this attempt.
-fn unshared(error: &ClusterError) {
-    tracing::warn!(error = %crate::report::chain(error), "throttle counted on this node only");
 }
 
 #[cfg(test)]
@@ -333,11 +258,11 @@ mod tests {
         let there: IpAddr = "10.0.0.1".parse().unwrap();
         for _ in 0..3 {
             throttle
-                .reserve_sign_in_here("alice", here)
+                .reserve_sign_in("alice", here)
                 .expect("under the limit");
         }
         // Reserved, not yet failed: a parallel fourth attempt is already held back.
-        let wait = throttle.reserve_sign_in_here("alice", there).unwrap_err();
+        let wait = throttle.reserve_sign_in("alice", there).unwrap_err();
         assert!(wait <= Duration::from_secs(1), "{wait:?}");
         // The delay doubles and stops at the cap.
         let mut state = throttle.lock();
@@ -358,18 +283,18 @@ mod tests {
         let throttle = Throttle::new(limits());
         let here: IpAddr = "127.0.0.1".parse().unwrap();
         for _ in 0..2 {
-            throttle.reserve_sign_in_here("bob", here).unwrap();
+            throttle.reserve_sign_in("bob", here).unwrap();
         }
-        let ok = throttle.reserve_sign_in_here("bob", here).unwrap();
-        throttle.succeeded_here(ok);
+        let ok = throttle.reserve_sign_in("bob", here).unwrap();
+        throttle.succeeded(&ok);
         assert!(!throttle.lock().by_username.contains_key("bob"));
         // 2 failures charged to the address; 3 more fit under its limit of 5.
         for name in ["c", "d", "e"] {
-            throttle.reserve_sign_in_here(name, here).unwrap();
+            throttle.reserve_sign_in(name, here).unwrap();
         }
-        assert!(throttle.reserve_sign_in_here("f", here).is_err());
+        assert!(throttle.reserve_sign_in("f", here).is_err());
         assert!(throttle
-            .reserve_sign_in_here("f", "10.0.0.9".parse().unwrap())
+            .reserve_sign_in("f", "10.0.0.9".parse().unwrap())
             .is_ok());
     }
 
@@ -377,12 +302,12 @@ mod tests {
     fn registrations_per_address() {
         let throttle = Throttle::new(limits());
         let here: IpAddr = "127.0.0.1".parse().unwrap();
-        assert!(throttle.reserve_registration_here(here).is_ok());
-        assert!(throttle.reserve_registration_here(here).is_ok());
-        let wait = throttle.reserve_registration_here(here).unwrap_err();
+        assert!(throttle.reserve_registration(here).is_ok());
+        assert!(throttle.reserve_registration(here).is_ok());
+        let wait = throttle.reserve_registration(here).unwrap_err();
         assert!(wait > Duration::from_secs(55));
         assert!(throttle
-            .reserve_registration_here("10.0.0.2".parse().unwrap())
+            .reserve_registration("10.0.0.2".parse().unwrap())
             .is_ok());
     }
 }
