@@ -432,11 +432,9 @@ fn accounts(db: Db) -> Accounts {
     )
 }
 
-/// Binds the configured address, says where it listens (on stdout: `make run` and the
-/// tests read the first line), and serves until SIGINT or SIGTERM.
+/// Binds the configured address and serves until SIGINT or SIGTERM.
 async fn serve(config: Config) -> Result<(), CliError> {
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
-    println!("Haven is listening on http://{}", listener.local_addr()?);
     crate::serve(listener, config, crate::web::shutdown_signal()).await?;
     Ok(())
 }

@@ -672,19 +672,20 @@ async fn a_psychiatrist_cannot_start_a_conversation_or_probe_students() {
         .call("conversation:open", json!({ "peerId": student.id }))
         .await;
     assert_eq!(ack["conversation"]["id"].as_i64(), Some(id));
-    // Only then was the psychiatrist introduced to the student's presence: the first
-    // presence event about them is this one, and a second student's comes next.
+    // Only then was the psychiatrist introduced to the student's presence (once by each
+    // side's open), and a second student's comes next: an introduction by the refused
+    // attempts would have come first.
     let other = server.student("marker").await;
     let o = Peer::connect(&server, &other, None).await;
     o.call("conversation:open", json!({ "peerId": doctor.id }))
         .await;
     let about: Vec<_> = p
-        .next_n("presence", 2)
+        .next_n("presence", 3)
         .await
         .iter()
         .map(|e| e["userId"].clone())
         .collect();
-    assert_eq!(about, [json!(student.id), json!(other.id)]);
+    assert_eq!(about, [json!(student.id), json!(student.id), json!(other.id)]);
 }
 
 #[tokio::test]

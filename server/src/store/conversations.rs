@@ -1,10 +1,12 @@
-//! The `conversations`, `conversation_members` and `direct_conversations` tables.
+//! The `conversations`, `conversation_members` and `direct_conversations` tables. Most
+//! statements are the same on both backends and live here; the sidebar pages and the read
+//! marker (`MAX` or `GREATEST`, integer widths) are in the backend folders.
 
 use app::protocol::{ConversationId, MessageId, Timestamp, UserId};
 
 use super::messages::MessageRow;
 use super::users::{LastSeen, Profile};
-use super::{dispatch, Db, StoreError};
+use super::{dispatch, on_either, Db, StoreError};
 
 /// A conversation as one member's sidebar lists it.
 #[derive(Debug, Clone)]
@@ -37,7 +39,48 @@ pub async fn open_direct(
     student: UserId,
     psychiatrist: UserId,
 ) -> Result<ConversationId, StoreError> {
-    dispatch!(db, conversations::open_direct(student, psychiatrist))
+    if let Some(id) = find_direct(db, student, psychiatrist).await? {
+        return Ok(id);
+    }
+    let created = on_either!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let id: ConversationId =
+            sqlx::query_scalar("INSERT INTO conversations DEFAULT VALUES RETURNING id")
+                .fetch_one(&mut *tx)
+                .await?;
+        sqlx::query(
+            "INSERT INTO conversation_members (conversation_id, user_id) VALUES ($1, $2), ($1, $3)",
+        )
+        .bind(id)
+        .bind(student)
+        .bind(psychiatrist)
+        .execute(&mut *tx)
+        .await?;
+        // Opened concurrently by the other side (or on another node): keep theirs, drop ours.
+        let inserted = sqlx::query(
+            "INSERT INTO direct_conversations (student_id, psychiatrist_id, conversation_id) \
+             VALUES ($1, $2, $3) ON CONFLICT (student_id, psychiatrist_id) DO NOTHING",
+        )
+        .bind(student)
+        .bind(psychiatrist)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            tx.commit().await?;
+            Some(id)
+        } else {
+            tx.rollback().await?;
+            None
+        }
+    });
+    match created {
+        Some(id) => Ok(id),
+        None => find_direct(db, student, psychiatrist)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a conflicting conversation vanished".into())),
+    }
 }
 
 /// The conversation of this student and psychiatrist, if one exists.
@@ -46,12 +89,24 @@ pub async fn find_direct(
     student: UserId,
     psychiatrist: UserId,
 ) -> Result<Option<ConversationId>, StoreError> {
-    dispatch!(db, conversations::find_direct(student, psychiatrist))
+    on_either!(db, |pool| Ok(sqlx::query_scalar(
+        "SELECT conversation_id FROM direct_conversations \
+         WHERE student_id = $1 AND psychiatrist_id = $2",
+    )
+    .bind(student)
+    .bind(psychiatrist)
+    .fetch_optional(pool)
+    .await?))
 }
 
 /// The members of a conversation (empty if it does not exist).
 pub async fn members(db: &Db, conversation: ConversationId) -> Result<Vec<UserId>, StoreError> {
-    dispatch!(db, conversations::members(conversation))
+    on_either!(db, |pool| Ok(sqlx::query_scalar(
+        "SELECT user_id FROM conversation_members WHERE conversation_id = $1 ORDER BY user_id",
+    )
+    .bind(conversation)
+    .fetch_all(pool)
+    .await?))
 }
 
 /// A page of the user's conversations, most recent activity first, at most `limit`;
@@ -87,7 +142,16 @@ pub async fn mark_handled(
     conversation: ConversationId,
     user: UserId,
 ) -> Result<(), StoreError> {
-    dispatch!(db, conversations::mark_handled(conversation, user))
+    on_either!(db, |pool| sqlx::query(
+        "UPDATE conversation_members SET handled_through_id = last_message_id, awaiting_since = NULL \
+         WHERE conversation_id = $1 AND user_id = $2",
+    )
+    .bind(conversation)
+    .bind(user)
+    .execute(pool)
+    .await
+    .map(drop)?);
+    Ok(())
 }
 
 /// Marks the conversation unread for `user`: counted unread in their sidebar until they
@@ -97,7 +161,16 @@ pub async fn mark_unread(
     conversation: ConversationId,
     user: UserId,
 ) -> Result<(), StoreError> {
-    dispatch!(db, conversations::mark_unread(conversation, user))
+    on_either!(db, |pool| sqlx::query(
+        "UPDATE conversation_members SET marked_unread = TRUE \
+         WHERE conversation_id = $1 AND user_id = $2",
+    )
+    .bind(conversation)
+    .bind(user)
+    .execute(pool)
+    .await
+    .map(drop)?);
+    Ok(())
 }
 
 /// A student's first message in a conversation, and how many conversations they have.
@@ -106,12 +179,27 @@ pub async fn student_facts(
     conversation: ConversationId,
     student: UserId,
 ) -> Result<(Option<Timestamp>, u32), StoreError> {
-    dispatch!(db, conversations::student_facts(conversation, student))
+    let (since, count): (Option<Timestamp>, i64) = on_either!(db, |pool| sqlx::query_as(
+        "SELECT (SELECT first_written_at FROM conversation_members WHERE conversation_id = $1 AND user_id = $2) AS since, \
+                (SELECT COUNT(*) FROM conversation_members WHERE user_id = $2) AS conversations",
+    )
+    .bind(conversation)
+    .bind(student)
+    .fetch_one(pool)
+    .await?);
+    Ok((since, u32::try_from(count).unwrap_or(u32::MAX)))
 }
 
 /// The people who share a conversation with `user`, with their last-seen times.
 pub async fn peers_last_seen(db: &Db, user: UserId) -> Result<Vec<LastSeen>, StoreError> {
-    dispatch!(db, conversations::peers_last_seen(user))
+    on_either!(db, |pool| Ok(sqlx::query_as(
+        "SELECT DISTINCT u.id, u.last_seen_at FROM conversation_members me \
+         JOIN conversation_members other ON other.conversation_id = me.conversation_id AND other.user_id != me.user_id \
+         JOIN users u ON u.id = other.user_id WHERE me.user_id = $1",
+    )
+    .bind(user)
+    .fetch_all(pool)
+    .await?))
 }
 
 /// Moves a member's read marker forward to `read` (never backwards), if `read` is a message
@@ -133,5 +221,13 @@ pub async fn read_marker(
     conversation: ConversationId,
     user: UserId,
 ) -> Result<(MessageId, Option<Timestamp>), StoreError> {
-    dispatch!(db, conversations::read_marker(conversation, user))
+    let marker = on_either!(db, |pool| sqlx::query_as(
+        "SELECT last_read_id, last_read_at FROM conversation_members \
+         WHERE conversation_id = $1 AND user_id = $2",
+    )
+    .bind(conversation)
+    .bind(user)
+    .fetch_optional(pool)
+    .await?);
+    Ok(marker.unwrap_or((MessageId(0), None)))
 }

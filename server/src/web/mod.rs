@@ -50,7 +50,8 @@ const BODY_LIMIT: usize = 64 * 1024;
 /// Runs Haven on `listener` until `shutdown` completes, then closes every socket, lets
 /// open requests finish, stores presence and commits every accepted message before
 /// returning. Connects to (and migrates) the configured database, and to Redis when one is
-/// configured.
+/// configured; once all of that is ready, prints `Haven is listening on http://<addr>` on
+/// stdout (`make run` and the tests wait for that first line; logs go to stderr).
 pub async fn serve(
     listener: TcpListener,
     config: Config,
@@ -130,7 +131,8 @@ pub async fn serve(
         redis,
     };
     let app = router(state, sessions, socket_layer, &config, &origin);
-    tracing::info!(%origin, "serving");
+    println!("Haven is listening on http://{addr}");
+    println!("Public URL: {origin}");
 
     // On shutdown: close every socket first (their long polls would hold the drain), then
     // let open requests finish, then store presence and commit what was accepted.

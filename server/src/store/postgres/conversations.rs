@@ -8,75 +8,8 @@ use sqlx::Row;
 use super::{messages, optional_time, pg_time};
 use crate::store::conversations::{ConversationRow, RecentCursor, WaitingCursor};
 use crate::store::messages::MessageRow;
-use crate::store::users::{LastSeen, Profile};
+use crate::store::users::Profile;
 use crate::store::StoreError;
-
-pub async fn open_direct(
-    db: &PgPool,
-    student: UserId,
-    psychiatrist: UserId,
-) -> Result<ConversationId, StoreError> {
-    if let Some(id) = find_direct(db, student, psychiatrist).await? {
-        return Ok(id);
-    }
-    let mut tx = db.begin().await?;
-    let id: i64 = sqlx::query_scalar("INSERT INTO conversations DEFAULT VALUES RETURNING id")
-        .fetch_one(&mut *tx)
-        .await?;
-    sqlx::query(
-        "INSERT INTO conversation_members (conversation_id, user_id) VALUES ($1, $2), ($1, $3)",
-    )
-    .bind(id)
-    .bind(student.0)
-    .bind(psychiatrist.0)
-    .execute(&mut *tx)
-    .await?;
-    // Opened concurrently by the other side (or on another node): keep theirs, drop ours.
-    let inserted = sqlx::query(
-        "INSERT INTO direct_conversations (student_id, psychiatrist_id, conversation_id) \
-         VALUES ($1, $2, $3) ON CONFLICT (student_id, psychiatrist_id) DO NOTHING",
-    )
-    .bind(student.0)
-    .bind(psychiatrist.0)
-    .bind(id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if inserted == 1 {
-        tx.commit().await?;
-        return Ok(ConversationId(id));
-    }
-    tx.rollback().await?;
-    find_direct(db, student, psychiatrist)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt("a conflicting conversation vanished".into()))
-}
-
-pub async fn find_direct(
-    db: &PgPool,
-    student: UserId,
-    psychiatrist: UserId,
-) -> Result<Option<ConversationId>, StoreError> {
-    let id = sqlx::query_scalar::<_, i64>(
-        "SELECT conversation_id FROM direct_conversations \
-         WHERE student_id = $1 AND psychiatrist_id = $2",
-    )
-    .bind(student.0)
-    .bind(psychiatrist.0)
-    .fetch_optional(db)
-    .await?;
-    Ok(id.map(ConversationId))
-}
-
-pub async fn members(db: &PgPool, conversation: ConversationId) -> Result<Vec<UserId>, StoreError> {
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT user_id FROM conversation_members WHERE conversation_id = $1 ORDER BY user_id",
-    )
-    .bind(conversation.0)
-    .fetch_all(db)
-    .await?;
-    Ok(ids.into_iter().map(UserId).collect())
-}
 
 /// A sidebar entry (see the SQLite twin): the member's row with its maintained aggregates,
 /// the other member, and the newest message a person wrote. Every join is by key.
@@ -160,69 +93,6 @@ fn summary_row(row: &PgRow) -> Result<ConversationRow, StoreError> {
     })
 }
 
-pub async fn mark_handled(
-    db: &PgPool,
-    conversation: ConversationId,
-    user: UserId,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE conversation_members SET handled_through_id = last_message_id, awaiting_since = NULL \
-         WHERE conversation_id = $1 AND user_id = $2",
-    )
-    .bind(conversation.0)
-    .bind(user.0)
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
-pub async fn mark_unread(
-    db: &PgPool,
-    conversation: ConversationId,
-    user: UserId,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE conversation_members SET marked_unread = true \
-         WHERE conversation_id = $1 AND user_id = $2",
-    )
-    .bind(conversation.0)
-    .bind(user.0)
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
-pub async fn student_facts(
-    db: &PgPool,
-    conversation: ConversationId,
-    student: UserId,
-) -> Result<(Option<Timestamp>, u32), StoreError> {
-    let row = sqlx::query(
-        "SELECT (SELECT first_written_at FROM conversation_members WHERE conversation_id = $1 AND user_id = $2) AS since, \
-                (SELECT COUNT(*) FROM conversation_members WHERE user_id = $2) AS conversations",
-    )
-    .bind(conversation.0)
-    .bind(student.0)
-    .fetch_one(db)
-    .await?;
-    Ok((
-        optional_time(row.try_get("since")?),
-        u32::try_from(row.try_get::<i64, _>("conversations")?).unwrap_or(u32::MAX),
-    ))
-}
-
-pub async fn peers_last_seen(db: &PgPool, user: UserId) -> Result<Vec<LastSeen>, StoreError> {
-    let rows = sqlx::query_as(
-        "SELECT DISTINCT u.id, u.last_seen_at FROM conversation_members me \
-         JOIN conversation_members other ON other.conversation_id = me.conversation_id AND other.user_id != me.user_id \
-         JOIN users u ON u.id = other.user_id WHERE me.user_id = $1",
-    )
-    .bind(user.0)
-    .fetch_all(db)
-    .await?;
-    Ok(rows)
-}
-
 pub async fn mark_read(
     db: &PgPool,
     conversation: ConversationId,
@@ -255,24 +125,3 @@ pub async fn mark_read(
     .transpose()
 }
 
-pub async fn read_marker(
-    db: &PgPool,
-    conversation: ConversationId,
-    user: UserId,
-) -> Result<(MessageId, Option<Timestamp>), StoreError> {
-    let row = sqlx::query(
-        "SELECT last_read_id, last_read_at FROM conversation_members \
-         WHERE conversation_id = $1 AND user_id = $2",
-    )
-    .bind(conversation.0)
-    .bind(user.0)
-    .fetch_optional(db)
-    .await?;
-    Ok(match row {
-        Some(row) => (
-            MessageId(row.try_get("last_read_id")?),
-            optional_time(row.try_get("last_read_at")?),
-        ),
-        None => (MessageId(0), None),
-    })
-}

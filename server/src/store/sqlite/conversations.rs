@@ -8,85 +8,8 @@ use sqlx::{Row, SqlitePool};
 use super::{messages, optional_time};
 use crate::store::conversations::{ConversationRow, RecentCursor, WaitingCursor};
 use crate::store::messages::MessageRow;
-use crate::store::users::{LastSeen, Profile};
+use crate::store::users::Profile;
 use crate::store::StoreError;
-
-/// The one-to-one conversation of a student and a psychiatrist, created on first use.
-pub async fn open_direct(
-    db: &SqlitePool,
-    student: UserId,
-    psychiatrist: UserId,
-) -> Result<ConversationId, StoreError> {
-    if let Some(id) = find_direct(db, student, psychiatrist).await? {
-        return Ok(id);
-    }
-    let mut tx = db.begin().await?;
-    let id: i64 = sqlx::query_scalar("INSERT INTO conversations DEFAULT VALUES RETURNING id")
-        .fetch_one(&mut *tx)
-        .await?;
-    sqlx::query(
-        "INSERT INTO conversation_members (conversation_id, user_id) VALUES (?, ?), (?, ?)",
-    )
-    .bind(id)
-    .bind(student.0)
-    .bind(id)
-    .bind(psychiatrist.0)
-    .execute(&mut *tx)
-    .await?;
-    let inserted = sqlx::query(
-        "INSERT INTO direct_conversations (student_id, psychiatrist_id, conversation_id) VALUES (?, ?, ?)",
-    )
-    .bind(student.0)
-    .bind(psychiatrist.0)
-    .bind(id)
-    .execute(&mut *tx)
-    .await
-    .map_err(StoreError::from_insert);
-    match inserted {
-        Ok(_) => {
-            tx.commit().await?;
-            Ok(ConversationId(id))
-        }
-        // Opened concurrently by the other side: use theirs, drop ours.
-        Err(StoreError::Conflict) => {
-            tx.rollback().await?;
-            find_direct(db, student, psychiatrist)
-                .await?
-                .ok_or_else(|| StoreError::Corrupt("a conflicting conversation vanished".into()))
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// The conversation of this student and psychiatrist, if one exists.
-pub async fn find_direct(
-    db: &SqlitePool,
-    student: UserId,
-    psychiatrist: UserId,
-) -> Result<Option<ConversationId>, StoreError> {
-    let id = sqlx::query_scalar::<_, i64>(
-        "SELECT conversation_id FROM direct_conversations WHERE student_id = ? AND psychiatrist_id = ?",
-    )
-    .bind(student.0)
-    .bind(psychiatrist.0)
-    .fetch_optional(db)
-    .await?;
-    Ok(id.map(ConversationId))
-}
-
-/// The members of a conversation (empty if it does not exist).
-pub async fn members(
-    db: &SqlitePool,
-    conversation: ConversationId,
-) -> Result<Vec<UserId>, StoreError> {
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT user_id FROM conversation_members WHERE conversation_id = ? ORDER BY user_id",
-    )
-    .bind(conversation.0)
-    .fetch_all(db)
-    .await?;
-    Ok(ids.into_iter().map(UserId).collect())
-}
 
 /// A sidebar entry: the member's row with its maintained aggregates (unread count, waits,
 /// activity), the other member, and the newest message a person wrote (triage must show the
@@ -172,74 +95,6 @@ fn summary_row(row: &SqliteRow) -> Result<ConversationRow, StoreError> {
     })
 }
 
-/// Marks the conversation handled by `user` up to its newest message: it no longer awaits
-/// their reply until the other member writes again.
-pub async fn mark_handled(
-    db: &SqlitePool,
-    conversation: ConversationId,
-    user: UserId,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE conversation_members SET handled_through_id = last_message_id, awaiting_since = NULL \
-         WHERE conversation_id = ?1 AND user_id = ?2",
-    )
-    .bind(conversation.0)
-    .bind(user.0)
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
-/// Marks the conversation unread for `user`: counted unread in their sidebar until they
-/// read it again (their read marker, and so the other member's "Seen", stays).
-pub async fn mark_unread(
-    db: &SqlitePool,
-    conversation: ConversationId,
-    user: UserId,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE conversation_members SET marked_unread = 1 WHERE conversation_id = ? AND user_id = ?",
-    )
-    .bind(conversation.0)
-    .bind(user.0)
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
-/// A student's first message in a conversation, and how many conversations they have.
-pub async fn student_facts(
-    db: &SqlitePool,
-    conversation: ConversationId,
-    student: UserId,
-) -> Result<(Option<Timestamp>, u32), StoreError> {
-    let row = sqlx::query(
-        "SELECT (SELECT first_written_at FROM conversation_members WHERE conversation_id = ?1 AND user_id = ?2) AS since, \
-                (SELECT COUNT(*) FROM conversation_members WHERE user_id = ?2) AS conversations",
-    )
-    .bind(conversation.0)
-    .bind(student.0)
-    .fetch_one(db)
-    .await?;
-    Ok((
-        optional_time(row.try_get("since")?)?,
-        u32::try_from(row.try_get::<i64, _>("conversations")?).unwrap_or(u32::MAX),
-    ))
-}
-
-/// The people who share a conversation with `user`, with their last-seen times.
-pub async fn peers_last_seen(db: &SqlitePool, user: UserId) -> Result<Vec<LastSeen>, StoreError> {
-    let rows = sqlx::query_as(
-        "SELECT DISTINCT u.id, u.last_seen_at FROM conversation_members me \
-         JOIN conversation_members other ON other.conversation_id = me.conversation_id AND other.user_id != me.user_id \
-         JOIN users u ON u.id = other.user_id WHERE me.user_id = ?",
-    )
-    .bind(user.0)
-    .fetch_all(db)
-    .await?;
-    Ok(rows)
-}
-
 /// Moves a member's read marker forward to `read` (never backwards), if `read` is a message
 /// of this conversation; `at` is recorded when the marker moves. Answers the marker and its
 /// time after the update, or `None` if `read` is not a message of the conversation.
@@ -275,24 +130,3 @@ pub async fn mark_read(
     .transpose()
 }
 
-/// A member's read marker and when it last moved (0 and none if never read).
-pub async fn read_marker(
-    db: &SqlitePool,
-    conversation: ConversationId,
-    user: UserId,
-) -> Result<(MessageId, Option<Timestamp>), StoreError> {
-    let row = sqlx::query(
-        "SELECT last_read_id, last_read_at FROM conversation_members WHERE conversation_id = ? AND user_id = ?",
-    )
-    .bind(conversation.0)
-    .bind(user.0)
-    .fetch_optional(db)
-    .await?;
-    Ok(match row {
-        Some(row) => (
-            MessageId(row.try_get("last_read_id")?),
-            optional_time(row.try_get("last_read_at")?)?,
-        ),
-        None => (MessageId(0), None),
-    })
-}
