@@ -42,8 +42,15 @@ fn lines_with(dir: &str, needles: &[&str]) -> Vec<String> {
 #[test]
 fn the_domain_imports_no_adapter() {
     for domain in ["server/src/chat", "server/src/auth", "server/src/care"] {
-        let found = lines_with(domain, &["crate::cluster", "fred::", "socketioxide", "redis"]);
-        assert!(found.is_empty(), "{domain} reaches past its ports:\n{}", found.join("\n"));
+        let found = lines_with(
+            domain,
+            &["crate::cluster", "fred::", "socketioxide", "redis"],
+        );
+        assert!(
+            found.is_empty(),
+            "{domain} reaches past its ports:\n{}",
+            found.join("\n")
+        );
     }
 }
 
@@ -55,14 +62,26 @@ fn each_driver_stays_in_its_adapter() {
             .filter(|line| !allowed.iter().any(|prefix| line.starts_with(prefix)))
             .collect::<Vec<_>>()
     };
-    let fred = outside("server/src", "fred::", &["server/src/cluster/", "server/src/realtime/"]);
-    assert!(fred.is_empty(), "fred outside cluster/:\n{}", fred.join("\n"));
+    let fred = outside(
+        "server/src",
+        "fred::",
+        &["server/src/cluster/", "server/src/realtime/"],
+    );
+    assert!(
+        fred.is_empty(),
+        "fred outside cluster/:\n{}",
+        fred.join("\n")
+    );
     let socketio = outside(
         "server/src",
         "socketioxide",
         &["server/src/realtime/", "server/src/web/"],
     );
-    assert!(socketio.is_empty(), "socketioxide outside realtime/:\n{}", socketio.join("\n"));
+    assert!(
+        socketio.is_empty(),
+        "socketioxide outside realtime/:\n{}",
+        socketio.join("\n")
+    );
     // sqlx in the store; the auth layer reads the session store's errors; the CLI's
     // import opens a source database by URL through the store.
     let sqlx = outside("server/src", "sqlx::", &["server/src/store/"]);

@@ -63,7 +63,10 @@ async fn serve_runs_on_the_given_listener_and_returns_when_told_to_stop() {
         .expect("did not panic");
     assert!(result.is_ok(), "{result:?}");
     assert!(
-        http.get(format!("http://{addr}/healthz")).send().await.is_err(),
+        http.get(format!("http://{addr}/healthz"))
+            .send()
+            .await
+            .is_err(),
         "no longer listening"
     );
 }

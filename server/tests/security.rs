@@ -685,7 +685,10 @@ async fn a_psychiatrist_cannot_start_a_conversation_or_probe_students() {
         .iter()
         .map(|e| e["userId"].clone())
         .collect();
-    assert_eq!(about, [json!(student.id), json!(student.id), json!(other.id)]);
+    assert_eq!(
+        about,
+        [json!(student.id), json!(student.id), json!(other.id)]
+    );
 }
 
 #[tokio::test]

@@ -142,7 +142,8 @@ pub async fn mark_handled(
     conversation: ConversationId,
     user: UserId,
 ) -> Result<(), StoreError> {
-    on_either!(db, |pool| sqlx::query(
+    on_either!(db, |pool| {
+        sqlx::query(
         "UPDATE conversation_members SET handled_through_id = last_message_id, awaiting_since = NULL \
          WHERE conversation_id = $1 AND user_id = $2",
     )
@@ -150,7 +151,8 @@ pub async fn mark_handled(
     .bind(user)
     .execute(pool)
     .await
-    .map(drop)?);
+    .map(drop)?
+    });
     Ok(())
 }
 
@@ -179,27 +181,31 @@ pub async fn student_facts(
     conversation: ConversationId,
     student: UserId,
 ) -> Result<(Option<Timestamp>, u32), StoreError> {
-    let (since, count): (Option<Timestamp>, i64) = on_either!(db, |pool| sqlx::query_as(
+    let (since, count): (Option<Timestamp>, i64) = on_either!(db, |pool| {
+        sqlx::query_as(
         "SELECT (SELECT first_written_at FROM conversation_members WHERE conversation_id = $1 AND user_id = $2) AS since, \
                 (SELECT COUNT(*) FROM conversation_members WHERE user_id = $2) AS conversations",
     )
     .bind(conversation)
     .bind(student)
     .fetch_one(pool)
-    .await?);
+    .await?
+    });
     Ok((since, u32::try_from(count).unwrap_or(u32::MAX)))
 }
 
 /// The people who share a conversation with `user`, with their last-seen times.
 pub async fn peers_last_seen(db: &Db, user: UserId) -> Result<Vec<LastSeen>, StoreError> {
-    on_either!(db, |pool| Ok(sqlx::query_as(
+    on_either!(db, |pool| {
+        Ok(sqlx::query_as(
         "SELECT DISTINCT u.id, u.last_seen_at FROM conversation_members me \
          JOIN conversation_members other ON other.conversation_id = me.conversation_id AND other.user_id != me.user_id \
          JOIN users u ON u.id = other.user_id WHERE me.user_id = $1",
     )
     .bind(user)
     .fetch_all(pool)
-    .await?))
+    .await?)
+    })
 }
 
 /// Moves a member's read marker forward to `read` (never backwards), if `read` is a message

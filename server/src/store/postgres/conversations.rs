@@ -124,4 +124,3 @@ pub async fn mark_read(
     })
     .transpose()
 }
-
