@@ -1,8 +1,8 @@
 //! How the wire's ids, roles and times are stored (server only): each type encodes and
 //! decodes itself with sqlx on both backends, so the store's rows derive `sqlx::FromRow`
-//! and bind these types directly. Ids are `bigint`/`INTEGER`, roles their lowercase name,
-//! times `timestamptz` on PostgreSQL and fixed-width RFC 3339 text on SQLite (text order is
-//! time order there).
+//! and bind these types directly. Ids are `bigint`/`INTEGER`, roles and access kinds their
+//! lowercase name, times `timestamptz` on PostgreSQL and fixed-width RFC 3339 text on
+//! SQLite (text order is time order there).
 
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
@@ -11,7 +11,7 @@ use sqlx::sqlite::{Sqlite, SqliteArgumentValue, SqliteTypeInfo, SqliteValueRef};
 use sqlx::{Database, Decode, Encode, Type};
 use time::OffsetDateTime;
 
-use super::{ConversationId, MessageId, Role, Timestamp, UserId};
+use super::{AccessKind, ConversationId, MessageId, Role, Timestamp, UserId};
 
 /// Ids: an `i64` on both backends.
 macro_rules! id_column {
@@ -53,39 +53,47 @@ macro_rules! id_column {
 
 id_column!(UserId, ConversationId, MessageId);
 
-impl<DB: Database> Type<DB> for Role
-where
-    String: Type<DB>,
-{
-    fn type_info() -> DB::TypeInfo {
-        <String as Type<DB>>::type_info()
-    }
-    fn compatible(ty: &DB::TypeInfo) -> bool {
-        <String as Type<DB>>::compatible(ty)
-    }
+/// Enums stored as their lowercase name (`as_str` / `parse`).
+macro_rules! name_column {
+    ($($kind:ident),*) => {$(
+        impl<DB: Database> Type<DB> for $kind
+        where
+            String: Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <String as Type<DB>>::type_info()
+            }
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <String as Type<DB>>::compatible(ty)
+            }
+        }
+
+        impl<'r, DB: Database> Decode<'r, DB> for $kind
+        where
+            String: Decode<'r, DB>,
+        {
+            fn decode(value: DB::ValueRef<'r>) -> Result<Self, BoxDynError> {
+                let text = <String as Decode<'r, DB>>::decode(value)?;
+                $kind::parse(&text)
+                    .ok_or_else(|| format!("not a {}: {text:?}", stringify!($kind)).into())
+            }
+        }
+
+        impl<'q, DB: Database> Encode<'q, DB> for $kind
+        where
+            &'q str: Encode<'q, DB>,
+        {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <DB as Database>::ArgumentBuffer<'q>,
+            ) -> Result<IsNull, BoxDynError> {
+                <&'q str as Encode<'q, DB>>::encode(self.as_str(), buf)
+            }
+        }
+    )*};
 }
 
-impl<'r, DB: Database> Decode<'r, DB> for Role
-where
-    String: Decode<'r, DB>,
-{
-    fn decode(value: DB::ValueRef<'r>) -> Result<Self, BoxDynError> {
-        let text = <String as Decode<'r, DB>>::decode(value)?;
-        Role::parse(&text).ok_or_else(|| format!("not a role: {text:?}").into())
-    }
-}
-
-impl<'q, DB: Database> Encode<'q, DB> for Role
-where
-    &'q str: Encode<'q, DB>,
-{
-    fn encode_by_ref(
-        &self,
-        buf: &mut <DB as Database>::ArgumentBuffer<'q>,
-    ) -> Result<IsNull, BoxDynError> {
-        <&'q str as Encode<'q, DB>>::encode(self.as_str(), buf)
-    }
-}
+name_column!(Role, AccessKind);
 
 impl Type<Sqlite> for Timestamp {
     fn type_info() -> SqliteTypeInfo {

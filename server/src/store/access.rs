@@ -10,10 +10,10 @@ use std::net::IpAddr;
 
 use app::protocol::{AccessKind, ConversationId, Role, Timestamp, UserId};
 
-use super::{dispatch, Db, StoreError};
+use super::{address, on_either, Db, StoreError};
 
 /// One access, with who it was as the users table names them now.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AccessRow {
     pub id: i64,
     pub at: Timestamp,
@@ -24,7 +24,9 @@ pub struct AccessRow {
     pub role: Option<Role>,
     /// `None`: a live connection, which receives all of the user's conversations.
     pub conversation_id: Option<ConversationId>,
+    #[sqlx(rename = "action")]
     pub kind: AccessKind,
+    #[sqlx(try_from = "address::Read")]
     pub address: Option<String>,
 }
 
@@ -45,10 +47,7 @@ pub async fn record(
     address: Option<IpAddr>,
     at: Timestamp,
 ) -> Result<(), StoreError> {
-    dispatch!(
-        db,
-        access::record(user, Some(conversation), kind, address, at)
-    )
+    append(db, user, Some(conversation), kind, address, at).await
 }
 
 /// Records that `user` opened a live connection: it receives every conversation they are a
@@ -59,10 +58,31 @@ pub async fn record_connection(
     address: Option<IpAddr>,
     at: Timestamp,
 ) -> Result<(), StoreError> {
-    dispatch!(
-        db,
-        access::record(user, None, AccessKind::Socket, address, at)
+    append(db, user, None, AccessKind::Socket, address, at).await
+}
+
+/// Appends one access; `conversation` is `None` for a live connection.
+async fn append(
+    db: &Db,
+    user: UserId,
+    conversation: Option<ConversationId>,
+    kind: AccessKind,
+    address: Option<IpAddr>,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    on_either!(db, |pool| sqlx::query(
+        "INSERT INTO access_log (at, user_id, conversation_id, action, address) \
+         VALUES ($1, $2, $3, $4, $5)",
     )
+    .bind(at)
+    .bind(user)
+    .bind(conversation)
+    .bind(kind)
+    .bind(address.map(address::Stored))
+    .execute(pool)
+    .await
+    .map(drop)?);
+    Ok(())
 }
 
 /// The newest accesses by anyone else to the conversations `user` is a member of, newest
@@ -74,12 +94,9 @@ pub async fn by_others_to_member(
     limit: u32,
 ) -> Result<Vec<AccessRow>, StoreError> {
     let mut rows = Vec::new();
-    for (conversation, peer, began) in dispatch!(db, access::peers_of(user))? {
-        rows.extend(dispatch!(
-            db,
-            access::newest_to_conversation(conversation, user, limit)
-        )?);
-        let connections = dispatch!(db, access::newest_connections(peer, began, limit))?;
+    for (conversation, peer, began) in peers_of(db, user).await? {
+        rows.extend(newest_to_conversation(db, conversation, user, limit).await?);
+        let connections = newest_connections(db, peer, began, limit).await?;
         rows.extend(connections.into_iter().map(|mut row| {
             row.conversation_id = Some(conversation);
             row
@@ -97,13 +114,13 @@ pub async fn audit(db: &Db, filter: &AuditFilter) -> Result<Vec<AccessRow>, Stor
     let since = filter.since.unwrap_or(Timestamp::from_millis(0));
     let mut rows = match (filter.conversation, filter.user) {
         (Some(conversation), user) => {
-            let mut rows = dispatch!(db, access::to_conversation(conversation, since))?;
-            for (member, began) in dispatch!(db, access::members_of(conversation))? {
+            let mut rows = to_conversation(db, conversation, since).await?;
+            for (member, began) in members_of(db, conversation).await? {
                 if user.is_some_and(|u| u != member) {
                     continue;
                 }
                 let from = Timestamp::from_millis(since.as_millis().max(began.as_millis()));
-                let connections = dispatch!(db, access::by_user(member, from, true))?;
+                let connections = by_user(db, member, from, true).await?;
                 rows.extend(connections.into_iter().map(|mut row| {
                     row.conversation_id = Some(conversation);
                     row
@@ -112,22 +129,131 @@ pub async fn audit(db: &Db, filter: &AuditFilter) -> Result<Vec<AccessRow>, Stor
             rows.retain(|row| user.is_none_or(|u| row.user_id == Some(u)));
             rows
         }
-        (None, Some(user)) => dispatch!(db, access::by_user(user, since, false))?,
-        (None, None) => dispatch!(db, access::since(since))?,
+        (None, Some(user)) => by_user(db, user, since, false).await?,
+        (None, None) => all_since(db, since).await?,
     };
     rows.sort_by_key(|row| (row.at, row.id));
     Ok(rows)
 }
 
-/// Reads a stored role and action (the same text on both backends).
-pub(super) fn parse_role_and_kind(
-    role: Option<String>,
-    action: &str,
-) -> Result<(Option<Role>, AccessKind), StoreError> {
-    let role = role
-        .map(|r| Role::parse(&r).ok_or_else(|| StoreError::Corrupt(format!("role {r:?}"))))
-        .transpose()?;
-    let kind = AccessKind::parse(action)
-        .ok_or_else(|| StoreError::Corrupt(format!("access action {action:?}")))?;
-    Ok((role, kind))
+/// The conversations of `user`: each with its other member and when it began.
+async fn peers_of(
+    db: &Db,
+    user: UserId,
+) -> Result<Vec<(ConversationId, UserId, Timestamp)>, StoreError> {
+    on_either!(db, |pool| Ok(sqlx::query_as(
+        "SELECT me.conversation_id, other.user_id, c.created_at AS began \
+         FROM conversation_members me \
+         JOIN conversation_members other \
+           ON other.conversation_id = me.conversation_id AND other.user_id <> me.user_id \
+         JOIN conversations c ON c.id = me.conversation_id \
+         WHERE me.user_id = $1",
+    )
+    .bind(user)
+    .fetch_all(pool)
+    .await?))
+}
+
+/// The members of a conversation, with when it began.
+async fn members_of(
+    db: &Db,
+    conversation: ConversationId,
+) -> Result<Vec<(UserId, Timestamp)>, StoreError> {
+    on_either!(db, |pool| Ok(sqlx::query_as(
+        "SELECT m.user_id, c.created_at AS began FROM conversation_members m \
+         JOIN conversations c ON c.id = m.conversation_id WHERE m.conversation_id = $1",
+    )
+    .bind(conversation)
+    .fetch_all(pool)
+    .await?))
+}
+
+/// The columns of an [`AccessRow`].
+const SELECT: &str = "SELECT a.id, a.at, a.user_id, u.username, u.display_name, u.role, \
+        a.conversation_id, a.action, a.address \
+        FROM access_log a LEFT JOIN users u ON u.id = a.user_id";
+
+/// The newest accesses to one conversation by anyone but `except`.
+async fn newest_to_conversation(
+    db: &Db,
+    conversation: ConversationId,
+    except: UserId,
+    limit: u32,
+) -> Result<Vec<AccessRow>, StoreError> {
+    let sql = format!(
+        "{SELECT} WHERE a.conversation_id = $1 AND a.user_id IS DISTINCT FROM $2 \
+         ORDER BY a.at DESC LIMIT $3"
+    );
+    on_either!(db, |pool| Ok(sqlx::query_as(&sql)
+        .bind(conversation)
+        .bind(except)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?))
+}
+
+/// The newest live connections of `user` since `since`.
+async fn newest_connections(
+    db: &Db,
+    user: UserId,
+    since: Timestamp,
+    limit: u32,
+) -> Result<Vec<AccessRow>, StoreError> {
+    let sql = format!(
+        "{SELECT} WHERE a.user_id = $1 AND a.conversation_id IS NULL AND a.at >= $2 \
+         ORDER BY a.at DESC LIMIT $3"
+    );
+    on_either!(db, |pool| Ok(sqlx::query_as(&sql)
+        .bind(user)
+        .bind(since)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?))
+}
+
+/// Every access to one conversation since `since`, oldest first.
+async fn to_conversation(
+    db: &Db,
+    conversation: ConversationId,
+    since: Timestamp,
+) -> Result<Vec<AccessRow>, StoreError> {
+    let sql = format!("{SELECT} WHERE a.conversation_id = $1 AND a.at >= $2 ORDER BY a.at");
+    on_either!(db, |pool| Ok(sqlx::query_as(&sql)
+        .bind(conversation)
+        .bind(since)
+        .fetch_all(pool)
+        .await?))
+}
+
+/// Every access by `user` since `since` (with `connections_only`, their live connections),
+/// oldest first.
+async fn by_user(
+    db: &Db,
+    user: UserId,
+    since: Timestamp,
+    connections_only: bool,
+) -> Result<Vec<AccessRow>, StoreError> {
+    let sql = if connections_only {
+        format!(
+            "{SELECT} WHERE a.user_id = $1 AND a.conversation_id IS NULL AND a.at >= $2 \
+             ORDER BY a.at"
+        )
+    } else {
+        format!("{SELECT} WHERE a.user_id = $1 AND a.at >= $2 ORDER BY a.at")
+    };
+    on_either!(db, |pool| Ok(sqlx::query_as(&sql)
+        .bind(user)
+        .bind(since)
+        .fetch_all(pool)
+        .await?))
+}
+
+/// Every access since `since`, oldest first.
+async fn all_since(db: &Db, since: Timestamp) -> Result<Vec<AccessRow>, StoreError> {
+    // plan: scans users (haven audit --since lists the whole record since a date: names for all)
+    let sql = format!("{SELECT} WHERE a.at >= $1 ORDER BY a.at");
+    on_either!(db, |pool| Ok(sqlx::query_as(&sql)
+        .bind(since)
+        .fetch_all(pool)
+        .await?))
 }

@@ -9,6 +9,7 @@
 //! bent to the other (docs/decisions.md, "PostgreSQL beside SQLite").
 
 pub mod access;
+mod address;
 pub mod availability;
 pub mod bulk;
 pub mod conversations;

@@ -2,7 +2,6 @@
 //! client ids, `boolean`, `date`, `inet`), `$n` parameters, arrays where SQLite takes a
 //! JSON list, and the message writer's batches as one `UNNEST` statement.
 
-pub mod access;
 pub mod availability;
 pub mod conversations;
 pub mod messages;

@@ -2,7 +2,6 @@
 //! order is time order), booleans as integers. Messages are written by `store::writer`'s
 //! own thread and connection; everything else goes through the sqlx pool.
 
-pub mod access;
 pub mod availability;
 pub mod conversations;
 pub mod messages;
