@@ -350,7 +350,11 @@ fn statements_in(file: &str, source: &str, backends: &[Backend]) -> Vec<Statemen
         let before = source[..literal.start].trim_end();
         if let Some(head) = before.strip_suffix('=') {
             let head = head.trim_end();
-            if let Some(decl) = head.rsplit_once("const ") {
+            // `const NAME: &str = "…"`, not a `let sql = "…"` after an earlier constant.
+            if let Some(decl) = head
+                .rsplit_once("const ")
+                .filter(|(_, rest)| !rest.contains(';') && !rest.contains('}'))
+            {
                 let name = decl.1.split(':').next().unwrap().trim().to_owned();
                 constants.insert(name.clone(), literal.text.clone());
                 constant_of.insert(literal.start, name);

@@ -262,13 +262,7 @@ async fn requests_from_other_origins_are_refused_and_change_nothing() {
         200,
         "still signed in"
     );
-    let stored = server
-        .db()
-        .await
-        .number(&format!(
-            "SELECT COUNT(*) FROM messages WHERE conversation_id = {conversation}"
-        ))
-        .await;
+    let stored = server.messages_in(conversation).await;
     assert_eq!(stored, 0, "nothing was stored");
 
     // The site's own pages post the same message fine.

@@ -30,48 +30,51 @@ pub trait ServerEvent {
     type Payload: Serialize + DeserializeOwned;
 }
 
+/// Declares client events: `Name = "wire:name" (Payload => Ack), "shape";`.
+macro_rules! client_events {
+    ($($(#[$doc:meta])* $event:ident = $name:literal ($payload:ty => $ack:ty), $shape:literal;)*) => {$(
+        $(#[$doc])*
+        pub struct $event;
+        impl ClientEvent for $event {
+            const NAME: &'static str = $name;
+            const SHAPE: &'static str = $shape;
+            type Payload = $payload;
+            type Ack = $ack;
+        }
+    )*};
+}
+
+/// Declares server events: `Name = "wire:name" (Payload);`.
+macro_rules! server_events {
+    ($($(#[$doc:meta])* $event:ident = $name:literal ($payload:ty);)*) => {$(
+        $(#[$doc])*
+        pub struct $event;
+        impl ServerEvent for $event {
+            const NAME: &'static str = $name;
+            type Payload = $payload;
+        }
+    )*};
+}
+
 /// Client → server events. `typing` and `conversation:read` are also names of server →
 /// client events (the design's contract); in each direction a name has one shape.
 pub mod client {
     use super::*;
 
-    /// `conversation:open {peerId}` → `{ok, conversation: {id, peer}}`.
-    pub struct ConversationOpen;
-    impl ClientEvent for ConversationOpen {
-        const NAME: &'static str = "conversation:open";
-        const SHAPE: &'static str = "conversation:open wants {peerId: number}";
-        type Payload = OpenConversation;
-        type Ack = ConversationOpened;
-    }
-
-    /// `message:send {conversationId, clientId, body}` → `{ok, message}` once committed.
-    pub struct MessageSend;
-    impl ClientEvent for MessageSend {
-        const NAME: &'static str = "message:send";
-        const SHAPE: &'static str =
+    client_events! {
+        /// `conversation:open {peerId}` → `{ok, conversation: {id, peer}}`.
+        ConversationOpen = "conversation:open" (OpenConversation => ConversationOpened),
+            "conversation:open wants {peerId: number}";
+        /// `message:send {conversationId, clientId, body}` → `{ok, message}` once committed.
+        MessageSend = "message:send" (SendMessage => MessageSent),
             "message:send wants {conversationId: number, clientId: string, body: string}";
-        type Payload = SendMessage;
-        type Ack = MessageSent;
-    }
-
-    /// `typing {conversationId, typing}` → `{ok}`; relayed to the other members.
-    pub struct Typing;
-    impl ClientEvent for Typing {
-        const NAME: &'static str = "typing";
-        const SHAPE: &'static str = "typing wants {conversationId: number, typing: boolean}";
-        type Payload = TypingSignal;
-        type Ack = Done;
-    }
-
-    /// `conversation:read {conversationId, lastReadId}` → `{ok, lastReadId}` (the stored
-    /// marker, never lower than before).
-    pub struct ConversationRead;
-    impl ClientEvent for ConversationRead {
-        const NAME: &'static str = "conversation:read";
-        const SHAPE: &'static str =
+        /// `typing {conversationId, typing}` → `{ok}`; relayed to the other members.
+        Typing = "typing" (TypingSignal => Done),
+            "typing wants {conversationId: number, typing: boolean}";
+        /// `conversation:read {conversationId, lastReadId}` → `{ok, lastReadId}` (the
+        /// stored marker, never lower than before).
+        ConversationRead = "conversation:read" (MarkRead => ReadStored),
             "conversation:read wants {conversationId: number, lastReadId: number}";
-        type Payload = MarkRead;
-        type Ack = ReadStored;
     }
 }
 
@@ -79,62 +82,25 @@ pub mod client {
 pub mod server {
     use super::*;
 
-    /// A message was stored: to every socket of every member, the sender's included.
-    pub struct MessageNew;
-    impl ServerEvent for MessageNew {
-        const NAME: &'static str = "message:new";
-        type Payload = Message;
-    }
-
-    /// A member started or stopped typing (never to the typist).
-    pub struct Typing;
-    impl ServerEvent for Typing {
-        const NAME: &'static str = "typing";
-        type Payload = TypingUpdate;
-    }
-
-    /// A member's read marker moved.
-    pub struct ConversationRead;
-    impl ServerEvent for ConversationRead {
-        const NAME: &'static str = "conversation:read";
-        type Payload = ReadUpdate;
-    }
-
-    /// Someone this user may see came online or went offline.
-    pub struct Presence;
-    impl ServerEvent for Presence {
-        const NAME: &'static str = "presence";
-        type Payload = PresenceUpdate;
-    }
-
-    /// What a fresh connection learns at once about presence.
-    pub struct PresenceSnapshot;
-    impl ServerEvent for PresenceSnapshot {
-        const NAME: &'static str = "presence:snapshot";
-        type Payload = super::PresenceSnapshot;
-    }
-
-    /// To the member's own sockets: they marked a conversation handled or unread in
-    /// another tab.
-    pub struct ConversationMarked;
-    impl ServerEvent for ConversationMarked {
-        const NAME: &'static str = "conversation:marked";
-        type Payload = super::ConversationMarked;
-    }
-
-    /// The catch-up gap is too large: reload history over HTTP.
-    pub struct SyncReload;
-    impl ServerEvent for SyncReload {
-        const NAME: &'static str = "sync:reload";
-        type Payload = Done;
-    }
-
-    /// This node's link to the other nodes was interrupted: reconnect (which catches up
-    /// from the database, and may land on another node).
-    pub struct Reconnect;
-    impl ServerEvent for Reconnect {
-        const NAME: &'static str = "sync:reconnect";
-        type Payload = Done;
+    server_events! {
+        /// A message was stored: to every socket of every member, the sender's included.
+        MessageNew = "message:new" (Message);
+        /// A member started or stopped typing (never to the typist).
+        Typing = "typing" (TypingUpdate);
+        /// A member's read marker moved.
+        ConversationRead = "conversation:read" (ReadUpdate);
+        /// Someone this user may see came online or went offline.
+        Presence = "presence" (PresenceUpdate);
+        /// What a fresh connection learns at once about presence.
+        PresenceSnapshot = "presence:snapshot" (super::PresenceSnapshot);
+        /// To the member's own sockets: they marked a conversation handled or unread in
+        /// another tab.
+        ConversationMarked = "conversation:marked" (super::ConversationMarked);
+        /// The catch-up gap is too large: reload history over HTTP.
+        SyncReload = "sync:reload" (Done);
+        /// This node's link to the other nodes was interrupted: reconnect (which catches
+        /// up from the database, and may land on another node).
+        Reconnect = "sync:reconnect" (Done);
     }
 }
 
@@ -377,6 +343,42 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_name_has_one_event_per_direction_and_refusals_name_their_event() {
+        let client = [
+            (
+                client::ConversationOpen::NAME,
+                client::ConversationOpen::SHAPE,
+            ),
+            (client::MessageSend::NAME, client::MessageSend::SHAPE),
+            (client::Typing::NAME, client::Typing::SHAPE),
+            (
+                client::ConversationRead::NAME,
+                client::ConversationRead::SHAPE,
+            ),
+        ];
+        let server = [
+            server::MessageNew::NAME,
+            server::Typing::NAME,
+            server::ConversationRead::NAME,
+            server::Presence::NAME,
+            server::PresenceSnapshot::NAME,
+            server::ConversationMarked::NAME,
+            server::SyncReload::NAME,
+            server::Reconnect::NAME,
+        ];
+        let mut names: Vec<&str> = client.iter().map(|(name, _)| *name).collect();
+        for (name, shape) in client {
+            assert!(shape.starts_with(&format!("{name} wants {{")), "{shape}");
+        }
+        for direction in [&mut names, &mut server.to_vec()] {
+            let all = direction.len();
+            direction.sort_unstable();
+            direction.dedup();
+            assert_eq!(direction.len(), all, "a name used twice: {direction:?}");
+        }
+    }
 
     #[test]
     fn acks_put_ok_beside_the_value_or_the_error() {

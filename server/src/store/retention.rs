@@ -5,7 +5,9 @@
 
 use app::protocol::Timestamp;
 
-use super::{dispatch, Db, StoreError};
+use app::protocol::ConversationId;
+
+use super::{on_either, Db, StoreError};
 
 /// What a purge deleted (or, dry, would delete).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -17,18 +19,58 @@ pub struct Purged {
 
 /// Conversations of a deleted account with no message left (the same SQL on both
 /// backends): walked from the deleted accounts, which an index keeps apart.
-pub(super) const EMPTY_OF_DELETED: &str = "SELECT DISTINCT cm.conversation_id FROM users u \
+const EMPTY_OF_DELETED: &str = "SELECT DISTINCT cm.conversation_id FROM users u \
     JOIN conversation_members cm ON cm.user_id = u.id \
     WHERE u.deleted_at IS NOT NULL \
       AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = cm.conversation_id)";
 
 /// Deleted accounts with no conversation and no message left.
-pub(super) const DELETE_EMPTY_ACCOUNTS: &str = "DELETE FROM users WHERE deleted_at IS NOT NULL \
+const DELETE_EMPTY_ACCOUNTS: &str = "DELETE FROM users WHERE deleted_at IS NOT NULL \
     AND NOT EXISTS (SELECT 1 FROM conversation_members WHERE user_id = users.id) \
     AND NOT EXISTS (SELECT 1 FROM messages WHERE sender_id = users.id)";
 
 /// Deletes what the rule says for messages stored before `cutoff`, in one transaction;
 /// with `dry_run`, only counts (the transaction is rolled back).
 pub async fn purge(db: &Db, cutoff: Timestamp, dry_run: bool) -> Result<Purged, StoreError> {
-    dispatch!(db, retention::purge(cutoff, dry_run))
+    on_either!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        // (SQLite's times are fixed-width text: text order is time order.)
+        // plan: scans messages (haven purge, an administrator's batch job, reads it once)
+        let messages = sqlx::query("DELETE FROM messages WHERE created_at < $1")
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let empty: Vec<ConversationId> = sqlx::query_scalar(EMPTY_OF_DELETED)
+            .fetch_all(&mut *tx)
+            .await?;
+        // A batch job over a few conversations: one statement per id is clear and cheap.
+        for conversation in &empty {
+            for statement in [
+                "DELETE FROM direct_conversations WHERE conversation_id = $1",
+                "DELETE FROM conversation_members WHERE conversation_id = $1",
+                "DELETE FROM conversations WHERE id = $1",
+            ] {
+                sqlx::query(statement)
+                    .bind(conversation)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        let accounts = sqlx::query(DELETE_EMPTY_ACCOUNTS)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let purged = Purged {
+            messages,
+            conversations: empty.len() as u64,
+            accounts,
+        };
+        if dry_run {
+            tx.rollback().await?;
+        } else {
+            tx.commit().await?;
+        }
+        Ok(purged)
+    })
 }

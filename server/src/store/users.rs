@@ -187,27 +187,24 @@ pub async fn last_seen(db: &Db, user: UserId) -> Result<Option<Timestamp>, Store
 
 /// Replaces an account's password hash.
 pub async fn set_password_hash(db: &Db, user: UserId, hash: &str) -> Result<(), StoreError> {
-    on_either!(db, |pool| sqlx::query(
-        "UPDATE users SET password_hash = $1 WHERE id = $2 AND deleted_at IS NULL"
-    )
-    .bind(hash)
-    .bind(user)
-    .execute(pool)
-    .await
-    .map(drop)?);
-    Ok(())
+    let sql = "UPDATE users SET password_hash = $1 WHERE id = $2 AND deleted_at IS NULL";
+    set_hash(db, sql, user, hash).await
 }
 
 /// Replaces an account's recovery code hash (a new code made in Settings).
 pub async fn set_recovery_hash(db: &Db, user: UserId, hash: &str) -> Result<(), StoreError> {
-    on_either!(db, |pool| sqlx::query(
-        "UPDATE users SET recovery_hash = $1 WHERE id = $2 AND deleted_at IS NULL"
-    )
-    .bind(hash)
-    .bind(user)
-    .execute(pool)
-    .await
-    .map(drop)?);
+    let sql = "UPDATE users SET recovery_hash = $1 WHERE id = $2 AND deleted_at IS NULL";
+    set_hash(db, sql, user, hash).await
+}
+
+/// Runs one of the two hash updates above.
+async fn set_hash(db: &Db, sql: &str, user: UserId, hash: &str) -> Result<(), StoreError> {
+    on_either!(db, |pool| sqlx::query(sql)
+        .bind(hash)
+        .bind(user)
+        .execute(pool)
+        .await
+        .map(drop)?);
     Ok(())
 }
 

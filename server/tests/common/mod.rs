@@ -86,6 +86,12 @@ impl TestServer {
         TestDb::connect(&self.database_url).await
     }
 
+    /// How many messages `conversation` holds, read from the database.
+    pub async fn messages_in(&self, conversation: i64) -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM messages WHERE conversation_id = {conversation}");
+        self.db().await.number(&sql).await
+    }
+
     /// Kills the server without warning (SIGKILL) and starts it again on the same database.
     pub async fn restart(&mut self) {
         self.child.kill().await.expect("kill haven");

@@ -5,7 +5,6 @@
 pub mod availability;
 pub mod conversations;
 pub mod messages;
-pub mod retention;
 pub mod sessions;
 pub mod users;
 
