@@ -11,7 +11,7 @@ use sqlx::sqlite::{Sqlite, SqliteArgumentValue, SqliteTypeInfo, SqliteValueRef};
 use sqlx::{Database, Decode, Encode, Type};
 use time::OffsetDateTime;
 
-use super::{AccessKind, ConversationId, MessageId, Role, Timestamp, UserId};
+use super::{AccessKind, ClientId, ConversationId, MessageId, Role, Timestamp, UserId};
 
 /// Ids: an `i64` on both backends.
 macro_rules! id_column {
@@ -149,5 +149,51 @@ impl<'r> Decode<'r, Postgres> for Timestamp {
 impl Encode<'_, Postgres> for Timestamp {
     fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
         <OffsetDateTime as Encode<Postgres>>::encode(self.to_offset_date_time(), buf)
+    }
+}
+
+// Client ids: a `uuid` on PostgreSQL, its lowercase hyphenated text on SQLite.
+
+impl Type<Sqlite> for ClientId {
+    fn type_info() -> SqliteTypeInfo {
+        <String as Type<Sqlite>>::type_info()
+    }
+    fn compatible(ty: &SqliteTypeInfo) -> bool {
+        <String as Type<Sqlite>>::compatible(ty)
+    }
+}
+
+impl<'r> Decode<'r, Sqlite> for ClientId {
+    fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
+        Ok(ClientId(<String as Decode<'r, Sqlite>>::decode(value)?))
+    }
+}
+
+impl<'q> Encode<'q, Sqlite> for ClientId {
+    fn encode_by_ref(&self, buf: &mut Vec<SqliteArgumentValue<'q>>) -> Result<IsNull, BoxDynError> {
+        <String as Encode<'q, Sqlite>>::encode(self.0.clone(), buf)
+    }
+}
+
+impl Type<Postgres> for ClientId {
+    fn type_info() -> PgTypeInfo {
+        <uuid::Uuid as Type<Postgres>>::type_info()
+    }
+    fn compatible(ty: &PgTypeInfo) -> bool {
+        <uuid::Uuid as Type<Postgres>>::compatible(ty)
+    }
+}
+
+impl<'r> Decode<'r, Postgres> for ClientId {
+    fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+        let id = <uuid::Uuid as Decode<'r, Postgres>>::decode(value)?;
+        Ok(ClientId(id.hyphenated().to_string()))
+    }
+}
+
+impl Encode<'_, Postgres> for ClientId {
+    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        let id = uuid::Uuid::parse_str(&self.0)?;
+        <uuid::Uuid as Encode<Postgres>>::encode(id, buf)
     }
 }

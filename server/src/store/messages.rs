@@ -3,7 +3,7 @@
 
 use app::protocol::{ClientId, ConversationId, MessageId, MessageKind, Timestamp, UserId};
 
-use super::{dispatch, Db, StoreError};
+use super::{on_either, Db, StoreError};
 
 /// A message to store. The body is already validated and trimmed.
 #[derive(Debug, Clone)]
@@ -17,7 +17,7 @@ pub struct NewMessage {
 }
 
 /// A row of `messages`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct MessageRow {
     pub id: MessageId,
     pub conversation_id: ConversationId,
@@ -72,17 +72,29 @@ pub(super) fn kind_column(sender: Option<UserId>) -> &'static str {
     }
 }
 
+/// The columns of a [`MessageRow`].
+const COLUMNS: &str = "id, conversation_id, sender_id, client_id, body, created_at, erased";
+
 /// Messages newer than `after` in all of the user's conversations, in id order, at most
-/// `limit` (catch-up after a reconnect). Ids become visible in id order on both backends
-/// (SQLite has one writer; PostgreSQL's writers take ids from one locked counter row), so
-/// exactly the messages after `after` are answered.
+/// `limit` (catch-up after a reconnect; on PostgreSQL ids commit in order, see
+/// `store::writer`).
 pub async fn after_for_user(
     db: &Db,
     user: UserId,
     after: MessageId,
     limit: u32,
 ) -> Result<Vec<MessageRow>, StoreError> {
-    dispatch!(db, messages::after_for_user(user, after, limit))
+    on_either!(db, |pool| Ok(sqlx::query_as(
+        "SELECT m.id, m.conversation_id, m.sender_id, m.client_id, m.body, m.created_at, m.erased \
+         FROM messages m \
+         JOIN conversation_members cm ON cm.conversation_id = m.conversation_id \
+         WHERE cm.user_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3",
+    )
+    .bind(user)
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?))
 }
 
 /// One page of a conversation's history: up to `limit` messages older than `before` (or the
@@ -93,10 +105,25 @@ pub async fn page(
     before: Option<MessageId>,
     limit: u32,
 ) -> Result<Vec<MessageRow>, StoreError> {
-    dispatch!(db, messages::page(conversation, before, limit))
+    let sql = format!(
+        "SELECT {COLUMNS} FROM messages WHERE conversation_id = $1 AND id < $2 \
+         ORDER BY id DESC LIMIT $3"
+    );
+    let mut messages: Vec<MessageRow> = on_either!(db, |pool| sqlx::query_as(&sql)
+        .bind(conversation)
+        .bind(before.unwrap_or(MessageId(i64::MAX)))
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?);
+    messages.reverse();
+    Ok(messages)
 }
 
 /// Every message of a conversation, oldest first (a member's export).
 pub async fn all_in(db: &Db, conversation: ConversationId) -> Result<Vec<MessageRow>, StoreError> {
-    dispatch!(db, messages::all_in(conversation))
+    let sql = format!("SELECT {COLUMNS} FROM messages WHERE conversation_id = $1 ORDER BY id");
+    on_either!(db, |pool| Ok(sqlx::query_as(&sql)
+        .bind(conversation)
+        .fetch_all(pool)
+        .await?))
 }

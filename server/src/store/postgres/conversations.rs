@@ -5,7 +5,7 @@ use app::protocol::{ConversationId, MessageId, Role, Timestamp, UserId};
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::Row;
 
-use super::{messages, optional_time, pg_time};
+use super::{optional_time, pg_time};
 use crate::store::conversations::{ConversationRow, RecentCursor, WaitingCursor};
 use crate::store::messages::MessageRow;
 use crate::store::users::Profile;
@@ -73,7 +73,7 @@ fn summary_row(row: &PgRow) -> Result<ConversationRow, StoreError> {
     let last_message = match row.try_get::<Option<i64>, _>("id")? {
         Some(_) => Some(MessageRow {
             conversation_id: ConversationId(row.try_get("m_conversation_id")?),
-            ..messages::from_row(row)?
+            ..sqlx::FromRow::from_row(row)?
         }),
         None => None,
     };

@@ -1,29 +1,17 @@
-//! The `messages` table on PostgreSQL, and the message writer's batches.
+//! The message writer's batches on PostgreSQL (reads are `store::messages`).
 
 use std::collections::HashMap;
 
 use app::protocol::{ClientId, ConversationId, MessageId, UserId};
-use sqlx::postgres::{PgPool, PgRow};
+use sqlx::postgres::PgPool;
 use sqlx::Row;
 use time::OffsetDateTime;
 
-use super::{client_id, pg_time, pg_uuid, time};
+use super::{client_id, pg_time, pg_uuid};
 use crate::store::messages::{kind_column, Inserted, MessageRow, NewMessage};
 use crate::store::StoreError;
 
 const COLUMNS: &str = "id, conversation_id, sender_id, client_id, body, created_at, erased";
-
-pub(super) fn from_row(row: &PgRow) -> Result<MessageRow, StoreError> {
-    Ok(MessageRow {
-        id: MessageId(row.try_get("id")?),
-        conversation_id: ConversationId(row.try_get("conversation_id")?),
-        sender_id: row.try_get::<Option<i64>, _>("sender_id")?.map(UserId),
-        client_id: client_id(row.try_get("client_id")?),
-        body: row.try_get("body")?,
-        created_at: time(row.try_get("created_at")?),
-        erased: row.try_get("erased")?,
-    })
-}
 
 /// What makes a message "stored before": a member's `(sender, clientId)`, a notice's
 /// `(conversation, clientId)`.
@@ -170,60 +158,5 @@ async fn stored_before(tx: &mut sqlx::PgConnection, key: &Key) -> Result<Message
             .await?
         }
     };
-    from_row(&row)
-}
-
-/// Catch-up: everything after `after`, in id order (ids commit in order: see
-/// [`insert_batch`]).
-pub async fn after_for_user(
-    db: &PgPool,
-    user: UserId,
-    after: MessageId,
-    limit: u32,
-) -> Result<Vec<MessageRow>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT m.id, m.conversation_id, m.sender_id, m.client_id, m.body, m.created_at, m.erased \
-         FROM messages m \
-         JOIN conversation_members cm ON cm.conversation_id = m.conversation_id \
-         WHERE cm.user_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3",
-    )
-    .bind(user.0)
-    .bind(after.0)
-    .bind(i64::from(limit))
-    .fetch_all(db)
-    .await?;
-    rows.iter().map(from_row).collect()
-}
-
-pub async fn page(
-    db: &PgPool,
-    conversation: ConversationId,
-    before: Option<MessageId>,
-    limit: u32,
-) -> Result<Vec<MessageRow>, StoreError> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM messages WHERE conversation_id = $1 AND id < $2 \
-         ORDER BY id DESC LIMIT $3"
-    ))
-    .bind(conversation.0)
-    .bind(before.map_or(i64::MAX, |b| b.0))
-    .bind(i64::from(limit))
-    .fetch_all(db)
-    .await?;
-    let mut messages = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
-    messages.reverse();
-    Ok(messages)
-}
-
-pub async fn all_in(
-    db: &PgPool,
-    conversation: ConversationId,
-) -> Result<Vec<MessageRow>, StoreError> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM messages WHERE conversation_id = $1 ORDER BY id"
-    ))
-    .bind(conversation.0)
-    .fetch_all(db)
-    .await?;
-    rows.iter().map(from_row).collect()
+    Ok(sqlx::FromRow::from_row(&row)?)
 }

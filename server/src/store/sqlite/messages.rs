@@ -1,28 +1,11 @@
-//! The `messages` table on SQLite. Inserts run on the message writer's own rusqlite
-//! connection (`store::writer`); reads go through the sqlx pool.
+//! The message writer's batches on SQLite, on its own rusqlite connection
+//! (`store::writer`); reads are `store::messages`, through the sqlx pool.
 
 use app::protocol::{ClientId, ConversationId, MessageId, Timestamp, UserId};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqlitePool};
 
-use super::time;
 use crate::store::messages::{kind_column, Inserted, MessageRow, NewMessage};
-use crate::store::StoreError;
 
 const COLUMNS: &str = "id, conversation_id, sender_id, client_id, body, created_at, erased";
-
-/// Reads a message from a row with the message columns.
-pub(super) fn from_row(row: &SqliteRow) -> Result<MessageRow, StoreError> {
-    Ok(MessageRow {
-        id: MessageId(row.try_get("id")?),
-        conversation_id: ConversationId(row.try_get("conversation_id")?),
-        sender_id: row.try_get::<Option<i64>, _>("sender_id")?.map(UserId),
-        client_id: ClientId(row.try_get("client_id")?),
-        body: row.try_get("body")?,
-        created_at: time(row.try_get("created_at")?)?,
-        erased: row.try_get("erased")?,
-    })
-}
 
 /// Reads a message from a rusqlite row of [`COLUMNS`] (the writer's connection).
 fn from_rusqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
@@ -101,61 +84,4 @@ pub fn insert_batch(
     }
     tx.commit()?;
     Ok(answers)
-}
-
-/// Messages newer than `after` in all of the user's conversations, in id order, at most
-/// `limit` (catch-up after a reconnect).
-pub async fn after_for_user(
-    db: &SqlitePool,
-    user: UserId,
-    after: MessageId,
-    limit: u32,
-) -> Result<Vec<MessageRow>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT m.id, m.conversation_id, m.sender_id, m.client_id, m.body, m.created_at, m.erased \
-         FROM messages m \
-         JOIN conversation_members cm ON cm.conversation_id = m.conversation_id \
-         WHERE cm.user_id = ? AND m.id > ? ORDER BY m.id LIMIT ?",
-    )
-    .bind(user.0)
-    .bind(after.0)
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
-    rows.iter().map(from_row).collect()
-}
-
-/// One page of a conversation's history: up to `limit` messages older than `before` (or the
-/// newest), returned oldest first.
-pub async fn page(
-    db: &SqlitePool,
-    conversation: ConversationId,
-    before: Option<MessageId>,
-    limit: u32,
-) -> Result<Vec<MessageRow>, StoreError> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM messages WHERE conversation_id = ? AND id < ? ORDER BY id DESC LIMIT ?"
-    ))
-    .bind(conversation.0)
-    .bind(before.map_or(i64::MAX, |b| b.0))
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
-    let mut messages = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
-    messages.reverse();
-    Ok(messages)
-}
-
-/// Every message of a conversation, oldest first (a member's export).
-pub async fn all_in(
-    db: &SqlitePool,
-    conversation: ConversationId,
-) -> Result<Vec<MessageRow>, StoreError> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY id"
-    ))
-    .bind(conversation.0)
-    .fetch_all(db)
-    .await?;
-    rows.iter().map(from_row).collect()
 }
