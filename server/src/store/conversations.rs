@@ -1,12 +1,11 @@
-//! The `conversations`, `conversation_members` and `direct_conversations` tables. Most
-//! statements are the same on both backends and live here; the sidebar pages and the read
-//! marker (`MAX` or `GREATEST`, integer widths) are in the backend folders.
+//! The `conversations`, `conversation_members` and `direct_conversations` tables, the same
+//! statements on both backends.
 
-use app::protocol::{ConversationId, MessageId, Timestamp, UserId};
+use app::protocol::{ClientId, ConversationId, MessageId, Role, Timestamp, UserId};
 
 use super::messages::MessageRow;
 use super::users::{LastSeen, Profile};
-use super::{dispatch, on_either, Db, StoreError};
+use super::{on_either, Db, StoreError};
 
 /// A conversation as one member's sidebar lists it.
 #[derive(Debug, Clone)]
@@ -109,6 +108,71 @@ pub async fn members(db: &Db, conversation: ConversationId) -> Result<Vec<UserId
     .await?))
 }
 
+/// A sidebar entry: the member's row with its maintained aggregates (unread count, waits,
+/// activity), the other member, and the newest message a person wrote (triage must show the
+/// student's words, not Haven's notice that followed them). Every join is by key. A
+/// conversation marked unread counts at least one.
+const SUMMARY: &str = "SELECT me.conversation_id, me.last_message_id AS activity, \
+        peer.id AS peer_id, peer.display_name, peer.role, peer.bio, \
+        m.id, m.conversation_id AS m_conversation_id, m.sender_id, m.client_id, m.body, m.created_at, m.erased, \
+        CAST(CASE WHEN me.marked_unread AND me.unread_count = 0 THEN 1 ELSE me.unread_count END AS BIGINT) AS unread, \
+        me.awaiting_since \
+    FROM conversation_members me \
+    JOIN conversations c ON c.id = me.conversation_id \
+    JOIN conversation_members other ON other.conversation_id = me.conversation_id AND other.user_id <> me.user_id \
+    JOIN users peer ON peer.id = other.user_id \
+    LEFT JOIN messages m ON m.id = COALESCE(c.last_text_id, c.last_message_id)";
+
+/// A [`SUMMARY`] row as it comes (the message's columns are null before the first one).
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    conversation_id: ConversationId,
+    activity: MessageId,
+    peer_id: UserId,
+    display_name: String,
+    role: Role,
+    bio: String,
+    id: Option<MessageId>,
+    m_conversation_id: Option<ConversationId>,
+    sender_id: Option<UserId>,
+    client_id: Option<ClientId>,
+    body: Option<String>,
+    created_at: Option<Timestamp>,
+    erased: Option<bool>,
+    unread: i64,
+    awaiting_since: Option<Timestamp>,
+}
+
+impl From<SummaryRow> for ConversationRow {
+    fn from(row: SummaryRow) -> Self {
+        let last_message = match (row.id, row.client_id, row.created_at) {
+            (Some(id), Some(client_id), Some(created_at)) => Some(MessageRow {
+                id,
+                conversation_id: row.m_conversation_id.unwrap_or(row.conversation_id),
+                sender_id: row.sender_id,
+                client_id,
+                body: row.body.unwrap_or_default(),
+                created_at,
+                erased: row.erased.unwrap_or(false),
+            }),
+            _ => None,
+        };
+        ConversationRow {
+            id: row.conversation_id,
+            peer: Profile {
+                id: row.peer_id,
+                display_name: row.display_name,
+                role: row.role,
+                bio: row.bio,
+            },
+            last_message,
+            unread: u32::try_from(row.unread).unwrap_or(u32::MAX),
+            awaiting_since: row.awaiting_since,
+            activity: row.activity,
+        }
+    }
+}
+
 /// A page of the user's conversations, most recent activity first, at most `limit`;
 /// with `not_waiting`, only those not awaiting the user's reply. An index walk from
 /// `after`: the cost is the page's, however many conversations the user has.
@@ -119,10 +183,21 @@ pub async fn recent_page(
     not_waiting: bool,
     limit: u32,
 ) -> Result<Vec<ConversationRow>, StoreError> {
-    dispatch!(
-        db,
-        conversations::recent_page(user, after, not_waiting, limit)
-    )
+    let (activity, id) = after.unwrap_or((MessageId(i64::MAX), ConversationId(i64::MAX)));
+    let sql = format!(
+        "{SUMMARY} WHERE me.user_id = $1 AND (me.last_message_id, me.conversation_id) < ($2, $3) \
+           AND (NOT $4 OR me.awaiting_since IS NULL) \
+         ORDER BY me.last_message_id DESC, me.conversation_id DESC LIMIT $5"
+    );
+    let rows: Vec<SummaryRow> = on_either!(db, |pool| sqlx::query_as(&sql)
+        .bind(user)
+        .bind(activity)
+        .bind(id)
+        .bind(not_waiting)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?);
+    Ok(rows.into_iter().map(ConversationRow::from).collect())
 }
 
 /// A page of the user's conversations awaiting their reply, the longest waiting first.
@@ -132,7 +207,20 @@ pub async fn waiting_page(
     after: WaitingCursor,
     limit: u32,
 ) -> Result<Vec<ConversationRow>, StoreError> {
-    dispatch!(db, conversations::waiting_page(user, after, limit))
+    let (since, id) = after.unwrap_or((Timestamp::from_millis(0), ConversationId(0)));
+    let sql = format!(
+        "{SUMMARY} WHERE me.user_id = $1 AND me.awaiting_since IS NOT NULL \
+           AND (me.awaiting_since, me.conversation_id) > ($2, $3) \
+         ORDER BY me.awaiting_since, me.conversation_id LIMIT $4"
+    );
+    let rows: Vec<SummaryRow> = on_either!(db, |pool| sqlx::query_as(&sql)
+        .bind(user)
+        .bind(since)
+        .bind(id)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?);
+    Ok(rows.into_iter().map(ConversationRow::from).collect())
 }
 
 /// Marks the conversation handled by `user` up to its newest message: it no longer awaits
@@ -210,7 +298,8 @@ pub async fn peers_last_seen(db: &Db, user: UserId) -> Result<Vec<LastSeen>, Sto
 
 /// Moves a member's read marker forward to `read` (never backwards), if `read` is a message
 /// of this conversation; `at` is recorded when the marker moves. Answers the marker and its
-/// time after the update, or `None` if `read` is not a message of the conversation.
+/// time after the update, or `None` if `read` is not a message of the conversation. (Every
+/// `SET` reads the row as it was.)
 pub async fn mark_read(
     db: &Db,
     conversation: ConversationId,
@@ -218,7 +307,25 @@ pub async fn mark_read(
     read: MessageId,
     at: Timestamp,
 ) -> Result<Option<(MessageId, Option<Timestamp>)>, StoreError> {
-    dispatch!(db, conversations::mark_read(conversation, user, read, at))
+    on_either!(db, |pool| Ok(sqlx::query_as(
+        "UPDATE conversation_members SET \
+           last_read_at = CASE WHEN $1 > last_read_id THEN $4 ELSE last_read_at END, \
+           last_read_id = CASE WHEN $1 > last_read_id THEN $1 ELSE last_read_id END, \
+           marked_unread = FALSE, \
+           unread_count = (SELECT COUNT(*) FROM messages u WHERE u.conversation_id = $2 \
+             AND u.id > CASE WHEN $1 > conversation_members.last_read_id THEN $1 \
+                             ELSE conversation_members.last_read_id END \
+             AND u.sender_id <> $3) \
+         WHERE conversation_id = $2 AND user_id = $3 \
+           AND EXISTS (SELECT 1 FROM messages WHERE id = $1 AND conversation_id = $2) \
+         RETURNING last_read_id, last_read_at",
+    )
+    .bind(read)
+    .bind(conversation)
+    .bind(user)
+    .bind(at)
+    .fetch_optional(pool)
+    .await?))
 }
 
 /// A member's read marker and when it last moved (0 and none if never read).

@@ -3,7 +3,6 @@
 //! JSON list, and the message writer's batches as one `UNNEST` statement.
 
 pub mod availability;
-pub mod conversations;
 pub mod messages;
 pub mod sessions;
 pub mod users;

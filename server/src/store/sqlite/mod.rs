@@ -3,7 +3,6 @@
 //! own thread and connection; everything else goes through the sqlx pool.
 
 pub mod availability;
-pub mod conversations;
 pub mod messages;
 pub mod sessions;
 pub mod users;
