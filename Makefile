@@ -70,7 +70,9 @@ site-isolation:
 	scripts/test/site-isolation.sh
 
 # The whole Rust suite twice: on SQLite, then on a throwaway PostgreSQL cluster (with the
-# PostgreSQL-only tests, which the SQLite run lists as ignored).
+# PostgreSQL-only tests, which the SQLite run lists as ignored). Most integration tests wait
+# on sockets and timers, not the CPU: six at a time instead of one per core (docs/decisions.md).
+unit: export RUST_TEST_THREADS ?= 6
 unit: build
 	cargo test -p server -p app
 	HAVEN_TEST_BACKEND=postgres scripts/test/with-postgres.sh \

@@ -686,8 +686,8 @@ async fn a_psychiatrist_cannot_start_a_conversation_or_probe_students() {
 }
 
 #[tokio::test]
-async fn a_socket_is_closed_when_its_session_ends() {
-    // The absolute lifetime: however active, the session ends 3 s after sign-in.
+async fn a_socket_is_closed_when_its_session_outlives_its_absolute_lifetime() {
+    // However active, the session ends 3 s after sign-in.
     let server = TestServer::start_with(&[
         ("HAVEN_SESSION_ABSOLUTE_SECS", "3"),
         ("HAVEN_SESSION_CHECK_SECS", "1"),
@@ -702,22 +702,39 @@ async fn a_socket_is_closed_when_its_session_ends() {
         server.socket(&[("Cookie", &student.cookie)]).await,
         common::SocketOutcome::Refused(_)
     ));
+}
 
-    // The idle limit: no request for 2 s and the session is gone, sockets included.
+#[tokio::test]
+async fn an_idle_sessions_socket_is_closed_and_an_active_ones_is_left_alone() {
+    // No request for 2 s and the session is gone, sockets included.
     let server = TestServer::start_with(&[
         ("HAVEN_SESSION_IDLE_SECS", "2"),
         ("HAVEN_SESSION_CHECK_SECS", "1"),
     ])
     .await;
-    let student = server.student("idle").await;
-    let mut s = Peer::connect(&server, &student, None).await;
-    assert!(s.closed_within(Duration::from_secs(6)).await);
-
-    // A valid session's socket is left alone by the same checks.
-    let server = TestServer::start_with(&[("HAVEN_SESSION_CHECK_SECS", "1")]).await;
-    let student = server.student("valid").await;
-    let mut s = Peer::connect(&server, &student, None).await;
-    assert!(!s.closed_within(Duration::from_secs(3)).await);
+    let idle = server.student("idle").await;
+    let active = server.student("active").await;
+    let mut gone = Peer::connect(&server, &idle, None).await;
+    let kept = Peer::connect(&server, &active, None).await;
+    // The active student makes a request every half second until the watch has closed the
+    // idle one's socket: the same passes checked theirs.
+    let keep_alive = async {
+        loop {
+            assert_eq!(server.me_status(&active.cookie).await, 200);
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    };
+    tokio::select! {
+        closed = gone.closed_within(Duration::from_secs(6)) => assert!(closed),
+        _ = keep_alive => unreachable!(),
+    }
+    let ack = kept
+        .call("typing", json!({ "conversationId": 0, "typing": true }))
+        .await;
+    assert_eq!(
+        ack["error"]["code"], "conversation_not_found",
+        "the active session's socket still answers: {ack}"
+    );
 }
 
 #[tokio::test]
