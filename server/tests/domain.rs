@@ -18,7 +18,7 @@ use app::protocol::{
 use async_trait::async_trait;
 use server::care::{Care, ServiceTimeZone};
 use server::chat::{Audience, Chat, ChatEvent, Connection, Publisher, SendRequest};
-use server::coordination::{OneNode, SendRate, Settings};
+use server::coordination::{Coordinator, OneNode, SendRate, Settings};
 use server::store::{test_db, users, Db};
 use tokio::sync::mpsc;
 
@@ -37,6 +37,9 @@ impl Publisher for Recorder {
 /// `Chat` on a fresh database, with what it published.
 struct Domain {
     chat: Arc<Chat>,
+    /// The coordinator `chat` counts through (what it decided, without waiting for the
+    /// database work that follows a decision).
+    coordinator: Arc<OneNode>,
     db: Db,
     published: mpsc::UnboundedReceiver<ChatEvent>,
     _dir: Option<tempfile::TempDir>,
@@ -58,10 +61,16 @@ impl Domain {
         let zone = ServiceTimeZone::new(Some("UTC")).expect("UTC");
         let care = Arc::new(Care::new(db.clone(), zone, crisis));
         let coordinator = Arc::new(OneNode::new(settings));
-        let chat = Chat::new(db.clone(), Arc::new(Recorder(tx)), coordinator, care)
-            .expect("the message writer starts");
+        let chat = Chat::new(
+            db.clone(),
+            Arc::new(Recorder(tx)),
+            coordinator.clone(),
+            care,
+        )
+        .expect("the message writer starts");
         Self {
             chat: Arc::new(chat),
+            coordinator,
             db,
             published,
             _dir: dir,
@@ -142,10 +151,10 @@ impl Domain {
     }
 }
 
-/// Moves a paused clock `by`, letting every timer due meanwhile fire, and lets it run on.
+/// Moves a paused clock `by` (every timer due meanwhile fires), and lets it run on.
 async fn pass(by: Duration) {
     tokio::time::pause();
-    tokio::time::advance(by).await;
+    tokio::time::sleep(by).await;
     tokio::time::resume();
 }
 
@@ -301,20 +310,34 @@ async fn a_students_presence_reaches_only_the_psychiatrists_they_wrote_to() {
     domain.chat.disconnected(student, Role::Student);
     assert!(domain.taken().is_empty());
 
-    // A reload: the last connection closes and another opens within the grace period.
-    // (Connecting and disconnecting touch memory only: the clock may stay paused.)
+    // A reload: the last connection closes and another opens within the grace period;
+    // then that one closes too. The first closing's timer, running out meanwhile, decides
+    // nothing: the user is offline a whole grace period after the second. On a paused
+    // clock, `sleep` moves time to its end and runs every timer due before it; connecting
+    // and disconnecting touch memory only. Timers tick in whole milliseconds, so each check
+    // keeps a tick's margin from the deadlines around it.
+    let ms = Duration::from_millis;
+    let watched = [student];
+    let online = || domain.coordinator.online_among(&watched);
     tokio::time::pause();
     domain.chat.disconnected(student, Role::Student);
-    tokio::time::advance(GRACE - Duration::from_millis(1)).await;
+    tokio::time::sleep(GRACE - ms(1)).await;
     domain.chat.connected(student, Role::Student).await;
-    tokio::time::advance(GRACE).await;
-    assert!(domain.taken().is_empty(), "never offline meanwhile");
-
-    // Gone for good: offline once the grace period is over, with when.
     domain.chat.disconnected(student, Role::Student);
-    tokio::time::advance(GRACE - Duration::from_millis(1)).await;
-    assert!(domain.taken().is_empty(), "still within grace");
-    tokio::time::advance(Duration::from_millis(1)).await;
+    tokio::time::sleep(ms(2)).await;
+    assert_eq!(online().await, [true], "the reload's timer decides nothing");
+    tokio::time::sleep(GRACE - ms(4)).await;
+    assert_eq!(
+        online().await,
+        [true],
+        "still within the second grace period"
+    );
+    tokio::time::sleep(ms(4)).await;
+    assert_eq!(
+        online().await,
+        [false],
+        "a whole grace period after the last closed"
+    );
     // Storing `last_seen` is a query: real time from here.
     tokio::time::resume();
     let event = domain.next().await;
