@@ -142,11 +142,6 @@ impl Throttle {
         }
     }
 
-    /// Its limits.
-    pub fn limits(&self) -> ThrottleLimits {
-        self.limits
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave the maps inconsistent; keep going.
         self.state.lock().unwrap_or_else(|p| p.into_inner())

@@ -4,7 +4,6 @@ use app::protocol::{Timestamp, UserId};
 use sqlx::postgres::PgPool;
 use sqlx::Row;
 
-use super::{optional_time, pg_time};
 use crate::store::availability::{AvailabilityRow, HoursRow};
 use crate::store::StoreError;
 
@@ -35,7 +34,7 @@ pub async fn get(db: &PgPool, psychiatrist: UserId) -> Result<AvailabilityRow, S
     let Some(row) = row else {
         return Ok(AvailabilityRow::default());
     };
-    let since = optional_time(row.try_get("away_since")?);
+    let since: Option<Timestamp> = row.try_get("away_since")?;
     let back_on: Option<String> = row.try_get("away_back_on")?;
     Ok(AvailabilityRow {
         hours,
@@ -100,7 +99,7 @@ pub async fn set_leave_and_intake(
          WHERE id = $1",
     )
     .bind(psychiatrist.0)
-    .bind(away.map(|(since, _)| pg_time(since)))
+    .bind(away.map(|(since, _)| since))
     .bind(away.map(|(_, back_on)| back_on.to_owned()))
     .bind(note)
     .bind(accepting_new)

@@ -7,7 +7,7 @@ use sqlx::postgres::PgPool;
 use sqlx::Row;
 use time::OffsetDateTime;
 
-use super::{client_id, pg_time, pg_uuid};
+use super::{client_id, pg_uuid};
 use crate::store::messages::{kind_column, Inserted, MessageRow, NewMessage};
 use crate::store::StoreError;
 
@@ -81,7 +81,7 @@ pub async fn insert_batch(db: &PgPool, batch: &[NewMessage]) -> Result<Vec<Inser
     .bind(unique.iter().map(|m| kind_column(m.sender_id)).collect::<Vec<_>>())
     .bind(unique.iter().map(|m| pg_uuid(&m.client_id)).collect::<Result<Vec<_>, _>>()?)
     .bind(unique.iter().map(|m| m.body.as_str()).collect::<Vec<_>>())
-    .bind(unique.iter().map(|m| pg_time(m.created_at)).collect::<Vec<OffsetDateTime>>())
+    .bind(unique.iter().map(|m| m.created_at.to_offset_date_time()).collect::<Vec<OffsetDateTime>>())
     .bind(last - unique.len() as i64)
     .fetch_all(&mut *tx)
     .await?;

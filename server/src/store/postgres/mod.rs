@@ -9,9 +9,8 @@ pub mod users;
 
 use std::time::Duration;
 
-use app::protocol::{ClientId, Timestamp};
+use app::protocol::ClientId;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use time::OffsetDateTime;
 
 use super::StoreError;
 
@@ -22,22 +21,6 @@ pub async fn connect(url: &str) -> Result<PgPool, StoreError> {
         .acquire_timeout(Duration::from_secs(10))
         .connect(url)
         .await?)
-}
-
-/// A [`Timestamp`] as a `timestamptz` value (milliseconds fit its microseconds).
-fn pg_time(t: Timestamp) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.as_millis()) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
-/// A `timestamptz` value as a [`Timestamp`], to the millisecond.
-fn time(t: OffsetDateTime) -> Timestamp {
-    Timestamp::from_millis((t.unix_timestamp_nanos() / 1_000_000) as i64)
-}
-
-/// A nullable `timestamptz`.
-fn optional_time(t: Option<OffsetDateTime>) -> Option<Timestamp> {
-    t.map(time)
 }
 
 /// A client id (validated UUID text) as a `uuid` value.

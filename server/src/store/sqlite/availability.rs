@@ -3,7 +3,6 @@
 use app::protocol::{Timestamp, UserId};
 use sqlx::{Row, SqlitePool};
 
-use super::optional_time;
 use crate::store::availability::{AvailabilityRow, HoursRow};
 use crate::store::StoreError;
 
@@ -34,7 +33,7 @@ pub async fn get(db: &SqlitePool, psychiatrist: UserId) -> Result<AvailabilityRo
     let Some(row) = row else {
         return Ok(AvailabilityRow::default());
     };
-    let since = optional_time(row.try_get("away_since")?)?;
+    let since: Option<Timestamp> = row.try_get("away_since")?;
     let back_on: Option<String> = row.try_get("away_back_on")?;
     Ok(AvailabilityRow {
         hours,
@@ -88,7 +87,7 @@ pub async fn set_leave_and_intake(
          WHERE id = ?1",
     )
     .bind(psychiatrist.0)
-    .bind(away.map(|(since, _)| since.to_string()))
+    .bind(away.map(|(since, _)| since))
     .bind(away.map(|(_, back_on)| back_on.to_owned()))
     .bind(note)
     .bind(i64::from(accepting_new))

@@ -10,21 +10,10 @@ pub mod users;
 use std::str::FromStr;
 use std::time::Duration;
 
-use app::protocol::Timestamp;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
 use super::StoreError;
-
-/// Reads a time column, which [`Timestamp`]'s `Display` wrote.
-fn time(text: &str) -> Result<Timestamp, StoreError> {
-    Timestamp::parse(text).map_err(|_| StoreError::Corrupt(format!("time {text:?}")))
-}
-
-/// Reads a nullable time column.
-fn optional_time(text: Option<String>) -> Result<Option<Timestamp>, StoreError> {
-    text.as_deref().map(time).transpose()
-}
 
 /// Opens (creating if needed) the SQLite database at `url`, tuned for a chat server: WAL so
 /// readers never wait for the writer, `synchronous=NORMAL` (durable at each WAL checkpoint
