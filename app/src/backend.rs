@@ -87,7 +87,10 @@ pub type SharedBackend = Arc<dyn AccountBackend>;
 /// One conversation as its page needs it.
 #[derive(Debug, Clone)]
 pub struct ConversationPage {
+    /// The other member; in a group, its leader.
     pub peer: Person,
+    /// A group's name and members now (`None` for a one-to-one conversation).
+    pub group: Option<crate::protocol::GroupView>,
     pub messages: Vec<Message>,
     /// How far the other member has read, and when.
     pub peer_last_read_id: MessageId,

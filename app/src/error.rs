@@ -94,6 +94,22 @@ pub enum ErrorCode {
     InvalidSettings,
     UnknownMessage,
     RateLimited,
+    /// A group's name, description or member limit is not acceptable.
+    InvalidGroup,
+    /// Only the group's leader may do that.
+    NotLeader,
+    /// A leader may invite only a student who has a conversation with them.
+    NotYourStudent,
+    /// The student is already invited to, or a member of, the group.
+    AlreadyInvited,
+    /// Members and open invitations have reached the group's limit.
+    GroupFull,
+    /// The leader closed the group: it is read-only.
+    GroupClosed,
+    /// An alias that is empty, too long, or made of markup or invisible characters.
+    InvalidAlias,
+    /// Another member already shows under that name in the group.
+    AliasTaken,
     /// The server itself failed.
     Internal,
     /// In the browser: the request did not reach the server, or its answer was unreadable.
@@ -129,6 +145,14 @@ impl ErrorCode {
             ErrorCode::InvalidSettings => "invalid_settings",
             ErrorCode::UnknownMessage => "unknown_message",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::InvalidGroup => "invalid_group",
+            ErrorCode::NotLeader => "not_leader",
+            ErrorCode::NotYourStudent => "not_your_student",
+            ErrorCode::AlreadyInvited => "already_invited",
+            ErrorCode::GroupFull => "group_full",
+            ErrorCode::GroupClosed => "group_closed",
+            ErrorCode::InvalidAlias => "invalid_alias",
+            ErrorCode::AliasTaken => "alias_taken",
             ErrorCode::Internal => "internal",
             ErrorCode::Transport => "transport",
             ErrorCode::Unknown => "unknown",
@@ -143,15 +167,24 @@ impl ErrorCode {
         match self {
             C::InvalidArguments | C::BadRequest | C::InvalidPayload => 400,
             C::Unauthenticated | C::InvalidCredentials | C::InvalidRecoveryCode => 401,
-            C::Forbidden | C::ForbiddenOrigin | C::WrongRole => 403,
+            C::Forbidden | C::ForbiddenOrigin | C::WrongRole | C::NotLeader | C::NotYourStudent => {
+                403
+            }
             C::ConversationNotFound | C::UserNotFound => 404,
-            C::ClientIdReused | C::NotAcceptingNew => 409,
+            C::ClientIdReused
+            | C::NotAcceptingNew
+            | C::AlreadyInvited
+            | C::GroupFull
+            | C::GroupClosed
+            | C::AliasTaken => 409,
             C::InvalidInput
             | C::InvalidBody
             | C::EmptyBody
             | C::BodyTooLong
             | C::InvalidClientId
             | C::InvalidSettings
+            | C::InvalidGroup
+            | C::InvalidAlias
             | C::UnknownMessage => 422,
             C::RateLimited => 429,
             C::Unavailable => 503,

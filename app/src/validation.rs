@@ -78,24 +78,45 @@ pub fn check_password(raw: &str) -> Result<(), String> {
 
 /// Checks a display name (the name others see).
 pub fn check_display_name(raw: &str) -> Result<(), String> {
+    check_shown_name(raw, DISPLAY_NAME_MAX, "Display names")
+        .map_err(|e| e.unwrap_or_else(|| "Tell us what to call you.".into()))
+}
+
+/// Longest accepted alias in a group.
+pub const ALIAS_MAX: usize = 32;
+
+/// Checks the alias a student shows in a group: a name like a display name, at most
+/// [`ALIAS_MAX`] characters.
+pub fn check_alias(raw: &str) -> Result<(), String> {
+    check_shown_name(raw, ALIAS_MAX, "Aliases")
+        .map_err(|e| e.unwrap_or_else(|| "An alias cannot be empty.".into()))
+}
+
+/// Checks a group's name: one line, like a display name, at most 80 characters.
+pub fn check_group_name(raw: &str) -> Result<(), String> {
+    check_shown_name(raw, 80, "Group names")
+        .map_err(|e| e.unwrap_or_else(|| "Give the group a name.".into()))
+}
+
+/// A name others see (display name, alias, group name): not blank (`Err(None)`), at most
+/// `max` characters, no control or invisible formatting characters, no markup characters.
+fn check_shown_name(raw: &str, max: usize, what: &str) -> Result<(), Option<String>> {
     let len = raw.trim().chars().count();
     if len == 0 {
-        return Err("Tell us what to call you.".into());
+        return Err(None);
     }
-    if len > DISPLAY_NAME_MAX {
-        return Err(format!(
-            "Display names are at most {DISPLAY_NAME_MAX} characters."
-        ));
+    if len > max {
+        return Err(Some(format!("{what} are at most {max} characters.")));
     }
     if raw.chars().any(is_invisible_or_control) {
-        return Err(
-            "Display names cannot contain control or invisible formatting characters.".into(),
-        );
+        return Err(Some(format!(
+            "{what} cannot contain control or invisible formatting characters."
+        )));
     }
     if let Some(c) = raw.chars().find(|c| MARKUP_CHARACTERS.contains(c)) {
-        return Err(format!(
-            "Display names cannot contain {c}. Use letters, spaces and ordinary punctuation."
-        ));
+        return Err(Some(format!(
+            "{what} cannot contain {c}. Use letters, spaces and ordinary punctuation."
+        )));
     }
     Ok(())
 }

@@ -21,6 +21,9 @@ use super::chat_backend as chat;
 pub struct ConversationView {
     pub id: ConversationId,
     pub peer: Person,
+    /// A group's name and members now (`None` for a one-to-one conversation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<crate::protocol::GroupView>,
     pub messages: Vec<Message>,
     /// How far the other member has read ("Seen"), and when.
     pub peer_last_read_id: MessageId,
@@ -66,6 +69,7 @@ pub async fn conversation(
     Ok(ConversationView {
         id: ConversationId(id),
         peer: page.peer,
+        group: page.group,
         messages: page.messages,
         peer_last_read_id: page.peer_last_read_id,
         peer_read_at: page.peer_read_at,

@@ -58,13 +58,16 @@ fn Conversation(view: ConversationView) -> impl IntoView {
     let ConversationView {
         id,
         peer,
+        group,
         messages,
         peer_last_read_id,
         peer_read_at,
         client_id,
         unsent,
     } = view;
-    store.show(id, &messages, peer_last_read_id, peer_read_at);
+    let is_group = group.is_some();
+    let group_name = group.as_ref().map(|g| g.group.name.clone());
+    store.show(id, &messages, peer_last_read_id, peer_read_at, group);
     let more = RwSignal::new(messages.len() >= 50);
     let loading = RwSignal::new(false);
     let at_bottom = RwSignal::new(true);
@@ -161,13 +164,86 @@ fn Conversation(view: ConversationView) -> impl IntoView {
             }
         });
     }
-    let rows = Memo::new(move |_| rows_of(store.items.get(), store.peer_read.get(), store.me));
+    let rows = Memo::new(move |_| {
+        let readers = store.group.with(|g| {
+            g.as_ref().map(|g| {
+                g.members
+                    .iter()
+                    .filter(|m| m.author.handle != g.group.me)
+                    .map(|m| (m.author.name.clone(), m.last_read_id))
+                    .collect::<Vec<_>>()
+            })
+        });
+        rows_of(
+            store.items.get(),
+            store.peer_read.get(),
+            store.me,
+            store.my_handle().as_deref(),
+            readers.as_deref(),
+        )
+    });
     let peer_name = peer.display_name.clone();
     let peer_id = peer.id;
     let first_peer = peer.clone();
+    let label = match &group_name {
+        Some(name) => format!("Group {name}"),
+        None => format!("Conversation with {}", peer.display_name),
+    };
+    let typing_line = move || {
+        if is_group {
+            store.group_typing.with(|typing| match &typing[..] {
+                [] => None,
+                [(_, name, _)] => Some(format!("{name} is typing…")),
+                more => Some(format!("{} people are typing…", more.len())),
+            })
+        } else {
+            store
+                .peer_typing
+                .get()
+                .map(|_| format!("{peer_name} is typing…"))
+        }
+    };
+    if is_group {
+        return view! {
+            <Title text=title/>
+            <section class="pane conversation-pane group-pane" aria-label=label>
+                <super::group::GroupHeader leader=peer.clone()/>
+                <ol class="messages" node_ref=list on:scroll=on_scroll aria-live="polite" aria-label="Group history" tabindex="0">
+                    <Show when=move || more.get()>
+                        <li class="older">
+                            <button type="button" class="link" on:click=move |_| load_older()>
+                                {move || if loading.get() { "Loading…" } else { "Show earlier messages" }}
+                            </button>
+                        </li>
+                    </Show>
+                    <For each=move || rows.get() key=Row::key let:row>
+                        {row.separator.map(|at| view! { <DayLabel at/> })}
+                        <Line item=row.item conversation=id seen=row.seen read_time=row.read_time seen_by=row.seen_by/>
+                    </For>
+                </ol>
+                <p class="typing" aria-live="polite">{typing_line}</p>
+                <Show when=move || pill.get()>
+                    <button type="button" class="pill" on:click=move |_| scroll_to_bottom()>"New messages ↓"</button>
+                </Show>
+                {move || {
+                    if store.left_group.get() {
+                        view! { <p class="group-note" role="status">"You are no longer in this group. What you wrote stays in it under the name you chose."</p> }.into_any()
+                    } else if store.group_closed() {
+                        view! { <p class="group-note" role="status">"This group is closed: you can read it, but no one can write in it any more."</p> }.into_any()
+                    } else {
+                        ().into_any()
+                    }
+                }}
+                <Show when=move || !store.left_group.get() && !store.group_closed()>
+                    <Composer conversation=id client_id=client_id.clone() unsent=unsent.clone()/>
+                </Show>
+            </section>
+        }
+        .into_any();
+    }
     view! {
         <Title text=title/>
-        <section class="pane conversation-pane" aria-label=format!("Conversation with {}", peer.display_name)>
+        <section class="pane conversation-pane" aria-label=label>
             <header class="conversation-header">
                 <h1>{peer.display_name.clone()}</h1>
                 <p class="muted">{peer.bio.clone()}</p>
@@ -194,21 +270,20 @@ fn Conversation(view: ConversationView) -> impl IntoView {
                 // region, and a screen reader hears that message, not every time on screen.
                 <For each=move || rows.get() key=Row::key let:row>
                     {row.separator.map(|at| view! { <DayLabel at/> })}
-                    <Line item=row.item conversation=id seen=row.seen read_time=row.read_time/>
+                    <Line item=row.item conversation=id seen=row.seen read_time=row.read_time seen_by=row.seen_by/>
                 </For>
             </ol>
             <Show when=move || store.items.with(Vec::is_empty)>
                 <FirstMessage peer=first_peer.clone()/>
             </Show>
-            <p class="typing" aria-live="polite">
-                {move || store.peer_typing.get().map(|_| format!("{peer_name} is typing…"))}
-            </p>
+            <p class="typing" aria-live="polite">{typing_line}</p>
             <Show when=move || pill.get()>
                 <button type="button" class="pill" on:click=move |_| scroll_to_bottom()>"New messages ↓"</button>
             </Show>
             <Composer conversation=id client_id unsent/>
         </section>
     }
+    .into_any()
 }
 
 /// One line of the list as rendered: the message, the day label before it (the first of
@@ -219,6 +294,8 @@ struct Row {
     separator: Option<crate::protocol::Timestamp>,
     seen: bool,
     read_time: bool,
+    /// In a group, on this user's lines: the names of the members who read it.
+    seen_by: Vec<String>,
 }
 
 impl Row {
@@ -232,6 +309,8 @@ impl Row {
         bool,
         bool,
         bool,
+        usize,
+        crate::protocol::MessageKind,
     ) {
         (
             self.item.client_id.clone(),
@@ -240,23 +319,29 @@ impl Row {
             self.seen,
             self.read_time,
             self.separator.is_some(),
+            self.seen_by.len(),
+            self.item.kind,
         )
     }
 }
 
 /// The rows of `items`: a day label before the first line of each day, "Seen" on every
 /// line of ours the peer has read (an earlier one must not read as unseen) and the read
-/// time on the newest of them.
+/// time on the newest of them. In a group (`readers`: the other members' names and read
+/// markers), who has read each of ours.
 fn rows_of(
     items: Vec<Item>,
     peer_read: crate::protocol::MessageId,
     me: crate::protocol::UserId,
+    my_handle: Option<&str>,
+    readers: Option<&[(String, crate::protocol::MessageId)]>,
 ) -> Vec<Row> {
     let newest_seen = items
         .iter()
         .rev()
         .find(|i| i.sender_id == Some(me) && i.id.is_some_and(|id| id <= peer_read))
         .and_then(|i| i.id);
+    let in_group = readers.is_some();
     let mut previous_day = None;
     items
         .into_iter()
@@ -267,13 +352,27 @@ fn rows_of(
                 previous_day = day;
             }
             // Only our own lines carry a receipt: the peer's keep their key when they read.
-            let seen = item.sender_id == Some(me) && item.id.is_some_and(|id| id <= peer_read);
-            let read_time = seen && item.id == newest_seen;
+            let mine = item.is_from(me, my_handle);
+            let seen_by: Vec<String> = match (readers, item.id) {
+                (Some(readers), Some(id)) if mine => readers
+                    .iter()
+                    .filter(|(_, read)| *read >= id)
+                    .map(|(name, _)| name.clone())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let seen = if in_group {
+                !seen_by.is_empty()
+            } else {
+                mine && item.id.is_some_and(|id| id <= peer_read)
+            };
+            let read_time = !in_group && seen && item.id == newest_seen;
             Row {
                 item,
                 separator,
                 seen,
                 read_time,
+                seen_by,
             }
         })
         .collect()
@@ -281,14 +380,39 @@ fn rows_of(
 
 /// One message line.
 #[component]
-fn Line(item: Item, conversation: ConversationId, seen: bool, read_time: bool) -> impl IntoView {
+fn Line(
+    item: Item,
+    conversation: ConversationId,
+    seen: bool,
+    read_time: bool,
+    seen_by: Vec<String>,
+) -> impl IntoView {
     let store = expect_context::<ChatStore>();
     #[cfg(feature = "hydrate")]
     let live = expect_context::<super::live::LiveHandle>();
-    if item.sender_id.is_none() {
+    if item.kind == crate::protocol::MessageKind::Notice {
         return view! { <NoticeLine item/> }.into_any();
     }
-    let mine = item.sender_id == Some(store.me);
+    if item.kind.is_group_line() {
+        return view! { <super::group::QuietLine item/> }.into_any();
+    }
+    let my_handle = store.my_handle();
+    let mine = item.is_from(store.me, my_handle.as_deref());
+    let in_group = my_handle.is_some();
+    // In a group, others' lines say who wrote them.
+    let author = item
+        .author
+        .clone()
+        .filter(|_| !mine)
+        .map(|a| view! { <p class="author">{a.name}</p> });
+    let moderate =
+        in_group.then(|| view! { <super::group::RemoveMessage conversation message=item.id/> });
+    let seen_words = match seen_by.len() {
+        0 => "Seen".to_owned(),
+        n => format!("Seen by {n}"),
+    };
+    // The leader sees by whom; a student sees how many.
+    let seen_names = (!seen_by.is_empty()).then(|| seen_by.join(", "));
     let status = match (mine, item.delivery) {
         (false, _) => None,
         (true, Delivery::Sending) => Some("sending"),
@@ -325,24 +449,34 @@ fn Line(item: Item, conversation: ConversationId, seen: bool, read_time: bool) -
             data-client-id=item.client_id.clone()
             data-status=status.unwrap_or("received")
         >
-            {if item.erased {
-                view! { <p class="body erased">"Message deleted with the account"</p> }.into_any()
-            } else {
-                view! { <p class="body">{item.body.clone()}</p> }.into_any()
+            {author}
+            {match item.kind {
+                crate::protocol::MessageKind::Erased => view! { <p class="body erased">"Message deleted with the account"</p> }.into_any(),
+                crate::protocol::MessageKind::Removed => view! { <p class="body erased">"Message removed by the group's leader"</p> }.into_any(),
+                _ => view! { <p class="body">{item.body.clone()}</p> }.into_any(),
             }}
             <p class="meta">
                 {item.created_at.map(|at| view! { <Clock at/> })}
                 {status.map(|s| {
                     // "sending" alone, for minutes, says nothing: while the link is down,
                     // say what the message waits for.
+                    let seen_words = seen_words.clone();
                     let text = move || match (s, seen) {
-                        ("failed", _) => "failed —",
-                        ("sent", true) => "Seen",
-                        ("sending", _) if store.link_down() => "waiting for a connection",
-                        _ => s,
+                        ("failed", _) => "failed —".to_owned(),
+                        ("sent", true) => seen_words.clone(),
+                        ("sending", _) if store.link_down() => "waiting for a connection".to_owned(),
+                        _ => s.to_owned(),
                     };
-                    // "Seen" carries the read time on hover.
+                    // "Seen" carries the read time on hover; "Seen by N" the names, for
+                    // the leader.
+                    let seen_names = seen_names.clone();
+                    let leader = store.group.with_untracked(|g| {
+                        g.as_ref().is_some_and(|g| g.group.leader.handle == g.group.me)
+                    });
                     let read_at = move || {
+                        if let Some(names) = seen_names.clone().filter(|_| leader) {
+                            return Some(format!("Seen by {names}"));
+                        }
                         read_time
                             .then(|| store.peer_read_at.get())
                             .flatten()
@@ -351,6 +485,7 @@ fn Line(item: Item, conversation: ConversationId, seen: bool, read_time: bool) -
                     view! { <span class="status" class:seen=seen title=read_at>{text}</span> }
                 })}
                 {retry}
+                {moderate}
             </p>
         </li>
     }

@@ -2,7 +2,7 @@
 //! message and unread count. No signals here: unit tests drive it directly.
 
 use crate::protocol::{
-    ConversationId, ConversationSummary, Message, MessageId, ReadUpdate, UserId,
+    ConversationId, ConversationSummary, Message, MessageId, MessageKind, ReadUpdate, UserId,
 };
 
 /// Takes in a stored message for `me`'s sidebar: a newer last message moves its
@@ -19,25 +19,36 @@ pub fn receive(
         return false;
     };
     // Haven's notice follows a person's message; the preview keeps their words (triage
-    // reads the student's message, not the notice), as the server's list does.
-    if message.sender_id.is_none() && summary.last_message.is_some() {
+    // reads the student's message, not the notice), as the server's list does. A group's
+    // quiet lines are Haven's too.
+    let by_person = matches!(
+        message.kind,
+        MessageKind::Text | MessageKind::Erased | MessageKind::Removed
+    );
+    if !by_person && summary.last_message.is_some() {
         return true;
     }
+    // In a group a student's own messages carry their handle, not their id.
+    let mine = message.sender_id == Some(me)
+        || summary
+            .group
+            .as_ref()
+            .is_some_and(|g| message.author.as_ref().is_some_and(|a| a.handle == g.me));
     let newer = summary
         .last_message
         .as_ref()
         .is_none_or(|m| m.id < message.id);
     if newer {
-        if message.sender_id.is_some_and(|sender| sender != me) && !open {
+        if by_person && !mine && !open {
             summary.unread += 1;
         }
         // Waiting since their first message after our last one; our message answers it.
-        match message.sender_id {
-            Some(sender) if sender == me => summary.awaiting_since = None,
-            Some(_) => {
+        match (by_person, mine) {
+            (true, true) => summary.awaiting_since = None,
+            (true, false) => {
                 summary.awaiting_since.get_or_insert(message.created_at);
             }
-            None => {}
+            (false, _) => {}
         }
         summary.last_message = Some(message.clone());
         list.sort_by_key(|c| std::cmp::Reverse(c.last_message.as_ref().map_or(0, |m| m.id.0)));
@@ -78,6 +89,11 @@ pub fn handled(list: &mut [ConversationSummary], id: ConversationId) {
     if let Some(summary) = list.iter_mut().find(|c| c.id == id) {
         summary.awaiting_since = None;
     }
+}
+
+/// `me` left or was removed from a group: it leaves the sidebar.
+pub fn remove(list: &mut Vec<ConversationSummary>, id: ConversationId) {
+    list.retain(|c| c.id != id);
 }
 
 /// Adds a page from the server to the list: conversations already listed are replaced by
@@ -131,6 +147,7 @@ mod tests {
                 availability: None,
                 student: None,
             },
+            group: None,
             last_message: last.map(|m| message(id, m, UserId(100 + id))),
             unread: 0,
             awaiting_since: None,
@@ -146,6 +163,7 @@ mod tests {
             client_id: ClientId(format!("c{id}")),
             body: "synthetic".into(),
             created_at: Timestamp::from_millis(id),
+            author: None,
         }
     }
 
@@ -162,6 +180,60 @@ mod tests {
         receive(&mut list, ME, &notice, false);
         assert_eq!(list[0].last_message.as_ref(), Some(&words));
         assert_eq!(list[0].unread, 1, "a notice is nobody's unread message");
+    }
+
+    #[test]
+    fn in_a_group_our_messages_are_known_by_handle_and_others_count_unread() {
+        use crate::protocol::{Author, Group};
+        let author = |handle: &str| Author {
+            handle: handle.into(),
+            name: "Synthetic".into(),
+            role: Role::Student,
+            user_id: None,
+            display_name: None,
+        };
+        let mut list = vec![ConversationSummary {
+            group: Some(Group {
+                id: ConversationId(1),
+                name: "Group".into(),
+                description: String::new(),
+                member_limit: 12,
+                students: 2,
+                leader: author("glead"),
+                me: "gme".into(),
+                closed_at: None,
+            }),
+            ..summary(1, None)
+        }];
+        // Another student's message: no sender id reaches us, only their handle.
+        let theirs = Message {
+            sender_id: None,
+            author: Some(author("gother")),
+            ..message(1, 5, UserId(0))
+        };
+        receive(&mut list, ME, &theirs, false);
+        assert_eq!(list[0].unread, 1);
+        let mine = Message {
+            sender_id: None,
+            author: Some(author("gme")),
+            ..message(1, 6, UserId(0))
+        };
+        receive(&mut list, ME, &mine, false);
+        assert_eq!(list[0].unread, 1, "our own message is not unread");
+        assert_eq!(list[0].awaiting_since, None, "ours answers");
+        let line = Message {
+            sender_id: None,
+            kind: crate::protocol::MessageKind::MemberJoined,
+            author: Some(author("gnew")),
+            ..message(1, 7, UserId(0))
+        };
+        receive(&mut list, ME, &line, false);
+        assert_eq!(
+            list[0].last_message.as_ref(),
+            Some(&mine),
+            "a quiet line is no one's words"
+        );
+        assert_eq!(list[0].unread, 1);
     }
 
     #[test]
@@ -217,7 +289,8 @@ mod tests {
         list[0].unread = 2;
         let read = |up_to| ReadUpdate {
             conversation_id: ConversationId(1),
-            user_id: ME,
+            user_id: Some(ME),
+            author: None,
             last_read_id: MessageId(up_to),
             read_at: None,
         };

@@ -32,6 +32,7 @@ pub fn ChatLayout() -> impl IntoView {
                 Viewer::SignedOut { .. } => (
                     ConversationList {
                         conversations: Vec::new(),
+                        invitations: Vec::new(),
                         more: None,
                     },
                     Vec::new(),

@@ -201,6 +201,19 @@ impl LiveHandle {
         });
     }
 
+    /// Calls a client event and answers its value, or the error to show (the socket's own
+    /// words, or "not connected").
+    pub async fn call<E: events::ClientEvent>(self, payload: E::Payload) -> Result<E::Ack, String> {
+        let Some(live) = self.get() else {
+            return Err("Not connected to Haven.".to_owned());
+        };
+        match live.socket.call::<E>(&payload).await {
+            Some(Ack::Ok(value)) => Ok(value),
+            Some(Ack::Err(error)) => Err(error.message),
+            None => Err("Could not reach Haven.".to_owned()),
+        }
+    }
+
     /// Opens the tab's socket and feeds `store` from it. Called once, after hydration.
     pub fn start(self, store: ChatStore) {
         let last_seen = Rc::new(Cell::new(store.highest_seen()));
@@ -327,12 +340,24 @@ fn listen(
                     if store.peer_typing.get_untracked() == Some(token) {
                         store.peer_typing.set(None);
                     }
+                    store
+                        .group_typing
+                        .update(|typing| typing.retain(|(_, _, t)| *t != token));
                 },
                 TYPING_EXPIRES,
             );
         }
     });
     socket.on::<server::ConversationRead>(move |update| store.receive_read(&update));
+    socket.on::<server::GroupInvited>(move |group| store.invited(group));
+    socket.on::<server::GroupMember>(move |update| store.receive_member(&update));
+    socket.on::<server::GroupRemoved>(move |gone| store.leave_group(gone.conversation_id));
+    socket.on::<server::MessageRemoved>(move |removed| {
+        store.message_removed(removed.conversation_id, removed.message_id)
+    });
+    socket.on::<server::GroupClosed>(move |closed| {
+        store.close_group(closed.conversation_id, closed.closed_at)
+    });
     socket.on::<server::ConversationMarked>(move |update| {
         match update.mark {
             Mark::Handled => store.mark_handled(update.conversation_id),
@@ -357,17 +382,31 @@ fn listen(
 /// (`notifications::Mode`).
 fn notify(store: ChatStore, message: &Message) {
     use web_sys::{Notification, NotificationOptions, NotificationPermission};
-    if message.sender_id.is_none_or(|sender| sender == store.me)
+    let (sender, group_name) = store.conversations.with_untracked(|list| {
+        let summary = list.iter().find(|c| c.id == message.conversation_id);
+        (
+            summary.map(|c| c.peer.display_name.clone()),
+            summary
+                .and_then(|c| c.group.as_ref())
+                .map(|g| (g.name.clone(), g.me.clone())),
+        )
+    });
+    let from_someone_else = match &group_name {
+        // In a group: a person's message that is not this user's (by handle).
+        Some((_, me)) => {
+            message.kind == crate::protocol::MessageKind::Text
+                && message.author.as_ref().is_some_and(|a| a.handle != *me)
+        }
+        None => message.sender_id.is_some_and(|sender| sender != store.me),
+    };
+    if !from_someone_else
         || !document().hidden()
         || Notification::permission() != NotificationPermission::Granted
     {
         return;
     }
-    let sender = store.conversations.with_untracked(|list| {
-        list.iter()
-            .find(|c| c.id == message.conversation_id)
-            .map(|c| c.peer.display_name.clone())
-    });
+    // A group is named by its name, never by a member's.
+    let sender = group_name.map(|(name, _)| name).or(sender);
     let Some(title) = super::notifications::load(store.me).title(sender.as_deref()) else {
         return;
     };

@@ -6,6 +6,7 @@ pub mod availability;
 pub mod composer;
 pub mod conversation;
 pub mod directory;
+pub mod group;
 pub mod idle;
 pub mod inbox;
 pub mod layout;

@@ -122,6 +122,7 @@ fn visits(entries: &[AccessEntry]) -> Vec<Visit> {
         };
         let words = match entry.kind {
             AccessKind::Export => "downloaded your conversations",
+            AccessKind::Moderation => "removed a message in your group",
             AccessKind::Page | AccessKind::History | AccessKind::Socket => {
                 "opened your conversation"
             }

@@ -76,7 +76,7 @@ pub fn Sidebar() -> impl IntoView {
     // A conversation opened but never written in is listed only while it is open: leaving
     // it must not leave an empty entry behind.
     let shown = move |c: &crate::protocol::ConversationSummary| {
-        c.last_message.is_some() || store.open.get() == Some(c.id)
+        c.last_message.is_some() || c.group.is_some() || store.open.get() == Some(c.id)
     };
     let ordered = move || {
         let list = if longest_first.get() {
@@ -91,6 +91,12 @@ pub fn Sidebar() -> impl IntoView {
     view! {
         <aside class="sidebar" aria-label="Conversations">
             <h2>"Conversations"</h2>
+            // Type-erased: the sidebar's view type is deep enough already.
+            {if triage {
+                view! { <super::group::NewGroup/> }.into_any()
+            } else {
+                view! { <super::group::Invitations/> }.into_any()
+            }}
             {triage.then(|| view! {
                 <label class="sort-toggle">
                     <input type="checkbox" prop:checked=move || longest_first.get()
@@ -105,32 +111,54 @@ pub fn Sidebar() -> impl IntoView {
                 <ul class="conversation-list">
                     <For
                         each=ordered
-                        key=|c| (c.id, c.last_message.as_ref().map(|m| m.id), c.unread, c.awaiting_since)
+                        key=|c| (
+                            c.id,
+                            c.last_message.as_ref().map(|m| m.id),
+                            c.unread,
+                            c.awaiting_since,
+                            c.group.as_ref().map(|g| (g.students, g.closed_at.is_some())),
+                        )
                         let:summary
                     >
                         {
                             let href = format!("/chat/{}", summary.id);
                             let current = move || store.open.get() == Some(summary.id);
+                            let my_handle = summary.group.as_ref().map(|g| g.me.as_str());
                             let preview = summary.last_message.as_ref().map(|m| {
                                 let first_line = m.body.lines().next().unwrap_or_default().to_owned();
-                                let prefix = match m.sender_id {
-                                    Some(sender) if sender == me => "You: ",
-                                    Some(_) => "",
-                                    None => "Haven: ",
+                                let mine = m.sender_id == Some(me)
+                                    || (my_handle.is_some()
+                                        && m.author.as_ref().map(|a| a.handle.as_str()) == my_handle);
+                                let prefix = match (&m.author, mine, m.sender_id) {
+                                    (_, true, _) => "You: ".to_owned(),
+                                    // In a group, who wrote it, by the name they chose.
+                                    (Some(author), false, _) => format!("{}: ", author.name),
+                                    (None, false, Some(_)) => String::new(),
+                                    (None, false, None) => "Haven: ".to_owned(),
                                 };
                                 (format!("{prefix}{first_line}"), m.created_at)
                             });
                             let unread = summary.unread;
                             let peer_id = summary.peer.id;
-                            let online = move || store.is_online(peer_id) == Some(true);
+                            let is_group = summary.group.is_some();
+                            let online = move || !is_group && store.is_online(peer_id) == Some(true);
+                            let name = match &summary.group {
+                                Some(group) => group.name.clone(),
+                                None => summary.peer.display_name.clone(),
+                            };
+                            let group_line = summary.group.as_ref().map(|g| {
+                                let closed = if g.closed_at.is_some() { " · closed" } else { "" };
+                                format!("Group · {} members{closed}", g.students + 1)
+                            });
                             view! {
-                                <li class="conversation" class:current=current data-conversation=summary.id.0>
+                                <li class="conversation" class:current=current class:group=is_group data-conversation=summary.id.0>
                                     <A href=href attr:class="conversation-link">
                                         <span class="peer-name">
                                             <span class="dot" class:on=online aria-hidden="true"></span>
                                             " "
-                                            {summary.peer.display_name.clone()}
+                                            {name}
                                         </span>
+                                        {group_line.map(|line| view! { <span class="group-mark">{line}</span> })}
                                         {preview.map(|(text, at)| view! {
                                             <span class="preview">{text}</span>
                                             <span class="when"><Clock at/></span>

@@ -8,9 +8,10 @@ use leptos::prelude::*;
 use super::inbox;
 use super::roster::{self, Roster};
 use super::timeline::{self, Delivery, Item};
+use crate::protocol::groups::{MemberChange, MemberUpdate};
 use crate::protocol::{
-    ConversationId, ConversationList, ConversationSummary, Message, MessageId, PresenceSnapshot,
-    PresenceUpdate, ReadUpdate, Timestamp, TypingUpdate, UserId,
+    ConversationId, ConversationList, ConversationSummary, Group, GroupMember, GroupView, Message,
+    MessageId, PresenceSnapshot, PresenceUpdate, ReadUpdate, Timestamp, TypingUpdate, UserId,
 };
 
 /// The connection as the banner shows it.
@@ -44,6 +45,14 @@ pub struct ChatStore {
     /// Whether the other member of the open conversation is typing; the number changes with
     /// every typing signal so that a stale expiry timer can tell it is stale.
     pub peer_typing: RwSignal<Option<u64>>,
+    /// The open conversation's group and its members (with their read markers), if it is one.
+    pub group: RwSignal<Option<GroupView>>,
+    /// Who is typing in the open group: (handle, name, expiry token).
+    pub group_typing: RwSignal<Vec<(String, String, u64)>>,
+    /// Groups the user is invited to and has not answered.
+    pub invitations: RwSignal<Vec<Group>>,
+    /// The open group removed this user (or they left it in another tab).
+    pub left_group: RwSignal<bool>,
 }
 
 impl ChatStore {
@@ -62,7 +71,22 @@ impl ChatStore {
             peer_read: RwSignal::new(MessageId(0)),
             peer_read_at: RwSignal::new(None),
             peer_typing: RwSignal::new(None),
+            group: RwSignal::new(None),
+            group_typing: RwSignal::new(Vec::new()),
+            invitations: RwSignal::new(first_page.invitations),
+            left_group: RwSignal::new(false),
         }
+    }
+
+    /// This user's handle in the open group, if a group is open.
+    pub fn my_handle(&self) -> Option<String> {
+        self.group.with(|g| g.as_ref().map(|g| g.group.me.clone()))
+    }
+
+    /// Whether the open group is closed.
+    pub fn group_closed(&self) -> bool {
+        self.group
+            .with(|g| g.as_ref().is_some_and(|g| g.group.closed_at.is_some()))
     }
 
     /// Takes in a page of the sidebar: `first` replaces what was listed (a new order, or
@@ -95,8 +119,12 @@ impl ChatStore {
         messages: &[Message],
         peer_read: MessageId,
         read_at: Option<Timestamp>,
+        group: Option<GroupView>,
     ) {
         self.open.set(Some(id));
+        self.group.set(group);
+        self.group_typing.set(Vec::new());
+        self.left_group.set(false);
         self.peer_read.set(peer_read);
         self.peer_read_at.set(read_at);
         self.peer_typing.set(None);
@@ -142,6 +170,10 @@ impl ChatStore {
             if message.sender_id != Some(self.me) {
                 self.peer_typing.set(None);
             }
+            if let Some(author) = &message.author {
+                self.group_typing
+                    .update(|typing| typing.retain(|(handle, _, _)| *handle != author.handle));
+            }
         }
         let mut known = false;
         self.conversations
@@ -161,7 +193,28 @@ impl ChatStore {
 
     /// Takes in a `conversation:read` event.
     pub fn receive_read(&self, update: &ReadUpdate) {
-        if update.user_id == self.me {
+        let open = self.open.get_untracked() == Some(update.conversation_id);
+        let my_handle = self.my_handle();
+        let mine = update.user_id == Some(self.me)
+            || (open
+                && update
+                    .author
+                    .as_ref()
+                    .is_some_and(|a| Some(&a.handle) == my_handle.as_ref()));
+        if let (Some(author), true, false) = (&update.author, open, mine) {
+            // A member of the open group read further: "Seen by N" counts them.
+            self.group.update(|group| {
+                if let Some(member) = group.as_mut().and_then(|g| {
+                    g.members
+                        .iter_mut()
+                        .find(|m| m.author.handle == author.handle)
+                }) {
+                    member.last_read_id = member.last_read_id.max(update.last_read_id);
+                }
+            });
+            return;
+        }
+        if mine {
             self.conversations
                 .update(|list| inbox::read_elsewhere(list, update));
         } else if self.open.get_untracked() == Some(update.conversation_id)
@@ -176,8 +229,22 @@ impl ChatStore {
     /// Takes in a `typing` event for the open conversation; answers the token a later
     /// expiry must match to clear it.
     pub fn receive_typing(&self, update: &TypingUpdate) -> Option<u64> {
-        if self.open.get_untracked() != Some(update.conversation_id) || update.user_id == self.me {
+        if self.open.get_untracked() != Some(update.conversation_id)
+            || update.user_id == Some(self.me)
+        {
             return None;
+        }
+        if let Some(author) = &update.author {
+            let mut token = None;
+            self.group_typing.update(|typing| {
+                typing.retain(|(handle, _, _)| *handle != author.handle);
+                if update.typing {
+                    let next = typing.iter().map(|(_, _, t)| *t).max().unwrap_or(0) + 1;
+                    typing.push((author.handle.clone(), author.name.clone(), next));
+                    token = Some(next);
+                }
+            });
+            return token;
         }
         if update.typing {
             let token = self.peer_typing.get_untracked().unwrap_or(0) + 1;
@@ -187,6 +254,85 @@ impl ChatStore {
             self.peer_typing.set(None);
             None
         }
+    }
+
+    /// Someone joined, left or was removed from a group.
+    pub fn receive_member(&self, update: &MemberUpdate) {
+        self.conversations.update(|list| {
+            if let Some(group) = list
+                .iter_mut()
+                .find(|c| c.id == update.conversation_id)
+                .and_then(|c| c.group.as_mut())
+            {
+                group.students = update.students;
+            }
+        });
+        if self.open.get_untracked() != Some(update.conversation_id) {
+            return;
+        }
+        self.group.update(|group| {
+            let Some(group) = group.as_mut() else { return };
+            group.group.students = update.students;
+            group
+                .members
+                .retain(|m| m.author.handle != update.member.handle);
+            if update.change == MemberChange::Joined {
+                group.members.push(GroupMember {
+                    author: update.member.clone(),
+                    last_read_id: MessageId(0),
+                });
+            }
+        });
+    }
+
+    /// This user left or was removed from a group: it leaves the sidebar, and an open page
+    /// says so.
+    pub fn leave_group(&self, id: ConversationId) {
+        self.conversations.update(|list| inbox::remove(list, id));
+        if self.open.get_untracked() == Some(id) {
+            self.left_group.set(true);
+        }
+    }
+
+    /// The group's leader removed a message.
+    pub fn message_removed(&self, conversation: ConversationId, id: MessageId) {
+        if self.open.get_untracked() == Some(conversation) {
+            self.items.update(|items| timeline::removed(items, id));
+        }
+    }
+
+    /// The group's leader closed it at `at`.
+    pub fn close_group(&self, id: ConversationId, at: Timestamp) {
+        let now = Some(at);
+        self.conversations.update(|list| {
+            if let Some(group) = list
+                .iter_mut()
+                .find(|c| c.id == id)
+                .and_then(|c| c.group.as_mut())
+            {
+                group.closed_at = group.closed_at.or(now);
+            }
+        });
+        if self.open.get_untracked() == Some(id) {
+            self.group.update(|group| {
+                if let Some(group) = group.as_mut() {
+                    group.group.closed_at = group.group.closed_at.or(now);
+                }
+            });
+        }
+    }
+
+    /// An invitation arrived (or was answered: `answered`).
+    pub fn invited(&self, group: Group) {
+        self.invitations.update(|list| {
+            list.retain(|g| g.id != group.id);
+            list.insert(0, group);
+        });
+    }
+
+    /// An invitation was answered here.
+    pub fn answered(&self, id: ConversationId) {
+        self.invitations.update(|list| list.retain(|g| g.id != id));
     }
 
     /// Takes in a `presence` event.

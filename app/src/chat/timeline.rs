@@ -3,7 +3,7 @@
 //! replay) goes through [`receive`], which shows each message exactly once, in id order,
 //! whichever copy comes first. No signals here: unit tests drive it directly.
 
-use crate::protocol::{Message, MessageId, Timestamp, UserId};
+use crate::protocol::{Author, Message, MessageId, MessageKind, Timestamp, UserId};
 
 /// Where a message of this tab's user stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21,15 +21,29 @@ pub enum Delivery {
 pub struct Item {
     pub client_id: String,
     pub id: Option<MessageId>,
-    /// `None`: a notice from Haven.
+    /// `None`: a notice from Haven, or in a group a student's message shown to another
+    /// student (see `author`).
     pub sender_id: Option<UserId>,
+    /// In a group: who wrote it (or whom a quiet line is about), as this user may see them.
+    pub author: Option<Author>,
     pub body: String,
     pub created_at: Option<Timestamp>,
     pub delivery: Delivery,
     /// Why it failed, for the person.
     pub error: Option<String>,
-    /// Written by an account since deleted: the text is gone.
-    pub erased: bool,
+    /// Text, a notice, erased with its account, removed by a group's leader, a quiet line.
+    pub kind: MessageKind,
+}
+
+impl Item {
+    /// Whether `me` (showing as `my_handle` in a group) wrote it.
+    pub fn is_from(&self, me: UserId, my_handle: Option<&str>) -> bool {
+        self.sender_id == Some(me)
+            || (self.kind != MessageKind::Notice
+                && !self.kind.is_group_line()
+                && my_handle.is_some()
+                && self.author.as_ref().map(|a| a.handle.as_str()) == my_handle)
+    }
 }
 
 impl Item {
@@ -39,11 +53,12 @@ impl Item {
             client_id: message.client_id.0.clone(),
             id: Some(message.id),
             sender_id: message.sender_id,
+            author: message.author.clone(),
             body: message.body.clone(),
             created_at: Some(message.created_at),
             delivery: Delivery::Sent,
             error: None,
-            erased: message.kind == crate::protocol::MessageKind::Erased,
+            kind: message.kind,
         }
     }
 }
@@ -70,12 +85,21 @@ pub fn add_pending(items: &mut Vec<Item>, me: UserId, client_id: String, body: S
         client_id,
         id: None,
         sender_id: Some(me),
+        author: None,
         body,
         created_at: None,
         delivery: Delivery::Sending,
         error: None,
-        erased: false,
+        kind: MessageKind::Text,
     });
+}
+
+/// A group's leader removed message `id`: its text is gone, "message removed" in its place.
+pub fn removed(items: &mut [Item], id: MessageId) {
+    if let Some(item) = items.iter_mut().find(|i| i.id == Some(id)) {
+        item.kind = MessageKind::Removed;
+        item.body.clear();
+    }
 }
 
 /// Marks a pending message as failed (with why), or as sending again.
@@ -138,6 +162,7 @@ mod tests {
             client_id: ClientId(client_id.to_owned()),
             body: format!("line {id}"),
             created_at: Timestamp::from_millis(1_800_000_000_000 + id),
+            author: None,
         }
     }
 

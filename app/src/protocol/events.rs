@@ -5,6 +5,11 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::groups::{
+    AnswerInvitation, Author, CreateGroup, Group, GroupAnswered, GroupClosed as GroupClosedUpdate,
+    GroupCreated, GroupGone, InGroup, InviteToGroup, MemberUpdate, MessageRemoved, RemoveMember,
+    RemoveMessage,
+};
 use super::timestamp::{self, Timestamp};
 use super::{ConversationId, Message, MessageId, Person, UserId};
 
@@ -75,6 +80,29 @@ pub mod client {
         /// stored marker, never lower than before).
         ConversationRead = "conversation:read" (MarkRead => ReadStored),
             "conversation:read wants {conversationId: number, lastReadId: number}";
+        /// `group:create {name, description, memberLimit?}` → `{ok, conversation}` (a
+        /// psychiatrist; they lead it).
+        GroupCreate = "group:create" (CreateGroup => GroupCreated),
+            "group:create wants {name: string, description: string, memberLimit?: number}";
+        /// `group:invite {conversationId, studentId}` → `{ok}` (the leader).
+        GroupInvite = "group:invite" (InviteToGroup => Done),
+            "group:invite wants {conversationId: number, studentId: number}";
+        /// `group:answer {conversationId, accept, alias?}` → `{ok, conversation}` (the
+        /// group if joined, else null).
+        GroupAnswer = "group:answer" (AnswerInvitation => GroupAnswered),
+            "group:answer wants {conversationId: number, accept: boolean, alias?: string | null}";
+        /// `group:leave {conversationId}` → `{ok}` (a student member).
+        GroupLeave = "group:leave" (InGroup => Done),
+            "group:leave wants {conversationId: number}";
+        /// `group:remove {conversationId, memberId}` → `{ok}` (the leader).
+        GroupRemove = "group:remove" (RemoveMember => Done),
+            "group:remove wants {conversationId: number, memberId: number}";
+        /// `message:remove {conversationId, messageId}` → `{ok}` (the leader).
+        MessageRemove = "message:remove" (RemoveMessage => Done),
+            "message:remove wants {conversationId: number, messageId: number}";
+        /// `group:close {conversationId}` → `{ok}` (the leader): read-only for everyone.
+        GroupClose = "group:close" (InGroup => Done),
+            "group:close wants {conversationId: number}";
     }
 }
 
@@ -96,6 +124,16 @@ pub mod server {
         /// To the member's own sockets: they marked a conversation handled or unread in
         /// another tab.
         ConversationMarked = "conversation:marked" (super::ConversationMarked);
+        /// To an invited student: a group's invitation, with the group.
+        GroupInvited = "group:invited" (Group);
+        /// To the members: someone joined, left or was removed.
+        GroupMember = "group:member" (MemberUpdate);
+        /// To a removed member's sockets: the group is no longer theirs.
+        GroupRemoved = "group:removed" (GroupGone);
+        /// To the members: the leader removed a message.
+        MessageRemoved = "message:removed" (super::MessageRemoved);
+        /// To the members: the leader closed the group (read-only since).
+        GroupClosed = "group:closed" (GroupClosedUpdate);
         /// The catch-up gap is too large: reload history over HTTP.
         SyncReload = "sync:reload" (Done);
         /// This node's link to the other nodes was interrupted: reconnect (which catches
@@ -323,7 +361,12 @@ pub struct PresenceSnapshot {
 #[serde(rename_all = "camelCase")]
 pub struct TypingUpdate {
     pub conversation_id: ConversationId,
-    pub user_id: UserId,
+    /// Who is typing; in a group, absent when a student is shown to another student.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
+    /// In a group: who is typing, as the receiver may see them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<Author>,
     pub typing: bool,
 }
 
@@ -332,7 +375,12 @@ pub struct TypingUpdate {
 #[serde(rename_all = "camelCase")]
 pub struct ReadUpdate {
     pub conversation_id: ConversationId,
-    pub user_id: UserId,
+    /// Who read; in a group, absent when a student is shown to another student.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
+    /// In a group: who read, as the receiver may see them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<Author>,
     pub last_read_id: MessageId,
     /// When the marker last moved forward.
     pub read_at: Option<Timestamp>,

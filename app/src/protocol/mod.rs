@@ -4,6 +4,7 @@
 
 pub mod care;
 pub mod events;
+pub mod groups;
 pub mod privacy;
 #[cfg(feature = "ssr")]
 mod sql;
@@ -21,6 +22,7 @@ pub use events::{
     MessageSent, Object, OpenConversation, OpenedConversation, PresenceSnapshot, PresenceUpdate,
     ReadStored, ReadUpdate, SendMessage, TypingSignal, TypingUpdate,
 };
+pub use groups::{Author, Group, GroupMember, GroupView};
 pub use privacy::{AccessEntry, AccessKind, AccountSettings};
 pub use timestamp::Timestamp;
 
@@ -135,7 +137,7 @@ pub struct ClientId(pub String);
 pub const MAX_BODY_CHARS: usize = 4000;
 
 /// Who wrote a message: a member, or Haven itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MessageKind {
     /// Written by its sender.
@@ -147,6 +149,33 @@ pub enum MessageKind {
     /// Written by an account since deleted: the body is erased (empty) and the message
     /// shows as such (docs/privacy.md).
     Erased,
+    /// Removed from a group by its leader: the body is deleted (empty).
+    Removed,
+    /// A quiet line in a group: `author` joined.
+    #[serde(rename = "memberJoined")]
+    MemberJoined,
+    /// A quiet line in a group: `author` left.
+    #[serde(rename = "memberLeft")]
+    MemberLeft,
+    /// A quiet line in a group: the leader removed `author`.
+    #[serde(rename = "memberRemoved")]
+    MemberRemoved,
+    /// A quiet line in a group: the leader closed it (read-only since).
+    #[serde(rename = "groupClosed")]
+    GroupClosed,
+}
+
+impl MessageKind {
+    /// A line about the group (joined, left, removed, closed), not anyone's words.
+    pub fn is_group_line(self) -> bool {
+        matches!(
+            self,
+            MessageKind::MemberJoined
+                | MessageKind::MemberLeft
+                | MessageKind::MemberRemoved
+                | MessageKind::GroupClosed
+        )
+    }
 }
 
 /// A stored message: `M` in the wire contract.
@@ -155,7 +184,8 @@ pub enum MessageKind {
 pub struct Message {
     pub id: MessageId,
     pub conversation_id: ConversationId,
-    /// The member who wrote it; `None` for a notice from Haven.
+    /// The member who wrote it; `None` for a notice from Haven, and in a group, for a
+    /// student's message shown to another student (see `author`).
     pub sender_id: Option<UserId>,
     #[serde(default)]
     pub kind: MessageKind,
@@ -163,6 +193,9 @@ pub struct Message {
     pub body: String,
     /// When the server stored it.
     pub created_at: Timestamp,
+    /// In a group: who wrote it (or whom a quiet line is about), as the receiver may see them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<Author>,
 }
 
 /// How this sign-in's session ends besides the defaults: the page warns before an
@@ -224,6 +257,9 @@ pub struct StudentFacts {
 #[serde(rename_all = "camelCase")]
 pub struct ConversationList {
     pub conversations: Vec<ConversationSummary>,
+    /// Groups the user is invited to and has not answered (on the first page only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invitations: Vec<Group>,
     /// Sent back as `after` for the next page; opaque to clients.
     pub more: Option<String>,
 }
@@ -281,8 +317,11 @@ impl std::str::FromStr for SidebarCursor {
 #[serde(rename_all = "camelCase")]
 pub struct ConversationSummary {
     pub id: ConversationId,
-    /// The other member.
+    /// The other member; in a group, its leader.
     pub peer: Person,
+    /// A group's name, members and the receiver's handle; `None` for a one-to-one conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<Group>,
     pub last_message: Option<Message>,
     pub unread: u32,
     /// For a psychiatrist: since when the student has been waiting for an answer (their

@@ -16,6 +16,8 @@ pub enum AccessKind {
     Socket,
     /// A download of the conversations.
     Export,
+    /// A group's leader removed a message from it.
+    Moderation,
 }
 
 impl AccessKind {
@@ -26,14 +28,21 @@ impl AccessKind {
             AccessKind::History => "history",
             AccessKind::Socket => "socket",
             AccessKind::Export => "export",
+            AccessKind::Moderation => "moderation",
         }
     }
 
     /// Reads a stored name.
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Page, Self::History, Self::Socket, Self::Export]
-            .into_iter()
-            .find(|kind| kind.as_str() == text)
+        [
+            Self::Page,
+            Self::History,
+            Self::Socket,
+            Self::Export,
+            Self::Moderation,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
     }
 
     /// What it means, for a person: "opened the conversation".
@@ -43,6 +52,7 @@ impl AccessKind {
             AccessKind::History => "read earlier messages",
             AccessKind::Socket => "connected to receive new messages",
             AccessKind::Export => "downloaded the conversation",
+            AccessKind::Moderation => "removed a message",
         }
     }
 }

@@ -44,6 +44,29 @@ pub enum ChatError {
     /// The availability form has a mistake, said in the message.
     #[error("{0}")]
     InvalidSettings(String),
+    /// A group's name, description or limit is not acceptable, said in the message.
+    #[error("{0}")]
+    InvalidGroup(String),
+    /// Moderation and invitations are the group's leader's.
+    #[error("only the group's leader does that")]
+    NotLeader,
+    /// A leader invites only students who have a conversation with them.
+    #[error("you can invite only a student who has a conversation with you")]
+    NotYourStudent,
+    #[error("this student is already invited to or in the group")]
+    AlreadyInvited,
+    #[error("the group is full")]
+    GroupFull,
+    #[error("the group is closed; it can be read, not written to")]
+    GroupClosed,
+    /// The alias is not acceptable, said in the message.
+    #[error("{0}")]
+    InvalidAlias(String),
+    #[error("someone in the group already goes by that name; choose another")]
+    AliasTaken,
+    /// A leader does not leave their group; they close it.
+    #[error("the leader closes the group instead of leaving it")]
+    LeaderStays,
     /// Storage failed; the cause is logged once, where the error is answered.
     #[error("internal error")]
     Store(#[from] StoreError),
@@ -64,7 +87,17 @@ impl ChatError {
             ChatError::RateLimited => ErrorCode::RateLimited,
             ChatError::UnknownMessage => ErrorCode::UnknownMessage,
             ChatError::NotAcceptingNew => ErrorCode::NotAcceptingNew,
-            ChatError::NotPsychiatrist | ChatError::NotStudent => ErrorCode::Forbidden,
+            ChatError::NotPsychiatrist | ChatError::NotStudent | ChatError::LeaderStays => {
+                ErrorCode::Forbidden
+            }
+            ChatError::InvalidGroup(_) => ErrorCode::InvalidGroup,
+            ChatError::NotLeader => ErrorCode::NotLeader,
+            ChatError::NotYourStudent => ErrorCode::NotYourStudent,
+            ChatError::AlreadyInvited => ErrorCode::AlreadyInvited,
+            ChatError::GroupFull => ErrorCode::GroupFull,
+            ChatError::GroupClosed => ErrorCode::GroupClosed,
+            ChatError::InvalidAlias(_) => ErrorCode::InvalidAlias,
+            ChatError::AliasTaken => ErrorCode::AliasTaken,
             ChatError::InvalidSettings(_) => ErrorCode::InvalidSettings,
             ChatError::Store(_) => ErrorCode::Internal,
         }

@@ -5,8 +5,9 @@
 
 use std::sync::Arc;
 
+use app::protocol::groups::{GroupClosed, GroupGone, MemberUpdate, MessageRemoved};
 use app::protocol::{
-    ConversationMarked, Message, PresenceUpdate, ReadUpdate, TypingUpdate, UserId,
+    ConversationMarked, Group, Message, PresenceUpdate, ReadUpdate, TypingUpdate, UserId,
 };
 use async_trait::async_trait;
 
@@ -47,6 +48,19 @@ pub enum ChatEvent {
         update: ConversationMarked,
         to: Audience,
     },
+    /// A student was invited to a group: to them.
+    GroupInvited { group: Group, to: Audience },
+    /// Someone joined, left or was removed from a group: to its members now.
+    GroupMember { update: MemberUpdate, to: Audience },
+    /// A member left or was removed: to their own connections, which drop the group.
+    GroupRemoved { update: GroupGone, to: Audience },
+    /// A group's leader removed a message: to the members.
+    MessageRemoved {
+        update: MessageRemoved,
+        to: Audience,
+    },
+    /// A group's leader closed it: to the members.
+    GroupClosed { update: GroupClosed, to: Audience },
     /// A session ended (signed out): its connections close. `session` is the session's
     /// connection key (see `auth::session::socket_room`), not its id.
     SessionEnded { session: String },

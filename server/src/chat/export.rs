@@ -2,7 +2,7 @@
 //! readable page by `privacy::html`). The JSON is the format; docs/privacy.md describes it.
 
 use app::protocol::{
-    ConversationId, Message, MessageId, MessageKind, Person, Role, Timestamp, UserId,
+    ConversationId, Group, Message, MessageId, MessageKind, Person, Role, Timestamp, UserId,
 };
 use serde::Serialize;
 
@@ -29,6 +29,9 @@ pub struct Account {
 pub struct Conversation {
     pub id: ConversationId,
     pub with: Peer,
+    /// A group's name (`with` is its leader); absent for a one-to-one conversation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     pub messages: Vec<Line>,
 }
 
@@ -60,6 +63,9 @@ pub struct Line {
     pub at: Timestamp,
     pub from: Author,
     pub kind: MessageKind,
+    /// In a group: the name the author (or whom a line is about) showed there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub body: String,
 }
 
@@ -77,6 +83,7 @@ impl Conversation {
                     None => Author::Haven,
                 },
                 kind: m.kind,
+                name: None,
                 body: m.body,
             })
             .collect();
@@ -86,6 +93,40 @@ impl Conversation {
                 display_name: peer.display_name,
                 role: peer.role,
             },
+            group: None,
+            messages,
+        }
+    }
+
+    /// A group the student is in, `leader` leading it, from its messages as shown to them
+    /// (their own carry their handle, `group.me`; others' their chosen names only).
+    pub fn group(group: Group, leader: Person, messages: Vec<Message>) -> Self {
+        let messages = messages
+            .into_iter()
+            .map(|m| {
+                let handle = m.author.as_ref().map(|a| a.handle.as_str());
+                let from = match (m.kind.is_group_line(), m.kind) {
+                    (true, _) | (_, MessageKind::Notice) => Author::Haven,
+                    _ if handle == Some(group.me.as_str()) => Author::You,
+                    _ => Author::Them,
+                };
+                Line {
+                    id: m.id,
+                    at: m.created_at,
+                    from,
+                    kind: m.kind,
+                    name: m.author.map(|a| a.name),
+                    body: m.body,
+                }
+            })
+            .collect();
+        Self {
+            id: group.id,
+            with: Peer {
+                display_name: leader.display_name,
+                role: leader.role,
+            },
+            group: Some(group.name),
             messages,
         }
     }

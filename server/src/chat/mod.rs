@@ -7,8 +7,10 @@ pub mod backend;
 mod error;
 pub mod events;
 pub mod export;
+mod groups;
 mod members;
 pub mod presence;
+mod roster;
 mod wire;
 
 use std::net::IpAddr;
@@ -29,8 +31,9 @@ use crate::care::Care;
 use crate::coordination::{Limit, SharedCoordinator};
 use crate::store::writer::MessageWriter;
 use crate::store::{access, conversations, messages, users, Db, StoreError};
-use members::Members;
+use members::{Members, Room};
 use presence::Presence;
+use roster::{Roster, Viewer};
 
 /// How many messages a reconnect replays at most; past that the client reloads over HTTP.
 pub const REPLAY_LIMIT: u32 = 1000;
@@ -188,10 +191,12 @@ impl Chat {
     /// message and publishes nothing).
     pub async fn send(&self, sender: UserId, request: SendRequest) -> Result<Message, ChatError> {
         let body = clean_body(&request.body)?;
-        let members = self
-            .members
-            .of_if_member(sender, request.conversation_id)
-            .await?;
+        let room = self.members.room(sender, request.conversation_id).await?;
+        if let Room::Group(roster) = &room {
+            if roster.closed() {
+                return Err(ChatError::GroupClosed);
+            }
+        }
         if !self.coordinator.take(Limit::Send, sender).await {
             return Err(ChatError::RateLimited);
         }
@@ -201,8 +206,18 @@ impl Chat {
             client_id: request.client_id,
             body,
             created_at: Timestamp::now(),
+            line: None,
         };
-        match self.writer.insert(new).await? {
+        let inserted = self.writer.insert(new).await?;
+        let members = match room {
+            Room::Direct(members) => members,
+            Room::Group(roster) => {
+                return self
+                    .sent_to_group(&roster, sender, request.conversation_id, inserted)
+                    .await
+            }
+        };
+        match inserted {
             messages::Inserted::New(row) => {
                 self.care.wrote(sender);
                 let message = wire::message(row);
@@ -220,6 +235,29 @@ impl Chat {
             }
             messages::Inserted::Existing(row) if row.conversation_id == request.conversation_id => {
                 Ok(wire::message(row))
+            }
+            messages::Inserted::Existing(_) => Err(ChatError::ClientIdReused),
+        }
+    }
+
+    /// A group message was stored (or found stored): published to the members, answered
+    /// as the sender sees it. No after-hours notice: the group's page shows the leader's
+    /// availability, and a group is not where a student waits for a one-to-one answer.
+    async fn sent_to_group(
+        &self,
+        roster: &Roster,
+        sender: UserId,
+        conversation: ConversationId,
+        inserted: messages::Inserted,
+    ) -> Result<Message, ChatError> {
+        let viewer = roster.viewer(sender);
+        match inserted {
+            messages::Inserted::New(row) => {
+                self.publish_group_message(roster, row.clone()).await;
+                Ok(roster.message(row, viewer))
+            }
+            messages::Inserted::Existing(row) if row.conversation_id == conversation => {
+                Ok(roster.message(row, viewer))
             }
             messages::Inserted::Existing(_) => Err(ChatError::ClientIdReused),
         }
@@ -254,6 +292,7 @@ impl Chat {
             client_id: ClientId(key.hyphenated().to_string()),
             body: closed.notice,
             created_at: Timestamp::now(),
+            line: None,
         };
         let inserted = self.writer.insert(notice).await?;
         self.notices.posted(conversation, stretch);
@@ -274,9 +313,12 @@ impl Chat {
         if found.len() > REPLAY_LIMIT as usize {
             return Ok(Replay::TooLarge);
         }
-        Ok(Replay::Messages(
-            found.into_iter().map(wire::message).collect(),
-        ))
+        let mut shown = Shown::new(self, user);
+        let mut messages = Vec::with_capacity(found.len());
+        for row in found {
+            messages.extend(shown.message(row).await?);
+        }
+        Ok(Replay::Messages(messages))
     }
 
     /// A page of the user's conversations: most recent first, or (triage) those awaiting
@@ -327,18 +369,31 @@ impl Chat {
         } else {
             None
         };
-        let conversations = rows
-            .into_iter()
-            .map(wire::summary)
-            .map(|mut summary| {
-                if role == Role::Student {
-                    summary.awaiting_since = None;
-                }
-                summary
-            })
-            .collect();
+        let mut conversations = Vec::with_capacity(rows.len());
+        for row in rows {
+            let group = match row.group {
+                Some(_) => Some(self.roster(row.id).await?),
+                None => None,
+            };
+            let last = row.last_message.clone();
+            let mut summary = wire::summary(row);
+            if role == Role::Student {
+                summary.awaiting_since = None;
+            }
+            if let Some(roster) = group {
+                let viewer = roster.viewer(user);
+                summary.last_message = last.map(|m| roster.message(m, viewer));
+                summary.group = Some(roster.group_for(user));
+            }
+            conversations.push(summary);
+        }
+        let invitations = match (role, after) {
+            (Role::Student, None) => self.invitations(user).await?,
+            _ => Vec::new(),
+        };
         Ok(ConversationList {
             conversations,
+            invitations,
             more,
         })
     }
@@ -412,6 +467,7 @@ impl Chat {
         before: Option<MessageId>,
         address: Option<IpAddr>,
     ) -> Result<ConversationPage, ChatError> {
+        let room = self.members.room(user, conversation).await?;
         let peer = self.peer(user, conversation).await?;
         let kind = match before {
             None => AccessKind::Page,
@@ -426,12 +482,31 @@ impl Chat {
             Timestamp::now(),
         )
         .await?;
-        let rows = messages::page(&self.db, conversation, before, PAGE_SIZE).await?;
-        let (peer_last_read_id, peer_read_at) =
-            conversations::read_marker(&self.db, conversation, peer.id).await?;
+        let since = conversations::visible_after(&self.db, conversation, user).await?;
+        let rows = messages::page(&self.db, conversation, before, since, PAGE_SIZE).await?;
+        let (messages, group, (peer_last_read_id, peer_read_at)) = match room {
+            Room::Direct(_) => (
+                rows.into_iter().map(wire::message).collect(),
+                None,
+                conversations::read_marker(&self.db, conversation, peer.id).await?,
+            ),
+            Room::Group(roster) => {
+                let viewer = roster.viewer(user);
+                let view = app::protocol::GroupView {
+                    group: roster.group_for(user),
+                    members: roster.members_for(user),
+                };
+                let messages = rows
+                    .into_iter()
+                    .map(|r| roster.message(r, viewer))
+                    .collect();
+                (messages, Some(view), (MessageId(0), None))
+            }
+        };
         Ok(ConversationPage {
             peer,
-            messages: rows.into_iter().map(wire::message).collect(),
+            group,
+            messages,
             peer_last_read_id,
             peer_read_at,
             unsent: None,
@@ -497,13 +572,25 @@ impl Chat {
         // A student's conversations: one per psychiatrist they wrote to, a handful.
         for row in conversations::recent_page(&self.db, user, None, false, u32::MAX).await? {
             access::record(&self.db, user, row.id, AccessKind::Export, address, now).await?;
-            let messages = messages::all_in(&self.db, row.id).await?;
-            conversations.push(export::Conversation::new(
-                user,
-                row.id,
-                wire::person(row.peer),
-                messages.into_iter().map(wire::message).collect(),
-            ));
+            let since = conversations::visible_after(&self.db, row.id, user).await?;
+            let rows = messages::all_in(&self.db, row.id, since).await?;
+            let peer = wire::person(row.peer);
+            conversations.push(match row.group {
+                None => export::Conversation::new(
+                    user,
+                    row.id,
+                    peer,
+                    rows.into_iter().map(wire::message).collect(),
+                ),
+                Some(_) => {
+                    let roster = self.roster(row.id).await?;
+                    let messages = rows
+                        .into_iter()
+                        .map(|r| roster.message(r, Viewer::Student))
+                        .collect();
+                    export::Conversation::group(roster.group_for(user), peer, messages)
+                }
+            });
         }
         Ok(export::Export {
             exported_at: now,
@@ -522,15 +609,37 @@ impl Chat {
         conversation: ConversationId,
         typing: bool,
     ) -> Result<(), ChatError> {
-        let members = self.members.of_if_member(user, conversation).await?;
+        let room = self.members.room(user, conversation).await?;
         if !self.coordinator.take(Limit::Typing, user).await {
             return Err(ChatError::RateLimited);
         }
+        let members = match room {
+            Room::Direct(members) => members,
+            Room::Group(roster) => {
+                if roster.closed() {
+                    return Err(ChatError::GroupClosed);
+                }
+                for (viewer, to) in groups::audiences(&roster, Some(user)) {
+                    let author = roster.author(user, viewer);
+                    let update = TypingUpdate {
+                        conversation_id: conversation,
+                        user_id: author.as_ref().and_then(|a| a.user_id),
+                        author,
+                        typing,
+                    };
+                    self.publisher
+                        .publish(ChatEvent::Typing { update, to })
+                        .await;
+                }
+                return Ok(());
+            }
+        };
         let others: Arc<[UserId]> = members.iter().copied().filter(|m| *m != user).collect();
         if !others.is_empty() {
             let update = TypingUpdate {
                 conversation_id: conversation,
-                user_id: user,
+                user_id: Some(user),
+                author: None,
                 typing,
             };
             self.publisher
@@ -552,35 +661,54 @@ impl Chat {
         read: MessageId,
         from: Option<Connection>,
     ) -> Result<MessageId, ChatError> {
-        let members = self.members.of_if_member(user, conversation).await?;
+        let room = self.members.room(user, conversation).await?;
         let (marker, read_at) =
             conversations::mark_read(&self.db, conversation, user, read, Timestamp::now())
                 .await?
                 .ok_or(ChatError::UnknownMessage)?;
-        let update = ReadUpdate {
-            conversation_id: conversation,
-            user_id: user,
-            last_read_id: marker,
-            read_at,
+        let audiences = match &room {
+            Room::Direct(members) => vec![(None, Audience::Users(members.clone()))],
+            Room::Group(roster) => groups::audiences(roster, None)
+                .into_iter()
+                .map(|(viewer, to)| (Some((roster, viewer)), to))
+                .collect(),
         };
-        self.publisher
-            .publish(ChatEvent::Read {
-                update,
-                to: Audience::Users(members),
-                except: from,
-            })
-            .await;
+        for (group, to) in audiences {
+            let (user_id, author) = match group {
+                None => (Some(user), None),
+                Some((roster, viewer)) => {
+                    let author = roster.author(user, viewer);
+                    (author.as_ref().and_then(|a| a.user_id), author)
+                }
+            };
+            let update = ReadUpdate {
+                conversation_id: conversation,
+                user_id,
+                author,
+                last_read_id: marker,
+                read_at,
+            };
+            self.publisher
+                .publish(ChatEvent::Read {
+                    update,
+                    to,
+                    except: from.clone(),
+                })
+                .await;
+        }
         Ok(marker)
     }
 
-    /// The other member of a one-to-one conversation the user is in.
+    /// The other member of a one-to-one conversation the user is in; in a group, its leader.
     async fn peer(&self, user: UserId, conversation: ConversationId) -> Result<Person, ChatError> {
-        let members = self.members.of_if_member(user, conversation).await?;
-        let peer = members
-            .iter()
-            .find(|m| **m != user)
-            .copied()
-            .ok_or(ChatError::ConversationNotFound)?;
+        let peer = match self.members.room(user, conversation).await? {
+            Room::Group(roster) => roster.leader(),
+            Room::Direct(members) => members
+                .iter()
+                .find(|m| **m != user)
+                .copied()
+                .ok_or(ChatError::ConversationNotFound)?,
+        };
         let record = users::find_by_id(&self.db, peer)
             .await?
             .ok_or(ChatError::UserNotFound)?;
@@ -714,6 +842,45 @@ impl Chat {
     pub async fn shut_down(&self) {
         self.presence.shut_down().await;
         self.writer.drain().await;
+    }
+}
+
+/// Stored messages of any of a user's conversations as that user may see them: a group's
+/// through its roster, read once per group.
+struct Shown<'a> {
+    chat: &'a Chat,
+    user: UserId,
+    /// Per conversation: not the user's (`None`), one-to-one, or a group.
+    rooms: std::collections::HashMap<ConversationId, Option<Option<Arc<Roster>>>>,
+}
+
+impl<'a> Shown<'a> {
+    fn new(chat: &'a Chat, user: UserId) -> Self {
+        Self {
+            chat,
+            user,
+            rooms: std::collections::HashMap::new(),
+        }
+    }
+
+    /// The message as the user sees it; `None` if they are no longer a member (they
+    /// left a group between the read and now).
+    async fn message(&mut self, row: messages::MessageRow) -> Result<Option<Message>, ChatError> {
+        let conversation = row.conversation_id;
+        if !self.rooms.contains_key(&conversation) {
+            let room = match self.chat.members.room(self.user, conversation).await {
+                Ok(Room::Group(roster)) => Some(Some(roster)),
+                Ok(Room::Direct(_)) => Some(None),
+                Err(ChatError::ConversationNotFound) => None,
+                Err(other) => return Err(other),
+            };
+            self.rooms.insert(conversation, room);
+        }
+        Ok(match self.rooms.get(&conversation).cloned().flatten() {
+            None => None,
+            Some(Some(roster)) => Some(roster.message(row, roster.viewer(self.user))),
+            Some(None) => Some(wire::message(row)),
+        })
     }
 }
 

@@ -16,6 +16,7 @@ pub fn message(row: MessageRow) -> Message {
         client_id: row.client_id,
         body: row.body,
         created_at: row.created_at,
+        author: None,
     }
 }
 
@@ -36,6 +37,7 @@ pub fn summary(row: ConversationRow) -> ConversationSummary {
     ConversationSummary {
         id: row.id,
         peer: person(row.peer),
+        group: None,
         last_message: row.last_message.map(message),
         unread: row.unread,
         awaiting_since: row.awaiting_since,

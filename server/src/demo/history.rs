@@ -249,6 +249,10 @@ pub async fn seed(db: &Db, messages: usize, password_hash: &str) -> Result<Loade
             }),
             Some(text_time(m.at)),
             Some("0".to_owned()),
+            // No group lines, nothing removed by a group's leader.
+            None,
+            None,
+            Some("0".to_owned()),
         ]);
     }
     let message_count = all.len();
@@ -336,6 +340,8 @@ pub async fn seed(db: &Db, messages: usize, password_hash: &str) -> Result<Loade
                 awaiting.map(text_time),
                 awaiting.map(text_time),
                 first.map(text_time),
+                // Everything visible: a one-to-one conversation.
+                Some("0".to_owned()),
             ]);
         }
         direct.push(vec![

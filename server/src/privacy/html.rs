@@ -50,19 +50,40 @@ pub fn render(export: &Export, in_words: impl Fn(app::protocol::Timestamp) -> St
     }
     for conversation in &export.conversations {
         let peer = escape(&conversation.with.display_name);
-        let _ = write!(
-            page,
-            "<section><h2>With {peer} ({role})</h2><ol>",
-            role = conversation.with.role
-        );
+        match &conversation.group {
+            Some(group) => {
+                let _ = write!(
+                    page,
+                    "<section><h2>Group {group}, led by {peer}</h2><ol>",
+                    group = escape(group)
+                );
+            }
+            None => {
+                let _ = write!(
+                    page,
+                    "<section><h2>With {peer} ({role})</h2><ol>",
+                    role = conversation.with.role
+                );
+            }
+        }
         for line in &conversation.messages {
+            // In a group, each line names its author as they showed themselves there.
+            let named = line.name.as_deref().map(escape);
             let (class, author) = match line.from {
                 Author::You => ("you", "You".to_owned()),
-                Author::Them => ("them", peer.clone()),
+                Author::Them => ("them", named.clone().unwrap_or_else(|| peer.clone())),
                 Author::Haven => ("haven", "Automatic notice from Haven".to_owned()),
             };
+            let about = named.unwrap_or_default();
             let body = match line.kind {
                 MessageKind::Erased => "<em>Deleted with the account.</em>".to_owned(),
+                MessageKind::Removed => "<em>Removed by the group's leader.</em>".to_owned(),
+                MessageKind::MemberJoined => format!("<em>{about} joined the group.</em>"),
+                MessageKind::MemberLeft => format!("<em>{about} left the group.</em>"),
+                MessageKind::MemberRemoved => {
+                    format!("<em>{about} was removed from the group.</em>")
+                }
+                MessageKind::GroupClosed => "<em>The leader closed the group.</em>".to_owned(),
                 _ => escape(&line.body),
             };
             let _ = write!(
@@ -106,8 +127,10 @@ mod tests {
                     at: Timestamp::from_millis(0),
                     from: Author::Them,
                     kind: MessageKind::Text,
+                    name: Some(hostile.into()),
                     body: hostile.into(),
                 }],
+                group: Some(hostile.into()),
             }],
         };
         let page = render(&export, |_| "Thursday 1 January 1970, 00:00 (UTC)".into());

@@ -83,6 +83,21 @@ async fn deliver<A: Adapter>(io: &SocketIo<A>, event: ChatEvent) -> bool {
         ChatEvent::Marked { update, to } => {
             emit::<server::ConversationMarked, _>(io, rooms(to), None, &update).await
         }
+        ChatEvent::GroupInvited { group, to } => {
+            emit::<server::GroupInvited, _>(io, rooms(to), None, &group).await
+        }
+        ChatEvent::GroupMember { update, to } => {
+            emit::<server::GroupMember, _>(io, rooms(to), None, &update).await
+        }
+        ChatEvent::GroupRemoved { update, to } => {
+            emit::<server::GroupRemoved, _>(io, rooms(to), None, &update).await
+        }
+        ChatEvent::MessageRemoved { update, to } => {
+            emit::<server::MessageRemoved, _>(io, rooms(to), None, &update).await
+        }
+        ChatEvent::GroupClosed { update, to } => {
+            emit::<server::GroupClosed, _>(io, rooms(to), None, &update).await
+        }
         ChatEvent::SessionEnded { session } => {
             if let Err(e) = io.to(session_room(&session)).disconnect().await {
                 tracing::warn!(error = %e, "could not disconnect a signed-out session's sockets");

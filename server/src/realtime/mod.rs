@@ -10,6 +10,7 @@
 
 pub mod delivery;
 mod fanout;
+mod groups;
 mod handshake;
 mod messaging;
 pub mod session_watch;
@@ -254,6 +255,7 @@ pub async fn detach_request_head(mut req: Request) -> Request {
 /// miss events a client emits right after connecting.
 fn attach<A: Adapter>(socket: &SocketRef<A>, session: &SocketSession) {
     messaging::attach(socket);
+    groups::attach(socket);
     socket.join([user_room(session.user.id), session_room(&session.room)]);
     if session.user.role == app::protocol::Role::Student {
         socket.join(STUDENTS_ROOM);

@@ -147,6 +147,7 @@ async fn peers_of(
          JOIN conversation_members other \
            ON other.conversation_id = me.conversation_id AND other.user_id <> me.user_id \
          JOIN conversations c ON c.id = me.conversation_id \
+         JOIN direct_conversations d ON d.conversation_id = me.conversation_id \
          WHERE me.user_id = $1",
     )
     .bind(user)

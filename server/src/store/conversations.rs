@@ -3,6 +3,7 @@
 
 use app::protocol::{ClientId, ConversationId, MessageId, Role, Timestamp, UserId};
 
+use super::groups::GroupRow;
 use super::messages::MessageRow;
 use super::users::{LastSeen, Profile};
 use super::{on_either, Db, StoreError};
@@ -11,8 +12,10 @@ use super::{on_either, Db, StoreError};
 #[derive(Debug, Clone)]
 pub struct ConversationRow {
     pub id: ConversationId,
-    /// The other member.
+    /// The other member; in a group, its leader.
     pub peer: Profile,
+    /// The group, if the conversation is one.
+    pub group: Option<GroupRow>,
     pub last_message: Option<MessageRow>,
     /// Messages of the other member after this member's read marker.
     pub unread: u32,
@@ -109,18 +112,23 @@ pub async fn members(db: &Db, conversation: ConversationId) -> Result<Vec<UserId
 }
 
 /// A sidebar entry: the member's row with its maintained aggregates (unread count, waits,
-/// activity), the other member, and the newest message a person wrote (triage must show the
-/// student's words, not Haven's notice that followed them). Every join is by key. A
-/// conversation marked unread counts at least one.
+/// activity), the other member (in a group: the group and its leader), and the newest
+/// message a person wrote (triage must show the student's words, not Haven's notice that
+/// followed them). Every join is by key. A conversation marked unread counts at least one.
 const SUMMARY: &str = "SELECT me.conversation_id, me.last_message_id AS activity, \
         peer.id AS peer_id, peer.display_name, peer.role, peer.bio, \
-        m.id, m.conversation_id AS m_conversation_id, m.sender_id, m.client_id, m.body, m.created_at, m.erased, \
+        m.id, m.conversation_id AS m_conversation_id, m.sender_id, m.client_id, m.body, m.created_at, \
+        m.erased, m.removed, \
         CAST(CASE WHEN me.marked_unread AND me.unread_count = 0 THEN 1 ELSE me.unread_count END AS BIGINT) AS unread, \
-        me.awaiting_since \
+        me.awaiting_since, \
+        g.conversation_id AS g_id, g.name AS g_name, g.description AS g_description, \
+        g.member_limit AS g_member_limit, g.students AS g_students, g.closed_at AS g_closed_at \
     FROM conversation_members me \
     JOIN conversations c ON c.id = me.conversation_id \
-    JOIN conversation_members other ON other.conversation_id = me.conversation_id AND other.user_id <> me.user_id \
-    JOIN users peer ON peer.id = other.user_id \
+    LEFT JOIN direct_conversations d ON d.conversation_id = me.conversation_id \
+    LEFT JOIN groups g ON g.conversation_id = me.conversation_id \
+    JOIN users peer ON peer.id = COALESCE(g.leader_id, \
+        CASE WHEN d.student_id = me.user_id THEN d.psychiatrist_id ELSE d.student_id END) \
     LEFT JOIN messages m ON m.id = COALESCE(c.last_text_id, c.last_message_id)";
 
 /// A [`SUMMARY`] row as it comes (the message's columns are null before the first one).
@@ -139,8 +147,15 @@ struct SummaryRow {
     body: Option<String>,
     created_at: Option<Timestamp>,
     erased: Option<bool>,
+    removed: Option<bool>,
     unread: i64,
     awaiting_since: Option<Timestamp>,
+    g_id: Option<ConversationId>,
+    g_name: Option<String>,
+    g_description: Option<String>,
+    g_member_limit: Option<i32>,
+    g_students: Option<i32>,
+    g_closed_at: Option<Timestamp>,
 }
 
 impl From<SummaryRow> for ConversationRow {
@@ -154,9 +169,22 @@ impl From<SummaryRow> for ConversationRow {
                 body: row.body.unwrap_or_default(),
                 created_at,
                 erased: row.erased.unwrap_or(false),
+                // The sidebar shows people's words: never a quiet line.
+                event: None,
+                subject_id: None,
+                removed: row.removed.unwrap_or(false),
             }),
             _ => None,
         };
+        let group = row.g_id.map(|id| GroupRow {
+            conversation_id: id,
+            leader_id: row.peer_id,
+            name: row.g_name.unwrap_or_default(),
+            description: row.g_description.unwrap_or_default(),
+            member_limit: row.g_member_limit.unwrap_or_default(),
+            students: row.g_students.unwrap_or_default(),
+            closed_at: row.g_closed_at,
+        });
         ConversationRow {
             id: row.conversation_id,
             peer: Profile {
@@ -165,6 +193,7 @@ impl From<SummaryRow> for ConversationRow {
                 role: row.role,
                 bio: row.bio,
             },
+            group,
             last_message,
             unread: u32::try_from(row.unread).unwrap_or(u32::MAX),
             awaiting_since: row.awaiting_since,
@@ -343,4 +372,23 @@ pub async fn read_marker(
     .fetch_optional(pool)
     .await?);
     Ok(marker.unwrap_or((MessageId(0), None)))
+}
+
+/// The newest message id a member cannot see: in a group, the newest when they joined
+/// (0 in a one-to-one conversation, or if they are not a member).
+pub async fn visible_after(
+    db: &Db,
+    conversation: ConversationId,
+    user: UserId,
+) -> Result<MessageId, StoreError> {
+    let since: Option<MessageId> = on_either!(db, |pool| {
+        sqlx::query_scalar(
+        "SELECT visible_after_id FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
+    )
+    .bind(conversation)
+    .bind(user)
+    .fetch_optional(pool)
+    .await?
+    });
+    Ok(since.unwrap_or_default())
 }

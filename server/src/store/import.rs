@@ -52,6 +52,9 @@ pub(super) const TABLES: &[(&str, &[(&str, &str)])] = &[
             ("body", "text"),
             ("created_at", "timestamptz"),
             ("erased", "boolean"),
+            ("event", "text"),
+            ("subject_id", "bigint"),
+            ("removed", "boolean"),
         ],
     ),
     (
@@ -68,6 +71,7 @@ pub(super) const TABLES: &[(&str, &[(&str, &str)])] = &[
             ("awaiting_since", "timestamptz"),
             ("unanswered_since", "timestamptz"),
             ("first_written_at", "timestamptz"),
+            ("visible_after_id", "bigint"),
         ],
     ),
     (
@@ -76,6 +80,31 @@ pub(super) const TABLES: &[(&str, &[(&str, &str)])] = &[
             ("student_id", "bigint"),
             ("psychiatrist_id", "bigint"),
             ("conversation_id", "bigint"),
+        ],
+    ),
+    (
+        "groups",
+        &[
+            ("conversation_id", "bigint"),
+            ("leader_id", "bigint"),
+            ("name", "text"),
+            ("description", "text"),
+            ("member_limit", "integer"),
+            ("students", "integer"),
+            ("created_at", "timestamptz"),
+            ("closed_at", "timestamptz"),
+        ],
+    ),
+    (
+        "group_people",
+        &[
+            ("conversation_id", "bigint"),
+            ("user_id", "bigint"),
+            ("handle", "text"),
+            ("alias", "text"),
+            ("shown_key", "text"),
+            ("state", "text"),
+            ("changed_at", "timestamptz"),
         ],
     ),
     (

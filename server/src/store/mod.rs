@@ -13,6 +13,7 @@ mod address;
 pub mod availability;
 pub mod bulk;
 pub mod conversations;
+pub mod groups;
 pub mod import;
 pub mod messages;
 pub mod retention;

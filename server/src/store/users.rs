@@ -253,6 +253,9 @@ pub async fn erase(db: &Db, user: UserId, at: Timestamp) -> Result<(), StoreErro
             .bind(user)
             .execute(&mut *tx)
             .await?;
+        for statement in super::groups::ERASE_PERSON {
+            sqlx::query(statement).bind(user).execute(&mut *tx).await?;
+        }
         tx.commit().await?;
     });
     Ok(())

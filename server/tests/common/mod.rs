@@ -246,6 +246,26 @@ impl TestServer {
         }
     }
 
+    /// Registers a student showing `display_name`; answers the account.
+    pub async fn student_named(&self, username: &str, display_name: &str) -> Account {
+        let res = self
+            .http()
+            .post(self.url("/api/auth/register"))
+            .json(
+                &json!({ "username": username, "displayName": display_name, "password": PASSWORD }),
+            )
+            .send()
+            .await
+            .expect("register");
+        assert_eq!(res.status(), 200, "register {username}");
+        let cookie = session_cookie(res.headers()).expect("session cookie");
+        let body: Value = res.json().await.expect("json");
+        Account {
+            cookie,
+            id: body["user"]["id"].as_i64().expect("id"),
+        }
+    }
+
     /// Registers a student over the JSON API; answers the session cookie.
     pub async fn register_student(&self, username: &str) -> String {
         let res = self.register(username).await;
@@ -419,6 +439,9 @@ pub struct Account {
 pub struct Peer {
     client: SocketClient,
     events: mpsc::UnboundedReceiver<(String, Value)>,
+    /// Every event [`Peer::next`] read, the skipped ones included, in order: what a
+    /// privacy test scans.
+    pub seen: Vec<(String, Value)>,
 }
 
 impl Peer {
@@ -494,7 +517,11 @@ impl Peer {
         tokio::time::timeout(Duration::from_secs(10), ready.recv())
             .await
             .expect("namespace connected in time");
-        Peer { client, events }
+        Peer {
+            client,
+            events,
+            seen: Vec::new(),
+        }
     }
 
     /// Emits `event` with `payload` and waits for the ack.
@@ -542,6 +569,7 @@ impl Peer {
                 .await
                 .unwrap_or_else(|_| panic!("no {name} event in time"))
                 .expect("event stream open");
+            self.seen.push((event.clone(), value.clone()));
             if event == name {
                 return value;
             }

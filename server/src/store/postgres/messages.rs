@@ -8,10 +8,8 @@ use sqlx::Row;
 use time::OffsetDateTime;
 
 use super::{client_id, pg_uuid};
-use crate::store::messages::{kind_column, Inserted, MessageRow, NewMessage};
+use crate::store::messages::{kind_column, Inserted, MessageRow, NewMessage, COLUMNS};
 use crate::store::StoreError;
-
-const COLUMNS: &str = "id, conversation_id, sender_id, client_id, body, created_at, erased";
 
 /// What makes a message "stored before": a member's `(sender, clientId)`, a notice's
 /// `(conversation, clientId)`.
@@ -68,10 +66,13 @@ pub async fn insert_batch(db: &PgPool, batch: &[NewMessage]) -> Result<Vec<Inser
     .fetch_one(&mut *tx)
     .await?;
     let rows = sqlx::query(
-        "INSERT INTO messages (id, conversation_id, sender_id, kind, client_id, body, created_at) \
-         SELECT $7 + n, conversation_id, sender_id, kind, client_id, body, created_at \
-         FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::uuid[], $5::text[], $6::timestamptz[]) \
-           WITH ORDINALITY AS batch(conversation_id, sender_id, kind, client_id, body, created_at, n) \
+        "INSERT INTO messages \
+           (id, conversation_id, sender_id, kind, client_id, body, created_at, event, subject_id) \
+         SELECT $7 + n, conversation_id, sender_id, kind, client_id, body, created_at, event, subject_id \
+         FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::uuid[], $5::text[], $6::timestamptz[], \
+                     $8::text[], $9::bigint[]) \
+           WITH ORDINALITY AS batch(conversation_id, sender_id, kind, client_id, body, created_at, \
+                                    event, subject_id, n) \
          ORDER BY n \
          ON CONFLICT DO NOTHING \
          RETURNING id, conversation_id, sender_id, client_id",
@@ -83,6 +84,8 @@ pub async fn insert_batch(db: &PgPool, batch: &[NewMessage]) -> Result<Vec<Inser
     .bind(unique.iter().map(|m| m.body.as_str()).collect::<Vec<_>>())
     .bind(unique.iter().map(|m| m.created_at.to_offset_date_time()).collect::<Vec<OffsetDateTime>>())
     .bind(last - unique.len() as i64)
+    .bind(unique.iter().map(|m| m.line.map(|line| line.event.as_str())).collect::<Vec<_>>())
+    .bind(unique.iter().map(|m| m.line.and_then(|line| line.subject).map(|s| s.0)).collect::<Vec<_>>())
     .fetch_all(&mut *tx)
     .await?;
     let mut new_ids: HashMap<Key, i64> = HashMap::with_capacity(rows.len());

@@ -3,9 +3,7 @@
 
 use app::protocol::{ClientId, ConversationId, MessageId, Timestamp, UserId};
 
-use crate::store::messages::{kind_column, Inserted, MessageRow, NewMessage};
-
-const COLUMNS: &str = "id, conversation_id, sender_id, client_id, body, created_at, erased";
+use crate::store::messages::{kind_column, Inserted, MessageRow, NewMessage, COLUMNS};
 
 /// Reads a message from a rusqlite row of [`COLUMNS`] (the writer's connection).
 fn from_rusqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
@@ -20,6 +18,9 @@ fn from_rusqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
             rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, Box::new(e))
         })?,
         erased: row.get(6)?,
+        event: row.get(7)?,
+        subject_id: row.get::<_, Option<i64>>(8)?.map(UserId),
+        removed: row.get(9)?,
     })
 }
 
@@ -38,8 +39,9 @@ pub fn insert_batch(
         // No conflict target: a member's `(sender, clientId)` and a notice's
         // `(conversation, clientId)` are both "stored before".
         let mut insert = tx.prepare_cached(
-            "INSERT INTO messages (conversation_id, sender_id, kind, client_id, body, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING RETURNING id",
+            "INSERT INTO messages \
+               (conversation_id, sender_id, kind, client_id, body, created_at, event, subject_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING RETURNING id",
         )?;
         for m in batch {
             let id: Option<i64> = insert
@@ -50,7 +52,9 @@ pub fn insert_batch(
                         kind_column(m.sender_id),
                         m.client_id.0,
                         m.body,
-                        m.created_at.to_string()
+                        m.created_at.to_string(),
+                        m.line.map(|line| line.event.as_str()),
+                        m.line.and_then(|line| line.subject).map(|s| s.0),
                     ],
                     |row| row.get(0),
                 )

@@ -178,6 +178,7 @@ fn every_valid_message_is_stored_once_and_only_bad_ones_fail() {
                     client_id: client_id(),
                     body,
                     created_at: Timestamp::now(),
+                    line: None,
                 };
                 match item {
                     Item::Typed { sender, body } => match clean_body(&body) {

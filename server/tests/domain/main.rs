@@ -230,7 +230,7 @@ async fn typing_goes_to_the_other_member_only_and_a_flood_is_refused() {
     match &domain.taken()[..] {
         [ChatEvent::Typing { update, to }] => {
             assert_eq!(users_of(to), [doctor], "never back to the typist");
-            assert_eq!((update.user_id, update.typing), (student, true));
+            assert_eq!((update.user_id, update.typing), (Some(student), true));
         }
         other => panic!("{other:?}"),
     }
@@ -446,3 +446,6 @@ async fn a_psychiatrist_only_finds_conversations_students_started() {
         Err(ErrorCode::UserNotFound)
     );
 }
+
+/// Support groups: every rule of issue 27, in-process.
+mod groups;
