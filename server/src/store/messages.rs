@@ -121,7 +121,7 @@ pub(super) fn kind_column(sender: Option<UserId>) -> &'static str {
 }
 
 /// The columns of a [`MessageRow`].
-pub(super) const COLUMNS: &str =
+const COLUMNS: &str =
     "id, conversation_id, sender_id, client_id, body, created_at, erased, event, subject_id, removed";
 
 /// Messages newer than `after` in all of the user's conversations (in a group, since they

@@ -8,7 +8,12 @@ use sqlx::Row;
 use time::OffsetDateTime;
 
 use super::{client_id, pg_uuid};
-use crate::store::messages::{kind_column, Inserted, MessageRow, NewMessage, COLUMNS};
+use crate::store::messages::{kind_column, Inserted, MessageRow, NewMessage};
+
+/// The columns of a [`MessageRow`] (`store::messages::COLUMNS`, spelled out here so that the
+/// plan test can read this file's statements whole).
+const COLUMNS: &str =
+    "id, conversation_id, sender_id, client_id, body, created_at, erased, event, subject_id, removed";
 use crate::store::StoreError;
 
 /// What makes a message "stored before": a member's `(sender, clientId)`, a notice's

@@ -3,7 +3,12 @@
 
 use app::protocol::{ClientId, ConversationId, MessageId, Timestamp, UserId};
 
-use crate::store::messages::{kind_column, Inserted, MessageRow, NewMessage, COLUMNS};
+use crate::store::messages::{kind_column, Inserted, MessageRow, NewMessage};
+
+/// The columns of a [`MessageRow`] (`store::messages::COLUMNS`, spelled out here so that the
+/// plan test can read this file's statements whole).
+const COLUMNS: &str =
+    "id, conversation_id, sender_id, client_id, body, created_at, erased, event, subject_id, removed";
 
 /// Reads a message from a rusqlite row of [`COLUMNS`] (the writer's connection).
 fn from_rusqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
