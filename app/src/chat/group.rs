@@ -67,7 +67,7 @@ pub fn GroupHeader(leader: Person) -> impl IntoView {
                             view! {
                                 <li data-handle=a.handle.clone()>
                                     {a.name.clone()}{behind}
-                                    {(a.role == crate::protocol::Role::Psychiatrist).then(|| " · leads the group")}
+                                    {(a.role == crate::protocol::Role::Psychiatrist).then_some(" · leads the group")}
                                     {removable.map(|member_id| view! {
                                         <RemoveMember conversation member_id error/>
                                     })}
@@ -357,8 +357,9 @@ fn Invitation(group: crate::protocol::Group) -> impl IntoView {
     let alias = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let id = group.id;
+    // Kept in the arena, so that both buttons' handlers can share it (they are `Copy`).
     #[cfg(feature = "hydrate")]
-    let navigate = leptos_router::hooks::use_navigate();
+    let navigate = StoredValue::new_local(leptos_router::hooks::use_navigate());
     let answer = move |accept: bool| {
         let alias = alias.get_untracked();
         let payload = crate::protocol::groups::AnswerInvitation {
@@ -367,13 +368,12 @@ fn Invitation(group: crate::protocol::Group) -> impl IntoView {
             alias: (!alias.trim().is_empty()).then_some(alias),
         };
         #[cfg(feature = "hydrate")]
-        let navigate = navigate.clone();
-        #[cfg(feature = "hydrate")]
         act::<crate::protocol::events::client::GroupAnswer>(payload, move |answer| match answer {
             Ok(answered) => {
                 store.answered(id);
                 if let Some(group) = answered.conversation {
-                    navigate(&format!("/chat/{}", group.id), Default::default());
+                    navigate
+                        .with_value(|go| go(&format!("/chat/{}", group.id), Default::default()));
                 }
             }
             Err(e) => error.set(Some(e)),
@@ -391,10 +391,7 @@ fn Invitation(group: crate::protocol::Group) -> impl IntoView {
                     on:input=move |ev| alias.set(event_target_value(&ev))/>
             </label>
             <p class="muted">"Other students see only this name. The leader sees who you are."</p>
-            <button type="button" class="button small accept" on:click={
-                let answer = answer.clone();
-                move |_| answer(true)
-            }>"Join"</button>
+            <button type="button" class="button small accept" on:click=move |_| answer(true)>"Join"</button>
             " "
             <button type="button" class="button secondary small decline" on:click=move |_| answer(false)>"Decline"</button>
             <p class="form-error" role="alert">{move || error.get()}</p>
