@@ -19,7 +19,7 @@ export HAVEN_CRISIS_RESOURCES ?= $(CURDIR)/docs/crisis-resources.example.toml
 HAVEN_RELEASE := $(CARGO_TARGET_DIR)/release/haven
 HAVEN_DEBUG := $(CARGO_TARGET_DIR)/debug/haven
 
-.PHONY: run dev cluster test setup setup-cluster setup-test build lint site-isolation unit e2e bench bench-slow3g bench-scale
+.PHONY: run dev cluster test setup setup-cluster setup-test build lint site-isolation unit e2e bench bench-slow3g bench-scale bench-groups
 
 ## run: build the release site and server, migrate, seed demo accounts, serve on SQLite
 run: export LEPTOS_SITE_ROOT := $(SITE_RELEASE)
@@ -103,6 +103,12 @@ SCALE_SIZES ?= 3000 300000 3000000
 bench-scale: setup-test
 	cargo build --release -p server --bin haven
 	scripts/bench/scale.sh $(SCALE_SIZES)
+
+## bench-groups: support groups (12 members, a message every 3 s each) next to one-to-one
+## conversations at the same message rate, on one node and on two (docs/benchmarks.md)
+bench-groups: setup-test
+	cargo build --release -p server --bin haven
+	scripts/test/with-postgres.sh scripts/bench/groups.sh
 
 ## bench-slow3g: time to a live connection on emulated slow 3G, before/after precompression
 bench-slow3g: export LEPTOS_SITE_ROOT := $(SITE_RELEASE)
