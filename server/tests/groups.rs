@@ -501,6 +501,78 @@ async fn bad_group_input_gets_its_code_stores_nothing_and_keeps_the_socket() {
 }
 
 #[tokio::test]
+async fn a_retry_a_plain_form_and_history_pages_work_in_a_group() {
+    let server = TestServer::start().await;
+    let cast = cast(&server).await;
+    let mut doctor = Peer::connect(&server, &cast.doctor, None).await;
+    let mut sam = Peer::connect(&server, &cast.sam, None).await;
+    let group = create(&doctor, "Paging").await;
+    invite_and_join(&doctor, &mut sam, group, cast.sam.id, json!("Fox")).await;
+
+    // A retry of a lost ack answers the stored message and delivers nothing again: the
+    // next message the leader receives is the one after it.
+    let id = client_id();
+    let send = |body: &str| json!({ "conversationId": group, "clientId": id, "body": body });
+    let first = sam.call("message:send", send("synthetic: once")).await;
+    let again = sam.call("message:send", send("synthetic: once")).await;
+    assert_eq!(first["message"]["id"], again["message"]["id"]);
+    let next = say(&sam, group, "synthetic: twice").await;
+    let mut texts = Vec::new();
+    while texts.len() < 2 {
+        let got = doctor.next("message:new").await;
+        if got["kind"] == "text" {
+            texts.push(got["id"].clone());
+        }
+    }
+    assert_eq!(texts, [first["message"]["id"].clone(), next["id"].clone()]);
+
+    // Without JavaScript: the composer's plain form posts into the group.
+    let status = form_post(
+        &server,
+        "/api/form/post_message",
+        &cast.sam.cookie,
+        format!(
+            "conversation_id={group}&client_id={}&body=synthetic%3A+from+a+form",
+            client_id()
+        ),
+    )
+    .await;
+    assert!(status == 302 || status == 303, "{status}");
+    let formed = loop {
+        let got = doctor.next("message:new").await;
+        if got["kind"] == "text" {
+            break got;
+        }
+    };
+    assert_eq!(formed["body"], "synthetic: from a form");
+    assert_eq!(formed["author"]["name"], "Fox");
+
+    // History pages: 60 more messages, the page holds the newest 50, the one before them
+    // the rest, as the student sees them (handles, no ids).
+    for i in 0..60 {
+        say(&doctor, group, &format!("synthetic: {i}")).await;
+    }
+    let (status, newest) = server
+        .server_fn("conversation", &cast.sam.cookie, &format!("id={group}"))
+        .await;
+    assert_eq!(status, 200);
+    let newest = newest["messages"].as_array().unwrap().clone();
+    assert_eq!(newest.len(), 50);
+    let oldest = newest[0]["id"].as_i64().unwrap();
+    let (_, older) = server
+        .server_fn(
+            "conversation",
+            &cast.sam.cookie,
+            &format!("id={group}&before={oldest}"),
+        )
+        .await;
+    let older = older["messages"].as_array().unwrap();
+    assert!(older.iter().all(|m| m["id"].as_i64().unwrap() < oldest));
+    assert!(older.iter().any(|m| m["body"] == "synthetic: once"));
+    assert!(older.iter().all(|m| m.get("senderId").map_or(true, |s| s.is_null() || *s == cast.doctor.id)));
+}
+
+#[tokio::test]
 #[ignore = "needs PostgreSQL, Redis and HAProxy: make test runs it"]
 async fn two_nodes_deliver_a_group_once_and_a_removal_holds_on_both() {
     let cluster = TestCluster::start(&[]).await;
