@@ -1,6 +1,8 @@
 // Support groups under load (issue 27): G groups of S members (a leader, bench-p<g>, and
 // S-1 students, bench-s<…>), everyone connected over the official socket.io-client, each
-// member sending a message every few seconds (open loop, random phase). Measures, over a
+// member sending a message every few seconds (open loop, random phase). With --kind
+// direct, the same people and rate in one-to-one conversations instead (G*S/2 pairs of a
+// student and a psychiatrist, one delivery per message), for a same-run comparison. Measures, over a
 // window after a warmup: messages sent, deliveries (each message reaches the other S-1
 // members: `message:new` matched by clientId), emit → delivery latency, and the CPU of the
 // server processes (--server-pids, comma-separated: one node, or both nodes and Redis),
@@ -19,7 +21,7 @@ const { io } = require(process.env.SOCKET_IO_CLIENT ?? "socket.io-client");
 const defaults = {
   urls: "http://127.0.0.1:3100", groups: 20, size: 12, "every-s": 3, duration: 20, warmup: 3,
   prefix: "bench", password: "bench-password", "server-pids": "", label: "", "body-bytes": 120,
-  "drain-s": 5,
+  "drain-s": 5, kind: "groups",
 };
 const opt = { ...defaults };
 for (let i = 2; i < process.argv.length; i++) {
@@ -67,12 +69,36 @@ const call = async (socket, event, payload) => {
 };
 
 // ---- setup: accounts, the one-to-one conversations, groups, invitations, acceptances
-const inflight = new Map(); // clientId -> { sent, deliveries, group }
+const inflight = new Map(); // clientId -> { sent, from, seen, counted, want }
 let counting = false, duplicates = 0, errors = 0;
 const latencies = [];
 const groups = [];
 let student = 0;
-for (let g = 0; g < G; g++) {
+const listen = (id, members) => {
+  for (const m of members) {
+    m.socket.on("message:new", (message) => {
+      if (message.conversationId !== id || message.kind !== "text") return;
+      const f = inflight.get(message.clientId);
+      if (!f || f.from === m) return; // the sender's own copy
+      if (f.seen.has(m)) { duplicates++; return; }
+      f.seen.add(m);
+      if (f.counted) latencies.push(now() - f.sent);
+    });
+  }
+};
+if (opt.kind === "direct") {
+  // Pairs on other accounts than the groups' (bench-s/p from G*S on), over the same URLs.
+  for (let i = 0; i < (G * S) / 2; i++) {
+    const url = urls[i % urls.length], other = urls[(i + 1) % urls.length];
+    const s = await login(`${opt.prefix}-s${G * S + i}`, url);
+    const p = await login(`${opt.prefix}-p${G * S + i}`, other);
+    const members = [{ ...s, socket: await connect(url, s.cookie) }, { ...p, socket: await connect(other, p.cookie) }];
+    const opened = await call(members[0].socket, "conversation:open", { peerId: p.id });
+    listen(opened.conversation.id, members);
+    groups.push({ id: opened.conversation.id, members });
+  }
+}
+for (let g = 0; opt.kind !== "direct" && g < G; g++) {
   const url = (k) => urls[k % urls.length];
   const leader = await login(`${opt.prefix}-p${g}`, url(0));
   const members = [{ ...leader, socket: await connect(url(0), leader.cookie) }];
@@ -89,16 +115,7 @@ for (let g = 0; g < G; g++) {
     await invited;
     await call(m.socket, "group:answer", { conversationId: id, accept: true, alias: `Member ${k + 1}` });
   }
-  for (const m of members) {
-    m.socket.on("message:new", (message) => {
-      if (message.conversationId !== id || message.kind !== "text") return;
-      const f = inflight.get(message.clientId);
-      if (!f || f.from === m) return; // the sender's own copy
-      if (f.seen.has(m)) { duplicates++; return; }
-      f.seen.add(m);
-      if (f.counted) latencies.push(now() - f.sent);
-    });
-  }
+  listen(id, members);
   groups.push({ id, members });
 }
 
@@ -112,7 +129,7 @@ for (const group of groups) {
     const tick = () => {
       if (stopping) return;
       const clientId = randomUUID();
-      const f = { sent: now(), from: m, seen: new Set(), counted: counting };
+      const f = { sent: now(), from: m, seen: new Set(), counted: counting, want: group.members.length - 1 };
       inflight.set(clientId, f);
       if (counting) sentCounted++;
       m.socket.emitWithAck("message:send", { conversationId: group.id, clientId, body }).then((ack) => { if (!ack.ok) errors++; });
@@ -129,15 +146,15 @@ counting = false;
 stopping = true;
 for (const t of timers) { clearTimeout(t); clearInterval(t); }
 const drainUntil = now() + num("drain-s") * 1000;
-const pending = () => [...inflight.values()].some((f) => f.seen.size < S - 1);
+const pending = () => [...inflight.values()].some((f) => f.seen.size < f.want);
 while (now() < drainUntil && pending()) await sleep(50);
 let lost = 0, delivered = 0;
-for (const f of inflight.values()) { if (f.counted) delivered += f.seen.size; lost += S - 1 - f.seen.size; }
+for (const f of inflight.values()) { if (f.counted) delivered += f.seen.size; lost += f.want - f.seen.size; }
 latencies.sort((a, b) => a - b);
 const q = (p) => latencies.length ? +latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))].toFixed(2) : null;
 const cpuS = (cpu1 - cpu0) / hz;
 const result = {
-  label: opt.label || undefined, nodes: urls.length, groups: G, size: S, connections: G * S,
+  label: opt.label || undefined, kind: opt.kind, nodes: urls.length, groups: G, size: S, connections: G * S,
   offered_msgs_per_s: +(G * S / num("every-s")).toFixed(1), window_s: +windowS.toFixed(2),
   messages: sentCounted, deliveries: delivered, deliveries_per_s: +(delivered / windowS).toFixed(1),
   p50_ms: q(0.5), p99_ms: q(0.99), lost, duplicates, errors,

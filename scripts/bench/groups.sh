@@ -4,7 +4,8 @@
 # server process (Haven, Redis, PostgreSQL) pinned to CPU 0 and the generator to CPU 1:
 #   - groups: scripts/bench/groups.mjs, GROUPS groups of SIZE members, each member writing
 #     every EVERY_S seconds (one message, SIZE-1 deliveries);
-#   - one-to-one: ../shared/bench/load.mjs at the same message rate (one delivery each).
+#   - one-to-one: the same generator (--kind direct), as many people at the same rate in
+#     student–psychiatrist pairs (one delivery per message).
 # Two nodes sit behind HAProxy with the deployed configuration, sharing Redis.
 # Prints, per run, the delivered rate, latency and Haven's CPU per delivered message and
 # per message (PostgreSQL's apart). Needs HAVEN_TEST_DATABASE_URL (run through
@@ -32,7 +33,7 @@ psql "$HAVEN_TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS haven_bench_groups"
 export DATABASE_URL="${HAVEN_TEST_DATABASE_URL%/*}/haven_bench_groups"
 postmaster=$(ss -ltnpH "sport = :${PGPORT:-5432}" | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
 for pid in $postmaster $(pgrep -P "$postmaster"); do taskset -p -c 0 "$pid" >/dev/null; done
-students=$(( 2 * GROUPS_N * (SIZE - 1) ))
+students=$(( 2 * GROUPS_N * SIZE ))
 "$haven" seed-demo --students "$students" --psychiatrists "$students" --prefix bench --password bench-password >/dev/null
 
 redis_port=$(free_port)
@@ -43,48 +44,38 @@ export HAVEN_LOG=warn LEPTOS_SITE_ROOT=$PWD/${LEPTOS_SITE_ROOT:-target/site-rele
 export HAVEN_SEND_RATE_PER_SEC=1000000 HAVEN_SEND_BURST=1000000
 export HAVEN_REGISTRATIONS_PER_ADDRESS=1000000 HAVEN_LOGIN_FAILURES_PER_ADDRESS=1000000
 
-# report LABEL JSON_FILE PG_TICKS HAVEN_TICKS: one line.
+# report LABEL JSON_FILE PG_TICKS: one line.
 report() {
   node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").pop());
-    const [label, hz, pg, own] = process.argv.slice(2);
-    const d = r.deliveries ?? r.delivered ?? 0, m = r.messages ?? r.sent ?? d;
-    const per = (t, n) => (n > 0 ? (t / hz * 1e6 / n).toFixed(1) : "-");
-    const p50 = r.p50_ms ?? r.delivery_ms?.p50, p99 = r.p99_ms ?? r.delivery_ms?.p99;
-    console.log([label, r.fatal ? `FATAL ${r.fatal}` : null, `${m} messages, ${d} deliveries`, `p50 ${p50} ms`, `p99 ${p99} ms`,
-      `lost ${r.lost}`, `dup ${r.duplicates}`,
-      `haven CPU us/delivery ${per(Number(own), d)}, us/message ${per(Number(own), m)}`,
-      `postgres us/delivery ${per(Number(pg), d)}`].filter(Boolean).join(" | "));
-  ' "$2" "$1" "$hz" "$3" "$4"
+    const [label, hz, pg] = process.argv.slice(2);
+    if (r.fatal) { console.log(`${label} | FATAL ${r.fatal}`); process.exit(0); }
+    console.log([label, `${r.messages} messages, ${r.deliveries} deliveries in ${r.window_s} s`,
+      `p50 ${r.p50_ms} ms`, `p99 ${r.p99_ms} ms`, `lost ${r.lost}`, `dup ${r.duplicates}`,
+      `server CPU us/delivery ${r.cpu_us_per_delivery}, us/message ${r.cpu_us_per_message}`,
+      `postgres (whole run) ${(pg / hz).toFixed(1)} CPU s`].join(" | "));
+  ' "$2" "$1" "$hz" "$3"
 }
 
-# run LABEL KIND URLS SERVER_PIDS…: groups or one-to-one (KIND), measured over the window.
+# run LABEL KIND URLS SERVER_PIDS…: groups or one-to-one (KIND: groups | direct), the
+# generator measuring the server processes' CPU over its window (after the setup's
+# sign-ins, whose password hashing would swamp it); PostgreSQL's over the whole run.
 run() {
   local label=$1 kind=$2 urls=$3; shift 3
-  local pg0 own0=0 pid
+  local pg0 server_pids
+  server_pids=$(IFS=,; echo "$*")
   pg0=$(scripts/bench/pg-cpu.sh "$postmaster")
-  for pid in "$@"; do own0=$(( own0 + $(ticks "$pid") )); done
-  if [ "$kind" = groups ]; then
-    taskset -c 1 node scripts/bench/groups.mjs --urls "$urls" --groups "$GROUPS_N" --size "$SIZE" \
-      --every-s "$EVERY_S" --duration "$DURATION" --label "$label" >"$state/$label.json" || true
-  else
-    # The same message rate as the groups', one delivery each.
-    local pairs=$(( GROUPS_N * SIZE / 2 )) rate
-    rate=$(awk -v e="$EVERY_S" 'BEGIN { printf "%.3f", 1 / e }')
-    taskset -c 1 node "$bench_dir/load.mjs" --url "${urls%%,*}" --pairs "$pairs" --rate "$rate" \
-      --duration "$DURATION" --warmup 3 --prefix bench --password bench-password \
-      --label "$label" >"$state/$label.json" || true
-  fi
-  local own1=0
-  for pid in "$@"; do own1=$(( own1 + $(ticks "$pid") )); done
-  report "$label" "$state/$label.json" $(( $(scripts/bench/pg-cpu.sh "$postmaster") - pg0 )) $(( own1 - own0 ))
+  taskset -c 1 node scripts/bench/groups.mjs --kind "$kind" --urls "$urls" --groups "$GROUPS_N" \
+    --size "$SIZE" --every-s "$EVERY_S" --duration "$DURATION" --server-pids "$server_pids" \
+    --label "$label" >"$state/$label.json" || true
+  report "$label" "$state/$label.json" $(( $(scripts/bench/pg-cpu.sh "$postmaster") - pg0 ))
 }
 
 port=$(free_port)
 HAVEN_ADDR=127.0.0.1:$port taskset -c 0 "$haven" serve >/dev/null & one=$!; pids+=("$one")
 node_up "http://127.0.0.1:$port"
 run "one-node groups" groups "http://127.0.0.1:$port" "$one"
-run "one-node one-to-one" pairs "http://127.0.0.1:$port" "$one"
+run "one-node one-to-one" direct "http://127.0.0.1:$port" "$one"
 kill "$one"; wait "$one" 2>/dev/null || true
 
 # Two nodes behind HAProxy (the deployed configuration), sharing Redis: connections are
@@ -99,4 +90,4 @@ HAVEN_LISTEN=127.0.0.1:$lb HAVEN_NODE_A=127.0.0.1:$pa HAVEN_NODE_B=127.0.0.1:$pb
   taskset -c 0 haproxy -db -f deploy/haproxy.cfg 2>/dev/null & lb_pid=$!; pids+=("$lb_pid")
 node_up "http://127.0.0.1:$lb"
 run "two-nodes groups" groups "http://127.0.0.1:$lb" "$a" "$b" "$redis_pid" "$lb_pid"
-run "two-nodes one-to-one" pairs "http://127.0.0.1:$lb" "$a" "$b" "$redis_pid" "$lb_pid"
+run "two-nodes one-to-one" direct "http://127.0.0.1:$lb" "$a" "$b" "$redis_pid" "$lb_pid"

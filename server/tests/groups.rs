@@ -92,6 +92,10 @@ fn ids_named(value: &Value, out: &mut Vec<i64>) {
                 ) {
                     out.extend(v.as_i64());
                 }
+                // A presence snapshot lists who is online by id.
+                if key == "online" {
+                    out.extend(v.as_array().into_iter().flatten().filter_map(Value::as_i64));
+                }
                 ids_named(v, out);
             }
         }

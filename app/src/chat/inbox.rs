@@ -42,8 +42,9 @@ pub fn receive(
         if by_person && !mine && !open {
             summary.unread += 1;
         }
-        // Waiting since their first message after our last one; our message answers it.
-        match (by_person, mine) {
+        // Waiting since their first message after our last one; our message answers it. A
+        // group never awaits a reply (triage is for one student and their psychiatrist).
+        match (by_person && summary.group.is_none(), mine) {
             (true, true) => summary.awaiting_since = None,
             (true, false) => {
                 summary.awaiting_since.get_or_insert(message.created_at);
@@ -218,9 +219,9 @@ mod tests {
             author: Some(author("gme")),
             ..message(1, 6, UserId(0))
         };
+        assert_eq!(list[0].awaiting_since, None, "a group never awaits a reply");
         receive(&mut list, ME, &mine, false);
         assert_eq!(list[0].unread, 1, "our own message is not unread");
-        assert_eq!(list[0].awaiting_since, None, "ours answers");
         let line = Message {
             sender_id: None,
             kind: crate::protocol::MessageKind::MemberJoined,

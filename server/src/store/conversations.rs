@@ -196,7 +196,8 @@ impl From<SummaryRow> for ConversationRow {
             group,
             last_message,
             unread: u32::try_from(row.unread).unwrap_or(u32::MAX),
-            awaiting_since: row.awaiting_since,
+            // Triage is for a student waiting for their psychiatrist: a group never awaits.
+            awaiting_since: row.awaiting_since.filter(|_| row.g_id.is_none()),
             activity: row.activity,
         }
     }
@@ -215,7 +216,7 @@ pub async fn recent_page(
     let (activity, id) = after.unwrap_or((MessageId(i64::MAX), ConversationId(i64::MAX)));
     let sql = format!(
         "{SUMMARY} WHERE me.user_id = $1 AND (me.last_message_id, me.conversation_id) < ($2, $3) \
-           AND (NOT $4 OR me.awaiting_since IS NULL) \
+           AND (NOT $4 OR me.awaiting_since IS NULL OR g.conversation_id IS NOT NULL) \
          ORDER BY me.last_message_id DESC, me.conversation_id DESC LIMIT $5"
     );
     let rows: Vec<SummaryRow> = on_either!(db, |pool| sqlx::query_as(&sql)
@@ -239,7 +240,7 @@ pub async fn waiting_page(
     let (since, id) = after.unwrap_or((Timestamp::from_millis(0), ConversationId(0)));
     let sql = format!(
         "{SUMMARY} WHERE me.user_id = $1 AND me.awaiting_since IS NOT NULL \
-           AND (me.awaiting_since, me.conversation_id) > ($2, $3) \
+           AND (me.awaiting_since, me.conversation_id) > ($2, $3) AND g.conversation_id IS NULL \
          ORDER BY me.awaiting_since, me.conversation_id LIMIT $4"
     );
     let rows: Vec<SummaryRow> = on_either!(db, |pool| sqlx::query_as(&sql)
@@ -292,7 +293,8 @@ pub async fn mark_unread(
     Ok(())
 }
 
-/// A student's first message in a conversation, and how many conversations they have.
+/// A student's first message in a conversation, and how many one-to-one conversations they
+/// have (with any psychiatrist; groups are not counted).
 pub async fn student_facts(
     db: &Db,
     conversation: ConversationId,
@@ -301,7 +303,7 @@ pub async fn student_facts(
     let (since, count): (Option<Timestamp>, i64) = on_either!(db, |pool| {
         sqlx::query_as(
         "SELECT (SELECT first_written_at FROM conversation_members WHERE conversation_id = $1 AND user_id = $2) AS since, \
-                (SELECT COUNT(*) FROM conversation_members WHERE user_id = $2) AS conversations",
+                (SELECT COUNT(*) FROM direct_conversations WHERE student_id = $2) AS conversations",
     )
     .bind(conversation)
     .bind(student)
@@ -311,13 +313,17 @@ pub async fn student_facts(
     Ok((since, u32::try_from(count).unwrap_or(u32::MAX)))
 }
 
-/// The people who share a conversation with `user`, with their last-seen times.
+/// The people who have a one-to-one conversation with `user`, with their last-seen times:
+/// whose status each may see. A group adds nobody: its leader's students each have a
+/// conversation with the leader already, and students never see one another's status.
 pub async fn peers_last_seen(db: &Db, user: UserId) -> Result<Vec<LastSeen>, StoreError> {
     on_either!(db, |pool| {
         Ok(sqlx::query_as(
-        "SELECT DISTINCT u.id, u.last_seen_at FROM conversation_members me \
-         JOIN conversation_members other ON other.conversation_id = me.conversation_id AND other.user_id != me.user_id \
-         JOIN users u ON u.id = other.user_id WHERE me.user_id = $1",
+        "SELECT u.id, u.last_seen_at FROM direct_conversations d \
+         JOIN users u ON u.id = d.psychiatrist_id WHERE d.student_id = $1 \
+         UNION ALL \
+         SELECT u.id, u.last_seen_at FROM direct_conversations d \
+         JOIN users u ON u.id = d.student_id WHERE d.psychiatrist_id = $1",
     )
     .bind(user)
     .fetch_all(pool)

@@ -669,3 +669,41 @@ async fn the_sidebar_export_and_deletion_include_groups() {
         .unwrap();
     assert_eq!(group.students, 1);
 }
+
+#[tokio::test]
+async fn a_group_changes_nobody_s_presence_and_never_awaits_a_reply() {
+    let mut domain = Domain::start().await;
+    let setup = domain.group_setup().await;
+    let [sam, kim, _] = setup.students;
+    domain.join(&setup, sam, None).await;
+    domain.join(&setup, kim, None).await;
+
+    // Kim comes online: only the leader (their psychiatrist) is told, never Sam.
+    domain.chat.connected(kim, Role::Student).await;
+    let events = domain.taken();
+    let (update, to) = super::presence(&events[0]);
+    assert!(update.online && update.user_id == kim);
+    assert_eq!(users_of(to), [setup.leader], "students never see one another's status");
+    let seen_by_leader = domain
+        .chat
+        .presence(setup.leader, Role::Psychiatrist)
+        .await
+        .unwrap();
+    assert!(seen_by_leader.iter().any(|p| p.user_id == kim));
+    let seen_by_sam = domain.chat.presence(sam, Role::Student).await.unwrap();
+    assert!(seen_by_sam.iter().all(|p| p.user_id != kim));
+
+    // A student's question in the group does not put it in the leader's triage.
+    domain.send(kim, setup.group, "a question for everyone").await.unwrap();
+    let triage = domain
+        .chat
+        .conversations(setup.leader, Role::Psychiatrist, true, None)
+        .await
+        .unwrap();
+    let group = triage
+        .conversations
+        .iter()
+        .find(|c| c.id == setup.group)
+        .expect("listed after those awaiting");
+    assert_eq!(group.awaiting_since, None);
+}
