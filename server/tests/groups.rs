@@ -573,7 +573,9 @@ async fn a_retry_a_plain_form_and_history_pages_work_in_a_group() {
     let older = older["messages"].as_array().unwrap();
     assert!(older.iter().all(|m| m["id"].as_i64().unwrap() < oldest));
     assert!(older.iter().any(|m| m["body"] == "synthetic: once"));
-    assert!(older.iter().all(|m| m.get("senderId").map_or(true, |s| s.is_null() || *s == cast.doctor.id)));
+    assert!(older.iter().all(|m| m
+        .get("senderId")
+        .is_none_or(|s| s.is_null() || *s == cast.doctor.id)));
 }
 
 #[tokio::test]

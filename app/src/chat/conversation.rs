@@ -191,11 +191,9 @@ fn Conversation(view: ConversationView) -> impl IntoView {
     };
     let typing_line = move || {
         if is_group {
-            store.group_typing.with(|typing| match &typing[..] {
-                [] => None,
-                [(_, name, _)] => Some(format!("{name} is typing…")),
-                more => Some(format!("{} people are typing…", more.len())),
-            })
+            store
+                .group_typing
+                .with(|typing| typing_words(typing.iter().map(|(_, name, _)| name.as_str())))
         } else {
             store
                 .peer_typing
@@ -203,47 +201,12 @@ fn Conversation(view: ConversationView) -> impl IntoView {
                 .map(|_| format!("{peer_name} is typing…"))
         }
     };
-    if is_group {
-        return view! {
-            <Title text=title/>
-            <section class="pane conversation-pane group-pane" aria-label=label>
-                <super::group::GroupHeader leader=peer.clone()/>
-                <ol class="messages" node_ref=list on:scroll=on_scroll aria-live="polite" aria-label="Group history" tabindex="0">
-                    <Show when=move || more.get()>
-                        <li class="older">
-                            <button type="button" class="link" on:click=move |_| load_older()>
-                                {move || if loading.get() { "Loading…" } else { "Show earlier messages" }}
-                            </button>
-                        </li>
-                    </Show>
-                    <For each=move || rows.get() key=Row::key let:row>
-                        {row.separator.map(|at| view! { <DayLabel at/> })}
-                        <Line item=row.item conversation=id seen=row.seen read_time=row.read_time seen_by=row.seen_by/>
-                    </For>
-                </ol>
-                <p class="typing" aria-live="polite">{typing_line}</p>
-                <Show when=move || pill.get()>
-                    <button type="button" class="pill" on:click=move |_| scroll_to_bottom()>"New messages ↓"</button>
-                </Show>
-                {move || {
-                    if store.left_group.get() {
-                        view! { <p class="group-note" role="status">"You are no longer in this group. What you wrote stays in it under the name you chose."</p> }.into_any()
-                    } else if store.group_closed() {
-                        view! { <p class="group-note" role="status">"This group is closed: you can read it, but no one can write in it any more."</p> }.into_any()
-                    } else {
-                        ().into_any()
-                    }
-                }}
-                <Show when=move || !store.left_group.get() && !store.group_closed()>
-                    <Composer conversation=id client_id=client_id.clone() unsent=unsent.clone()/>
-                </Show>
-            </section>
-        }
-        .into_any();
-    }
-    view! {
-        <Title text=title/>
-        <section class="pane conversation-pane" aria-label=label>
+    // A group's header and foot differ (who leads it, who is in it; closed or left); the
+    // history, typing line and pill are the same.
+    let header = if is_group {
+        view! { <super::group::GroupHeader leader=peer.clone()/> }.into_any()
+    } else {
+        view! {
             <header class="conversation-header">
                 <h1>{peer.display_name.clone()}</h1>
                 <p class="muted">{peer.bio.clone()}</p>
@@ -256,8 +219,35 @@ fn Conversation(view: ConversationView) -> impl IntoView {
                     <MarkUnread conversation=id/>
                 </Show>
             </header>
+        }
+        .into_any()
+    };
+    let foot = if is_group {
+        view! {
+            {move || {
+                if store.left_group.get() {
+                    view! { <p class="group-note" role="status">"You are no longer in this group. What you wrote stays in it under the name you chose."</p> }.into_any()
+                } else if store.group_closed() {
+                    view! { <p class="group-note" role="status">"This group is closed: you can read it, but no one can write in it any more."</p> }.into_any()
+                } else {
+                    ().into_any()
+                }
+            }}
+            <Show when=move || !store.left_group.get() && !store.group_closed()>
+                <Composer conversation=id client_id=client_id.clone() unsent=unsent.clone()/>
+            </Show>
+        }
+        .into_any()
+    } else {
+        view! { <Composer conversation=id client_id unsent/> }.into_any()
+    };
+    view! {
+        <Title text=title/>
+        <section class="pane conversation-pane" class:group-pane=is_group aria-label=label>
+            {header}
             // Focusable, so the history scrolls with the keyboard (arrows, Page Up/Down).
-            <ol class="messages" node_ref=list on:scroll=on_scroll aria-live="polite" aria-label="Conversation history" tabindex="0">
+            <ol class="messages" node_ref=list on:scroll=on_scroll aria-live="polite"
+                aria-label=if is_group { "Group history" } else { "Conversation history" } tabindex="0">
                 <Show when=move || more.get()>
                     <li class="older">
                         <button type="button" class="link" on:click=move |_| load_older()>
@@ -273,17 +263,27 @@ fn Conversation(view: ConversationView) -> impl IntoView {
                     <Line item=row.item conversation=id seen=row.seen read_time=row.read_time seen_by=row.seen_by/>
                 </For>
             </ol>
-            <Show when=move || store.items.with(Vec::is_empty)>
+            <Show when=move || !is_group && store.items.with(Vec::is_empty)>
                 <FirstMessage peer=first_peer.clone()/>
             </Show>
             <p class="typing" aria-live="polite">{typing_line}</p>
             <Show when=move || pill.get()>
                 <button type="button" class="pill" on:click=move |_| scroll_to_bottom()>"New messages ↓"</button>
             </Show>
-            <Composer conversation=id client_id unsent/>
+            {foot}
         </section>
     }
-    .into_any()
+}
+
+/// Who is typing in a group, in words: "Sam is typing…", "2 people are typing…".
+fn typing_words<'a>(names: impl ExactSizeIterator<Item = &'a str>) -> Option<String> {
+    let count = names.len();
+    let mut names = names;
+    match count {
+        0 => None,
+        1 => names.next().map(|name| format!("{name} is typing…")),
+        n => Some(format!("{n} people are typing…")),
+    }
 }
 
 /// One line of the list as rendered: the message, the day label before it (the first of
@@ -603,5 +603,64 @@ fn Triage(conversation: ConversationId) -> impl IntoView {
                 </ActionForm>
             </div>
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{
+        Author, ClientId, ConversationId, Message, MessageId, MessageKind, Role, Timestamp, UserId,
+    };
+
+    #[test]
+    fn typing_in_a_group_names_one_and_counts_several() {
+        assert_eq!(typing_words([].into_iter()), None);
+        assert_eq!(
+            typing_words(["Sam"].into_iter()).as_deref(),
+            Some("Sam is typing…")
+        );
+        assert_eq!(
+            typing_words(["Sam", "Quiet Fox"].into_iter()).as_deref(),
+            Some("2 people are typing…")
+        );
+    }
+
+    #[test]
+    fn in_a_group_our_lines_say_by_how_many_they_were_seen() {
+        let me = UserId(1);
+        let line = |id: i64, handle: &str| {
+            Item::stored(&Message {
+                id: MessageId(id),
+                conversation_id: ConversationId(1),
+                sender_id: None,
+                kind: MessageKind::Text,
+                client_id: ClientId(format!("c{id}")),
+                body: "synthetic".into(),
+                created_at: Timestamp::from_millis(id),
+                author: Some(Author {
+                    handle: handle.into(),
+                    name: "Synthetic".into(),
+                    role: Role::Student,
+                    user_id: None,
+                    display_name: None,
+                }),
+            })
+        };
+        let readers = [
+            ("Kim".to_owned(), MessageId(2)),
+            ("Dr. Lee".to_owned(), MessageId(1)),
+        ];
+        let rows = rows_of(
+            vec![line(1, "gme"), line(2, "gme"), line(3, "gother")],
+            MessageId(0),
+            me,
+            Some("gme"),
+            Some(&readers),
+        );
+        let seen: Vec<usize> = rows.iter().map(|r| r.seen_by.len()).collect();
+        assert_eq!(seen, [2, 1, 0], "only our lines carry a receipt");
+        assert!(rows[0].seen && rows[1].seen && !rows[2].seen);
+        assert_eq!(rows[1].seen_by, ["Kim"]);
     }
 }

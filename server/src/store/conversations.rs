@@ -319,15 +319,15 @@ pub async fn student_facts(
 pub async fn peers_last_seen(db: &Db, user: UserId) -> Result<Vec<LastSeen>, StoreError> {
     on_either!(db, |pool| {
         Ok(sqlx::query_as(
-        "SELECT u.id, u.last_seen_at FROM direct_conversations d \
+            "SELECT u.id, u.last_seen_at FROM direct_conversations d \
          JOIN users u ON u.id = d.psychiatrist_id WHERE d.student_id = $1 \
          UNION ALL \
          SELECT u.id, u.last_seen_at FROM direct_conversations d \
          JOIN users u ON u.id = d.student_id WHERE d.psychiatrist_id = $1",
-    )
-    .bind(user)
-    .fetch_all(pool)
-    .await?)
+        )
+        .bind(user)
+        .fetch_all(pool)
+        .await?)
     })
 }
 

@@ -24,10 +24,12 @@ const EMPTY_OF_DELETED: &str = "SELECT DISTINCT cm.conversation_id FROM users u 
     WHERE u.deleted_at IS NOT NULL \
       AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = cm.conversation_id)";
 
-/// Deleted accounts with no conversation and no message left.
+/// Deleted accounts with no conversation and no message left, and in no group's list of
+/// people (a group's lines about them still name them "Deleted account").
 const DELETE_EMPTY_ACCOUNTS: &str = "DELETE FROM users WHERE deleted_at IS NOT NULL \
     AND NOT EXISTS (SELECT 1 FROM conversation_members WHERE user_id = users.id) \
-    AND NOT EXISTS (SELECT 1 FROM messages WHERE sender_id = users.id)";
+    AND NOT EXISTS (SELECT 1 FROM messages WHERE sender_id = users.id) \
+    AND NOT EXISTS (SELECT 1 FROM group_people WHERE user_id = users.id)";
 
 /// Deletes what the rule says for messages stored before `cutoff`, in one transaction;
 /// with `dry_run`, only counts (the transaction is rolled back).

@@ -668,6 +668,18 @@ async fn the_sidebar_export_and_deletion_include_groups() {
         .unwrap()
         .unwrap();
     assert_eq!(group.students, 1);
+
+    // The retention job still runs, everything past: the account stays while a group's
+    // lines name it ("Deleted account"), however empty its one-to-one conversation.
+    let later = app::protocol::Timestamp::now().plus_millis(1);
+    let purged = server::store::retention::purge(&domain.db, later, false)
+        .await
+        .expect("the purge runs");
+    assert_eq!(purged.accounts, 0);
+    assert!(group_store::person(&domain.db, setup.group, sam)
+        .await
+        .unwrap()
+        .is_some());
 }
 
 #[tokio::test]
@@ -683,7 +695,11 @@ async fn a_group_changes_nobody_s_presence_and_never_awaits_a_reply() {
     let events = domain.taken();
     let (update, to) = super::presence(&events[0]);
     assert!(update.online && update.user_id == kim);
-    assert_eq!(users_of(to), [setup.leader], "students never see one another's status");
+    assert_eq!(
+        users_of(to),
+        [setup.leader],
+        "students never see one another's status"
+    );
     let seen_by_leader = domain
         .chat
         .presence(setup.leader, Role::Psychiatrist)
@@ -694,7 +710,10 @@ async fn a_group_changes_nobody_s_presence_and_never_awaits_a_reply() {
     assert!(seen_by_sam.iter().all(|p| p.user_id != kim));
 
     // A student's question in the group does not put it in the leader's triage.
-    domain.send(kim, setup.group, "a question for everyone").await.unwrap();
+    domain
+        .send(kim, setup.group, "a question for everyone")
+        .await
+        .unwrap();
     let triage = domain
         .chat
         .conversations(setup.leader, Role::Psychiatrist, true, None)
