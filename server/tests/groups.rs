@@ -506,7 +506,12 @@ async fn bad_group_input_gets_its_code_stores_nothing_and_keeps_the_socket() {
 
 #[tokio::test]
 async fn a_retry_a_plain_form_and_history_pages_work_in_a_group() {
-    let server = TestServer::start().await;
+    // Sixty messages in a row: above the per-user send limit's burst.
+    let server = TestServer::start_with(&[
+        ("HAVEN_SEND_RATE_PER_SEC", "1000"),
+        ("HAVEN_SEND_BURST", "1000"),
+    ])
+    .await;
     let cast = cast(&server).await;
     let mut doctor = Peer::connect(&server, &cast.doctor, None).await;
     let mut sam = Peer::connect(&server, &cast.sam, None).await;
