@@ -1,5 +1,13 @@
+import AxeBuilder from "@axe-core/playwright";
 import { expect, Page, test } from "@playwright/test";
 import { connected, psychiatrist, studentInConversation, uniqueName } from "./helpers";
+
+/** axe-core's WCAG 2.1 A/AA rules and best practices on the page as it is. */
+async function expectNoAxeViolations(page: Page, what: string) {
+  const results = await new AxeBuilder({ page }).analyze();
+  const found = results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  expect(found, `axe on ${what}`).toEqual([]);
+}
 
 async function send(page: Page, text: string) {
   await page.getByLabel("Message").fill(text);
@@ -7,6 +15,8 @@ async function send(page: Page, text: string) {
 }
 
 test("a psychiatrist leads a group: invitations, an alias, live talk, moderation", async ({ browser }) => {
+  // Three browsers and two full accessibility analyses: more than the default 30 s.
+  test.setTimeout(120_000);
   const doctor = await psychiatrist(browser);
   const gale = await studentInConversation(browser, "Gale Groupwise");
   const ives = await studentInConversation(browser, "Ives Groupwise");
@@ -65,6 +75,10 @@ test("a psychiatrist leads a group: invitations, an alias, live talk, moderation
   // The leader does.
   await doctor.page.locator(".group-members summary").click();
   await expect(doctor.page.locator(".group-members")).toContainText("Quiet Fox (Gale Groupwise)");
+
+  // The group's screens, as a student and as the leader, pass axe-core.
+  await expectNoAxeViolations(gale.page, "a group, as a student");
+  await expectNoAxeViolations(doctor.page, "a group, as its leader");
 
   // The leader removes a message: gone for everyone, live.
   await send(ives.page, "synthetic: an unkind remark");

@@ -316,14 +316,18 @@ pub async fn student_facts(
 /// The people who have a one-to-one conversation with `user`, with their last-seen times:
 /// whose status each may see. A group adds nobody: its leader's students each have a
 /// conversation with the leader already, and students never see one another's status.
+/// Each person is read by key (as a join, PostgreSQL would hash all of `users` for a
+/// psychiatrist's few hundred students).
 pub async fn peers_last_seen(db: &Db, user: UserId) -> Result<Vec<LastSeen>, StoreError> {
     on_either!(db, |pool| {
         Ok(sqlx::query_as(
-            "SELECT u.id, u.last_seen_at FROM direct_conversations d \
-         JOIN users u ON u.id = d.psychiatrist_id WHERE d.student_id = $1 \
+            "SELECT d.psychiatrist_id AS id, \
+           (SELECT u.last_seen_at FROM users u WHERE u.id = d.psychiatrist_id) AS last_seen_at \
+         FROM direct_conversations d WHERE d.student_id = $1 \
          UNION ALL \
-         SELECT u.id, u.last_seen_at FROM direct_conversations d \
-         JOIN users u ON u.id = d.student_id WHERE d.psychiatrist_id = $1",
+         SELECT d.student_id AS id, \
+           (SELECT u.last_seen_at FROM users u WHERE u.id = d.student_id) AS last_seen_at \
+         FROM direct_conversations d WHERE d.psychiatrist_id = $1",
         )
         .bind(user)
         .fetch_all(pool)
