@@ -181,7 +181,8 @@ impl Chat {
                 .await?
                 .ok_or(ChatError::ConversationNotFound)?,
         };
-        let peer = self.peer(user, id).await?;
+        let room = self.members.room(user, id).await?;
+        let peer = self.peer(user, id, &room).await?;
         self.presence.introduce(user, peer.id).await;
         Ok((id, peer))
     }
@@ -468,7 +469,7 @@ impl Chat {
         address: Option<IpAddr>,
     ) -> Result<ConversationPage, ChatError> {
         let room = self.members.room(user, conversation).await?;
-        let peer = self.peer(user, conversation).await?;
+        let peer = self.peer(user, conversation, &room).await?;
         let kind = match before {
             None => AccessKind::Page,
             Some(_) => AccessKind::History,
@@ -699,9 +700,15 @@ impl Chat {
         Ok(marker)
     }
 
-    /// The other member of a one-to-one conversation the user is in; in a group, its leader.
-    async fn peer(&self, user: UserId, conversation: ConversationId) -> Result<Person, ChatError> {
-        let peer = match self.members.room(user, conversation).await? {
+    /// The other member of a one-to-one conversation the user is in (`room`); in a group,
+    /// its leader.
+    async fn peer(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        room: &Room,
+    ) -> Result<Person, ChatError> {
+        let peer = match room {
             Room::Group(roster) => roster.leader(),
             Room::Direct(members) => members
                 .iter()
