@@ -16,29 +16,11 @@ bench_dir=$(cd "${HAVEN_BENCH_DIR:-../shared/bench}" && pwd)
 [ -d "$bench_dir/node_modules" ] || (cd "$bench_dir" && npm ci --no-audit --no-fund >/dev/null)
 haven="$CARGO_TARGET_DIR/release/haven"
 hz=$(getconf CLK_TCK)
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+. scripts/bench/lib.sh
 
-state=$(mktemp -d /tmp/haven-bench-cluster.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$state"; }
-trap cleanup EXIT
-
-psql "$HAVEN_TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS haven_bench_cluster" -c "CREATE DATABASE haven_bench_cluster"
-export DATABASE_URL="${HAVEN_TEST_DATABASE_URL%/*}/haven_bench_cluster"
-postmaster=$(ss -ltnpH "sport = :${PGPORT:-5432}" | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
-for pid in $postmaster $(pgrep -P "$postmaster"); do taskset -p -c 0 "$pid" >/dev/null; done
+bench_database haven_bench_cluster
 "$haven" seed-demo --students 2000 --psychiatrists 2000 --prefix bench --password bench-password >/dev/null
-
-redis_port=$(free_port)
-taskset -c 0 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
-  --dir "$state" --logfile "$state/redis.log" &
-redis_pid=$!; pids+=("$redis_pid")
-export HAVEN_LOG=warn LEPTOS_SITE_ROOT=$PWD/${LEPTOS_SITE_ROOT:-target/site-release}
-export HAVEN_SEND_RATE_PER_SEC=1000000 HAVEN_SEND_BURST=1000000 HAVEN_TRUSTED_PROXIES=127.0.0.1
-export HAVEN_REGISTRATIONS_PER_ADDRESS=1000000 HAVEN_LOGIN_FAILURES_PER_ADDRESS=1000000
-
-node_up() { for _ in $(seq 100); do curl -sf "$1/healthz" >/dev/null && return 0; sleep 0.2; done; return 1; }
+start_redis
 stored() { psql "$DATABASE_URL" -Atc "SELECT count(*) FROM messages"; }
 
 # measure LABEL URL SERVER_PID PROCESS_NAME=PID…: runs the generator, prints one result line.

@@ -20,29 +20,12 @@ export SOCKET_IO_CLIENT="$bench_dir/node_modules/socket.io-client"
 haven="$CARGO_TARGET_DIR/release/haven"
 [ -x "$haven" ] || { echo "build first: cargo build --release -p server --bin haven" >&2; exit 1; }
 hz=$(getconf CLK_TCK)
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-node_up() { for _ in $(seq 100); do curl -sf "$1/healthz" >/dev/null && return 0; sleep 0.2; done; return 1; }
+. scripts/bench/lib.sh
 
-state=$(mktemp -d /tmp/haven-bench-groups.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$state"; }
-trap cleanup EXIT
-
-psql "$HAVEN_TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS haven_bench_groups" -c "CREATE DATABASE haven_bench_groups"
-export DATABASE_URL="${HAVEN_TEST_DATABASE_URL%/*}/haven_bench_groups"
-postmaster=$(ss -ltnpH "sport = :${PGPORT:-5432}" | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
-for pid in $postmaster $(pgrep -P "$postmaster"); do taskset -p -c 0 "$pid" >/dev/null; done
+bench_database haven_bench_groups
 students=$(( 2 * GROUPS_N * SIZE ))
 "$haven" seed-demo --students "$students" --psychiatrists "$students" --prefix bench --password bench-password >/dev/null
-
-redis_port=$(free_port)
-taskset -c 0 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
-  --dir "$state" --logfile "$state/redis.log" &
-redis_pid=$!; pids+=("$redis_pid")
-export HAVEN_LOG=warn LEPTOS_SITE_ROOT=$PWD/${LEPTOS_SITE_ROOT:-target/site-release}
-export HAVEN_SEND_RATE_PER_SEC=1000000 HAVEN_SEND_BURST=1000000
-export HAVEN_REGISTRATIONS_PER_ADDRESS=1000000 HAVEN_LOGIN_FAILURES_PER_ADDRESS=1000000
+start_redis
 
 # report LABEL JSON_FILE PG_TICKS: one line.
 report() {
@@ -82,7 +65,6 @@ kill "$one"; wait "$one" 2>/dev/null || true
 # spread over both, so every group spans both nodes. HAProxy and Redis count with Haven.
 lb=$(free_port) pa=$(free_port) pb=$(free_port)
 export HAVEN_REDIS_URL=redis://127.0.0.1:$redis_port/0 HAVEN_PUBLIC_URL=http://127.0.0.1:$lb
-export HAVEN_TRUSTED_PROXIES=127.0.0.1
 HAVEN_ADDR=127.0.0.1:$pa taskset -c 0 "$haven" serve >/dev/null & a=$!; pids+=("$a")
 HAVEN_ADDR=127.0.0.1:$pb taskset -c 0 "$haven" serve >/dev/null & b=$!; pids+=("$b")
 node_up "http://127.0.0.1:$pa"; node_up "http://127.0.0.1:$pb"
