@@ -271,6 +271,10 @@ impl Chat {
         address: Option<std::net::IpAddr>,
     ) -> Result<(), ChatError> {
         self.led_group(user, conversation).await?;
+        // A refusal records nothing; a removal is recorded before it is made.
+        if !groups::has_members_message(&self.db, conversation, message).await? {
+            return Err(ChatError::UnknownMessage);
+        }
         let now = Timestamp::now();
         access::record(
             &self.db,
@@ -281,9 +285,7 @@ impl Chat {
             now,
         )
         .await?;
-        if !groups::remove_message(&self.db, conversation, message).await? {
-            return Err(ChatError::UnknownMessage);
-        }
+        groups::remove_message(&self.db, conversation, message).await?;
         let roster = self.roster(conversation).await?;
         self.publisher
             .publish(ChatEvent::MessageRemoved {

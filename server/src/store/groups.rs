@@ -367,6 +367,25 @@ pub async fn close(
     Ok(changed == 1)
 }
 
+/// Whether `message` is a member's message (not a quiet line) in the group.
+pub async fn has_members_message(
+    db: &Db,
+    conversation: ConversationId,
+    message: MessageId,
+) -> Result<bool, StoreError> {
+    let found: Option<MessageId> =
+        on_either!(db, |pool| {
+            sqlx::query_scalar(
+        "SELECT id FROM messages WHERE id = $1 AND conversation_id = $2 AND sender_id IS NOT NULL",
+    )
+    .bind(message)
+    .bind(conversation)
+    .fetch_optional(pool)
+    .await?
+        });
+    Ok(found.is_some())
+}
+
 /// Deletes the body of a member's message in the group, keeping its row (the timeline
 /// shows "message removed" in its place). False if it is not a member's message there.
 pub async fn remove_message(

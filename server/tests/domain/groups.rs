@@ -66,6 +66,21 @@ impl Domain {
     }
 }
 
+/// How many message removals the access record holds for `group`.
+async fn moderations(domain: &Domain, group: ConversationId) -> usize {
+    let filter = server::store::access::AuditFilter {
+        conversation: Some(group),
+        user: None,
+        since: None,
+    };
+    server::store::access::audit(&domain.db, &filter)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|row| row.kind == app::protocol::AccessKind::Moderation)
+        .count()
+}
+
 fn request(name: &str) -> CreateGroup {
     CreateGroup {
         name: name.to_owned(),
@@ -356,11 +371,27 @@ async fn the_leader_removes_a_member_and_a_message_and_closes_the_group() {
     }
     assert!(domain.taken().is_empty());
 
+    // Not a member's message of this group: refused, and nothing recorded.
+    let refused = domain
+        .chat
+        .remove_message(setup.leader, setup.group, MessageId(999_999), None)
+        .await;
+    assert_eq!(
+        refused.map_err(|e| e.code()),
+        Err(ErrorCode::UnknownMessage)
+    );
+    assert_eq!(moderations(&domain, setup.group).await, 0);
+
     domain
         .chat
         .remove_message(setup.leader, setup.group, unkind.id, None)
         .await
         .unwrap();
+    assert_eq!(
+        moderations(&domain, setup.group).await,
+        1,
+        "the access record notes it"
+    );
     match &domain.taken()[..] {
         [ChatEvent::MessageRemoved { update, to }] => {
             assert_eq!(update.message_id, unkind.id);
