@@ -373,16 +373,15 @@ pub async fn has_members_message(
     conversation: ConversationId,
     message: MessageId,
 ) -> Result<bool, StoreError> {
-    let found: Option<MessageId> =
-        on_either!(db, |pool| {
-            sqlx::query_scalar(
+    let found: Option<MessageId> = on_either!(db, |pool| {
+        sqlx::query_scalar(
         "SELECT id FROM messages WHERE id = $1 AND conversation_id = $2 AND sender_id IS NOT NULL",
     )
     .bind(message)
     .bind(conversation)
     .fetch_optional(pool)
     .await?
-        });
+    });
     Ok(found.is_some())
 }
 
