@@ -573,8 +573,7 @@ impl Chat {
         // A student's conversations: one per psychiatrist they wrote to, a handful.
         for row in conversations::recent_page(&self.db, user, None, false, u32::MAX).await? {
             access::record(&self.db, user, row.id, AccessKind::Export, address, now).await?;
-            let since = conversations::visible_after(&self.db, row.id, user).await?;
-            let rows = messages::all_in(&self.db, row.id, since).await?;
+            let rows = messages::all_in(&self.db, row.id, row.visible_after).await?;
             let peer = wire::person(row.peer);
             conversations.push(match row.group {
                 None => export::Conversation::new(

@@ -16,6 +16,8 @@ pub struct ConversationRow {
     pub peer: Profile,
     /// The group, if the conversation is one.
     pub group: Option<GroupRow>,
+    /// The newest message this member cannot see (in a group, the newest when they joined).
+    pub visible_after: MessageId,
     pub last_message: Option<MessageRow>,
     /// Messages of the other member after this member's read marker.
     pub unread: u32,
@@ -120,7 +122,7 @@ const SUMMARY: &str = "SELECT me.conversation_id, me.last_message_id AS activity
         m.id, m.conversation_id AS m_conversation_id, m.sender_id, m.client_id, m.body, m.created_at, \
         m.erased, m.removed, \
         CAST(CASE WHEN me.marked_unread AND me.unread_count = 0 THEN 1 ELSE me.unread_count END AS BIGINT) AS unread, \
-        me.awaiting_since, \
+        me.awaiting_since, me.visible_after_id, \
         g.conversation_id AS g_id, g.name AS g_name, g.description AS g_description, \
         g.member_limit AS g_member_limit, g.students AS g_students, g.closed_at AS g_closed_at \
     FROM conversation_members me \
@@ -150,6 +152,7 @@ struct SummaryRow {
     removed: Option<bool>,
     unread: i64,
     awaiting_since: Option<Timestamp>,
+    visible_after_id: MessageId,
     g_id: Option<ConversationId>,
     g_name: Option<String>,
     g_description: Option<String>,
@@ -194,6 +197,7 @@ impl From<SummaryRow> for ConversationRow {
                 bio: row.bio,
             },
             group,
+            visible_after: row.visible_after_id,
             last_message,
             unread: u32::try_from(row.unread).unwrap_or(u32::MAX),
             // Triage is for a student waiting for their psychiatrist: a group never awaits.
