@@ -20,6 +20,8 @@ export HAVEN_REGISTRATIONS_PER_ADDRESS=${HAVEN_REGISTRATIONS_PER_ADDRESS:-10000}
 # A shared computer's inactivity limit short enough to watch it end in a test (the only
 # sessions that use it are that test's).
 export HAVEN_SHARED_IDLE_SECS=${HAVEN_SHARED_IDLE_SECS:-20}
+# Web Push: the push spec runs its push service on loopback (never set in a real service).
+export HAVEN_PUSH_ALLOW_LOOPBACK=true
 export HAVEN_PUBLIC_URL="http://127.0.0.1:${HAVEN_E2E_PORT:-3457}"
 echo "synthetic-e2e-password" | "$haven" user add --role psychiatrist --username dr.e2e \
   --display-name "Dr. Edda Synthetic" --bio "Synthetic account for tests."

@@ -162,3 +162,31 @@ pub trait ChatBackend: Send + Sync + 'static {
 
 /// The form in which the chat backend is provided as context.
 pub type SharedChatBackend = Arc<dyn ChatBackend>;
+
+/// A device's Web Push subscription as the settings page hands it over.
+#[derive(Debug, Clone)]
+pub struct PushSubscriptionForm {
+    /// The push service's URL for this browser (`PushSubscription.endpoint`).
+    pub endpoint: String,
+    /// `keys.p256dh` and `keys.auth`, base64url.
+    pub p256dh: String,
+    pub auth: String,
+    /// `private` or `names` (this device's notification setting).
+    pub words: String,
+    /// A psychiatrist's choice: reminders outside office hours too.
+    pub after_hours: bool,
+}
+
+/// Notifications on this device (Web Push), for the session of `req`.
+#[async_trait]
+pub trait PushBackend: Send + Sync + 'static {
+    /// Whether this session may turn them on, and the key to subscribe with.
+    async fn offer(&self, req: &Parts) -> Result<crate::protocol::PushOffer, AckError>;
+    /// Keeps this device's subscription for this session (replacing an earlier one).
+    async fn subscribe(&self, req: &Parts, form: PushSubscriptionForm) -> Result<(), AckError>;
+    /// Forgets this session's subscription at `endpoint`.
+    async fn unsubscribe(&self, req: &Parts, endpoint: String) -> Result<(), AckError>;
+}
+
+/// The form in which the push backend is provided as context.
+pub type SharedPushBackend = Arc<dyn PushBackend>;

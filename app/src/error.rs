@@ -110,6 +110,11 @@ pub enum ErrorCode {
     InvalidAlias,
     /// Another member already shows under that name in the group.
     AliasTaken,
+    /// A push subscription that is not one: an endpoint that is not `https` on a public
+    /// address, or keys that are not a browser's.
+    InvalidSubscription,
+    /// Notifications on this device are not offered (a shared-computer sign-in).
+    PushNotOffered,
     /// The server itself failed.
     Internal,
     /// In the browser: the request did not reach the server, or its answer was unreadable.
@@ -153,6 +158,8 @@ impl ErrorCode {
             ErrorCode::GroupClosed => "group_closed",
             ErrorCode::InvalidAlias => "invalid_alias",
             ErrorCode::AliasTaken => "alias_taken",
+            ErrorCode::InvalidSubscription => "invalid_subscription",
+            ErrorCode::PushNotOffered => "push_not_offered",
             ErrorCode::Internal => "internal",
             ErrorCode::Transport => "transport",
             ErrorCode::Unknown => "unknown",
@@ -167,9 +174,12 @@ impl ErrorCode {
         match self {
             C::InvalidArguments | C::BadRequest | C::InvalidPayload => 400,
             C::Unauthenticated | C::InvalidCredentials | C::InvalidRecoveryCode => 401,
-            C::Forbidden | C::ForbiddenOrigin | C::WrongRole | C::NotLeader | C::NotYourStudent => {
-                403
-            }
+            C::Forbidden
+            | C::ForbiddenOrigin
+            | C::WrongRole
+            | C::NotLeader
+            | C::NotYourStudent
+            | C::PushNotOffered => 403,
             C::ConversationNotFound | C::UserNotFound => 404,
             C::ClientIdReused
             | C::NotAcceptingNew
@@ -185,6 +195,7 @@ impl ErrorCode {
             | C::InvalidSettings
             | C::InvalidGroup
             | C::InvalidAlias
+            | C::InvalidSubscription
             | C::UnknownMessage => 422,
             C::RateLimited => 429,
             C::Unavailable => 503,

@@ -45,7 +45,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
-                <link rel="icon" href="data:,"/>
+                <meta name="theme-color" content="#2f6b55"/>
+                // Installable (public/manifest.webmanifest); the service worker is registered
+                // by public/install.js, which asks nothing of the person.
+                <link rel="manifest" href="/manifest.webmanifest"/>
+                <link rel="icon" href="/icons/haven-192.png" type="image/png"/>
+                <link rel="apple-touch-icon" href="/icons/haven-192.png"/>
+                <script src="/install.js" defer></script>
                 <AutoReload options=options.clone()/>
                 // socket.io-client (npm), copied here by scripts/setup.sh; before the WASM.
                 <script src=SOCKET_IO_SCRIPT defer></script>

@@ -87,6 +87,20 @@ pub struct ServeArgs {
     /// presence and rate limits. Needs a PostgreSQL `DATABASE_URL`. Default: one node.
     #[arg(long, env = "HAVEN_REDIS_URL")]
     pub redis_url: Option<String>,
+    /// Web Push: the VAPID private key (P-256 scalar, base64url). Default: one made on first
+    /// start and kept in the database (docs/operating.md).
+    #[arg(long, env = "HAVEN_VAPID_PRIVATE_KEY", hide_env_values = true)]
+    pub vapid_private_key: Option<String>,
+    /// Web Push: the contact push services may use (`mailto:` or `https:`). Default: the
+    /// public URL.
+    #[arg(long, env = "HAVEN_VAPID_SUBJECT")]
+    pub vapid_subject: Option<String>,
+    /// Seconds a person's tabs must all have been hidden before a message is pushed to them.
+    #[arg(long, env = "HAVEN_PUSH_HIDDEN_SECS", default_value_t = 60)]
+    pub push_hidden_secs: u64,
+    /// For tests only: accept push endpoints on loopback addresses over plain `http`.
+    #[arg(long, env = "HAVEN_PUSH_ALLOW_LOOPBACK", default_value_t = false)]
+    pub push_allow_loopback: bool,
 }
 
 /// Resolved server settings.
@@ -106,6 +120,8 @@ pub struct Config {
     pub crisis_resources: Option<PathBuf>,
     pub time_zone: Option<String>,
     pub redis_url: Option<String>,
+    /// Web Push settings.
+    pub push: crate::push::PushConfig,
 }
 
 impl Config {
@@ -148,6 +164,12 @@ impl Config {
             crisis_resources: args.crisis_resources,
             time_zone: args.time_zone,
             redis_url: args.redis_url.filter(|url| !url.is_empty()),
+            push: crate::push::PushConfig {
+                vapid_private_key: args.vapid_private_key.filter(|k| !k.is_empty()),
+                vapid_subject: args.vapid_subject.filter(|s| !s.is_empty()),
+                hidden_after: Duration::from_secs(args.push_hidden_secs),
+                allow_loopback: args.push_allow_loopback,
+            },
         })
     }
 }

@@ -19,6 +19,7 @@ pub mod coordination;
 pub mod demo;
 pub mod metrics;
 pub mod privacy;
+pub mod push;
 pub mod realtime;
 pub mod report;
 pub mod security;

@@ -16,6 +16,43 @@ pub struct Metrics {
     batches: [AtomicU64; BATCH_BUCKETS.len()],
     batch_sum: AtomicU64,
     errors: Mutex<BTreeMap<&'static str, u64>>,
+    /// Web Push outcomes, by [`PushOutcome`].
+    pushes: [AtomicU64; PushOutcome::ALL.len()],
+}
+
+/// What became of one Web Push request (or of one that never left).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushOutcome {
+    /// The push service accepted it.
+    Sent,
+    /// Refused for good, or still failing after every retry.
+    Failed,
+    /// The push service said the subscription is gone (404/410): removed.
+    Removed,
+    /// Tried again later (429, 5xx, or no answer).
+    Retried,
+    /// Not queued: the queue was full.
+    Dropped,
+}
+
+impl PushOutcome {
+    const ALL: [PushOutcome; 5] = [
+        PushOutcome::Sent,
+        PushOutcome::Failed,
+        PushOutcome::Removed,
+        PushOutcome::Retried,
+        PushOutcome::Dropped,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            PushOutcome::Sent => "sent",
+            PushOutcome::Failed => "failed",
+            PushOutcome::Removed => "removed",
+            PushOutcome::Retried => "retried",
+            PushOutcome::Dropped => "dropped",
+        }
+    }
 }
 
 /// This process's counters.
@@ -25,6 +62,7 @@ pub static METRICS: Metrics = Metrics {
     batches: [const { AtomicU64::new(0) }; BATCH_BUCKETS.len()],
     batch_sum: AtomicU64::new(0),
     errors: Mutex::new(BTreeMap::new()),
+    pushes: [const { AtomicU64::new(0) }; PushOutcome::ALL.len()],
 };
 
 impl Metrics {
@@ -57,6 +95,15 @@ impl Metrics {
             .unwrap_or_else(|p| p.into_inner())
             .entry(code.as_str())
             .or_default() += 1;
+    }
+
+    /// A Web Push request ended so (or was retried, or never queued).
+    pub fn push(&self, outcome: PushOutcome) {
+        let at = PushOutcome::ALL
+            .iter()
+            .position(|o| *o == outcome)
+            .unwrap_or(0);
+        self.pushes[at].fetch_add(1, Ordering::Relaxed);
     }
 
     /// The text exposition, with the gauges only the caller knows.
@@ -110,6 +157,19 @@ impl Metrics {
         for (code, count) in self.errors.lock().unwrap_or_else(|p| p.into_inner()).iter() {
             let _ = writeln!(out, "haven_errors_total{{code=\"{code}\"}} {count}");
         }
+        let _ = writeln!(
+            out,
+            "# HELP haven_push_total Web Push requests by outcome (sent, failed, removed, \
+             retried, dropped).\n# TYPE haven_push_total counter"
+        );
+        for (outcome, count) in PushOutcome::ALL.iter().zip(&self.pushes) {
+            let _ = writeln!(
+                out,
+                "haven_push_total{{outcome=\"{}\"}} {}",
+                outcome.as_str(),
+                count.load(Ordering::Relaxed)
+            );
+        }
         if let Some(up) = redis_up {
             let _ = writeln!(
                 out,
@@ -134,6 +194,7 @@ mod tests {
             batches: [const { AtomicU64::new(0) }; BATCH_BUCKETS.len()],
             batch_sum: AtomicU64::new(0),
             errors: Mutex::new(BTreeMap::new()),
+            pushes: [const { AtomicU64::new(0) }; PushOutcome::ALL.len()],
         };
         metrics.batch_committed(1, 1);
         metrics.batch_committed(3, 2);

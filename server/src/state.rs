@@ -22,6 +22,8 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     pub accounts: Arc<Accounts>,
     pub chat: Arc<Chat>,
+    /// Notifications between visits (Web Push).
+    pub push: Arc<crate::push::Push>,
     pub cookies: CookiePolicy,
     pub db: Db,
     /// The crisis resources every page shows.
@@ -57,5 +59,11 @@ impl FromRef<AppState> for Db {
 impl FromRef<AppState> for Arc<Chat> {
     fn from_ref(state: &AppState) -> Self {
         state.chat.clone()
+    }
+}
+
+impl FromRef<AppState> for app::protocol::CrisisList {
+    fn from_ref(state: &AppState) -> Self {
+        state.crisis.clone()
     }
 }

@@ -27,6 +27,7 @@ const GROWING: &[&str] = &[
     "reply_waits",
     "tower_sessions",
     "session",
+    "push_subscriptions",
 ];
 
 /// Files whose SQL copies whole tables on purpose, or is test code.

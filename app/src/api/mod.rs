@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod care;
 pub mod chat;
+pub mod push;
 
 /// The chat backend and the request, for a server function (context the server provides).
 #[cfg(feature = "ssr")]

@@ -223,7 +223,10 @@ fn NotifyButton(user: crate::protocol::UserId) -> impl IntoView {
         let chosen = Mode::parse(&event_target_value(&ev));
         mode.set(chosen);
         #[cfg(feature = "hydrate")]
-        super::notifications::save(user, chosen);
+        {
+            super::notifications::save(user, chosen);
+            super::push::follow_mode(user, chosen);
+        }
         #[cfg(not(feature = "hydrate"))]
         let _ = user;
     };

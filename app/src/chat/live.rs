@@ -267,11 +267,37 @@ fn listen(
     let on_network = move |_| store.network_offline.set(offline_now());
     std::mem::forget(window_event_listener(leptos::ev::online, on_network));
     std::mem::forget(window_event_listener(leptos::ev::offline, on_network));
+    // Whether this tab is in view, told to the server at each connection (if hidden) and
+    // each change: a person whose tabs have all been hidden a while is reminded by push.
+    let attention = {
+        let socket = socket.clone();
+        move || {
+            let socket = socket.clone();
+            let visible = !document().hidden();
+            spawn_local(async move {
+                let _ = socket
+                    .call::<client::Attention>(&crate::protocol::AttentionSignal { visible })
+                    .await;
+            });
+        }
+    };
+    {
+        let listener = wasm_bindgen::closure::Closure::<dyn Fn()>::new(attention.clone());
+        let _ = document().add_event_listener_with_callback(
+            "visibilitychange",
+            wasm_bindgen::JsCast::unchecked_ref(listener.as_ref()),
+        );
+        listener.forget();
+    }
     {
         let ever_connected = ever_connected.clone();
         socket.on_reserved("connect", move |_| {
             ever_connected.set(true);
             store.connection.set(Connection::Connected);
+            // A new connection counts as watching until told otherwise.
+            if document().hidden() {
+                attention();
+            }
         });
     }
     {

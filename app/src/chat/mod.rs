@@ -16,6 +16,7 @@ pub mod notice_text;
 pub mod notifications;
 pub mod outbox;
 pub mod preferences;
+pub mod push;
 pub mod recovery;
 pub mod roster;
 pub mod settings;

@@ -38,9 +38,11 @@ pub fn SettingsPane() -> impl IntoView {
 #[component]
 fn Settings(settings: AccountSettings) -> impl IntoView {
     let student = settings.role == Role::Student;
+    let me = use_context::<super::store::ChatStore>().map(|store| store.me);
     view! {
         <section class="pane settings" aria-labelledby="settings-title">
             <h1 id="settings-title">"Settings"</h1>
+            {me.map(|user| view! { <super::push::DeviceNotifications user/> })}
             {if student {
                 view! {
                     <AccessList entries=settings.access/>

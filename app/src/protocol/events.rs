@@ -80,6 +80,10 @@ pub mod client {
         /// stored marker, never lower than before).
         ConversationRead = "conversation:read" (MarkRead => ReadStored),
             "conversation:read wants {conversationId: number, lastReadId: number}";
+        /// `attention {visible}` → `{ok}`: whether this tab is in view (a socket counts as
+        /// watching from its connection until it says it is hidden).
+        Attention = "attention" (AttentionSignal => Done),
+            "attention wants {visible: boolean}";
         /// `group:create {name, description, memberLimit?}` → `{ok, conversation}` (a
         /// psychiatrist; they lead it).
         GroupCreate = "group:create" (CreateGroup => GroupCreated),
@@ -207,6 +211,14 @@ pub struct SendMessage {
 pub struct TypingSignal {
     pub conversation_id: ConversationId,
     pub typing: bool,
+}
+
+/// `attention` client → server: this tab became visible or hidden. A tab hidden for a
+/// minute no longer counts as watching, and its user is reminded by Web Push.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttentionSignal {
+    pub visible: bool,
 }
 
 /// `conversation:read` client → server: the newest message the reader has seen.

@@ -6,6 +6,7 @@ pub mod care;
 pub mod events;
 pub mod groups;
 pub mod privacy;
+pub mod push;
 #[cfg(feature = "ssr")]
 mod sql;
 pub mod timestamp;
@@ -18,12 +19,13 @@ pub use care::{
     CrisisResource,
 };
 pub use events::{
-    Ack, AckError, ConversationMarked, ConversationOpened, Done, HandshakeAuth, Mark, MarkRead,
-    MessageSent, Object, OpenConversation, OpenedConversation, PresenceSnapshot, PresenceUpdate,
-    ReadStored, ReadUpdate, SendMessage, TypingSignal, TypingUpdate,
+    Ack, AckError, AttentionSignal, ConversationMarked, ConversationOpened, Done, HandshakeAuth,
+    Mark, MarkRead, MessageSent, Object, OpenConversation, OpenedConversation, PresenceSnapshot,
+    PresenceUpdate, ReadStored, ReadUpdate, SendMessage, TypingSignal, TypingUpdate,
 };
 pub use groups::{Author, Group, GroupMember, GroupView};
 pub use privacy::{AccessEntry, AccessKind, AccountSettings};
+pub use push::{PushOffer, PushPayload, PushWords};
 pub use timestamp::Timestamp;
 
 /// A user's database id.

@@ -358,6 +358,12 @@ impl Accounts {
     pub async fn sign_out(&self, session: &Session) -> Result<Option<Role>, AuthError> {
         let user = session::current(session).await.map_err(internal)?;
         let room = session::socket_room(session).await.map_err(internal)?;
+        // This device's reminders stop with the session (docs/privacy.md).
+        if let Some(id) = session.id() {
+            crate::store::push::forget_sessions(&self.db, &[id.to_string()])
+                .await
+                .map_err(internal)?;
+        }
         session::end(session).await.map_err(internal)?;
         if let Some(session) = room {
             self.publisher
@@ -406,6 +412,10 @@ impl Accounts {
     async fn end_every_session(&self, user: UserId) -> Result<usize, AuthError> {
         let sessions = session::of_user(&self.db, user).await.map_err(internal)?;
         let ids: Vec<String> = sessions.iter().map(|s| s.id.clone()).collect();
+        // No device of theirs is reminded of anything any more.
+        crate::store::push::forget_user(&self.db, user)
+            .await
+            .map_err(internal)?;
         crate::store::sessions::delete(&self.db, &ids)
             .await
             .map_err(internal)?;

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use app::protocol::groups::{GroupClosed, GroupGone, MemberUpdate, MessageRemoved};
 use app::protocol::{
-    ConversationMarked, Group, Message, PresenceUpdate, ReadUpdate, TypingUpdate, UserId,
+    ConversationId, ConversationMarked, Group, Message, MessageId, PresenceUpdate, ReadUpdate,
+    TypingUpdate, UserId,
 };
 use async_trait::async_trait;
 
@@ -61,9 +62,34 @@ pub enum ChatEvent {
     },
     /// A group's leader closed it: to the members.
     GroupClosed { update: GroupClosed, to: Audience },
+    /// A person's message its readers may not see for a while: for reminders between
+    /// visits (Web Push). Published once, on the node that stored the message.
+    Unread(Unread),
     /// A session ended (signed out): its connections close. `session` is the session's
     /// connection key (see `auth::session::socket_room`), not its id.
     SessionEnded { session: String },
+}
+
+/// A new message from a person, and who may need reminding of it.
+#[derive(Debug, Clone)]
+pub struct Unread {
+    pub conversation_id: ConversationId,
+    pub message_id: MessageId,
+    /// Who wrote it (a reminder "with names" names them, in a one-to-one conversation).
+    pub sender: UserId,
+    /// A group's name: a reminder "with names" names the group, never a member.
+    pub group: Option<String>,
+    /// The members who did not write it.
+    pub readers: Vec<Reader>,
+}
+
+/// A member who may need reminding of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reader {
+    pub user: UserId,
+    /// A psychiatrist outside their office hours (or away) now: reminded only on devices
+    /// where they chose reminders out of hours too.
+    pub after_hours: bool,
 }
 
 /// The port: the domain hands every event here; an implementation delivers it.
@@ -84,3 +110,20 @@ impl Publisher for NoConnections {
 
 /// A shared publisher.
 pub type SharedPublisher = Arc<dyn Publisher>;
+
+/// Two transports behind the one port: reminders ([`ChatEvent::Unread`]) go to
+/// `reminders`, every other event to `live`. Each event goes to one of them, uncopied.
+pub struct Split {
+    pub live: SharedPublisher,
+    pub reminders: SharedPublisher,
+}
+
+#[async_trait]
+impl Publisher for Split {
+    async fn publish(&self, event: ChatEvent) {
+        match event {
+            ChatEvent::Unread(_) => self.reminders.publish(event).await,
+            event => self.live.publish(event).await,
+        }
+    }
+}

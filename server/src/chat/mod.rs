@@ -25,7 +25,9 @@ use app::protocol::{
 };
 
 pub use error::ChatError;
-pub use events::{Audience, ChatEvent, Connection, Publisher, SharedPublisher};
+pub use events::{
+    Audience, ChatEvent, Connection, Publisher, Reader, SharedPublisher, Split, Unread,
+};
 
 use crate::care::Care;
 use crate::coordination::{Limit, SharedCoordinator};
@@ -228,9 +230,30 @@ impl Chat {
                         to: Audience::Users(members.clone()),
                     })
                     .await;
-                // The message is stored and delivered whatever happens to the notice.
-                if let Err(err) = self.notice_if_closed(sender, &members, &message).await {
-                    err.log("after-hours notice", sender);
+                // The message is stored and delivered whatever happens to what follows.
+                let peer = members.iter().copied().find(|m| *m != sender);
+                let closed = match peer {
+                    Some(peer) => self
+                        .care
+                        .closed(peer, message.created_at)
+                        .await
+                        .unwrap_or_else(|err| {
+                            ChatError::from(err).log("availability", sender);
+                            None
+                        }),
+                    None => None,
+                };
+                if let Some(peer) = peer {
+                    let reader = Reader {
+                        user: peer,
+                        after_hours: closed.is_some(),
+                    };
+                    self.remind(&message, sender, None, vec![reader]).await;
+                }
+                if let Some(closed) = closed {
+                    if let Err(err) = self.post_notice(closed, &members, &message).await {
+                        err.log("after-hours notice", sender);
+                    }
                 }
                 Ok(message)
             }
@@ -255,6 +278,7 @@ impl Chat {
         match inserted {
             messages::Inserted::New(row) => {
                 self.publish_group_message(roster, row.clone()).await;
+                self.remind_group(roster, sender, &row).await;
                 Ok(roster.message(row, viewer))
             }
             messages::Inserted::Existing(row) if row.conversation_id == conversation => {
@@ -264,23 +288,75 @@ impl Chat {
         }
     }
 
-    /// When a student writes while their psychiatrist is away or outside office hours:
-    /// stores and delivers Haven's notice (when they are next available, where to turn
-    /// meanwhile), once per conversation and closed stretch. Its client id is made from
-    /// both, so a race or a restart cannot store it twice.
-    async fn notice_if_closed(
+    /// Publishes a reminder of a person's new message for `readers` (the members who did
+    /// not write it); a transport decides whether and how to remind each (Web Push).
+    async fn remind(
         &self,
+        message: &Message,
         sender: UserId,
+        group: Option<String>,
+        readers: Vec<Reader>,
+    ) {
+        if readers.is_empty() {
+            return;
+        }
+        self.publisher
+            .publish(ChatEvent::Unread(Unread {
+                conversation_id: message.conversation_id,
+                message_id: message.id,
+                sender,
+                group,
+                readers,
+            }))
+            .await;
+    }
+
+    /// A reminder of a member's group message for the other members; the leader's marks
+    /// whether they are outside their office hours now.
+    async fn remind_group(&self, roster: &Roster, sender: UserId, row: &messages::MessageRow) {
+        let leader = roster.leader();
+        let leader_closed = if leader == sender {
+            false
+        } else {
+            self.care
+                .closed(leader, row.created_at)
+                .await
+                .map(|closed| closed.is_some())
+                .unwrap_or_else(|err| {
+                    ChatError::from(err).log("availability", sender);
+                    false
+                })
+        };
+        let readers = roster
+            .members()
+            .iter()
+            .filter(|user| **user != sender)
+            .map(|&user| Reader {
+                user,
+                after_hours: user == leader && leader_closed,
+            })
+            .collect();
+        self.publisher
+            .publish(ChatEvent::Unread(Unread {
+                conversation_id: row.conversation_id,
+                message_id: row.id,
+                sender,
+                group: Some(roster.group.name.clone()),
+                readers,
+            }))
+            .await;
+    }
+
+    /// When a student writes while their psychiatrist is away or outside office hours
+    /// (`closed`): stores and delivers Haven's notice (when they are next available, where
+    /// to turn meanwhile), once per conversation and closed stretch. Its client id is made
+    /// from both, so a race or a restart cannot store it twice.
+    async fn post_notice(
+        &self,
+        closed: crate::care::Closed,
         members: &Arc<[UserId]>,
         message: &Message,
     ) -> Result<(), ChatError> {
-        let Some(peer) = members.iter().copied().find(|m| *m != sender) else {
-            return Ok(());
-        };
-        let now = message.created_at;
-        let Some(closed) = self.care.closed(peer, now).await? else {
-            return Ok(());
-        };
         let stretch = closed.since.map_or(0, Timestamp::as_millis);
         let conversation = message.conversation_id;
         if self.notices.already(conversation, stretch) {

@@ -98,6 +98,8 @@ async fn deliver<A: Adapter>(io: &SocketIo<A>, event: ChatEvent) -> bool {
         ChatEvent::GroupClosed { update, to } => {
             emit::<server::GroupClosed, _>(io, rooms(to), None, &update).await
         }
+        // Reminders are Web Push's (`chat::Split` sends them there).
+        ChatEvent::Unread(_) => true,
         ChatEvent::SessionEnded { session } => {
             if let Err(e) = io.to(session_room(&session)).disconnect().await {
                 tracing::warn!(error = %e, "could not disconnect a signed-out session's sockets");
@@ -105,6 +107,19 @@ async fn deliver<A: Adapter>(io: &SocketIo<A>, event: ChatEvent) -> bool {
             }
             true
         }
+    }
+}
+
+/// Web Push asks before reminding: is any tab of the user watching, on any node?
+#[async_trait]
+impl crate::push::Attention for SocketDelivery {
+    async fn watching(&self, user: app::protocol::UserId) -> bool {
+        let Some((io, _)) = self.io.get() else {
+            return false;
+        };
+        let room = super::attention::watching_room(user);
+        // Unanswerable (Redis away): remind rather than stay silent.
+        with_io!(io, io => io.to(room).fetch_sockets().await.is_ok_and(|s| !s.is_empty()))
     }
 }
 

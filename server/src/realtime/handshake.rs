@@ -72,7 +72,7 @@ pub async fn authenticate<A: Adapter>(
             e.log("socket open", session.user.id);
             HandshakeError::Internal
         })?;
-    super::attach(&socket, &session);
+    super::attach(&socket, &session, realtime.watching_for);
     socket.extensions.insert(session);
     Ok(())
 }

@@ -8,6 +8,7 @@
 //! joins its session's room, so signing out disconnects exactly that session's sockets, on
 //! every node.
 
+mod attention;
 pub mod delivery;
 mod fanout;
 mod groups;
@@ -49,6 +50,8 @@ pub struct Realtime {
     /// With several nodes: whether Redis answers (no sockets are accepted while it does
     /// not).
     pub redis: Option<Arc<Health>>,
+    /// How long a hidden tab still counts as watching (Web Push waits that long).
+    pub watching_for: Duration,
 }
 
 /// The room that reaches every socket of one user.
@@ -253,9 +256,10 @@ pub async fn detach_request_head(mut req: Request) -> Request {
 /// Called from the handshake middleware, i.e. before socketioxide sends the CONNECT packet:
 /// handlers registered later (in the connect handler, which runs after that packet) would
 /// miss events a client emits right after connecting.
-fn attach<A: Adapter>(socket: &SocketRef<A>, session: &SocketSession) {
+fn attach<A: Adapter>(socket: &SocketRef<A>, session: &SocketSession, watching_for: Duration) {
     messaging::attach(socket);
     groups::attach(socket);
+    attention::attach(socket, session.user.id, watching_for);
     socket.join([user_room(session.user.id), session_room(&session.room)]);
     if session.user.role == app::protocol::Role::Student {
         socket.join(STUDENTS_ROOM);

@@ -43,7 +43,7 @@ pub struct HeaderPolicy {
 /// Static assets (the built WASM, JS, CSS and vendored scripts) hold no personal data and
 /// may be cached; everything else may carry a page or data of a signed-in user.
 fn is_static_asset(path: &str) -> bool {
-    path.starts_with("/pkg/") || path.starts_with("/vendor/")
+    path.starts_with("/pkg/") || path.starts_with("/vendor/") || path.starts_with("/icons/")
 }
 
 /// An asset whose name changes whenever its content does, so a browser may keep it for
@@ -80,7 +80,8 @@ impl HeaderPolicy {
              script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
              style-src 'self'; img-src 'self' data:; font-src 'self'; \
              connect-src {connect}; object-src 'none'; base-uri 'none'; \
-             form-action 'self'; frame-ancestors 'none'",
+             form-action 'self'; frame-ancestors 'none'; \
+             worker-src 'self'; manifest-src 'self'",
             nonce = nonce.0
         )
     }

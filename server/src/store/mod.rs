@@ -16,6 +16,7 @@ pub mod conversations;
 pub mod groups;
 pub mod import;
 pub mod messages;
+pub mod push;
 pub mod retention;
 pub mod sessions;
 pub mod test_db;

@@ -5,6 +5,7 @@ pub mod attachment;
 mod fn_status;
 mod health;
 mod listener;
+mod offline;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -101,15 +102,29 @@ pub async fn serve(
         // Another node may save a psychiatrist's settings.
         care = care.with_cache_lifetime(SHARED_SETTINGS_FRESH_FOR);
     }
+    // Reminders between visits go to Web Push, which asks the sockets who is watching.
+    let push = crate::push::Push::start(
+        db.clone(),
+        &config.push,
+        &origin.to_string(),
+        config.session.absolute,
+        delivery.clone(),
+    )
+    .await?;
+    let publisher = Arc::new(crate::chat::Split {
+        live: delivery.clone(),
+        reminders: push.clone(),
+    });
     let chat = Arc::new(Chat::new(
         db.clone(),
-        delivery.clone(),
+        publisher,
         coordinator.clone(),
         Arc::new(care),
     )?);
     let live = Realtime {
         sessions: sessions.clone(),
         chat: chat.clone(),
+        watching_for: config.push.hidden_after,
         origin: origin.clone(),
         session_absolute: config.session.absolute,
         redis: redis.clone(),
@@ -123,6 +138,7 @@ pub async fn serve(
             Accounts::new(db.clone(), coordinator, delivery).with_lifetime(config.session),
         ),
         chat: chat.clone(),
+        push,
         cookies: CookiePolicy {
             secure: origin.is_https(),
         },
@@ -183,6 +199,8 @@ pub enum ServeError {
     Cluster(#[from] cluster::ClusterError),
     #[error(transparent)]
     Sockets(#[from] realtime::StartError),
+    #[error("Web Push could not start")]
+    Push(#[from] crate::push::PushError),
     #[error(
         "listening on {0} (every interface) needs the address people use: set --public-url / \
          HAVEN_PUBLIC_URL, e.g. https://haven.example.edu"
@@ -209,6 +227,9 @@ pub fn router(
     let chat_backend: SharedChatBackend = Arc::new(FormChat {
         chat: state.chat.clone(),
     });
+    let push_backend: app::backend::SharedPushBackend = Arc::new(crate::push::backend::FormPush {
+        push: state.push.clone(),
+    });
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name(COOKIE_NAME)
         .with_http_only(true)
@@ -225,6 +246,7 @@ pub fn router(
     let context = move || {
         provide_context(backend.clone());
         provide_context(chat_backend.clone());
+        provide_context(push_backend.clone());
         provide_context(crisis.clone());
         // The nonce of this response's CSP header, for Leptos' inline scripts.
         let nonce = use_context::<http::request::Parts>()
@@ -260,6 +282,7 @@ pub fn router(
     let app = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
+        .route("/offline.html", get(offline::page))
         .merge(with_session)
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,

@@ -4,6 +4,7 @@
 
 pub mod availability;
 pub mod messages;
+pub mod push;
 pub mod sessions;
 pub mod users;
 
