@@ -1,7 +1,11 @@
 import { createECDH, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 import { createServer, IncomingMessage, Server } from "node:http";
 import { AddressInfo } from "node:net";
-import { expect, test } from "@playwright/test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import AxeBuilder from "@axe-core/playwright";
+import { chromium, expect, test } from "@playwright/test";
 import { connected, psychiatrist, studentInConversation } from "./helpers";
 
 // Notifications between visits, in Chromium. Chromium cannot reach a real push service
@@ -50,6 +54,7 @@ function decrypt(body: Buffer, uaPrivate: ReturnType<typeof createECDH>, auth: B
 const b64url = (b: Buffer) => b.toString("base64url");
 
 test("a student turns notifications on, a reply is pushed, and a tap opens the conversation", async ({ browser }) => {
+  test.setTimeout(60_000);
   const service = await pushService();
   const keys = createECDH("prime256v1");
   keys.generateKeys();
@@ -70,39 +75,31 @@ test("a student turns notifications on, a reply is pushed, and a tap opens the c
       (window as any).__permissionAsked += 1;
       return ask(...args);
     };
-    let current: any = null;
+    // Like a browser's, the subscription outlives the page (kept here in localStorage).
+    const KEPT = "test.push.subscribed";
     const make = () => {
       const s: any = Object.create(PushSubscription.prototype);
       Object.defineProperty(s, "endpoint", { value: sub.endpoint });
       s.toJSON = () => ({ endpoint: sub.endpoint, expirationTime: null, keys: { p256dh: sub.p256dh, auth: sub.auth } });
       s.unsubscribe = async () => {
-        current = null;
+        localStorage.removeItem(KEPT);
         return true;
       };
       return s;
     };
     PushManager.prototype.subscribe = async function () {
-      current = make();
-      return current;
+      localStorage.setItem(KEPT, "1");
+      return make();
     };
     PushManager.prototype.getSubscription = async function () {
-      return current;
+      return localStorage.getItem(KEPT) ? make() : null;
     };
   }, subscription);
 
   const page = student.page;
   await page.goto("/chat/settings");
   await connected(page);
-  // Installable: a valid manifest and Chromium's own installability check.
   const cdp = await student.context.newCDPSession(page);
-  const manifest = await cdp.send("Page.getAppManifest");
-  expect(manifest.errors).toEqual([]);
-  const parsed = JSON.parse(manifest.data!);
-  expect(parsed.start_url).toBe("/chat");
-  expect(parsed.display).toBe("standalone");
-  await expect
-    .poll(async () => (await cdp.send("Page.getInstallabilityErrors")).installabilityErrors, { timeout: 15_000 })
-    .toEqual([]);
 
   // Nothing asked on page load; the explanation, then the prompt only after the click.
   const section = page.getByRole("region", { name: "Notifications on this device" });
@@ -112,6 +109,8 @@ test("a student turns notifications on, a reply is pushed, and a tap opens the c
   await section.getByRole("button", { name: "Turn on notifications on this device" }).click();
   await expect(section.locator("[data-push-state]")).toHaveAttribute("data-push-state", "on");
   expect(await page.evaluate(() => (window as any).__permissionAsked)).toBe(1);
+  const axe = await new AxeBuilder({ page }).include(".device-notifications").analyze();
+  expect(axe.violations.map((v) => v.id), "axe on the notifications section").toEqual([]);
 
   // The student closes Haven; the psychiatrist replies; one push reaches the service.
   await page.goto("about:blank");
@@ -192,4 +191,34 @@ test("a shared-computer sign-in is not offered notifications, and pages stay out
     expect(path === "/offline.html" || /^\/(pkg|vendor|icons)\//.test(path), path).toBe(true);
   }
   await context.close();
+});
+
+test("the manifest is valid and Chromium finds Haven installable", async ({ baseURL }) => {
+  // Chromium never offers to install from an incognito profile, which every Playwright
+  // context is: this check runs in a real (throwaway) profile.
+  const profile = mkdtempSync(join(tmpdir(), "haven-install-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"],
+    baseURL,
+  });
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    await page.goto("/");
+    const cdp = await context.newCDPSession(page);
+    const manifest = await cdp.send("Page.getAppManifest");
+    expect(manifest.errors).toEqual([]);
+    const parsed = JSON.parse(manifest.data!);
+    expect(parsed.start_url).toBe("/chat");
+    expect(parsed.display).toBe("standalone");
+    expect(parsed.icons.map((i: { sizes: string }) => i.sizes)).toContain("512x512");
+    await expect
+      .poll(async () => (await cdp.send("Page.getInstallabilityErrors")).installabilityErrors, { timeout: 15_000 })
+      .toEqual([]);
+    // The service worker took control, and the offline page is in its cache.
+    await expect.poll(() => page.evaluate(async () => !!(await caches.match("/offline.html")))).toBe(true);
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
 });

@@ -46,28 +46,33 @@ pub fn words_of(mode: Mode) -> PushWords {
     }
 }
 
-/// The settings page's section.
+/// The settings page's section. It needs JavaScript (push does), so the server renders its
+/// heading and the browser asks for the offer once hydrated.
 #[component]
 pub fn DeviceNotifications(user: UserId) -> impl IntoView {
-    let offer = Resource::new(|| (), |_| crate::api::push::load_push_offer());
+    let offer: RwSignal<Option<Result<PushOffer, String>>> = RwSignal::new(None);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move {
+            let answer = crate::api::push::load_push_offer().await;
+            offer.set(Some(answer.map_err(|e| e.message)));
+        });
+    });
     view! {
         <section aria-labelledby="device-notifications-title" class="device-notifications">
             <h2 id="device-notifications-title">"Notifications on this device"</h2>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match offer.await {
-                        Ok(offer) if offer.offered => view! { <PushControls offer user/> }.into_any(),
-                        Ok(_) => view! {
-                            <p class="push-not-offered">
-                                "Not offered on a shared computer: Haven leaves nothing on this device that says you use it. "
-                                "Sign in on your own device to be told of replies."
-                            </p>
-                        }
-                        .into_any(),
-                        Err(e) => view! { <p role="alert">{e.message}</p> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            {move || match offer.get() {
+                None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+                Some(Ok(offer)) if offer.offered => view! { <PushControls offer user/> }.into_any(),
+                Some(Ok(_)) => view! {
+                    <p class="push-not-offered">
+                        "Not offered on a shared computer: Haven leaves nothing on this device that says you use it. "
+                        "Sign in on your own device to be told of replies."
+                    </p>
+                }
+                .into_any(),
+                Some(Err(message)) => view! { <p role="alert">{message}</p> }.into_any(),
+            }}
         </section>
     }
 }
