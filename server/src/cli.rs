@@ -36,8 +36,9 @@ pub struct Cli {
 /// What to do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the server (the default).
-    Serve(ServeArgs),
+    /// Run the server (the default). Boxed: its many settings would make every command as
+    /// large.
+    Serve(Box<ServeArgs>),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Manage accounts.
@@ -234,7 +235,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let ServeOnly { args } = ServeOnly::parse_from(["haven"]);
             serve(Config::resolve(args, cli.database_url)?).await
         }
-        Some(Command::Serve(args)) => serve(Config::resolve(args, cli.database_url)?).await,
+        Some(Command::Serve(args)) => serve(Config::resolve(*args, cli.database_url)?).await,
         Some(Command::Migrate) => {
             open(&cli.database_url).await?;
             println!("migrations applied");

@@ -776,21 +776,10 @@ async fn two_nodes_push_once_and_a_tab_on_the_other_node_counts_as_watching() {
     let tab = Peer::connect(a, &student, None).await;
     let conversation = open_with(&tab, doctor_account.id).await;
     let mut doctor = Peer::connect(b, &doctor_account, None).await;
-    let watched = say(&doctor, conversation, "synthetic across nodes").await;
-    tab.disconnect().await;
-    gone(&mut doctor, student.id).await;
-    // Now absent: exactly one push, from one node.
-    let second = say(&doctor, conversation, "synthetic to an absent student").await;
-    let received = push.next().await;
-    assert!(received.signed);
-    assert_eq!(
-        pushed_through(a, conversation, student.id).await,
-        second["id"].as_i64().unwrap()
-    );
-    assert!(second["id"].as_i64() > watched["id"].as_i64());
-    // A third message (still unread): coalesced, and a sentinel proves the decision ran.
-    say(&doctor, conversation, "synthetic third").await;
-    let (_, other_conversation) = sentinel(
+    say(&doctor, conversation, "synthetic across nodes").await;
+    // Reminders are decided after the send's ack: a sentinel's push shows this one was
+    // decided (while the tab still watched) before the tab goes.
+    let (_, sentinel_conversation) = sentinel(
         a,
         &push,
         &mut doctor,
@@ -800,7 +789,38 @@ async fn two_nodes_push_once_and_a_tab_on_the_other_node_counts_as_watching() {
         vec![],
     )
     .await;
-    say(&doctor, other_conversation, "synthetic sentinel").await;
+    say(&doctor, sentinel_conversation, "synthetic sentinel").await;
     assert_eq!(push.next().await.device, "sentinel");
+    assert_eq!(
+        pushed_through(a, conversation, student.id).await,
+        0,
+        "watched on node A"
+    );
+    assert!(push.attempts("phone").is_empty());
+    tab.disconnect().await;
+    gone(&mut doctor, student.id).await;
+    // Now absent: exactly one push, from one node.
+    let second = say(&doctor, conversation, "synthetic to an absent student").await;
+    let received = push.next().await;
+    assert!(received.signed);
+    assert_eq!(received.device, "phone");
+    assert_eq!(
+        pushed_through(a, conversation, student.id).await,
+        second["id"].as_i64().unwrap()
+    );
+    // A third message (still unread): coalesced, and a second sentinel shows it was decided.
+    say(&doctor, conversation, "synthetic third").await;
+    let (_, last) = sentinel(
+        a,
+        &push,
+        &mut doctor,
+        doctor_account.id,
+        "stu.nodes3",
+        "sentinel2",
+        vec![],
+    )
+    .await;
+    say(&doctor, last, "synthetic sentinel").await;
+    assert_eq!(push.next().await.device, "sentinel2");
     assert_eq!(push.attempts("phone").len(), 1, "one push across two nodes");
 }

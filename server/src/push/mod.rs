@@ -277,30 +277,32 @@ async fn remind(
     unread: Unread,
 ) -> Result<(), PushError> {
     let now = Timestamp::now();
+    // One query for every reader's devices; most readers have none and cost nothing more.
+    let users: Vec<UserId> = unread.readers.iter().map(|r| r.user).collect();
+    let mut devices = store::push::of_users(&push.db, &users, now).await?;
+    for dead in devices.iter().filter(|s| !s.live) {
+        // Its session ended some other way (expired): it is never used again.
+        store::push::remove(&push.db, dead.id).await?;
+    }
+    devices.retain(|s| s.live);
     // The name a reminder "with names" shows, read once if any device wants it.
     let mut name = unread.group.clone();
     for reader in &unread.readers {
-        if attention.watching(reader.user).await {
+        let due: Vec<&store::push::SubscriptionRow> = devices
+            .iter()
+            .filter(|s| s.user_id == reader.user && (!reader.after_hours || s.after_hours))
+            .collect();
+        if due.is_empty() || attention.watching(reader.user).await {
             continue;
         }
-        let mut due = Vec::new();
-        for subscription in store::push::of_user(&push.db, reader.user, now).await? {
-            if !subscription.live {
-                // Its session ended some other way (expired): it is never used again.
-                store::push::remove(&push.db, subscription.id).await?;
-            } else if !reader.after_hours || subscription.after_hours {
-                due.push(subscription);
-            }
-        }
-        if due.is_empty()
-            || !store::push::claim(
-                &push.db,
-                unread.conversation_id,
-                reader.user,
-                unread.message_id,
-            )
-            .await?
-        {
+        let claimed = store::push::claim(
+            &push.db,
+            unread.conversation_id,
+            reader.user,
+            unread.message_id,
+        )
+        .await?;
+        if !claimed {
             continue;
         }
         for subscription in due {
@@ -316,7 +318,7 @@ async fn remind(
                 tag: format!("conversation-{}", unread.conversation_id.0),
             };
             // One device's unusable row costs only that device its reminder.
-            let request = match push.request(&subscription, &payload, unread.conversation_id) {
+            let request = match push.request(subscription, &payload, unread.conversation_id) {
                 Ok(request) => request,
                 Err(e) => {
                     METRICS.push(PushOutcome::Failed);

@@ -114,6 +114,7 @@ pub async fn forget_user(db: &Db, user: UserId) -> Result<(), StoreError> {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SubscriptionRow {
     pub id: i64,
+    pub user_id: UserId,
     pub endpoint: String,
     pub p256dh: String,
     pub auth: String,
@@ -123,13 +124,17 @@ pub struct SubscriptionRow {
     pub live: bool,
 }
 
-/// Every subscription of `user`, each with whether its session is alive `now`.
-pub async fn of_user(
+/// Every subscription of these users, each with whether its session is alive `now`: one
+/// indexed query for all the readers of a message (most have none).
+pub async fn of_users(
     db: &Db,
-    user: UserId,
+    users: &[UserId],
     now: Timestamp,
 ) -> Result<Vec<SubscriptionRow>, StoreError> {
-    dispatch!(db, push::of_user(user, now))
+    if users.is_empty() {
+        return Ok(Vec::new());
+    }
+    dispatch!(db, push::of_users(users, now))
 }
 
 /// Removes one subscription (its session ended, or the push service said it is gone).

@@ -7,19 +7,20 @@ use sqlx::SqlitePool;
 use crate::store::push::SubscriptionRow;
 use crate::store::StoreError;
 
-pub async fn of_user(
+pub async fn of_users(
     db: &SqlitePool,
-    user: UserId,
+    users: &[UserId],
     now: Timestamp,
 ) -> Result<Vec<SubscriptionRow>, StoreError> {
+    let users = serde_json::to_string(users).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     Ok(sqlx::query_as(
-        "SELECT s.id, s.endpoint, s.p256dh, s.auth, s.words, s.after_hours,
+        "SELECT s.id, s.user_id, s.endpoint, s.p256dh, s.auth, s.words, s.after_hours,
                 (t.id IS NOT NULL AND julianday(t.expiry_date) > julianday('now')
                  AND s.session_ends_at > ?2) AS live
          FROM push_subscriptions s LEFT JOIN tower_sessions t ON t.id = s.session_id
-         WHERE s.user_id = ?1",
+         WHERE s.user_id IN (SELECT value FROM json_each(?1))",
     )
-    .bind(user)
+    .bind(users)
     .bind(now)
     .fetch_all(db)
     .await?)
