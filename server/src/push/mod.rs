@@ -55,6 +55,39 @@ const TTL_SECS: u64 = 24 * 3600;
 const SIGNATURE_VALID: Duration = Duration::from_secs(12 * 3600);
 /// Reminders waiting to be decided; past this they are dropped (and counted).
 const INTAKE: usize = 4096;
+/// How long a reader found without devices is not asked about again. Subscribing on this
+/// node forgets it at once; a device turned on through another node is seen within this.
+const NO_DEVICES_FOR: Duration = Duration::from_secs(10);
+
+/// Readers known to have no device with notifications on, until when. Most readers have
+/// none: without this, every message would cost a database query to find that out.
+#[derive(Default)]
+struct Deviceless(std::sync::Mutex<std::collections::HashMap<UserId, std::time::Instant>>);
+
+impl Deviceless {
+    fn known(&self, user: UserId, now: std::time::Instant) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&user)
+            .is_some_and(|until| *until > now)
+    }
+
+    fn mark(&self, users: impl IntoIterator<Item = UserId>, now: std::time::Instant) {
+        let mut known = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if known.len() > 100_000 {
+            known.retain(|_, until| *until > now);
+        }
+        known.extend(users.into_iter().map(|user| (user, now + NO_DEVICES_FOR)));
+    }
+
+    fn forget(&self, user: UserId) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&user);
+    }
+}
 
 /// The question this adapter asks of the live transport.
 #[async_trait]
@@ -118,6 +151,7 @@ pub struct Push {
     policy: EndpointPolicy,
     session_absolute: Duration,
     intake: mpsc::Sender<Unread>,
+    deviceless: Deviceless,
 }
 
 impl Push {
@@ -144,6 +178,7 @@ impl Push {
             policy,
             session_absolute,
             intake,
+            deviceless: Deviceless::default(),
         });
         let queue = delivery::start(db, policy);
         tokio::spawn(decide(push.clone(), attention, unread, queue));
@@ -188,6 +223,7 @@ impl Push {
             },
         )
         .await?;
+        self.deviceless.forget(who.user);
         Ok(())
     }
 
@@ -277,9 +313,25 @@ async fn remind(
     unread: Unread,
 ) -> Result<(), PushError> {
     let now = Timestamp::now();
-    // One query for every reader's devices; most readers have none and cost nothing more.
-    let users: Vec<UserId> = unread.readers.iter().map(|r| r.user).collect();
+    // One query for the readers' devices, leaving out those recently found without any.
+    let clock = std::time::Instant::now();
+    let users: Vec<UserId> = unread
+        .readers
+        .iter()
+        .map(|r| r.user)
+        .filter(|user| !push.deviceless.known(*user, clock))
+        .collect();
+    if users.is_empty() {
+        return Ok(());
+    }
     let mut devices = store::push::of_users(&push.db, &users, now).await?;
+    push.deviceless.mark(
+        users
+            .iter()
+            .copied()
+            .filter(|user| !devices.iter().any(|d| d.user_id == *user && d.live)),
+        clock,
+    );
     for dead in devices.iter().filter(|s| !s.live) {
         // Its session ended some other way (expired): it is never used again.
         store::push::remove(&push.db, dead.id).await?;
@@ -336,4 +388,26 @@ async fn remind(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn readers_without_devices_are_skipped_for_a_while_and_a_subscription_ends_that() {
+        let known = Deviceless::default();
+        let now = Instant::now();
+        let (a, b) = (UserId(1), UserId(2));
+        known.mark([a], now);
+        assert!(known.known(a, now));
+        assert!(!known.known(b, now));
+        assert!(
+            !known.known(a, now + NO_DEVICES_FOR),
+            "asked again after a while"
+        );
+        known.forget(a);
+        assert!(!known.known(a, now), "subscribing here counts at once");
+    }
 }

@@ -17,7 +17,7 @@ use app::protocol::{
 };
 use async_trait::async_trait;
 use server::care::{Care, ServiceTimeZone};
-use server::chat::{Audience, Chat, ChatEvent, Connection, Publisher, SendRequest};
+use server::chat::{Audience, Chat, ChatEvent, Connection, Publisher, Reader, SendRequest};
 use server::coordination::{Coordinator, OneNode, SendRate, Settings};
 use server::store::{test_db, users, Db};
 use tokio::sync::mpsc;
@@ -179,6 +179,18 @@ fn stored(events: &[ChatEvent]) -> Vec<(&Message, Vec<UserId>)> {
         .collect()
 }
 
+/// Who each reminder ([`ChatEvent::Unread`]) is for, and whether out of hours.
+fn reminded(events: &[ChatEvent]) -> Vec<(UserId, bool)> {
+    events
+        .iter()
+        .filter_map(|event| match event {
+            ChatEvent::Unread(unread) => Some(unread),
+            _ => None,
+        })
+        .flat_map(|unread| unread.readers.iter().map(|r| (r.user, r.after_hours)))
+        .collect()
+}
+
 fn presence(event: &ChatEvent) -> (&PresenceUpdate, &Audience) {
     match event {
         ChatEvent::Presence { update, to } => (update, to),
@@ -201,7 +213,21 @@ async fn a_message_is_published_once_to_both_members_and_a_retry_publishes_nothi
     let mut both = vec![student, doctor];
     both.sort_unstable();
     assert_eq!(stored(&events), [(&message, both)], "{events:?}");
-    assert_eq!(events.len(), 1, "nothing else: {events:?}");
+    // …and who may need reminding of it (Web Push decides whether): the other member.
+    match &events[1..] {
+        [ChatEvent::Unread(unread)] => {
+            assert_eq!((unread.message_id, unread.sender), (message.id, student));
+            assert_eq!(
+                unread.readers,
+                [Reader {
+                    user: doctor,
+                    after_hours: false
+                }]
+            );
+            assert_eq!(unread.group, None);
+        }
+        other => panic!("nothing else: {other:?}"),
+    }
 
     // The retry of a lost ack answers the stored message and tells nobody again.
     let again = domain
@@ -260,7 +286,11 @@ async fn the_send_limit_refills_with_time() {
     assert!(domain.send(student, conversation, "two").await.is_ok());
     let third = domain.send(student, conversation, "three").await;
     assert_eq!(third, Err(ErrorCode::RateLimited));
-    assert_eq!(domain.taken().len(), 2, "the refused message went nowhere");
+    assert_eq!(
+        stored(&domain.taken()).len(),
+        2,
+        "the refused message went nowhere"
+    );
     pass(Duration::from_secs(1)).await;
     assert!(domain.send(student, conversation, "three").await.is_ok());
 }
@@ -400,7 +430,13 @@ async fn a_student_writing_after_hours_gets_one_notice_per_absence() {
 
     // No office hours and no leave: nothing was promised, no notice.
     domain.send(student, conversation, "hello").await.unwrap();
-    assert_eq!(stored(&domain.taken()).len(), 1);
+    let events = domain.taken();
+    assert_eq!(stored(&events).len(), 1);
+    assert_eq!(
+        reminded(&events),
+        [(doctor, false)],
+        "in hours: an ordinary reminder"
+    );
 
     domain
         .chat
@@ -419,6 +455,9 @@ async fn a_student_writing_after_hours_gets_one_notice_per_absence() {
     assert!(notice.id > sent.id);
     assert_eq!(to.len(), 2, "to both members");
     assert!(notice.body.contains("away, back on"), "{}", notice.body);
+    // The reminder of the student's message says the psychiatrist is away now (only their
+    // devices that chose after-hours reminders get it); Haven's notice reminds nobody.
+    assert_eq!(reminded(&events), [(doctor, true)]);
 
     // Not again during the same absence, and not for the psychiatrist's own messages.
     domain.send(student, conversation, "again").await.unwrap();
