@@ -93,8 +93,13 @@ test("scripts, WASM and styles are precompressed and cached for good; pages are 
 test("what is typed before the page is live stays, and is sent once it is", async ({ browser }) => {
   const student = await studentInConversation(browser, "Kit Early-Typer");
   await student.page.close();
-  // Hold the WASM back: the server-rendered composer is there, the app is not yet.
-  const page = await student.context.newPage();
+  // Hold the WASM back: the server-rendered composer is there, the app is not yet. (A first
+  // visit: no service worker, whose cache would serve the WASM past the route.)
+  const firstVisit = await browser.newContext({
+    serviceWorkers: "block",
+    storageState: await student.context.storageState(),
+  });
+  const page = await firstVisit.newPage();
   let release!: () => void;
   const held = new Promise<void>((resolve) => (release = resolve));
   await page.route(/\.wasm$/, async (route) => {
@@ -109,6 +114,7 @@ test("what is typed before the page is live stays, and is sent once it is", asyn
   await page.getByLabel("Message").press("Enter");
   await expect(page.locator(".message.mine", { hasText: "typed while loading" })).toHaveCount(1);
   await expect(page.getByLabel("Message")).toHaveValue("");
+  await firstVisit.close();
   await student.context.close();
 });
 
