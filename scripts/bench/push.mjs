@@ -1,5 +1,5 @@
 // Web Push under load (issue 28): what a reminder costs the server. One psychiatrist
-// (bench-p1, connected over the official socket.io-client) writes to N students who are
+// (bench-p0, connected over the official socket.io-client) writes to N students who are
 // not connected, at a fixed rate, in three phases of N messages each:
 //   1. reminded: every student has a device (a subscription pointing at this script's push
 //      service on loopback), so every message is one push: decided, claimed, encrypted
@@ -41,8 +41,8 @@ const ticks = () => {
 const fail = (e) => { console.log(JSON.stringify({ label: opt.label || undefined, fatal: String(e?.message ?? e) })); process.exit(1); };
 setTimeout(() => fail("watchdog"), 600_000).unref();
 
-// The push service: counts arrivals per device.
-const arrivals = new Map(); // device -> time
+// The push service: when each device's push arrived, in the current phase.
+let arrivals = new Map(); // device -> time
 let unexpected = 0;
 let expecting = false;
 const service = createServer((req, res) => {
@@ -80,14 +80,14 @@ const call = async (socket, event, payload) => {
 };
 
 try {
-  const doctor = await login(`${opt.prefix}-p1`);
+  const doctor = await login(`${opt.prefix}-p0`);
   const students = [];
-  for (let i = 1; i <= 2 * N; i++) {
+  for (let i = 0; i < 2 * N; i++) {
     const student = await login(`${opt.prefix}-s${i}`);
     const tab = await connect(student.cookie);
     student.conversation = (await call(tab, "conversation:open", { peerId: doctor.id })).conversation.id;
     tab.close();
-    if (i <= N) {
+    if (i < N) {
       const keys = createECDH("prime256v1");
       keys.generateKeys();
       const form = new URLSearchParams({
@@ -109,6 +109,7 @@ try {
 
   const phase = async (targets, wantPushes) => {
     const sent = new Map();
+    arrivals = new Map();
     const t0 = ticks();
     const started = now();
     expecting = wantPushes;
@@ -131,7 +132,7 @@ try {
     return { messages: targets.length, pushes: latencies.length, cpu_us_per_message: +((cpuMs * 1000) / targets.length).toFixed(0), p50_ms: pct(0.5), p99_ms: pct(0.99) };
   };
   const reminded = await phase(students.slice(0, N), true);
-  const missing = N - arrivals.size;
+  const missing = N - reminded.pushes;
   const coalesced = await phase(students.slice(0, N), false);
   const deviceless = await phase(students.slice(N), false);
   socket.close();

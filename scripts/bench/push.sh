@@ -18,7 +18,8 @@ export DATABASE_URL="sqlite://$state/haven.db" HAVEN_PUSH_ALLOW_LOOPBACK=true
 "$haven" seed-demo --students $(( 2 * STUDENTS )) --psychiatrists 1 --prefix bench \
   --password bench-password >/dev/null
 port=$(free_port)
-HAVEN_ADDR=127.0.0.1:$port taskset -c 0 "$haven" serve >/dev/null & server=$!; pids+=("$server")
+# HAVEN_WRAP: e.g. "valgrind --tool=callgrind" to see where a push's instructions go.
+HAVEN_ADDR=127.0.0.1:$port taskset -c 0 ${HAVEN_WRAP:-} "$haven" serve >/dev/null & server=$!; pids+=("$server")
 node_up "http://127.0.0.1:$port"
 taskset -c 1 node scripts/bench/push.mjs --url "http://127.0.0.1:$port" --students "$STUDENTS" \
   --rate "$RATE" --server-pid "$server" --label "${LABEL:-push}"

@@ -3,7 +3,12 @@
 //! on first start and kept in the database so that every node (and every restart) signs
 //! with the same key; or given by configuration.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use base64ct::{Base64UrlUnpadded, Encoding};
+use web_push_native::vapid::VapidSignature;
 use web_push_native::jwt_simple::prelude::{ECDSAP256PublicKeyLike, ES256KeyPair};
 
 use super::PushError;
@@ -15,7 +20,16 @@ pub struct VapidKeys {
     pub pair: ES256KeyPair,
     /// The uncompressed P-256 point, base64url: `applicationServerKey`.
     pub public: String,
+    /// Signatures made, by push service (`scheme://host`, the JWT's audience).
+    signed: Mutex<HashMap<String, (Instant, http::HeaderValue)>>,
 }
+
+/// How long one signature serves every push to a push service. It is valid for
+/// [`SIGNATURE_VALID`]; an ECDSA signature per push was 40% of a push's cryptography
+/// (docs/benchmarks.md).
+const SIGNATURE_REUSED_FOR: Duration = Duration::from_secs(3600);
+/// How long a signature is valid (push services refuse more than a day).
+pub const SIGNATURE_VALID: Duration = Duration::from_secs(12 * 3600);
 
 impl VapidKeys {
     /// The configured key, or the one in the database, or a new one stored there (the first
@@ -42,6 +56,36 @@ impl VapidKeys {
         let public = Base64UrlUnpadded::encode_string(
             &pair.public_key().public_key().to_bytes_uncompressed(),
         );
-        Ok(Self { pair, public })
+        Ok(Self {
+            pair,
+            public,
+            signed: Mutex::default(),
+        })
+    }
+
+    /// The `Authorization` header for a push to `endpoint`, signed by `subject`: made once
+    /// per push service and hour.
+    pub fn authorization(
+        &self,
+        endpoint: &http::Uri,
+        subject: &str,
+    ) -> Result<http::HeaderValue, PushError> {
+        let audience = format!(
+            "{}://{}",
+            endpoint.scheme_str().unwrap_or_default(),
+            endpoint.host().unwrap_or_default()
+        );
+        let now = Instant::now();
+        let mut signed = self.signed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, header)) = signed.get(&audience) {
+            if now.duration_since(*at) < SIGNATURE_REUSED_FOR {
+                return Ok(header.clone());
+            }
+        }
+        let signature = VapidSignature::sign(endpoint, SIGNATURE_VALID, subject, &self.pair)
+            .map_err(|_| PushError::BadKey)?;
+        let header = http::HeaderValue::from(signature);
+        signed.insert(audience, (now, header.clone()));
+        Ok(header)
     }
 }

@@ -51,8 +51,6 @@ pub struct PushConfig {
 
 /// How long a push service keeps a reminder for a device that is offline.
 const TTL_SECS: u64 = 24 * 3600;
-/// How long a VAPID signature is valid (push services refuse more than a day).
-const SIGNATURE_VALID: Duration = Duration::from_secs(12 * 3600);
 /// Reminders waiting to be decided; past this they are dropped (and counted).
 const INTAKE: usize = 4096;
 /// How long a reader found without devices is not asked about again. Subscribing on this
@@ -245,11 +243,14 @@ impl Push {
             .parse()
             .map_err(|_| PushError::Endpoint(EndpointError::NotUrl))?;
         let body = serde_json::to_vec(payload).unwrap_or_default();
+        let authorization = self.keys.authorization(&uri, &self.subject)?;
         let mut request = WebPushBuilder::new(uri, public, auth)
-            .with_valid_duration(SIGNATURE_VALID)
-            .with_vapid(&self.keys.pair, &self.subject)
+            .with_valid_duration(keys::SIGNATURE_VALID)
             .build(body)
             .map_err(PushError::Encrypt)?;
+        request
+            .headers_mut()
+            .insert(http::header::AUTHORIZATION, authorization);
         let headers = request.headers_mut();
         headers.insert("ttl", http::HeaderValue::from(TTL_SECS));
         headers.insert("urgency", http::HeaderValue::from_static("normal"));
