@@ -19,7 +19,7 @@ export HAVEN_CRISIS_RESOURCES ?= $(CURDIR)/docs/crisis-resources.example.toml
 HAVEN_RELEASE := $(CARGO_TARGET_DIR)/release/haven
 HAVEN_DEBUG := $(CARGO_TARGET_DIR)/debug/haven
 
-.PHONY: run dev cluster test setup setup-cluster setup-test build lint site-isolation unit e2e bench bench-slow3g bench-scale bench-groups
+.PHONY: run dev cluster test setup setup-cluster setup-test build lint site-isolation unit e2e bench bench-slow3g bench-scale bench-groups bench-push
 
 ## run: build the release site and server, migrate, seed demo accounts, serve on SQLite
 run: export LEPTOS_SITE_ROOT := $(SITE_RELEASE)
@@ -109,6 +109,12 @@ bench-scale: setup-test
 bench-groups: setup-test
 	cargo build --release -p server --bin haven
 	scripts/test/with-postgres.sh scripts/bench/groups.sh
+
+## bench-push: what a Web Push reminder costs (a push per message, reminders coalesced,
+## readers without devices), against a push service on loopback (docs/benchmarks.md)
+bench-push: setup-test
+	cargo build --release -p server --bin haven
+	scripts/bench/push.sh
 
 ## bench-slow3g: time to a live connection on emulated slow 3G, before/after precompression
 bench-slow3g: export LEPTOS_SITE_ROOT := $(SITE_RELEASE)
