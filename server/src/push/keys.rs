@@ -8,8 +8,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use web_push_native::vapid::VapidSignature;
 use web_push_native::jwt_simple::prelude::{ECDSAP256PublicKeyLike, ES256KeyPair};
+use web_push_native::vapid::VapidSignature;
 
 use super::PushError;
 use crate::store::{self, Db};
