@@ -350,6 +350,24 @@ async fn sentinel(
     (other, conversation)
 }
 
+/// Returns once every reminder decided before it has been: a sentinel student (`username`,
+/// device `device`) is written to and their push arrives. One task decides reminders in
+/// order, so an earlier reminder that was due would have been claimed (and queued) first.
+async fn all_decided(
+    server: &TestServer,
+    push: &mut PushService,
+    doctor: &mut Peer,
+    doctor_id: i64,
+    username: &str,
+    device: &str,
+) -> Account {
+    let (other, conversation) =
+        sentinel(server, push, doctor, doctor_id, username, device, vec![]).await;
+    say(doctor, conversation, "synthetic sentinel").await;
+    assert_eq!(push.next().await.device, device);
+    other
+}
+
 #[tokio::test]
 async fn an_absent_student_is_pushed_once_per_conversation_until_they_read() {
     let Scene {
@@ -473,18 +491,15 @@ async fn no_push_while_a_tab_watches_and_one_once_it_was_hidden_a_while() {
     // A sentinel: another absent, subscribed student's push comes after those decisions.
     let mut doctor = doctor;
     let doctor_id = doctor_id(&server).await;
-    let (_, other_conversation) = sentinel(
+    all_decided(
         &server,
-        &push,
+        &mut push,
         &mut doctor,
         doctor_id,
         "stu.sentinel",
         "sentinel",
-        vec![],
     )
     .await;
-    say(&doctor, other_conversation, "synthetic sentinel").await;
-    assert_eq!(push.next().await.device, "sentinel");
     assert_eq!(
         pushed_through(&server, conversation, student.id).await,
         before
@@ -545,18 +560,15 @@ async fn sign_out_and_an_ended_session_stop_pushes() {
         .unwrap();
     say(&doctor, conversation, "synthetic after expiry").await;
     let doctor_id = doctor_id(&server).await;
-    let (other, other_conversation) = sentinel(
+    let other = all_decided(
         &server,
-        &push,
+        &mut push,
         &mut doctor,
         doctor_id,
         "stu.sentinel",
         "sentinel",
-        vec![],
     )
     .await;
-    say(&doctor, other_conversation, "synthetic sentinel").await;
-    assert_eq!(push.next().await.device, "sentinel");
     assert_eq!(pushed_through(&server, conversation, student.id).await, 0);
     assert_eq!(subscriptions_of(&server, student.id).await, 0, "removed");
     assert!(push.attempts("phone").is_empty());
@@ -779,18 +791,15 @@ async fn two_nodes_push_once_and_a_tab_on_the_other_node_counts_as_watching() {
     say(&doctor, conversation, "synthetic across nodes").await;
     // Reminders are decided after the send's ack: a sentinel's push shows this one was
     // decided (while the tab still watched) before the tab goes.
-    let (_, sentinel_conversation) = sentinel(
+    all_decided(
         a,
-        &push,
+        &mut push,
         &mut doctor,
         doctor_account.id,
         "stu.nodes2",
         "sentinel",
-        vec![],
     )
     .await;
-    say(&doctor, sentinel_conversation, "synthetic sentinel").await;
-    assert_eq!(push.next().await.device, "sentinel");
     assert_eq!(
         pushed_through(a, conversation, student.id).await,
         0,
@@ -810,17 +819,14 @@ async fn two_nodes_push_once_and_a_tab_on_the_other_node_counts_as_watching() {
     );
     // A third message (still unread): coalesced, and a second sentinel shows it was decided.
     say(&doctor, conversation, "synthetic third").await;
-    let (_, last) = sentinel(
+    all_decided(
         a,
-        &push,
+        &mut push,
         &mut doctor,
         doctor_account.id,
         "stu.nodes3",
         "sentinel2",
-        vec![],
     )
     .await;
-    say(&doctor, last, "synthetic sentinel").await;
-    assert_eq!(push.next().await.device, "sentinel2");
     assert_eq!(push.attempts("phone").len(), 1, "one push across two nodes");
 }
