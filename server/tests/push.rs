@@ -830,3 +830,56 @@ async fn two_nodes_push_once_and_a_tab_on_the_other_node_counts_as_watching() {
     .await;
     assert_eq!(push.attempts("phone").len(), 1, "one push across two nodes");
 }
+
+#[tokio::test]
+async fn a_psychiatrist_away_is_reminded_only_on_devices_that_chose_it() {
+    let server = server().await;
+    let mut push = PushService::start().await;
+    let doctor = server.psychiatrist("dr.away").await;
+    let offered = offer(&server, &doctor).await;
+    assert_eq!(offered["psychiatrist"], true);
+    push.trust(offered["publicKey"].as_str().unwrap());
+    // Away until 2099 (no office hours): out of hours now.
+    let days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| format!("{d}_start=&{d}_end="))
+        .collect::<Vec<_>>()
+        .join("&");
+    let form = format!("{days}&back_on=2099-12-02&away_note=&accepting_new=on");
+    assert_eq!(
+        form_post(&server, "/api/form/save_availability", &doctor.cookie, form).await,
+        302
+    );
+    // Two devices: the work phone chose reminders out of hours, the home laptop did not.
+    let (_, phone) = push.device("work-phone", vec![]);
+    let (_, laptop) = push.device("home-laptop", vec![]);
+    let (status, body) = server
+        .server_fn(
+            "push_subscribe",
+            &doctor.cookie,
+            &format!("{phone}&words=private&after_hours=true"),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(subscribe(&server, &doctor, &laptop, "private").await.0, 200);
+    // A student writes; the psychiatrist has no tab open.
+    let student = server.student("stu.late").await;
+    let tab = Peer::connect(&server, &student, None).await;
+    let conversation = open_with(&tab, doctor.id).await;
+    say(&tab, conversation, "synthetic message at night").await;
+    let received = push.next().await;
+    assert_eq!(received.device, "work-phone");
+    assert_eq!(received.payload["url"], format!("/chat/{conversation}"));
+    // A later reminder (another psychiatrist, in hours) arrives after any request the first
+    // decision made: the laptop had none.
+    let other = server.psychiatrist("dr.sentinel").await;
+    let (_, device) = push.device("sentinel", vec![]);
+    assert_eq!(subscribe(&server, &other, &device, "private").await.0, 200);
+    let later = open_with(&tab, other.id).await;
+    say(&tab, later, "synthetic sentinel").await;
+    assert_eq!(push.next().await.device, "sentinel");
+    assert!(
+        push.attempts("home-laptop").is_empty(),
+        "not chosen out of hours"
+    );
+}
