@@ -19,7 +19,7 @@ export HAVEN_CRISIS_RESOURCES ?= $(CURDIR)/docs/crisis-resources.example.toml
 HAVEN_RELEASE := $(CARGO_TARGET_DIR)/release/haven
 HAVEN_DEBUG := $(CARGO_TARGET_DIR)/debug/haven
 
-.PHONY: run dev cluster test setup setup-cluster setup-test build lint site-isolation unit e2e bench bench-slow3g bench-scale bench-groups bench-push
+.PHONY: run dev cluster test setup setup-cluster setup-test build lint site-isolation unit e2e bench bench-slow3g bench-scale bench-groups bench-push bench-overload
 
 ## run: build the release site and server, migrate, seed demo accounts, serve on SQLite
 run: export LEPTOS_SITE_ROOT := $(SITE_RELEASE)
@@ -93,9 +93,20 @@ bench: export LEPTOS_SITE_ROOT := $(SITE_RELEASE)
 bench: setup-test
 	cargo leptos build --release
 	scripts/precompress.sh $(SITE_RELEASE)
+	scripts/bench/wasm-size.sh $(SITE_RELEASE)
 	scripts/bench.sh $(LEVELS)
 	scripts/bench.sh --postgres $(PG_LEVELS)
 	scripts/bench.sh --cluster $(CLUSTER_LEVELS)
+
+## bench-overload: each server's ceiling at the same CPU budget, then Haven at OVERLOAD_RATES
+## (twice its ceiling): `busy` answers offered again as the browser does (docs/benchmarks.md)
+CEILING_RATES ?= 3000 4500 6000 7500 9000 10500 12000
+OVERLOAD_RATES ?= 15000
+bench-overload: export LEPTOS_SITE_ROOT := $(SITE_RELEASE)
+bench-overload: setup-test
+	cargo build --release -p server --bin haven
+	SERVERS="reference haven" scripts/bench.sh --ceiling $(CEILING_RATES)
+	OVERLOAD=1 SERVERS=haven scripts/bench.sh --ceiling $(OVERLOAD_RATES)
 
 ## bench-scale: every page and socket operation with 3 thousand, 300 thousand and 3 million
 ## messages of synthetic history, on SQLite and on PostgreSQL (docs/benchmarks.md)

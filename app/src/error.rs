@@ -94,6 +94,9 @@ pub enum ErrorCode {
     InvalidSettings,
     UnknownMessage,
     RateLimited,
+    /// The server is behind (a burst past what it can answer in time): the message was not
+    /// taken; send it again after a moment (the browser does, with backoff).
+    Busy,
     /// A group's name, description or member limit is not acceptable.
     InvalidGroup,
     /// Only the group's leader may do that.
@@ -150,6 +153,7 @@ impl ErrorCode {
             ErrorCode::InvalidSettings => "invalid_settings",
             ErrorCode::UnknownMessage => "unknown_message",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Busy => "busy",
             ErrorCode::InvalidGroup => "invalid_group",
             ErrorCode::NotLeader => "not_leader",
             ErrorCode::NotYourStudent => "not_your_student",
@@ -198,7 +202,7 @@ impl ErrorCode {
             | C::InvalidSubscription
             | C::UnknownMessage => 422,
             C::RateLimited => 429,
-            C::Unavailable => 503,
+            C::Unavailable | C::Busy => 503,
             C::Internal | C::Transport | C::Unknown => 500,
         }
     }
@@ -367,6 +371,7 @@ mod tests {
             (ErrorCode::InvalidBody, "invalid_body", 422),
             (ErrorCode::InvalidInput, "invalid_input", 422),
             (ErrorCode::RateLimited, "rate_limited", 429),
+            (ErrorCode::Busy, "busy", 503),
             (ErrorCode::Internal, "internal", 500),
         ] {
             assert_eq!(code.http_status(), status, "{code}");

@@ -269,3 +269,67 @@ test("notifications are offered by a button, never asked for on page load", asyn
   await expect.poll(() => asked).toBe(true);
   await context.close();
 });
+
+/** Holds the e2e server's SQLite write lock (Python's sqlite3, another process) until
+ * released: the server's writer cannot commit meanwhile, as on a stalled disk. */
+async function holdWrites() {
+  const { spawn } = await import("node:child_process");
+  const path = await import("node:path");
+  const file = path.resolve(__dirname, "../.e2e/haven.db");
+  const script = "import sqlite3, sys\n" +
+    "c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)\n" +
+    "c.execute('BEGIN IMMEDIATE')\nprint('held', flush=True)\nsys.stdin.read()\nc.execute('ROLLBACK')\n";
+  const child = spawn("python3", ["-c", script, file], { stdio: ["pipe", "pipe", "inherit"] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on("data", (d) => String(d).includes("held") && resolve());
+    child.on("exit", (code) => reject(new Error(`lock holder exited with ${code}`)));
+  });
+  return async () => {
+    const exited = new Promise((resolve) => child.on("exit", resolve));
+    child.stdin.end();
+    await exited;
+  };
+}
+
+/** A number from the server's `/metrics` (0 when the line is absent). */
+async function metric(page: Page, line: string): Promise<number> {
+  const text = await (await page.request.get("/metrics")).text();
+  const found = text.split("\n").find((l) => l.startsWith(line + " "));
+  return found ? Number(found.slice(line.length + 1)) : 0;
+}
+
+test("a message the busy server refuses stays sending and goes through once it catches up", async ({ browser }) => {
+  const doctor = await psychiatrist(browser);
+  const student = await studentInConversation(browser, "Rowan");
+  await send(student.page, "Before the rush");
+  await expect(student.page.locator(".message.mine[data-status=sent]")).toHaveCount(1);
+  await doctor.page.locator(".conversation", { hasText: "Rowan" }).getByRole("link").click();
+  await expect(doctor.page.locator(".message.theirs", { hasText: "Before the rush" })).toHaveCount(1);
+  const busyBefore = await metric(doctor.page, 'haven_errors_total{code="busy"}');
+
+  // The writer cannot commit (its lock is held): the student's next message waits in it, and
+  // the server falls behind. (Released within the writer's 5 s patience, so it is kept.)
+  const release = await holdWrites();
+  await send(student.page, "Taken, waiting for the disk");
+  await expect.poll(() => metric(doctor.page, "haven_behind_seconds")).toBeGreaterThan(0.1);
+  // Someone else's message now is refused at once...
+  await send(doctor.page, "Refused busy, offered again");
+  await expect.poll(() => metric(doctor.page, 'haven_errors_total{code="busy"}')).toBeGreaterThan(busyBefore);
+  // ...and they see it sending, with nothing to do: refused is not failed.
+  const refused = doctor.page.locator(".message.mine", { hasText: "Refused busy, offered again" });
+  await expect(refused).toHaveAttribute("data-status", "sending");
+  await expect(doctor.page.locator(".message.mine[data-status=failed]")).toHaveCount(0);
+
+  await release();
+  // The browser offers it again by itself; each message arrives once, in order, on both sides.
+  await expect(refused).toHaveAttribute("data-status", "sent", { timeout: 20_000 });
+  await expect(student.page.locator(".message.mine[data-status=sent]")).toHaveCount(2);
+  await expect(student.page.locator(".message")).toHaveText([
+    /Before the rush/, /Taken, waiting for the disk/, /Refused busy, offered again/,
+  ]);
+  await expect(doctor.page.locator(".message")).toHaveText([
+    /Before the rush/, /Taken, waiting for the disk/, /Refused busy, offered again/,
+  ]);
+  await doctor.context.close();
+  await student.context.close();
+});

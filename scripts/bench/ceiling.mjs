@@ -8,7 +8,12 @@
 //     them all at once, so the measured windows coincide;
 //   - the parent merges the raw latencies (exact percentiles) and measures the server's CPU
 //     and the cores' busy time over the common window itself.
-// Prints one JSON line like load.mjs; exits 1 on any loss, duplicate or error.
+// A `busy` ack (the server is behind: docs/protocol.md) is not an error: it is counted with
+// its latency (it should come at once), and with --busy-retry 1 the message is offered again
+// with the same clientId after the browser's pause (0.5 s doubling to 15 s, ±50%); delivery
+// latency is then counted from the offer the server took (`delivery_ms`) and from the first
+// (`delivery_first_offer_ms`). Prints one JSON line like load.mjs; exits 1 on any loss,
+// duplicate or error.
 //
 //   node scripts/bench/ceiling.mjs --url http://127.0.0.1:3100 --pairs 100 --rate 50 --workers 2 --cpus 1,0 --server-pid PID
 import { spawn } from "node:child_process";
@@ -20,7 +25,7 @@ const defaults = {
   url: "http://127.0.0.1:3100", pairs: 100, rate: 10, duration: 10, warmup: 3, "body-bytes": 120,
   prefix: "bench", password: "bench-password", "server-pid": "", workers: 2, cpus: "1,0",
   "login-concurrency": 8, "connect-concurrency": 32, "drain-s": 5, "setup-timeout-s": 300,
-  "ack-timeout-s": 10, label: "", worker: "",
+  "ack-timeout-s": 10, "busy-retry": 0, label: "", worker: "",
 };
 const opt = { ...defaults };
 for (let i = 2; i < process.argv.length; i++) {
@@ -71,6 +76,7 @@ async function parent() {
 
   const sum = (k) => parts.reduce((a, p) => a + p[k], 0);
   const delivery = parts.flatMap((p) => p.delivery), ack = parts.flatMap((p) => p.ack);
+  const busyAck = parts.flatMap((p) => p.busyAck), firstOffer = parts.flatMap((p) => p.firstOffer);
   // Deliveries per second inside the workers' windows, which coincide with the parent's.
   const throughput = sum("deliveredInWindow") / (sum("windowS") / W);
   const serverCpu = cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null;
@@ -81,6 +87,8 @@ async function parent() {
     sent: sum("sent"), acked: sum("acked"), delivered: sum("delivered"), lost: sum("lost"), duplicates: sum("duplicates"), errors,
     throughput_msgs_per_s: +throughput.toFixed(1),
     delivery_ms: stats(delivery), ack_ms: stats(ack),
+    busy: sum("busy"), busy_ack_ms: stats(busyAck), refused_for_good: sum("refusedForGood"),
+    delivery_first_offer_ms: stats(firstOffer),
     connect_phase_s: +setupS.toFixed(2),
     server_rss_mb: procRssMb(serverPid),
     server_cpu_util: serverCpu === null ? null : +(serverCpu / windowS).toFixed(2),
@@ -134,8 +142,9 @@ async function worker(k) {
   } catch (e) { return fail(e); }
 
   const inflight = new Map();
-  const delivery = [], ackLat = [];
+  const delivery = [], ackLat = [], busyAck = [], firstOffer = [];
   let sent = 0, acked = 0, delivered = 0, duplicates = 0, errors = 0, deliveredInWindow = 0;
+  let busy = 0, refusedForGood = 0;
   let winFrom = null, winTo = null, stopping = false;
   const done = (id, f) => { if (f.delivered && f.echoed && f.acked) inflight.delete(id); };
   for (const pair of pairs) for (const s of pair.sockets) {
@@ -148,7 +157,7 @@ async function worker(k) {
         if (f.delivered) { duplicates++; return; }
         f.delivered = true; delivered++;
         if (winFrom !== null && winTo === null) deliveredInWindow++;
-        if (f.counted) delivery.push(t - f.sentAt);
+        if (f.counted) { delivery.push(t - f.offeredAt); firstOffer.push(t - f.sentAt); }
       } else if (s === f.sender) {
         if (f.echoed) { duplicates++; return; }
         f.echoed = true;
@@ -160,11 +169,25 @@ async function worker(k) {
     const from = pair.sockets[pair.turn], to = pair.sockets[1 - pair.turn];
     pair.turn = 1 - pair.turn;
     const clientId = randomUUID();
-    const f = { sentAt: now(), counted, sender: from, peer: to, delivered: false, echoed: false, acked: false };
+    const f = { sentAt: now(), counted, sender: from, peer: to, delivered: false, echoed: false, acked: false, busy: 0 };
     inflight.set(clientId, f);
     sent++;
-    from.timeout(num("ack-timeout-s") * 1000).emit("message:send", { conversationId: pair.id, clientId, body }, (err, r) => {
+    offer(pair, clientId, f);
+  };
+  const offer = (pair, clientId, f) => {
+    f.offeredAt = now();
+    f.sender.timeout(num("ack-timeout-s") * 1000).emit("message:send", { conversationId: pair.id, clientId, body }, (err, r) => {
       if (err) { errors++; return note("ack timeout"); }
+      if (r?.ok === false && r.error?.code === "busy") {
+        busy++;
+        if (f.counted) busyAck.push(now() - f.offeredAt);
+        if (num("busy-retry")) {
+          const pause = Math.min(15000, 500 * 2 ** Math.min(f.busy++, 16)) * (0.5 + Math.random());
+          return setTimeout(() => offer(pair, clientId, f), pause);
+        }
+        refusedForGood++;
+        return inflight.delete(clientId);
+      }
       if (!r?.ok || r.message?.clientId !== clientId) { errors++; return note(`error ack: ${JSON.stringify(r).slice(0, 200)}`); }
       acked++; f.acked = true;
       if (f.counted) ackLat.push(now() - f.sentAt);
@@ -201,7 +224,7 @@ async function worker(k) {
   process.send({
     type: "result", sent, acked, delivered, lost, duplicates, errors, deliveredInWindow,
     windowS: (winTo - winFrom) / 1000, genCpuS: (genCpu.user + genCpu.system) / 1e6,
-    delivery, ack: ackLat, firstErrors: errorsSeen,
+    delivery, ack: ackLat, firstErrors: errorsSeen, busy, refusedForGood, busyAck, firstOffer,
   }, () => { for (const pair of pairs) for (const s of pair.sockets) s.close(); process.exit(0); });
 }
 

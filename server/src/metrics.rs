@@ -107,7 +107,12 @@ impl Metrics {
     }
 
     /// The text exposition, with the gauges only the caller knows.
-    pub fn render(&self, writer_queue: usize, redis_up: Option<bool>) -> String {
+    pub fn render(
+        &self,
+        writer_queue: usize,
+        behind: std::time::Duration,
+        redis_up: Option<bool>,
+    ) -> String {
         let mut out = String::new();
         let sockets = self.sockets.load(Ordering::Relaxed).max(0);
         let _ = writeln!(
@@ -148,6 +153,13 @@ impl Metrics {
             out,
             "# HELP haven_writer_queue_depth Messages waiting for the writer.\n\
              # TYPE haven_writer_queue_depth gauge\nhaven_writer_queue_depth {writer_queue}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP haven_behind_seconds How far behind this node is (its runtime's delay or \
+             its writer's, the larger); past 0.1 new messages are refused `busy`.\n\
+             # TYPE haven_behind_seconds gauge\nhaven_behind_seconds {:.6}",
+            behind.as_secs_f64()
         );
         let _ = writeln!(
             out,
@@ -199,7 +211,7 @@ mod tests {
         metrics.batch_committed(1, 1);
         metrics.batch_committed(3, 2);
         metrics.error(app::error::ErrorCode::RateLimited);
-        let text = metrics.render(0, None);
+        let text = metrics.render(0, std::time::Duration::ZERO, None);
         assert!(
             text.contains("haven_writer_batch_size_bucket{le=\"1\"} 1"),
             "{text}"

@@ -419,3 +419,123 @@ async fn concurrent_resends_of_one_client_id_store_one_message() {
     assert_eq!(ids.len(), 6, "{delivered:?}");
     assert_eq!(delivered[5], last["message"]);
 }
+
+/// How far behind the server says it is (`haven_behind_seconds` in `/metrics`).
+async fn behind(server: &TestServer) -> f64 {
+    let text = server
+        .http()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    text.lines()
+        .find_map(|line| line.strip_prefix("haven_behind_seconds "))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("no haven_behind_seconds in {text}"))
+}
+
+/// Another connection holding the write lock the server's writer needs (SQLite's database
+/// lock; PostgreSQL's message id counter): its commits wait, as on a stalled disk.
+enum HeldWrites {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl HeldWrites {
+    async fn hold(server: &TestServer) -> Self {
+        use sqlx::{Connection, Executor};
+        match server.database_file() {
+            Some(file) => {
+                let url = format!("sqlite://{}", file.display());
+                let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("sqlite");
+                conn.execute("BEGIN IMMEDIATE")
+                    .await
+                    .expect("the write lock");
+                HeldWrites::Sqlite(conn)
+            }
+            None => {
+                let mut conn = sqlx::PgConnection::connect(&server.database_url)
+                    .await
+                    .expect("postgres");
+                conn.execute("BEGIN").await.expect("a transaction");
+                conn.execute("SELECT last_id FROM message_ids FOR UPDATE")
+                    .await
+                    .expect("the id counter's lock");
+                HeldWrites::Postgres(conn)
+            }
+        }
+    }
+
+    async fn release(self) {
+        use sqlx::Executor;
+        match self {
+            HeldWrites::Sqlite(mut conn) => conn.execute("ROLLBACK").await.map(drop),
+            HeldWrites::Postgres(mut conn) => conn.execute("ROLLBACK").await.map(drop),
+        }
+        .expect("release the lock");
+    }
+}
+
+#[tokio::test]
+async fn a_server_behind_refuses_new_messages_at_once_and_loses_none() {
+    let (server, doctor, s, conversation) = student_in_conversation("dr.busy").await;
+    let mut p = Peer::connect(&server, &doctor, None).await;
+    let held = HeldWrites::hold(&server).await;
+
+    // The first message reaches the writer, which cannot commit it: it waits.
+    let (first, second) = (client_id(), client_id());
+    let stuck = send(&s, conversation, &first, "the first, taken");
+    let behind_then_refused = async {
+        while behind(&server).await < 0.1 {
+            tokio::task::yield_now().await;
+        }
+        // Behind by more than the limit: the next message is refused, and at once: the
+        // lock is still held while this answer arrives.
+        let refused = send(&s, conversation, &second, "the second, offered again").await;
+        held.release().await;
+        refused
+    };
+    let (stored, refused) = tokio::join!(stuck, behind_then_refused);
+    assert_eq!(
+        stored["ok"], true,
+        "the waiting message is stored: {stored}"
+    );
+    assert_eq!(refused["ok"], false, "{refused}");
+    assert_eq!(refused["error"]["code"], "busy", "{refused}");
+
+    // Offered again with the same clientId (as the browser does after a pause), it is taken.
+    let again = loop {
+        let answer = send(&s, conversation, &second, "the second, offered again").await;
+        if answer["error"]["code"] != "busy" {
+            break answer;
+        }
+        tokio::task::yield_now().await;
+    };
+    assert_eq!(again["ok"], true, "{again}");
+    let delivered: Vec<Value> = p.next_n("message:new", 2).await;
+    let ids: Vec<&str> = delivered
+        .iter()
+        .map(|m| m["clientId"].as_str().expect("clientId"))
+        .collect();
+    assert_eq!(ids, [first.as_str(), second.as_str()]);
+    assert_eq!(
+        server.messages_in(conversation).await,
+        2,
+        "each stored once"
+    );
+    let metrics = server
+        .http()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    let metrics = metrics.text().await.unwrap();
+    let refusals = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("haven_errors_total{code=\"busy\"} "))
+        .and_then(|count| count.parse::<u64>().ok());
+    assert!(refusals >= Some(1), "counted: {metrics}");
+}

@@ -13,6 +13,7 @@ use super::outbox::{self, Pending};
 use super::socket::Socket;
 use super::store::{ChatStore, Connection};
 use super::timeline::Delivery;
+use crate::error::ErrorCode;
 use crate::protocol::events::{self, client, server};
 use crate::protocol::{
     Ack, ConversationId, Mark, MarkRead, Message, MessageId, MessageSent, SendMessage, Timestamp,
@@ -162,29 +163,41 @@ impl LiveHandle {
         client_id: String,
         body: String,
     ) {
+        let pending = Pending {
+            conversation_id,
+            client_id,
+            body,
+        };
+        self.offer(store, pending, 0);
+    }
+
+    /// Offers `pending` to the server; `busy` answers so far for it decide the pause before
+    /// the next offer if the server is busy again.
+    fn offer(self, store: ChatStore, pending: Pending, busy: u32) {
         let Some(live) = self.get() else {
-            store.set_delivery(&client_id, Delivery::Failed, Some("Not connected.".into()));
+            let failed = Some("Not connected.".into());
+            store.set_delivery(&pending.client_id, Delivery::Failed, failed);
             return;
         };
-        outbox::put(
-            store.me,
-            Pending {
-                conversation_id,
-                client_id: client_id.clone(),
-                body: body.clone(),
-            },
-        );
+        outbox::put(store.me, pending.clone());
         spawn_local(async move {
             let payload = SendMessage {
-                conversation_id,
-                client_id: client_id.clone(),
-                body,
+                conversation_id: pending.conversation_id,
+                client_id: pending.client_id.clone(),
+                body: pending.body.clone(),
             };
+            let client_id = pending.client_id.clone();
             let answer = live.socket.call::<client::MessageSend>(&payload).await;
             match answer {
                 Some(Ack::Ok(MessageSent { message })) => {
                     outbox::remove(store.me, &client_id);
                     store.receive(&message);
+                }
+                // Not taken, the server being behind: still sending, offered again (same
+                // clientId) after a pause that grows with each busy answer.
+                Some(Ack::Err(error)) if error.code == ErrorCode::Busy => {
+                    let wait = outbox::pause_after_busy(busy, js_sys::Math::random());
+                    set_timeout(move || self.offer(store, pending, busy + 1), wait);
                 }
                 Some(Ack::Err(error)) => {
                     // Refused for good (too long, not a member…): resending cannot help.

@@ -5,6 +5,8 @@
 //! another person signing in on the same browser neither sees nor sends them. On a shared
 //! computer the outbox lives in `sessionStorage` instead, gone with the tab.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::{ConversationId, UserId};
@@ -16,6 +18,22 @@ pub struct Pending {
     pub conversation_id: ConversationId,
     pub client_id: String,
     pub body: String,
+}
+
+/// The first pause before offering again a message the server answered `busy`.
+pub const FIRST_PAUSE_AFTER_BUSY: Duration = Duration::from_millis(500);
+/// The longest pause between offers while the server stays busy.
+pub const LONGEST_PAUSE_AFTER_BUSY: Duration = Duration::from_secs(15);
+
+/// How long to wait before offering again a message after its `answers`-th `busy` (0 for
+/// the first), given `jitter` in [0, 1): doubling from [`FIRST_PAUSE_AFTER_BUSY`] up to
+/// [`LONGEST_PAUSE_AFTER_BUSY`], spread by ±50% so that the many tabs a burst refused do
+/// not all come back in the same instant.
+pub fn pause_after_busy(answers: u32, jitter: f64) -> Duration {
+    let doubled = FIRST_PAUSE_AFTER_BUSY.saturating_mul(1 << answers.min(16));
+    doubled
+        .min(LONGEST_PAUSE_AFTER_BUSY)
+        .mul_f64(0.5 + jitter.clamp(0.0, 1.0))
 }
 
 /// The storage key of `user`'s outbox.
@@ -116,6 +134,20 @@ mod tests {
         assert_eq!(list.len(), 1);
         let list = with(list, pending("b"));
         assert_eq!(without(list, "a"), vec![pending("b")]);
+    }
+
+    #[test]
+    fn busy_answers_space_the_offers_out_up_to_a_bound() {
+        let middle = |n| pause_after_busy(n, 0.5);
+        assert_eq!(middle(0), Duration::from_millis(500));
+        assert_eq!(middle(1), Duration::from_secs(1));
+        assert_eq!(middle(3), Duration::from_secs(4));
+        assert_eq!(middle(10), Duration::from_secs(15));
+        assert_eq!(middle(u32::MAX), Duration::from_secs(15));
+        // Spread around the middle, never below half or above one and a half times it.
+        assert_eq!(pause_after_busy(0, 0.0), Duration::from_millis(250));
+        assert_eq!(pause_after_busy(0, 0.999_999).as_millis(), 749);
+        assert_eq!(pause_after_busy(0, 7.0), Duration::from_millis(750));
     }
 
     #[test]

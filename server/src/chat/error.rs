@@ -30,6 +30,10 @@ pub enum ChatError {
     ClientIdReused,
     #[error("sending too fast; wait a moment")]
     RateLimited,
+    /// The server is behind by more than it may keep a sender waiting
+    /// ([`super::admission`]): the message was not taken, and may be sent again.
+    #[error("Haven is busy just now; the message was not taken yet, send it again in a moment")]
+    Busy,
     #[error("lastReadId is not a message of this conversation")]
     UnknownMessage,
     /// The psychiatrist paused new conversations (existing ones go on).
@@ -85,6 +89,7 @@ impl ChatError {
             ChatError::UserNotFound => ErrorCode::UserNotFound,
             ChatError::ClientIdReused => ErrorCode::ClientIdReused,
             ChatError::RateLimited => ErrorCode::RateLimited,
+            ChatError::Busy => ErrorCode::Busy,
             ChatError::UnknownMessage => ErrorCode::UnknownMessage,
             ChatError::NotAcceptingNew => ErrorCode::NotAcceptingNew,
             ChatError::NotPsychiatrist | ChatError::NotStudent | ChatError::LeaderStays => {
@@ -122,6 +127,9 @@ impl ChatError {
                 error = %crate::report::chain(cause),
                 "chat operation failed"
             ),
+            // Refused by the thousand when the server is behind: a log line each would add
+            // to the load being shed (the count is in `/metrics`).
+            ChatError::Busy => tracing::debug!(operation, user = %user, "busy: refused"),
             refusal => {
                 tracing::info!(operation, user = %user, code = %refusal.code(), "chat operation refused")
             }

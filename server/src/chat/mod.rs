@@ -3,6 +3,7 @@
 //! [`ChatEvent`] through the [`Publisher`] port after it is committed, whichever transport
 //! (socket or plain form) asked for it.
 
+pub mod admission;
 pub mod backend;
 mod error;
 pub mod events;
@@ -33,6 +34,7 @@ use crate::care::Care;
 use crate::coordination::{Limit, SharedCoordinator};
 use crate::store::writer::MessageWriter;
 use crate::store::{access, conversations, messages, users, Db, StoreError};
+use admission::Admission;
 use members::{Members, Room};
 use presence::Presence;
 use roster::{Roster, Viewer};
@@ -74,6 +76,8 @@ pub struct Chat {
     care: Arc<Care>,
     /// Which closed stretch each conversation last had its notice for.
     notices: NoticesPosted,
+    /// Whether the server is too far behind to take a message now.
+    admission: Arc<Admission>,
 }
 
 /// The stretch (its start, in ms) for which each conversation last got its after-hours
@@ -142,6 +146,7 @@ impl Chat {
         Ok(Self {
             care,
             notices: NoticesPosted::default(),
+            admission: Arc::default(),
             writer: MessageWriter::spawn(&db)?,
             presence,
             members: Members::new(db.clone()),
@@ -194,6 +199,10 @@ impl Chat {
     /// message and publishes nothing).
     pub async fn send(&self, sender: UserId, request: SendRequest) -> Result<Message, ChatError> {
         let body = clean_body(&request.body)?;
+        // Before anything that reads or writes: what is refused here costs almost nothing.
+        if self.admission.busy(&self.writer) {
+            return Err(ChatError::Busy);
+        }
         let room = self.members.room(sender, request.conversation_id).await?;
         if let Room::Group(roster) = &room {
             if roster.closed() {
@@ -904,7 +913,17 @@ impl Chat {
         self.presence.statuses(user, role).await
     }
 
-    /// Messages waiting to be committed now.
+    /// The admission rule's gauges (the server feeds the runtime's delay).
+    pub fn admission(&self) -> Arc<Admission> {
+        self.admission.clone()
+    }
+
+    /// How far behind the server is (the runtime's delay or the writer's, the larger).
+    pub fn behind(&self) -> std::time::Duration {
+        self.admission.behind(&self.writer)
+    }
+
+    /// Messages waiting for the writer now.
     pub fn writer_queue_depth(&self) -> usize {
         self.writer.queue_depth()
     }

@@ -121,6 +121,8 @@ pub async fn serve(
         coordinator.clone(),
         Arc::new(care),
     )?);
+    // How late the runtime runs its tasks: a send is refused `busy` when it is far behind.
+    tokio::spawn(crate::chat::admission::watch_runtime(chat.admission()));
     let live = Realtime {
         sessions: sessions.clone(),
         chat: chat.clone(),

@@ -24,7 +24,9 @@
 //! once: a broken database costs a sender one attempt, not one per message.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use tokio::sync::{mpsc, oneshot};
@@ -42,7 +44,8 @@ type Reply = oneshot::Sender<Result<Inserted, StoreError>>;
 /// What the writer thread is asked to do, in queue order.
 #[derive(Debug)]
 enum Job {
-    Insert(NewMessage, Reply),
+    /// A message, who waits for it, and when it was queued.
+    Insert(NewMessage, Reply, Instant),
     /// Answer once everything queued before is committed (graceful shutdown).
     Drain(oneshot::Sender<()>),
 }
@@ -51,6 +54,37 @@ enum Job {
 #[derive(Debug, Clone)]
 pub struct MessageWriter {
     jobs: mpsc::Sender<Job>,
+    oldest: Arc<Oldest>,
+}
+
+/// When the oldest message of the batch being committed was queued (microseconds after
+/// [`epoch`], 0: no batch in hand): how far behind the writer is, readable at any moment,
+/// also while a commit is stuck on the disk or a lock.
+#[derive(Debug, Default)]
+struct Oldest(AtomicU64);
+
+/// The instant the writers' clocks count from (the first use in the process).
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+impl Oldest {
+    fn set(&self, queued: Option<Instant>) {
+        let micros = queued.map_or(0, |at| {
+            (at.saturating_duration_since(epoch()).as_micros() as u64).max(1)
+        });
+        self.0.store(micros, Ordering::Relaxed);
+    }
+
+    fn age(&self) -> Duration {
+        match self.0.load(Ordering::Relaxed) {
+            0 => Duration::ZERO,
+            micros => epoch()
+                .elapsed()
+                .saturating_sub(Duration::from_micros(micros)),
+        }
+    }
 }
 
 /// Queued inserts beyond this wait for room (back-pressure on senders).
@@ -101,8 +135,9 @@ impl MessageWriter {
             .acquire_timeout(PG_CONNECT_TIMEOUT)
             .connect_lazy_with(options);
         let (jobs, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run_postgres(writer, rx));
-        Self { jobs }
+        let oldest = Arc::new(Oldest::default());
+        tokio::spawn(run_postgres(writer, rx, oldest.clone()));
+        Self { jobs, oldest }
     }
 
     /// The writer on SQLite: a thread with its own connection to the file at `path`, and a
@@ -111,26 +146,35 @@ impl MessageWriter {
         let path = path.to_path_buf();
         let conn = open_writer(&path).map_err(StoreError::WriterStart)?;
         let (jobs, rx) = mpsc::channel(QUEUE);
+        let oldest = Arc::new(Oldest::default());
         // The checkpointer stops when the writer does (its sender is dropped).
         let (writer_alive, stopped) = std::sync::mpsc::channel::<()>();
         let checkpoint_path = path.clone();
+        let in_hand = oldest.clone();
         std::thread::Builder::new()
             .name("haven-writer".into())
-            .spawn(move || run(path, conn, rx, writer_alive))?;
+            .spawn(move || run(path, conn, rx, in_hand, writer_alive))?;
         std::thread::Builder::new()
             .name("haven-checkpoint".into())
             .spawn(move || checkpoint(checkpoint_path, stopped))?;
-        Ok(Self { jobs })
+        Ok(Self { jobs, oldest })
     }
 
     /// Stores one message; returns once it is committed.
     pub async fn insert(&self, message: NewMessage) -> Result<Inserted, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job::Insert(message, reply))
+            .send(Job::Insert(message, reply, Instant::now()))
             .await
             .map_err(|_| StoreError::WriterStopped)?;
         answer.await.map_err(|_| StoreError::WriterStopped)?
+    }
+
+    /// How long the oldest message not yet committed has waited (zero when the writer
+    /// has nothing in hand). Messages still in the queue behind the batch being committed
+    /// are younger than its oldest, so this is the writer's whole delay.
+    pub fn delay(&self) -> Duration {
+        self.oldest.age()
     }
 
     /// Messages waiting for the writer now.
@@ -223,7 +267,7 @@ impl Batch {
         let mut next = Some(first);
         while let Some(job) = next.take() {
             match job {
-                Job::Insert(message, reply) => {
+                Job::Insert(message, reply, _) => {
                     self.messages.push(message);
                     self.replies.push(reply);
                 }
@@ -253,10 +297,13 @@ impl Batch {
 }
 
 /// The PostgreSQL writer task: runs until every [`MessageWriter`] is dropped.
-async fn run_postgres(db: PgPool, mut rx: mpsc::Receiver<Job>) {
+async fn run_postgres(db: PgPool, mut rx: mpsc::Receiver<Job>, in_hand: Arc<Oldest>) {
     let mut batch = Batch::default();
     let mut busy = false;
     while let Some(job) = rx.recv().await {
+        if let Job::Insert(_, _, queued) = &job {
+            in_hand.set(Some(*queued));
+        }
         if busy {
             tokio::time::sleep(LINGER).await;
         }
@@ -275,6 +322,7 @@ async fn run_postgres(db: PgPool, mut rx: mpsc::Receiver<Job>) {
             "batch committed"
         );
         batch.answer(answers);
+        in_hand.set(None);
         busy = size > 1;
     }
 }
@@ -353,12 +401,16 @@ fn run(
     path: PathBuf,
     conn: rusqlite::Connection,
     mut rx: mpsc::Receiver<Job>,
+    in_hand: Arc<Oldest>,
     _checkpointer: std::sync::mpsc::Sender<()>,
 ) {
     let mut conn = Some(conn);
     let mut batch = Batch::default();
     let mut busy = false;
     while let Some(job) = rx.blocking_recv() {
+        if let Job::Insert(_, _, queued) = &job {
+            in_hand.set(Some(*queued));
+        }
         if busy {
             std::thread::sleep(LINGER);
         }
@@ -398,6 +450,7 @@ fn run(
             conn = None; // reopen for the next batch
         }
         batch.answer(answers);
+        in_hand.set(None);
         busy = size > 1;
     }
 }
