@@ -61,6 +61,7 @@ build:
 	scripts/precompress.sh $(LEPTOS_SITE_ROOT) 5
 
 lint:
+	scripts/test/vendored.sh
 	cargo fmt --all -- --check
 	cargo clippy -p server -p app --all-targets -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings

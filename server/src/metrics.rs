@@ -111,6 +111,7 @@ impl Metrics {
         &self,
         writer_queue: usize,
         behind: std::time::Duration,
+        shedding: f64,
         redis_up: Option<bool>,
     ) -> String {
         let mut out = String::new();
@@ -163,6 +164,12 @@ impl Metrics {
         );
         let _ = writeln!(
             out,
+            "# HELP haven_shedding_ratio The share of new messages refused `busy` because this \
+             node's runtime has had no rest (0: none).\n\
+             # TYPE haven_shedding_ratio gauge\nhaven_shedding_ratio {shedding:.3}"
+        );
+        let _ = writeln!(
+            out,
             "# HELP haven_errors_total Requests refused or failed, by code.\n\
              # TYPE haven_errors_total counter"
         );
@@ -211,7 +218,7 @@ mod tests {
         metrics.batch_committed(1, 1);
         metrics.batch_committed(3, 2);
         metrics.error(app::error::ErrorCode::RateLimited);
-        let text = metrics.render(0, std::time::Duration::ZERO, None);
+        let text = metrics.render(0, std::time::Duration::ZERO, 0.0, None);
         assert!(
             text.contains("haven_writer_batch_size_bucket{le=\"1\"} 1"),
             "{text}"

@@ -1,19 +1,23 @@
 //! Admission: past what the server can answer in time, a send is refused at once with
 //! `busy` instead of joining a queue that every other sender then waits behind.
 //!
-//! Two delays say the server is behind, and either is enough:
-//! - the runtime's: how late a task runs after it could have ([`watch_runtime`] measures
-//!   it every [`TICK`] with a timer that should fire on time). When the CPU cannot keep up,
-//!   every socket's frames wait in this queue, whatever they carry;
+//! Three signs that the server is behind:
+//! - its runtime never rests: a worker that did not park once during a tick ([`TICK`]) had
+//!   tasks ready all along, so frames are waiting in the sockets' buffers, where no delay of
+//!   Haven's can see them. While that lasts, a growing share of sends is refused (a share, not
+//!   all: the server is at its limit, not past all use); once it rests again, the share shrinks;
+//! - the runtime's delay: how late a timer's task runs after it was due (more than
+//!   [`BEHIND_LIMIT`]: every send is refused);
 //! - the writer's: how long the oldest message not yet committed has waited
-//!   ([`MessageWriter::delay`]), which also sees a commit stuck on the disk or a lock.
+//!   ([`MessageWriter::delay`]), which also sees a commit stuck on the disk or a lock (more than
+//!   [`BEHIND_LIMIT`]: every send is refused).
 //!
-//! Refusing costs a fraction of accepting (no write, no fan-out), so shedding what is
-//! beyond the limit keeps the accepted messages' latency bounded. A refused message was not
-//! taken: the client keeps it *sending* and offers it again later with the same `clientId`
+//! Refusing costs a fraction of accepting (no write, no fan-out), so shedding what is beyond
+//! the limit keeps the accepted messages' latency bounded. A refused message was not taken:
+//! the client keeps it *sending* and offers it again later with the same `clientId`
 //! (docs/protocol.md), so nothing is lost or stored twice.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,20 +26,66 @@ use crate::store::writer::MessageWriter;
 /// Behind by more than this, new messages are refused: well under a person's sense of
 /// "instant", and far from the 10 s after which a client gives up on an ack.
 pub const BEHIND_LIMIT: Duration = Duration::from_millis(100);
-/// How often the runtime's delay is measured.
+/// How often the runtime's delay and rest are measured.
 pub const TICK: Duration = Duration::from_millis(10);
+/// Shares are counted in 1/[`WHOLE`]ths.
+const WHOLE: u32 = 1024;
+/// Each tick without rest refuses this much more of the sends (a tenth of a second of a
+/// runtime that never rests refuses half)...
+const SHED_MORE: u32 = WHOLE / 20;
+/// ...and each tick with rest this much less (twice as slowly: a server just below its limit
+/// should not swing back over it).
+const SHED_LESS: u32 = WHOLE / 50;
+/// Never more than this share is refused for want of rest: some messages always get through,
+/// and their latency shows whether the server recovers.
+const SHED_MOST: u32 = WHOLE * 19 / 20;
 
-/// The delays the admission rule reads.
+/// The gauges the admission rule reads.
 #[derive(Debug, Default)]
 pub struct Admission {
     /// The runtime's delay at the last tick, in microseconds.
     runtime_lag: AtomicU64,
+    /// The share of sends refused now, in 1/[`WHOLE`]ths.
+    shed: AtomicU32,
+    /// Sends seen, to spread the refused share evenly over them.
+    arrivals: AtomicU32,
+}
+
+/// The share to refuse after a tick, from the share before and whether the runtime rested.
+fn next_shed(shed: u32, rested: bool) -> u32 {
+    if rested {
+        shed.saturating_sub(SHED_LESS)
+    } else {
+        (shed + SHED_MORE).min(SHED_MOST)
+    }
+}
+
+/// Whether the `arrival`-th send falls in a refused share of `shed`/[`WHOLE`]: spread over
+/// arrivals by a multiplicative hash, so that a share of a half refuses every other send
+/// rather than runs of them.
+fn refused(arrival: u32, shed: u32) -> bool {
+    (arrival.wrapping_mul(0x9E37_79B9) >> 22) < shed
 }
 
 impl Admission {
     /// Whether a message arriving now must be refused.
     pub fn busy(&self, writer: &MessageWriter) -> bool {
-        self.behind(writer) > BEHIND_LIMIT
+        if self.behind(writer) > BEHIND_LIMIT {
+            return true;
+        }
+        let shed = self.shed.load(Ordering::Relaxed);
+        shed > 0 && refused(self.arrivals.fetch_add(1, Ordering::Relaxed), shed)
+    }
+
+    /// The share of sends refused now (0 to 1), for `/metrics`.
+    pub fn shedding(&self) -> f64 {
+        f64::from(self.shed.load(Ordering::Relaxed)) / f64::from(WHOLE)
+    }
+
+    /// Records whether the runtime rested (parked at least once) during the last tick.
+    pub fn runtime_rested(&self, rested: bool) {
+        let shed = self.shed.load(Ordering::Relaxed);
+        self.shed.store(next_shed(shed, rested), Ordering::Relaxed);
     }
 
     /// How far behind the server is now: the larger of the two delays.
@@ -55,20 +105,69 @@ impl Admission {
     }
 }
 
-/// Measures the runtime's delay for ever: a timer due every [`TICK`] and how late its task
-/// runs. Spawned by the server (not in the domain's tests, whose paused clock would turn the
-/// ticks into busy work).
+/// Measures the runtime for ever: a timer due every [`TICK`], how late its task runs, and
+/// whether any worker parked meanwhile. Spawned by the server (not in the domain's tests,
+/// whose paused clock would turn the ticks into busy work).
 pub async fn watch_runtime(admission: Arc<Admission>) {
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let parks = || {
+        (0..metrics.num_workers())
+            .map(|worker| metrics.worker_park_count(worker))
+            .sum::<u64>()
+    };
+    let mut parked = parks();
     loop {
         let due = Instant::now() + TICK;
         tokio::time::sleep_until(due.into()).await;
         admission.runtime_was_late(Instant::now().saturating_duration_since(due));
+        let now = parks();
+        admission.runtime_rested(now != parked);
+        parked = now;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_runtime_without_rest_sheds_a_growing_share_and_recovers_slowly() {
+        let mut shed = 0;
+        for _ in 0..10 {
+            shed = next_shed(shed, false);
+        }
+        assert!(
+            shed.abs_diff(WHOLE / 2) < WHOLE / 50,
+            "a tenth of a second without rest: about half, {shed}"
+        );
+        for _ in 0..100 {
+            shed = next_shed(shed, false);
+        }
+        assert_eq!(shed, SHED_MOST, "never everything");
+        shed = next_shed(shed, true);
+        assert_eq!(shed, SHED_MOST - SHED_LESS);
+        for _ in 0..100 {
+            shed = next_shed(shed, true);
+        }
+        assert_eq!(shed, 0);
+    }
+
+    #[test]
+    fn a_share_refuses_that_share_of_sends_spread_out() {
+        for share in [0, WHOLE / 10, WHOLE / 2, SHED_MOST] {
+            let refusals = (0..10_000).filter(|&n| refused(n, share)).count();
+            let expected = 10_000 * share as usize / WHOLE as usize;
+            assert!(refusals.abs_diff(expected) < 100, "{share}: {refusals}");
+        }
+        // Half refused: never a long run of refusals in a row.
+        let longest = (0..10_000u32)
+            .fold((0, 0), |(run, longest), n| {
+                let run = if refused(n, WHOLE / 2) { run + 1 } else { 0 };
+                (run, longest.max(run))
+            })
+            .1;
+        assert!(longest <= 4, "{longest}");
+    }
 
     #[test]
     fn a_runtime_held_up_is_seen_late_then_on_time_again() {

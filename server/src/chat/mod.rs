@@ -923,6 +923,11 @@ impl Chat {
         self.admission.behind(&self.writer)
     }
 
+    /// The share of sends refused now because the runtime never rests (0 to 1).
+    pub fn shedding(&self) -> f64 {
+        self.admission.shedding()
+    }
+
     /// Messages waiting for the writer now.
     pub fn writer_queue_depth(&self) -> usize {
         self.writer.queue_depth()

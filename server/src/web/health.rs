@@ -55,6 +55,7 @@ pub async fn metrics(
     let text = crate::metrics::METRICS.render(
         state.chat.writer_queue_depth(),
         state.chat.behind(),
+        state.chat.shedding(),
         state.redis.as_ref().map(|health| health.is_up()),
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
