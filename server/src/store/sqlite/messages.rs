@@ -42,32 +42,27 @@ pub fn insert_batch(
     let mut answers = Vec::with_capacity(batch.len());
     {
         // No conflict target: a member's `(sender, clientId)` and a notice's
-        // `(conversation, clientId)` are both "stored before".
+        // `(conversation, clientId)` are both "stored before". No RETURNING either: SQLite
+        // gathers RETURNING rows in an ephemeral table, opened and closed for every row
+        // (≈ 20k instructions a message, docs/benchmarks.md); the row count and the last
+        // rowid say the same (a trigger's inserts change neither once the statement ends).
         let mut insert = tx.prepare_cached(
             "INSERT INTO messages \
                (conversation_id, sender_id, kind, client_id, body, created_at, event, subject_id) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING RETURNING id",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
         )?;
         for m in batch {
-            let id: Option<i64> = insert
-                .query_row(
-                    rusqlite::params![
-                        m.conversation_id.0,
-                        m.sender_id.map(|s| s.0),
-                        kind_column(m.sender_id),
-                        m.client_id.0,
-                        m.body,
-                        m.created_at.to_string(),
-                        m.line.map(|line| line.event.as_str()),
-                        m.line.and_then(|line| line.subject).map(|s| s.0),
-                    ],
-                    |row| row.get(0),
-                )
-                .map(Some)
-                .or_else(|e| match e {
-                    rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                    other => Err(other),
-                })?;
+            let stored = insert.execute(rusqlite::params![
+                m.conversation_id.0,
+                m.sender_id.map(|s| s.0),
+                kind_column(m.sender_id),
+                m.client_id.0,
+                m.body,
+                m.created_at.to_string(),
+                m.line.map(|line| line.event.as_str()),
+                m.line.and_then(|line| line.subject).map(|s| s.0),
+            ])?;
+            let id = (stored == 1).then(|| tx.last_insert_rowid());
             answers.push(match id {
                 Some(id) => Inserted::New(MessageRow::stored_row(MessageId(id), m.clone())),
                 // A repeat is rare: its statement is looked up only then (each lookup in
