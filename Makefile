@@ -101,7 +101,7 @@ bench: setup-test
 
 ## bench-overload: each server's ceiling at the same CPU budget, then Haven at OVERLOAD_RATES
 ## (twice its ceiling): `busy` answers offered again as the browser does (docs/benchmarks.md)
-CEILING_RATES ?= 3000 4500 6000 7500 9000 10500 12000
+CEILING_RATES ?= 1500 2000 2500 3000 3500 4000 5000 6000 7500 9000 10500 12000
 OVERLOAD_RATES ?= 15000
 bench-overload: export LEPTOS_SITE_ROOT := $(SITE_RELEASE)
 bench-overload: setup-test

@@ -4,11 +4,12 @@
 # their RSS is read right after connecting and at the end. Both run at once (pinned to CPU 0,
 # generators on CPU 1): idle sockets cost little CPU, and the two runs see the same time.
 #
-#   scripts/bench/idle-long.sh [N] [DURATION]      # default 10000 sockets, 900 s
+#   scripts/bench/idle-long.sh [N] [DURATION]      # default 10000 sockets, 600 s (the
+#                                                   # most ../shared/bench/load.mjs runs)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${1:-10000}
-DURATION=${2:-900}
+DURATION=${2:-600}
 : "${CARGO_TARGET_DIR:=$HOME/.cache/haven/target}"
 bench=$(cd "${HAVEN_BENCH_DIR:-../shared/bench}" && pwd)
 haven="$CARGO_TARGET_DIR/release/haven"
@@ -32,7 +33,10 @@ run() { # name, command
   local load=$!
   # Right after connecting: the generator has set up when the server's socket count stops rising.
   local before=0 now
-  while :; do sleep 5; now=$(ss -tnH state established "sport = :$port" | wc -l); [ "$now" -gt "$N" ] && [ "$now" = "$before" ] && break; before=$now; done
+  while kill -0 "$load" 2>/dev/null; do
+    sleep 5; now=$(ss -tnH state established "sport = :$port" | wc -l)
+    [ "$now" -gt "$N" ] && [ "$now" = "$before" ] && break; before=$now
+  done
   echo "$1: $(rss "$spid") MB right after connecting $N sockets"
   wait "$load"
   echo "$1: $(node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1]));console.log(r.server_rss_mb, "MB after", process.argv[2], "s of pings; errors", r.errors)' "$state/$1.json" "$DURATION")"

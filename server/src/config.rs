@@ -98,6 +98,10 @@ pub struct ServeArgs {
     /// Seconds a person's tabs must all have been hidden before a message is pushed to them.
     #[arg(long, env = "HAVEN_PUSH_HIDDEN_SECS", default_value_t = 60)]
     pub push_hidden_secs: u64,
+    /// Milliseconds behind (the runtime's delay, the writer's, or the runtime without rest)
+    /// past which new messages are refused `busy` (docs/decisions.md, "Past the limit").
+    #[arg(long, env = "HAVEN_BUSY_AFTER_MS", default_value_t = 100)]
+    pub busy_after_ms: u64,
     /// For tests only: accept push endpoints on loopback addresses over plain `http`.
     #[arg(long, env = "HAVEN_PUSH_ALLOW_LOOPBACK", default_value_t = false)]
     pub push_allow_loopback: bool,
@@ -122,7 +126,12 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// Web Push settings.
     pub push: crate::push::PushConfig,
+    /// Behind by more than this, new messages are refused `busy`.
+    pub busy_after: Duration,
 }
+
+/// The admission watch's tick: a limit shorter than one cannot be measured.
+const TICK_MS: u64 = crate::chat::admission::TICK.as_millis() as u64;
 
 impl Config {
     /// Checks the settings and applies defaults that depend on other settings.
@@ -170,6 +179,7 @@ impl Config {
                 hidden_after: Duration::from_secs(args.push_hidden_secs),
                 allow_loopback: args.push_allow_loopback,
             },
+            busy_after: Duration::from_millis(args.busy_after_ms.max(TICK_MS)),
         })
     }
 }

@@ -481,7 +481,12 @@ impl HeldWrites {
 
 #[tokio::test]
 async fn a_server_behind_refuses_new_messages_at_once_and_loses_none() {
-    let (server, doctor, s, conversation) = student_in_conversation("dr.busy").await;
+    // At the default limit (the harness raises it for every other test).
+    let server = TestServer::start_with(&[("HAVEN_BUSY_AFTER_MS", "100")]).await;
+    let student = server.student("stu").await;
+    let doctor = server.psychiatrist("dr.busy").await;
+    let s = Peer::connect(&server, &student, None).await;
+    let conversation = common::open_with(&s, doctor.id).await;
     let mut p = Peer::connect(&server, &doctor, None).await;
     let held = HeldWrites::hold(&server).await;
 

@@ -1,16 +1,18 @@
 //! Admission: past what the server can answer in time, a send is refused at once with
 //! `busy` instead of joining a queue that every other sender then waits behind.
 //!
-//! Three signs that the server is behind:
-//! - its runtime never rests: a worker that did not park once during a tick ([`TICK`]) had
-//!   tasks ready all along, so frames are waiting in the sockets' buffers, where no delay of
-//!   Haven's can see them. While that lasts, a growing share of sends is refused (a share, not
-//!   all: the server is at its limit, not past all use); once it rests again, the share shrinks;
-//! - the runtime's delay: how late a timer's task runs after it was due (more than
-//!   [`BEHIND_LIMIT`]: every send is refused);
+//! Three signs that the server is behind by more than its limit ([`BEHIND_LIMIT`] unless
+//! configured):
+//! - its runtime has not rested for that long: no worker parked once in all the ticks
+//!   ([`TICK`]) of the limit, so tasks were ready all along and frames are waiting in the
+//!   sockets' buffers, where no delay of Haven's can see them. While that lasts, a growing
+//!   share of sends is refused (a share, not all: the server is at its limit, not past all
+//!   use); once it rests again, the share shrinks;
+//! - the runtime's delay: how late a timer's task runs after it was due (every send is
+//!   refused);
 //! - the writer's: how long the oldest message not yet committed has waited
-//!   ([`MessageWriter::delay`]), which also sees a commit stuck on the disk or a lock (more than
-//!   [`BEHIND_LIMIT`]: every send is refused).
+//!   ([`MessageWriter::delay`]), which also sees a commit stuck on the disk or a lock (every
+//!   send is refused).
 //!
 //! Refusing costs a fraction of accepting (no write, no fan-out), so shedding what is beyond
 //! the limit keeps the accepted messages' latency bounded. A refused message was not taken:
@@ -24,7 +26,8 @@ use std::time::{Duration, Instant};
 use crate::store::writer::MessageWriter;
 
 /// Behind by more than this, new messages are refused: well under a person's sense of
-/// "instant", and far from the 10 s after which a client gives up on an ack.
+/// "instant", and far from the 5 s after which a client offers a message again. The
+/// default of `HAVEN_BUSY_AFTER_MS`.
 pub const BEHIND_LIMIT: Duration = Duration::from_millis(100);
 /// How often the runtime's delay and rest are measured.
 pub const TICK: Duration = Duration::from_millis(10);
@@ -41,22 +44,34 @@ const SHED_LESS: u32 = WHOLE / 50;
 const SHED_MOST: u32 = WHOLE * 19 / 20;
 
 /// The gauges the admission rule reads.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Admission {
+    /// Behind by more than this (microseconds), sends are refused.
+    limit: AtomicU64,
     /// The runtime's delay at the last tick, in microseconds.
     runtime_lag: AtomicU64,
+    /// How long the runtime has gone without rest, in microseconds (0: it rested in the
+    /// last tick).
+    unrested: AtomicU64,
     /// The share of sends refused now, in 1/[`WHOLE`]ths.
     shed: AtomicU32,
     /// Sends seen, to spread the refused share evenly over them.
     arrivals: AtomicU32,
 }
 
-/// The share to refuse after a tick, from the share before and whether the runtime rested.
-fn next_shed(shed: u32, rested: bool) -> u32 {
-    if rested {
-        shed.saturating_sub(SHED_LESS)
-    } else {
+impl Default for Admission {
+    fn default() -> Self {
+        Self::new(BEHIND_LIMIT)
+    }
+}
+
+/// The share to refuse after a tick, from the share before and whether the runtime has
+/// gone longer than the limit without rest.
+fn next_shed(shed: u32, overworked: bool) -> u32 {
+    if overworked {
         (shed + SHED_MORE).min(SHED_MOST)
+    } else {
+        shed.saturating_sub(SHED_LESS)
     }
 }
 
@@ -68,9 +83,30 @@ fn refused(arrival: u32, shed: u32) -> bool {
 }
 
 impl Admission {
+    /// The rule with its limit.
+    pub fn new(limit: Duration) -> Self {
+        Self {
+            limit: AtomicU64::new(limit.as_micros() as u64),
+            runtime_lag: AtomicU64::new(0),
+            unrested: AtomicU64::new(0),
+            shed: AtomicU32::new(0),
+            arrivals: AtomicU32::new(0),
+        }
+    }
+
+    /// Changes the limit (the server's configuration, read after the service is built).
+    pub fn set_limit(&self, limit: Duration) {
+        self.limit
+            .store(limit.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    fn limit(&self) -> Duration {
+        Duration::from_micros(self.limit.load(Ordering::Relaxed))
+    }
+
     /// Whether a message arriving now must be refused.
     pub fn busy(&self, writer: &MessageWriter) -> bool {
-        if self.behind(writer) > BEHIND_LIMIT {
+        if self.behind(writer) > self.limit() {
             return true;
         }
         let shed = self.shed.load(Ordering::Relaxed);
@@ -82,10 +118,19 @@ impl Admission {
         f64::from(self.shed.load(Ordering::Relaxed)) / f64::from(WHOLE)
     }
 
-    /// Records whether the runtime rested (parked at least once) during the last tick.
-    pub fn runtime_rested(&self, rested: bool) {
+    /// Records whether the runtime rested (parked at least once) during the last tick,
+    /// which lasted `tick`.
+    pub fn runtime_rested(&self, rested: bool, tick: Duration) {
+        let unrested = if rested {
+            0
+        } else {
+            self.unrested.load(Ordering::Relaxed) + tick.as_micros() as u64
+        };
+        self.unrested.store(unrested, Ordering::Relaxed);
+        let overworked = Duration::from_micros(unrested) > self.limit();
         let shed = self.shed.load(Ordering::Relaxed);
-        self.shed.store(next_shed(shed, rested), Ordering::Relaxed);
+        self.shed
+            .store(next_shed(shed, overworked), Ordering::Relaxed);
     }
 
     /// How far behind the server is now: the larger of the two delays.
@@ -117,12 +162,14 @@ pub async fn watch_runtime(admission: Arc<Admission>) {
     };
     let mut parked = parks();
     loop {
-        let due = Instant::now() + TICK;
+        let started = Instant::now();
+        let due = started + TICK;
         tokio::time::sleep_until(due.into()).await;
-        admission.runtime_was_late(Instant::now().saturating_duration_since(due));
-        let now = parks();
-        admission.runtime_rested(now != parked);
-        parked = now;
+        let now = Instant::now();
+        admission.runtime_was_late(now.saturating_duration_since(due));
+        let parks_now = parks();
+        admission.runtime_rested(parks_now != parked, now - started);
+        parked = parks_now;
     }
 }
 
@@ -131,23 +178,50 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_share_is_refused_only_after_the_limit_without_rest() {
+        let admission = Admission::new(BEHIND_LIMIT);
+        // A long task (a big page) holds the runtime for less than the limit: nothing shed.
+        for _ in 0..9 {
+            admission.runtime_rested(false, TICK);
+        }
+        assert_eq!(admission.shedding(), 0.0);
+        admission.runtime_rested(true, TICK);
+        for _ in 0..10 {
+            admission.runtime_rested(false, TICK);
+        }
+        assert_eq!(
+            admission.shedding(),
+            0.0,
+            "the count starts again after a rest"
+        );
+        // Past the limit without rest: a share, growing.
+        admission.runtime_rested(false, TICK);
+        let first = admission.shedding();
+        admission.runtime_rested(false, TICK);
+        assert!(first > 0.0 && admission.shedding() > first);
+        // A rest: the share shrinks.
+        admission.runtime_rested(true, TICK);
+        assert!(admission.shedding() < first * 2.0);
+    }
+
+    #[test]
     fn a_runtime_without_rest_sheds_a_growing_share_and_recovers_slowly() {
         let mut shed = 0;
         for _ in 0..10 {
-            shed = next_shed(shed, false);
+            shed = next_shed(shed, true);
         }
         assert!(
             shed.abs_diff(WHOLE / 2) < WHOLE / 50,
             "a tenth of a second without rest: about half, {shed}"
         );
         for _ in 0..100 {
-            shed = next_shed(shed, false);
+            shed = next_shed(shed, true);
         }
         assert_eq!(shed, SHED_MOST, "never everything");
-        shed = next_shed(shed, true);
+        shed = next_shed(shed, false);
         assert_eq!(shed, SHED_MOST - SHED_LESS);
         for _ in 0..100 {
-            shed = next_shed(shed, true);
+            shed = next_shed(shed, false);
         }
         assert_eq!(shed, 0);
     }

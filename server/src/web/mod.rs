@@ -122,6 +122,7 @@ pub async fn serve(
         Arc::new(care),
     )?);
     // How late the runtime runs its tasks: a send is refused `busy` when it is far behind.
+    chat.admission().set_limit(config.busy_after);
     tokio::spawn(crate::chat::admission::watch_runtime(chat.admission()));
     let live = Realtime {
         sessions: sessions.clone(),

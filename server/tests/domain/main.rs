@@ -68,6 +68,10 @@ impl Domain {
             care,
         )
         .expect("the message writer starts");
+        // Many databases share two cores here: a commit may take a while, which is not what
+        // these tests are about (the `busy` rule has its own tests).
+        chat.admission()
+            .set_limit(std::time::Duration::from_secs(5));
         Self {
             chat: Arc::new(chat),
             coordinator,
