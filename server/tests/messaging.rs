@@ -420,8 +420,8 @@ async fn concurrent_resends_of_one_client_id_store_one_message() {
     assert_eq!(delivered[5], last["message"]);
 }
 
-/// How far behind the server says it is (`haven_behind_seconds` in `/metrics`).
-async fn behind(server: &TestServer) -> f64 {
+/// A number from the server's `/metrics` (`None` when the line is absent).
+async fn metric(server: &TestServer, name: &str) -> Option<f64> {
     let text = server
         .http()
         .get(server.url("/metrics"))
@@ -432,9 +432,8 @@ async fn behind(server: &TestServer) -> f64 {
         .await
         .expect("metrics text");
     text.lines()
-        .find_map(|line| line.strip_prefix("haven_behind_seconds "))
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
         .and_then(|value| value.parse().ok())
-        .unwrap_or_else(|| panic!("no haven_behind_seconds in {text}"))
 }
 
 /// Another connection holding the write lock the server's writer needs (SQLite's database
@@ -494,7 +493,11 @@ async fn a_server_behind_refuses_new_messages_at_once_and_loses_none() {
     let (first, second) = (client_id(), client_id());
     let stuck = send(&s, conversation, &first, "the first, taken");
     let behind_then_refused = async {
-        while behind(&server).await < 0.1 {
+        while metric(&server, "haven_behind_seconds")
+            .await
+            .expect("the gauge")
+            < 0.1
+        {
             tokio::task::yield_now().await;
         }
         // Behind by more than the limit: the next message is refused, and at once: the
@@ -531,16 +534,6 @@ async fn a_server_behind_refuses_new_messages_at_once_and_loses_none() {
         2,
         "each stored once"
     );
-    let metrics = server
-        .http()
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap();
-    let metrics = metrics.text().await.unwrap();
-    let refusals = metrics
-        .lines()
-        .find_map(|line| line.strip_prefix("haven_errors_total{code=\"busy\"} "))
-        .and_then(|count| count.parse::<u64>().ok());
-    assert!(refusals >= Some(1), "counted: {metrics}");
+    let refusals = metric(&server, "haven_errors_total{code=\"busy\"}").await;
+    assert!(refusals >= Some(1.0), "refusals counted: {refusals:?}");
 }
