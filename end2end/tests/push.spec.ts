@@ -130,22 +130,25 @@ test("a student turns notifications on, a reply is pushed, and a tap opens the c
   // The service worker shows it (DevTools: deliverPushMessage) and a tap opens the chat.
   await page.goto("/chat");
   await connected(page);
+  // A push to a registration whose worker is still installing is dropped, as a browser
+  // would: wait until the worker is active (under load it can still be installing here).
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
   const worker = student.context.serviceWorkers()[0] ?? (await student.context.waitForEvent("serviceworker"));
-  await cdp.send("ServiceWorker.enable");
-  const registrationId = await new Promise<string>((resolve) => {
+  const origin = new URL(page.url()).origin;
+  // Listening before `enable`: it reports the registrations at once.
+  const registrationId = new Promise<string>((resolve) => {
     cdp.on("ServiceWorker.workerRegistrationUpdated", (event) => {
-      const found = event.registrations.find((r) => r.scopeURL.startsWith(new URL(page.url()).origin));
+      const found = event.registrations.find((r) => !r.isDeleted && r.scopeURL.startsWith(origin));
       if (found) resolve(found.registrationId);
     });
   });
-  await cdp.send("ServiceWorker.deliverPushMessage", {
-    origin: new URL(page.url()).origin,
-    registrationId,
-    data: plaintext,
-  });
-  await expect
-    .poll(() => worker.evaluate(async () => (await (self as any).registration.getNotifications()).map((n: any) => n.title)))
-    .toEqual(["New message in Haven"]);
+  await cdp.send("ServiceWorker.enable");
+  await cdp.send("ServiceWorker.deliverPushMessage", { origin, registrationId: await registrationId, data: plaintext });
+  const shown = () =>
+    page.evaluate(async () =>
+      (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => n.title),
+    );
+  await expect.poll(shown, { timeout: 15_000 }).toEqual(["New message in Haven"]);
   await worker.evaluate(async () => {
     const [notification] = await (self as any).registration.getNotifications();
     self.dispatchEvent(new (self as any).NotificationEvent("notificationclick", { notification }));
