@@ -503,16 +503,19 @@ async fn a_server_behind_refuses_new_messages_at_once_and_loses_none() {
         // Behind by more than the limit: the next message is refused, and at once: the
         // lock is still held while this answer arrives.
         let refused = send(&s, conversation, &second, "the second, offered again").await;
+        // Refused before its payload is read: even one that is not an object is `busy`.
+        let unread = s.call("message:send", json!("not even an object")).await;
         held.release().await;
-        refused
+        (refused, unread)
     };
-    let (stored, refused) = tokio::join!(stuck, behind_then_refused);
+    let (stored, (refused, unread)) = tokio::join!(stuck, behind_then_refused);
     assert_eq!(
         stored["ok"], true,
         "the waiting message is stored: {stored}"
     );
     assert_eq!(refused["ok"], false, "{refused}");
     assert_eq!(refused["error"]["code"], "busy", "{refused}");
+    assert_eq!(unread["error"]["code"], "busy", "{unread}");
 
     // Offered again with the same clientId (as the browser does after a pause), it is taken.
     let again = loop {

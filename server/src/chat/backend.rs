@@ -188,12 +188,13 @@ impl ChatBackend for FormChat {
     ) -> Result<Message, AckError> {
         let user = user_of(req).await?;
         let sent = async {
+            let admitted = self.chat.admit()?;
             let request = SendRequest {
                 conversation_id: id,
                 client_id: parse_client_id(&client_id)?,
                 body: body.clone(),
             };
-            self.chat.send(user.id, request).await
+            self.chat.send(admitted, user.id, request).await
         }
         .await;
         let sent = answer("send", user.id, sent);

@@ -56,6 +56,11 @@ pub struct SendRequest {
     pub body: String,
 }
 
+/// Leave to store one more message, given by [`Chat::admit`] only while the server keeps
+/// up: [`Chat::send`] takes one, so no path can store a message without asking.
+#[derive(Debug)]
+pub struct Admitted(());
+
 /// What a reconnecting client gets.
 #[derive(Debug)]
 pub enum Replay {
@@ -194,15 +199,27 @@ impl Chat {
         Ok((id, peer))
     }
 
-    /// Checks and stores a message; returns once it is committed, after publishing it to
-    /// every member (a repeat of an already stored `(sender, clientId)` answers the stored
-    /// message and publishes nothing).
-    pub async fn send(&self, sender: UserId, request: SendRequest) -> Result<Message, ChatError> {
-        let body = clean_body(&request.body)?;
-        // Before anything that reads or writes: what is refused here costs almost nothing.
+    /// Whether one more message may be taken now, or `busy` ([`admission`]). Asked first,
+    /// before the message is even decoded: under load a refusal must cost almost nothing,
+    /// or refusing becomes the work that keeps the server behind.
+    pub fn admit(&self) -> Result<Admitted, ChatError> {
         if self.admission.busy(&self.writer) {
-            return Err(ChatError::Busy);
+            Err(ChatError::Busy)
+        } else {
+            Ok(Admitted(()))
         }
+    }
+
+    /// Checks and stores a message taken under `_admitted`; returns once it is committed,
+    /// after publishing it to every member (a repeat of an already stored
+    /// `(sender, clientId)` answers the stored message and publishes nothing).
+    pub async fn send(
+        &self,
+        _admitted: Admitted,
+        sender: UserId,
+        request: SendRequest,
+    ) -> Result<Message, ChatError> {
+        let body = clean_body(&request.body)?;
         let room = self.members.room(sender, request.conversation_id).await?;
         if let Room::Group(roster) = &room {
             if roster.closed() {

@@ -10,6 +10,7 @@ use std::sync::{Arc, OnceLock};
 use app::protocol::events::{server, ServerEvent};
 use async_trait::async_trait;
 use socketioxide::adapter::Adapter;
+use socketioxide::operators::BroadcastOperators;
 use socketioxide::socket::Sid;
 use socketioxide::SocketIo;
 
@@ -38,6 +39,13 @@ fn rooms(audience: Audience) -> Vec<String> {
     }
 }
 
+/// The namespace every socket is in; none once the server has closed Socket.IO on shutdown
+/// (socketioxide's `io.to` would panic then). A message committed during shutdown has no
+/// socket left here to reach: its readers catch up where they reconnect.
+fn root<A: Adapter>(io: &SocketIo<A>) -> Option<BroadcastOperators<A>> {
+    io.of("/")
+}
+
 /// Emits the server event `E` once, encoded once, to every socket in `rooms` but
 /// `except`; `false` if it could not be handed over.
 async fn emit<E: ServerEvent, A: Adapter>(
@@ -50,13 +58,16 @@ async fn emit<E: ServerEvent, A: Adapter>(
     if rooms.is_empty() {
         return true;
     }
+    let Some(root) = root(io) else {
+        return true;
+    };
     let origin = except
         .and_then(|Connection(id)| Sid::from_str(&id).ok())
-        .and_then(|sid| io.get_socket(sid));
+        .and_then(|sid| root.get_socket(sid));
     let sent = match origin {
         // Everyone in those rooms but the socket that caused the event.
         Some(socket) => socket.broadcast().to(rooms).emit(event, payload).await,
-        None => io.to(rooms).emit(event, payload).await,
+        None => root.to(rooms).emit(event, payload).await,
     };
     if let Err(e) = sent {
         tracing::warn!(event, error = %e, "broadcast failed");
@@ -101,7 +112,10 @@ async fn deliver<A: Adapter>(io: &SocketIo<A>, event: ChatEvent) -> bool {
         // Reminders are Web Push's (`chat::Split` sends them there).
         ChatEvent::Unread(_) => true,
         ChatEvent::SessionEnded { session } => {
-            if let Err(e) = io.to(session_room(&session)).disconnect().await {
+            let Some(root) = root(io) else {
+                return true;
+            };
+            if let Err(e) = root.to(session_room(&session)).disconnect().await {
                 tracing::warn!(error = %e, "could not disconnect a signed-out session's sockets");
                 return false;
             }
@@ -119,7 +133,10 @@ impl crate::push::Attention for SocketDelivery {
         };
         let room = super::attention::watching_room(user);
         // Unanswerable (Redis away): remind rather than stay silent.
-        with_io!(io, io => io.to(room).fetch_sockets().await.is_ok_and(|s| !s.is_empty()))
+        with_io!(io, io => match root(io) {
+            Some(root) => root.to(room).fetch_sockets().await.is_ok_and(|s| !s.is_empty()),
+            None => false,
+        })
     }
 }
 

@@ -73,6 +73,8 @@ pub async fn authenticate<A: Adapter>(
             HandshakeError::Internal
         })?;
     super::attach(&socket, &session, realtime.watching_for);
+    // Apart as well: what every event's handler reads, without cloning the session.
+    socket.extensions.insert(session.user);
     socket.extensions.insert(session);
     Ok(())
 }

@@ -3,7 +3,12 @@
 //! [`Chat`] method) and acks with its one ack type; deliveries are the domain's (it
 //! publishes through the port). A payload that does not decode is answered
 //! `invalid_payload` with the shape the event wants, never dropped silently.
+//!
+//! `message:send` is registered with [`on_admitted`]: the domain is asked whether it takes
+//! a message at all before the payload is decoded, so that a server past its limit answers
+//! `busy` for as little as it can (the refusals are most of its work then).
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -14,10 +19,11 @@ use app::protocol::{
 };
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Extension, SocketRef, State, TryData};
+use socketioxide::handler::{FromMessageParts, Value};
+use socketioxide::socket::Socket;
 
-use super::Realtime;
-use crate::auth::session::{SessionUser, SocketSession};
-use crate::chat::{parse_client_id, Chat, ChatError, Connection, Replay, SendRequest};
+use crate::auth::session::SessionUser;
+use crate::chat::{parse_client_id, Admitted, Chat, ChatError, Connection, Replay, SendRequest};
 #[cfg(test)]
 use app::error::ErrorCode;
 
@@ -26,6 +32,47 @@ pub struct Caller<A: Adapter> {
     pub socket: SocketRef<A>,
     pub chat: Arc<Chat>,
     pub user: SessionUser,
+}
+
+/// A client event's payload as it came, decoded only when the handler asks: the checks
+/// that can refuse an event outright run first.
+pub struct Undecoded<A: Adapter> {
+    socket: Arc<Socket<A>>,
+    value: Value,
+}
+
+impl<A: Adapter> FromMessageParts<A> for Undecoded<A> {
+    type Error = Infallible;
+    fn from_message_parts(
+        socket: &Arc<Socket<A>>,
+        value: &mut Value,
+        _: &Option<i64>,
+    ) -> Result<Self, Infallible> {
+        // The last extractor: nothing reads the payload after it.
+        let value = std::mem::replace(value, Value::Bytes(Default::default()));
+        Ok(Self {
+            socket: socket.clone(),
+            value,
+        })
+    }
+}
+
+impl<A: Adapter> Undecoded<A> {
+    /// The payload as `E` wants it (a JSON object), or `invalid_payload` saying its shape.
+    fn decode<E: ClientEvent>(mut self) -> Result<E::Payload, ChatError> {
+        let Ok(TryData(payload)) =
+            TryData::<Object<E::Payload>>::from_message_parts(&self.socket, &mut self.value, &None);
+        decoded::<E, _>(payload)
+    }
+}
+
+/// A decoded payload (a JSON object), or `invalid_payload` saying what the event wants.
+fn decoded<E: ClientEvent, Err>(
+    payload: Result<Object<E::Payload>, Err>,
+) -> Result<E::Payload, ChatError> {
+    payload
+        .map(|Object(payload)| payload)
+        .map_err(|_| ChatError::InvalidPayload(E::SHAPE))
 }
 
 /// Registers `handler` for the client event `E` on `socket`: decodes `E::Payload`
@@ -44,30 +91,70 @@ where
     socket.on(
         E::NAME,
         move |socket: SocketRef<A>,
-              TryData(payload): TryData<Object<E::Payload>>,
               ack: AckSender<A>,
-              State(realtime): State<Realtime>,
-              Extension(session): Extension<SocketSession>| {
+              State(chat): State<Arc<Chat>>,
+              Extension(user): Extension<SessionUser>,
+              payload: Undecoded<A>| {
             let handler = handler.clone();
             async move {
-                let user = session.user;
-                let result = match decoded::<E, _>(payload) {
-                    Ok(payload) => {
-                        let chat = realtime.chat;
-                        handler(Caller { socket, chat, user }, payload).await
-                    }
+                let result = match payload.decode::<E>() {
+                    Ok(payload) => handler(Caller { socket, chat, user }, payload).await,
                     Err(refused) => Err(refused),
                 };
-                let ack_result = ack.send(&Ack::from(result.map_err(|err| {
-                    err.log(E::NAME, user.id);
-                    err.to_ack()
-                })));
-                if let Err(e) = ack_result {
-                    tracing::debug!(event = E::NAME, error = %e, "ack not delivered");
-                }
+                answer::<E, A>(ack, user, result);
             }
         },
     );
+}
+
+/// Like [`on`], for an event that stores a message: the domain admits it
+/// ([`Chat::admit`]) before its payload is decoded, and a refusal is answered at once.
+pub fn on_admitted<E, A, H, Fut>(socket: &SocketRef<A>, handler: H)
+where
+    E: ClientEvent + 'static,
+    E::Payload: Send + Sync + 'static,
+    E::Ack: Send + 'static,
+    A: Adapter,
+    H: Fn(Caller<A>, Admitted, E::Payload) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<E::Ack, ChatError>> + Send + 'static,
+{
+    socket.on(
+        E::NAME,
+        move |socket: SocketRef<A>,
+              ack: AckSender<A>,
+              State(chat): State<Arc<Chat>>,
+              Extension(user): Extension<SessionUser>,
+              payload: Undecoded<A>| {
+            let handler = handler.clone();
+            async move {
+                let result = match chat.admit() {
+                    Ok(admitted) => match payload.decode::<E>() {
+                        Ok(payload) => {
+                            handler(Caller { socket, chat, user }, admitted, payload).await
+                        }
+                        Err(refused) => Err(refused),
+                    },
+                    Err(busy) => Err(busy),
+                };
+                answer::<E, A>(ack, user, result);
+            }
+        },
+    );
+}
+
+/// Acks `E` with its result, logging a refusal by its code or a failure with its causes.
+fn answer<E: ClientEvent, A: Adapter>(
+    ack: AckSender<A>,
+    user: SessionUser,
+    result: Result<E::Ack, ChatError>,
+) {
+    let ack_result = ack.send(&Ack::from(result.map_err(|err| {
+        err.log(E::NAME, user.id);
+        err.to_ack()
+    })));
+    if let Err(e) = ack_result {
+        tracing::debug!(event = E::NAME, error = %e, "ack not delivered");
+    }
 }
 
 /// Emits the server event `E` to one socket.
@@ -78,18 +165,9 @@ pub fn emit<E: ServerEvent, A: Adapter>(
     socket.emit(E::NAME, payload)
 }
 
-/// A decoded payload (a JSON object), or `invalid_payload` saying what the event wants.
-fn decoded<E: ClientEvent, Err>(
-    payload: Result<Object<E::Payload>, Err>,
-) -> Result<E::Payload, ChatError> {
-    payload
-        .map(|Object(payload)| payload)
-        .map_err(|_| ChatError::InvalidPayload(E::SHAPE))
-}
-
 /// Registers every chat event of a socket.
 pub fn attach<A: Adapter>(socket: &SocketRef<A>) {
-    on::<client::MessageSend, _, _, _>(socket, send::<A>);
+    on_admitted::<client::MessageSend, _, _, _>(socket, send::<A>);
     on::<client::ConversationOpen, _, _, _>(socket, open::<A>);
     on::<client::Typing, _, _, _>(socket, typing::<A>);
     on::<client::ConversationRead, _, _, _>(socket, read::<A>);
@@ -120,10 +198,11 @@ fn send_request(payload: SendMessage) -> Result<SendRequest, ChatError> {
 /// socket of every member gets `message:new` (a repeat is acked, not delivered again).
 async fn send<A: Adapter>(
     caller: Caller<A>,
+    admitted: Admitted,
     payload: SendMessage,
 ) -> Result<MessageSent, ChatError> {
     let request = send_request(payload)?;
-    let message = caller.chat.send(caller.user.id, request).await?;
+    let message = caller.chat.send(admitted, caller.user.id, request).await?;
     Ok(MessageSent { message })
 }
 

@@ -188,6 +188,9 @@ pub async fn start(
 /// The settings every node's Socket.IO server has, whichever adapter.
 fn configure<A: Adapter>(builder: SocketIoBuilder<A>, realtime: Realtime) -> SocketIoBuilder<A> {
     builder
+        // The handlers of client events take only the chat service (one `Arc` clone per
+        // event, where `Realtime` would clone its strings).
+        .with_state(realtime.chat.clone())
         .with_state(realtime)
         // Each socket keeps a read buffer of this size for its whole life. Chat frames are a
         // few hundred bytes; a longer one is read in several chunks.

@@ -138,7 +138,11 @@ impl Domain {
             client_id: ClientId(client_id.to_owned()),
             body: body.to_owned(),
         };
-        self.chat.send(sender, request).await.map_err(|e| e.code())
+        let admitted = self.chat.admit().map_err(|e| e.code())?;
+        self.chat
+            .send(admitted, sender, request)
+            .await
+            .map_err(|e| e.code())
     }
 
     /// Everything published so far, emptying the record.
