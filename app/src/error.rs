@@ -279,7 +279,7 @@ impl FromServerFnError for crate::protocol::AckError {
             FnFailure::Server => (ErrorCode::Internal, "internal error".to_owned()),
             FnFailure::Transport => (ErrorCode::Transport, value.to_string()),
         };
-        crate::protocol::AckError { code, message }
+        crate::protocol::AckError::new(code, message)
     }
 }
 
@@ -326,22 +326,30 @@ fn classify(error: &leptos::server_fn::error::ServerFnErrorErr) -> FnFailure {
 /// does not say: the send limit refills within a second.
 pub const DEFAULT_RETRY_AFTER_SECS: u64 = 1;
 
-/// The status (and for `rate_limited` the `Retry-After` seconds) of a server function's
-/// encoded error: an [`AckError`](crate::protocol::AckError) or an [`AuthError`], as
-/// server_fn wrote it into the body. `None` for a body that is neither.
+/// The status (and for `rate_limited`, or a `busy` that says how long, the `Retry-After`
+/// seconds) of a server function's encoded error: an [`AckError`](crate::protocol::AckError)
+/// or an [`AuthError`], as server_fn wrote it into the body. `None` for a body that is
+/// neither.
 pub fn status_of_encoded_error(body: &[u8]) -> Option<(u16, Option<u64>)> {
     let (code, retry_after) = match serde_json::from_slice::<crate::protocol::AckError>(body) {
-        Ok(ack) => (ack.code.http_status(), DEFAULT_RETRY_AFTER_SECS),
+        Ok(ack) => (
+            ack.code.http_status(),
+            ack.retry_after_ms.map(|ms| ms.div_ceil(1000).max(1)),
+        ),
         Err(_) => {
             let auth = serde_json::from_slice::<AuthError>(body).ok()?;
             let wait = match auth {
-                AuthError::RateLimited { retry_after_secs } => retry_after_secs,
-                _ => DEFAULT_RETRY_AFTER_SECS,
+                AuthError::RateLimited { retry_after_secs } => Some(retry_after_secs),
+                _ => None,
             };
             (auth.http_status(), wait)
         }
     };
-    Some((code, (code == 429).then_some(retry_after)))
+    let retry_after = match code {
+        429 => Some(retry_after.unwrap_or(DEFAULT_RETRY_AFTER_SECS)),
+        _ => retry_after,
+    };
+    Some((code, retry_after))
 }
 
 impl std::fmt::Display for crate::protocol::AckError {
@@ -402,10 +410,10 @@ mod tests {
 
     #[test]
     fn encoded_errors_are_read_back() {
-        let ack = serde_json::to_vec(&crate::protocol::AckError {
-            code: ErrorCode::Forbidden,
-            message: "only psychiatrists do that".into(),
-        })
+        let ack = serde_json::to_vec(&crate::protocol::AckError::new(
+            ErrorCode::Forbidden,
+            "only psychiatrists do that",
+        ))
         .unwrap();
         assert_eq!(status_of_encoded_error(&ack), Some((403, None)));
         let limited = serde_json::to_vec(&AuthError::RateLimited {
@@ -413,6 +421,10 @@ mod tests {
         })
         .unwrap();
         assert_eq!(status_of_encoded_error(&limited), Some((429, Some(42))));
+        let mut busy = crate::protocol::AckError::new(ErrorCode::Busy, "busy");
+        busy.retry_after_ms = Some(1_500);
+        let busy = serde_json::to_vec(&busy).unwrap();
+        assert_eq!(status_of_encoded_error(&busy), Some((503, Some(2))));
         let wrong = serde_json::to_vec(&AuthError::InvalidCredentials).unwrap();
         assert_eq!(status_of_encoded_error(&wrong), Some((401, None)));
         assert_eq!(status_of_encoded_error(b"<html>"), None);

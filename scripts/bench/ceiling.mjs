@@ -182,7 +182,11 @@ async function worker(k) {
         busy++;
         if (f.counted) busyAck.push(now() - f.offeredAt);
         if (num("busy-retry")) {
-          const pause = Math.min(15000, 500 * 2 ** Math.min(f.busy++, 16)) * (0.5 + Math.random());
+          // As Haven's browser app does (chat::outbox::pause_after_busy): its own doubling
+          // pause, or the server's retryAfterMs if longer (at most a minute), ±50%.
+          const own = Math.min(15000, 500 * 2 ** Math.min(f.busy++, 16));
+          const asked = Math.min(60000, Number(r.error.retryAfterMs) || 0);
+          const pause = Math.max(own, asked) * (0.5 + Math.random());
           return setTimeout(() => offer(pair, clientId, f), pause);
         }
         refusedForGood++;

@@ -515,6 +515,11 @@ async fn a_server_behind_refuses_new_messages_at_once_and_loses_none() {
     );
     assert_eq!(refused["ok"], false, "{refused}");
     assert_eq!(refused["error"]["code"], "busy", "{refused}");
+    // It says how long to wait: at least twice how far behind the writer is (over 0.1 s).
+    let asked = refused["error"]["retryAfterMs"]
+        .as_u64()
+        .expect("retryAfterMs");
+    assert!((200..=30_000).contains(&asked), "{refused}");
     assert_eq!(unread["error"]["code"], "busy", "{unread}");
 
     // Offered again with the same clientId (as the browser does after a pause), it is taken.

@@ -13,10 +13,7 @@ use crate::protocol::{AckError, CrisisResource};
 pub async fn crisis_resources() -> Result<Vec<CrisisResource>, AckError> {
     use_context::<crate::protocol::CrisisList>()
         .map(|list| list.0.to_vec())
-        .ok_or_else(|| AckError {
-            code: crate::error::ErrorCode::Internal,
-            message: "internal error".into(),
-        })
+        .ok_or_else(|| AckError::new(crate::error::ErrorCode::Internal, "internal error"))
 }
 
 #[cfg(feature = "ssr")]

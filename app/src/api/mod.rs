@@ -10,10 +10,8 @@ pub mod push;
 pub(crate) fn chat_backend(
 ) -> Result<(crate::backend::SharedChatBackend, http::request::Parts), crate::protocol::AckError> {
     use leptos::prelude::use_context;
-    let internal = || crate::protocol::AckError {
-        code: crate::error::ErrorCode::Internal,
-        message: "internal error".into(),
-    };
+    let internal =
+        || crate::protocol::AckError::new(crate::error::ErrorCode::Internal, "internal error");
     let backend = use_context::<crate::backend::SharedChatBackend>().ok_or_else(internal)?;
     let parts = use_context::<http::request::Parts>().ok_or_else(internal)?;
     Ok((backend, parts))

@@ -7,10 +7,7 @@ use crate::protocol::{AckError, PushOffer};
 
 #[cfg(feature = "ssr")]
 fn backend() -> Result<(crate::backend::SharedPushBackend, http::request::Parts), AckError> {
-    let internal = || AckError {
-        code: crate::error::ErrorCode::Internal,
-        message: "internal error".into(),
-    };
+    let internal = || AckError::new(crate::error::ErrorCode::Internal, "internal error");
     let backend = use_context::<crate::backend::SharedPushBackend>().ok_or_else(internal)?;
     let parts = use_context::<http::request::Parts>().ok_or_else(internal)?;
     Ok((backend, parts))

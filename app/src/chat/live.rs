@@ -194,9 +194,11 @@ impl LiveHandle {
                     store.receive(&message);
                 }
                 // Not taken, the server being behind: still sending, offered again (same
-                // clientId) after a pause that grows with each busy answer.
+                // clientId) after a pause that grows with each busy answer, and at least
+                // as long as the server asked for.
                 Some(Ack::Err(error)) if error.code == ErrorCode::Busy => {
-                    let wait = outbox::pause_after_busy(busy, js_sys::Math::random());
+                    let asked = error.retry_after_ms.map(std::time::Duration::from_millis);
+                    let wait = outbox::pause_after_busy(busy, asked, js_sys::Math::random());
                     set_timeout(move || self.offer(store, pending, busy + 1), wait);
                 }
                 Some(Ack::Err(error)) => {

@@ -26,15 +26,22 @@ pub const FIRST_PAUSE_AFTER_BUSY: Duration = Duration::from_millis(500);
 pub const LONGEST_PAUSE_AFTER_BUSY: Duration = Duration::from_secs(15);
 
 /// How long to wait before offering again a message after its `answers`-th `busy` (0 for
-/// the first), given `jitter` in [0, 1): doubling from [`FIRST_PAUSE_AFTER_BUSY`] up to
-/// [`LONGEST_PAUSE_AFTER_BUSY`], spread by ±50% so that the many tabs a burst refused do
-/// not all come back in the same instant.
-pub fn pause_after_busy(answers: u32, jitter: f64) -> Duration {
-    let doubled = FIRST_PAUSE_AFTER_BUSY.saturating_mul(1 << answers.min(16));
-    doubled
-        .min(LONGEST_PAUSE_AFTER_BUSY)
-        .mul_f64(0.5 + jitter.clamp(0.0, 1.0))
+/// the first), given the pause the server `asked` for and `jitter` in [0, 1): doubling from
+/// [`FIRST_PAUSE_AFTER_BUSY`] up to [`LONGEST_PAUSE_AFTER_BUSY`], or what the server asked
+/// if that is longer (it knows how far past its limit it is; at most
+/// [`LONGEST_PAUSE_ASKED`]), spread by ±50% so that the many tabs a burst refused do not all
+/// come back in the same instant.
+pub fn pause_after_busy(answers: u32, asked: Option<Duration>, jitter: f64) -> Duration {
+    let doubled = FIRST_PAUSE_AFTER_BUSY
+        .saturating_mul(1 << answers.min(16))
+        .min(LONGEST_PAUSE_AFTER_BUSY);
+    let asked = asked.unwrap_or_default().min(LONGEST_PAUSE_ASKED);
+    doubled.max(asked).mul_f64(0.5 + jitter.clamp(0.0, 1.0))
 }
+
+/// The longest pause a server's `retryAfterMs` is followed to (a wrong or hostile value
+/// must not leave a message unsent for hours).
+pub const LONGEST_PAUSE_ASKED: Duration = Duration::from_secs(60);
 
 /// The storage key of `user`'s outbox.
 pub fn key(user: UserId) -> String {
@@ -138,16 +145,30 @@ mod tests {
 
     #[test]
     fn busy_answers_space_the_offers_out_up_to_a_bound() {
-        let middle = |n| pause_after_busy(n, 0.5);
+        let middle = |n| pause_after_busy(n, None, 0.5);
         assert_eq!(middle(0), Duration::from_millis(500));
         assert_eq!(middle(1), Duration::from_secs(1));
         assert_eq!(middle(3), Duration::from_secs(4));
         assert_eq!(middle(10), Duration::from_secs(15));
         assert_eq!(middle(u32::MAX), Duration::from_secs(15));
         // Spread around the middle, never below half or above one and a half times it.
-        assert_eq!(pause_after_busy(0, 0.0), Duration::from_millis(250));
-        assert_eq!(pause_after_busy(0, 0.999_999).as_millis(), 749);
-        assert_eq!(pause_after_busy(0, 7.0), Duration::from_millis(750));
+        assert_eq!(pause_after_busy(0, None, 0.0), Duration::from_millis(250));
+        assert_eq!(pause_after_busy(0, None, 0.999_999).as_millis(), 749);
+        assert_eq!(pause_after_busy(0, None, 7.0), Duration::from_millis(750));
+    }
+
+    #[test]
+    fn a_longer_pause_the_server_asks_for_is_followed_up_to_a_bound() {
+        let asked = |ms| pause_after_busy(0, Some(Duration::from_millis(ms)), 0.5);
+        assert_eq!(asked(10_000), Duration::from_secs(10));
+        // Shorter than the client's own: the client's.
+        assert_eq!(asked(100), Duration::from_millis(500));
+        assert_eq!(
+            pause_after_busy(5, Some(Duration::from_secs(1)), 0.5),
+            Duration::from_secs(15)
+        );
+        // A hostile hint is cut to a minute.
+        assert_eq!(asked(u64::MAX), Duration::from_secs(60));
     }
 
     #[test]

@@ -231,11 +231,30 @@ pub struct MarkRead {
 
 // ---- acks ----
 
-/// `{ok: false, error: {code, message}}` in acks.
+/// `{ok: false, error: {code, message}}` in acks; `busy` adds `retryAfterMs`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AckError {
     pub code: crate::error::ErrorCode,
     pub message: String,
+    /// How long the server asks the client to wait before offering the same thing again
+    /// (`busy`: the more it is refusing, the longer), in milliseconds.
+    #[serde(
+        rename = "retryAfterMs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub retry_after_ms: Option<u64>,
+}
+
+impl AckError {
+    /// A refusal with no retry hint.
+    pub fn new(code: crate::error::ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            retry_after_ms: None,
+        }
+    }
 }
 
 /// Every ack: `{"ok": true, ...value}` or `{"ok": false, "error": {code, message}}`.
@@ -453,10 +472,10 @@ mod tests {
             serde_json::to_value(Ack::Ok(Done {})).unwrap(),
             json!({"ok": true})
         );
-        let refused: Ack<Done> = Ack::Err(AckError {
-            code: crate::error::ErrorCode::RateLimited,
-            message: "slow down".into(),
-        });
+        let refused: Ack<Done> = Ack::Err(AckError::new(
+            crate::error::ErrorCode::RateLimited,
+            "slow down",
+        ));
         let text = serde_json::to_value(&refused).unwrap();
         assert_eq!(
             text,

@@ -75,6 +75,27 @@ fn next_shed(shed: u32, overworked: bool) -> u32 {
     }
 }
 
+/// The pause before a refused sender's next offer that the server asks for (the middle of
+/// it: the browser spreads its pauses ±50%): the share refused now says how far the offered
+/// load is past what the server takes, so the pause grows with it, from
+/// [`FIRST_RETRY_AFTER`] when nothing is shed to 20 times that at the most shed share.
+/// Never shorter than twice how far behind the server is (a stuck writer's backlog needs
+/// that long to clear), never longer than [`LONGEST_RETRY_AFTER`]. Without it the offers
+/// again of a growing backlog became most of what an overloaded server did (18 refusals
+/// per accepted message at twice the ceiling, docs/benchmarks.md).
+fn retry_after(shed: u32, behind: Duration) -> Duration {
+    let taken = f64::from(WHOLE - shed.min(SHED_MOST)) / f64::from(WHOLE);
+    FIRST_RETRY_AFTER
+        .div_f64(taken)
+        .max(behind.saturating_mul(2))
+        .min(LONGEST_RETRY_AFTER)
+}
+
+/// The pause asked for when the server is only just past its limit.
+pub const FIRST_RETRY_AFTER: Duration = Duration::from_millis(500);
+/// The longest pause asked for.
+pub const LONGEST_RETRY_AFTER: Duration = Duration::from_secs(30);
+
 /// Whether the `arrival`-th send falls in a refused share of `shed`/[`WHOLE`]: spread over
 /// arrivals by a multiplicative hash, so that a share of a half refuses every other send
 /// rather than runs of them.
@@ -104,13 +125,14 @@ impl Admission {
         Duration::from_micros(self.limit.load(Ordering::Relaxed))
     }
 
-    /// Whether a message arriving now must be refused.
-    pub fn busy(&self, writer: &MessageWriter) -> bool {
-        if self.behind(writer) > self.limit() {
-            return true;
-        }
+    /// Whether a message arriving now must be refused: `None` if it is taken, or the pause
+    /// to ask its sender for ([`retry_after`]).
+    pub fn refusal(&self, writer: &MessageWriter) -> Option<Duration> {
+        let behind = self.behind(writer);
         let shed = self.shed.load(Ordering::Relaxed);
-        shed > 0 && refused(self.arrivals.fetch_add(1, Ordering::Relaxed), shed)
+        let refuse = behind > self.limit()
+            || shed > 0 && refused(self.arrivals.fetch_add(1, Ordering::Relaxed), shed);
+        refuse.then(|| retry_after(shed, behind))
     }
 
     /// The share of sends refused now (0 to 1), for `/metrics`.
@@ -224,6 +246,20 @@ mod tests {
             shed = next_shed(shed, false);
         }
         assert_eq!(shed, 0);
+    }
+
+    #[test]
+    fn the_pause_asked_for_grows_with_the_share_refused_and_the_delay() {
+        let ms = |shed, behind_ms| retry_after(shed, Duration::from_millis(behind_ms)).as_millis();
+        assert_eq!(ms(0, 0), 500);
+        assert_eq!(ms(WHOLE / 2, 0), 1000);
+        // About 20 times the first pause at the most shed share (19/20 in 1/1024ths).
+        let most = ms(SHED_MOST, 0);
+        assert!((9_800..=10_000).contains(&most), "{most}");
+        assert_eq!(ms(WHOLE, 0), most, "never past the most shed share");
+        // A stuck writer's backlog needs about twice its delay to clear.
+        assert_eq!(ms(0, 2_000), 4_000);
+        assert_eq!(ms(0, 3_600_000), 30_000);
     }
 
     #[test]

@@ -25,10 +25,7 @@ pub struct FormChat {
 }
 
 fn unauthenticated() -> AckError {
-    AckError {
-        code: ErrorCode::Unauthenticated,
-        message: "Please sign in.".into(),
-    }
+    AckError::new(ErrorCode::Unauthenticated, "Please sign in.")
 }
 
 /// Where a message a plain form could not send waits for its page: in the server-side
@@ -81,10 +78,7 @@ async fn user_of(req: &Parts) -> Result<SessionUser, AckError> {
         Ok(user) => user.ok_or_else(unauthenticated),
         Err(e) => {
             tracing::error!(error = %crate::report::chain(&e), "session read failed");
-            Err(AckError {
-                code: ErrorCode::Internal,
-                message: "internal error".into(),
-            })
+            Err(AckError::new(ErrorCode::Internal, "internal error"))
         }
     }
 }

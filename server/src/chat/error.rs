@@ -33,7 +33,10 @@ pub enum ChatError {
     /// The server is behind by more than it may keep a sender waiting
     /// ([`super::admission`]): the message was not taken, and may be sent again.
     #[error("Haven is busy just now; the message was not taken yet, send it again in a moment")]
-    Busy,
+    Busy {
+        /// How long the sender is asked to wait before offering it again.
+        retry_after: std::time::Duration,
+    },
     #[error("lastReadId is not a message of this conversation")]
     UnknownMessage,
     /// The psychiatrist paused new conversations (existing ones go on).
@@ -89,7 +92,7 @@ impl ChatError {
             ChatError::UserNotFound => ErrorCode::UserNotFound,
             ChatError::ClientIdReused => ErrorCode::ClientIdReused,
             ChatError::RateLimited => ErrorCode::RateLimited,
-            ChatError::Busy => ErrorCode::Busy,
+            ChatError::Busy { .. } => ErrorCode::Busy,
             ChatError::UnknownMessage => ErrorCode::UnknownMessage,
             ChatError::NotAcceptingNew => ErrorCode::NotAcceptingNew,
             ChatError::NotPsychiatrist | ChatError::NotStudent | ChatError::LeaderStays => {
@@ -110,10 +113,11 @@ impl ChatError {
 
     /// The error as carried in an ack.
     pub fn to_ack(&self) -> AckError {
-        AckError {
-            code: self.code(),
-            message: self.to_string(),
+        let mut ack = AckError::new(self.code(), self.to_string());
+        if let ChatError::Busy { retry_after } = self {
+            ack.retry_after_ms = Some(retry_after.as_millis() as u64);
         }
+        ack
     }
 
     /// Logs a refusal by its code (never with the payload), and a failure with its causes;
@@ -129,7 +133,7 @@ impl ChatError {
             ),
             // Refused by the thousand when the server is behind: a log line each would add
             // to the load being shed (the count is in `/metrics`).
-            ChatError::Busy => tracing::debug!(operation, user = %user, "busy: refused"),
+            ChatError::Busy { .. } => tracing::debug!(operation, user = %user, "busy: refused"),
             refusal => {
                 tracing::info!(operation, user = %user, code = %refusal.code(), "chat operation refused")
             }

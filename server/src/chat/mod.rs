@@ -203,10 +203,9 @@ impl Chat {
     /// before the message is even decoded: under load a refusal must cost almost nothing,
     /// or refusing becomes the work that keeps the server behind.
     pub fn admit(&self) -> Result<Admitted, ChatError> {
-        if self.admission.busy(&self.writer) {
-            Err(ChatError::Busy)
-        } else {
-            Ok(Admitted(()))
+        match self.admission.refusal(&self.writer) {
+            Some(retry_after) => Err(ChatError::Busy { retry_after }),
+            None => Ok(Admitted(())),
         }
     }
 

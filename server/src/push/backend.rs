@@ -19,10 +19,7 @@ pub struct FormPush {
 }
 
 fn refusal(code: ErrorCode, message: &str) -> AckError {
-    AckError {
-        code,
-        message: message.into(),
-    }
+    AckError::new(code, message)
 }
 
 /// The session of the request and who it is signed in as.
