@@ -11,7 +11,9 @@
 #   SERVERS='reference haven' CAP=0.5 scripts/bench/ceiling.sh 2000 4000 6000 8000
 #   OVERLOAD=1 SERVERS=haven scripts/bench/ceiling.sh 15000   # past the ceiling: every rate is
 #       run (no climbing stop), `busy` answers are offered again as the browser does, and a
-#       level passes when nothing is lost and the accepted messages' p99 is under 500 ms
+#       level passes when nothing is lost and the accepted messages' p99 is under 500 ms; the
+#       drain waits up to 100 s, longer than any pause a `busy` answer may ask for (30 s,
+#       +50% jitter), so a message still waiting to be offered again is not counted lost
 #
 # Server commands come from the environment: REFERENCE_CMD, HAVEN_CMD, FLOOR_CMD (each a shell
 # command line that listens on 127.0.0.1:$PORT and accepts the bench accounts). Needs a
@@ -75,7 +77,7 @@ for name in "${SERVERS[@]}"; do
     spid=$(ss -ltnpH "sport = :$port" | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
     line=$(node "$here/ceiling.mjs" --url "$url" --pairs "$PAIRS" --rate $((rate / PAIRS)) \
       --duration "$DURATION" --workers "$WORKERS" --cpus 1,0 --server-pid "${spid:-$pid}" \
-      --busy-retry "${OVERLOAD:-0}" --drain-s "$([ -n "${OVERLOAD:-}" ] && echo 40 || echo 5)" \
+      --busy-retry "${OVERLOAD:-0}" --drain-s "$([ -n "${OVERLOAD:-}" ] && echo 100 || echo 5)" \
       --label "$name cap$CAP $rate/s" || true)
     kill -- -"$pid" 2>/dev/null || true
     sleep 0.5
