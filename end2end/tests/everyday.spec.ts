@@ -145,6 +145,10 @@ test("the keyboard reaches everything: composer focused, skip link, scrollable h
 
 /** axe-core's WCAG 2.1 A/AA rules and best practices, all of them. */
 async function expectNoAxeViolations(page: Page, what: string) {
+  // Analysed only once the page is there: its main landmark shown and the document loaded
+  // (CI once analysed the psychiatrist's home as a bare document with no main and no h1).
+  await page.waitForLoadState("load");
+  await expect(page.locator("main").first()).toBeVisible();
   const results = await new AxeBuilder({ page }).analyze();
   const found = results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
   expect(found, `axe on ${what}`).toEqual([]);
