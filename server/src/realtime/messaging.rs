@@ -88,22 +88,10 @@ where
     H: Fn(Caller<A>, E::Payload) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<E::Ack, ChatError>> + Send + 'static,
 {
-    socket.on(
-        E::NAME,
-        move |socket: SocketRef<A>,
-              ack: AckSender<A>,
-              State(chat): State<Arc<Chat>>,
-              Extension(user): Extension<SessionUser>,
-              payload: Undecoded<A>| {
-            let handler = handler.clone();
-            async move {
-                let result = match payload.decode::<E>() {
-                    Ok(payload) => handler(Caller { socket, chat, user }, payload).await,
-                    Err(refused) => Err(refused),
-                };
-                answer::<E, A>(ack, user, result);
-            }
-        },
+    register::<E, A, _, _, _, _>(
+        socket,
+        |_: &Chat| Ok(()),
+        move |caller, (), payload| handler(caller, payload),
     );
 }
 
@@ -118,6 +106,22 @@ where
     H: Fn(Caller<A>, Admitted, E::Payload) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<E::Ack, ChatError>> + Send + 'static,
 {
+    register::<E, A, _, _, _, _>(socket, Chat::admit, handler);
+}
+
+/// [`on`] and [`on_admitted`]: `gate` is asked first (its refusal is the answer), then the
+/// payload is decoded and the handler runs with what the gate gave.
+fn register<E, A, T, G, H, Fut>(socket: &SocketRef<A>, gate: G, handler: H)
+where
+    E: ClientEvent + 'static,
+    E::Payload: Send + Sync + 'static,
+    E::Ack: Send + 'static,
+    A: Adapter,
+    T: Send + 'static,
+    G: Fn(&Chat) -> Result<T, ChatError> + Clone + Send + Sync + 'static,
+    H: Fn(Caller<A>, T, E::Payload) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<E::Ack, ChatError>> + Send + 'static,
+{
     socket.on(
         E::NAME,
         move |socket: SocketRef<A>,
@@ -125,16 +129,14 @@ where
               State(chat): State<Arc<Chat>>,
               Extension(user): Extension<SessionUser>,
               payload: Undecoded<A>| {
-            let handler = handler.clone();
+            let (gate, handler) = (gate.clone(), handler.clone());
             async move {
-                let result = match chat.admit() {
-                    Ok(admitted) => match payload.decode::<E>() {
-                        Ok(payload) => {
-                            handler(Caller { socket, chat, user }, admitted, payload).await
-                        }
+                let result = match gate(&chat) {
+                    Ok(leave) => match payload.decode::<E>() {
+                        Ok(payload) => handler(Caller { socket, chat, user }, leave, payload).await,
                         Err(refused) => Err(refused),
                     },
-                    Err(busy) => Err(busy),
+                    Err(refused) => Err(refused),
                 };
                 answer::<E, A>(ack, user, result);
             }
