@@ -13,20 +13,32 @@ use app::protocol::{AttentionSignal, Done, UserId};
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 
-use super::messaging::{on, Caller};
+use super::messaging::{Caller, Routes};
 
 /// The room of `user`'s watching tabs.
 pub fn watching_room(user: UserId) -> String {
     format!("watching:{user}")
 }
 
-/// Puts a new socket among its user's watching tabs and handles its `attention` signals.
-pub fn attach<A: Adapter>(socket: &SocketRef<A>, user: UserId, watching_for: Duration) {
+/// Counts a socket's `attention` signals: a timer started by "hidden" acts only if nothing
+/// came after it.
+#[derive(Clone, Default)]
+struct Signals(Arc<AtomicU64>);
+
+/// Puts a new socket among its user's watching tabs.
+pub fn attach<A: Adapter>(socket: &SocketRef<A>, user: UserId) {
     socket.join(watching_room(user));
-    // Counts signals: a timer started by "hidden" acts only if nothing came after it.
-    let signals = Arc::new(AtomicU64::new(0));
-    on::<client::Attention, _, _, _>(socket, move |caller: Caller<A>, signal: AttentionSignal| {
-        let signals = signals.clone();
+    socket.extensions.insert(Signals::default());
+}
+
+/// Routes `attention` signals: a hidden tab leaves its watching room after `watching_for`.
+pub fn routes<A: Adapter>(routes: &mut Routes<A>, watching_for: Duration) {
+    routes.on::<client::Attention, _, _>(move |caller: Caller<A>, signal: AttentionSignal| {
+        let Signals(signals) = caller
+            .socket
+            .extensions
+            .get::<Signals>()
+            .unwrap_or_default();
         async move {
             let this = signals.fetch_add(1, Ordering::SeqCst) + 1;
             let room = watching_room(caller.user.id);

@@ -9,19 +9,19 @@ use app::protocol::groups::{
 use app::protocol::Done;
 use socketioxide::adapter::Adapter;
 
-use super::messaging::{on, Caller};
+use super::messaging::{Caller, Routes};
 use crate::chat::ChatError;
 use crate::security::client_addr::ClientAddr;
 
-/// Registers every group event of a socket.
-pub fn attach<A: Adapter>(socket: &socketioxide::extract::SocketRef<A>) {
-    on::<client::GroupCreate, _, _, _>(socket, create::<A>);
-    on::<client::GroupInvite, _, _, _>(socket, invite::<A>);
-    on::<client::GroupAnswer, _, _, _>(socket, answer::<A>);
-    on::<client::GroupLeave, _, _, _>(socket, leave::<A>);
-    on::<client::GroupRemove, _, _, _>(socket, remove::<A>);
-    on::<client::MessageRemove, _, _, _>(socket, remove_message::<A>);
-    on::<client::GroupClose, _, _, _>(socket, close::<A>);
+/// Routes every group event.
+pub fn routes<A: Adapter>(routes: &mut Routes<A>) {
+    routes.on::<client::GroupCreate, _, _>(create::<A>);
+    routes.on::<client::GroupInvite, _, _>(invite::<A>);
+    routes.on::<client::GroupAnswer, _, _>(answer::<A>);
+    routes.on::<client::GroupLeave, _, _>(leave::<A>);
+    routes.on::<client::GroupRemove, _, _>(remove::<A>);
+    routes.on::<client::MessageRemove, _, _>(remove_message::<A>);
+    routes.on::<client::GroupClose, _, _>(close::<A>);
 }
 
 /// `group:create {name, description, memberLimit?}` → `{ok, conversation}`.

@@ -1,11 +1,14 @@
 //! The connect middleware: a socket is accepted only with a valid session cookie and, from a
 //! browser, only from the site's own origin (the same rule as HTTP state changes).
 
+use std::sync::Arc;
+
 use app::error::ErrorCode;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State};
 use thiserror::Error;
 
+use super::messaging::Routes;
 use super::Realtime;
 use crate::auth::session;
 use crate::security::client_addr::ClientAddr;
@@ -30,6 +33,7 @@ pub enum HandshakeError {
 pub async fn authenticate<A: Adapter>(
     socket: SocketRef<A>,
     State(realtime): State<Realtime>,
+    State(routes): State<Arc<Routes<A>>>,
 ) -> Result<(), HandshakeError> {
     if realtime
         .redis
@@ -72,7 +76,7 @@ pub async fn authenticate<A: Adapter>(
             e.log("socket open", session.user.id);
             HandshakeError::Internal
         })?;
-    super::attach(&socket, &session, realtime.watching_for);
+    super::attach(&socket, &session, &routes);
     // Apart as well: what every event's handler reads, without cloning the session.
     socket.extensions.insert(session.user);
     socket.extensions.insert(session);

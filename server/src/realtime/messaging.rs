@@ -18,8 +18,8 @@ use app::protocol::{
     OpenedConversation, ReadStored, SendMessage, TypingSignal, UserId,
 };
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::{AckSender, Extension, SocketRef, State, TryData};
-use socketioxide::handler::{FromMessageParts, Value};
+use socketioxide::extract::{AckSender, Event, Extension, SocketRef, State, TryData};
+use socketioxide::handler::{FromMessageParts, MessageHandler, Value};
 use socketioxide::socket::Socket;
 
 use crate::auth::session::SessionUser;
@@ -75,60 +75,81 @@ fn decoded<E: ClientEvent, Err>(
         .map_err(|_| ChatError::InvalidPayload(E::SHAPE))
 }
 
-/// Registers `handler` for the client event `E` on `socket`: decodes `E::Payload`
-/// (anything but such an object is `invalid_payload`, saying `E::SHAPE`), runs the
-/// handler, and acks `{ok: true, ...E::Ack}` or `{ok: false, error}`, logging a refusal by
-/// its code (never with the payload) or a failure with its causes.
-pub fn on<E, A, H, Fut>(socket: &SocketRef<A>, handler: H)
-where
-    E: ClientEvent + 'static,
-    E::Payload: Send + Sync + 'static,
-    E::Ack: Send + 'static,
-    A: Adapter,
-    H: Fn(Caller<A>, E::Payload) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<E::Ack, ChatError>> + Send + 'static,
-{
-    register::<E, A, _, _, _, _>(
-        socket,
-        |_: &Chat| Ok(()),
-        move |caller, (), payload| handler(caller, payload),
-    );
+/// A client event's handler as the route table keeps it.
+type Route<A> = Box<dyn Fn(Arc<Socket<A>>, Value, Option<i64>) + Send + Sync>;
+
+/// Every client event's handler, made once for all sockets. Each socket registers only
+/// [`Dispatch`], which finds the event here: a socket that registered its own handlers
+/// would hold a table of them for as long as it lives (≈ 0.7 KB a socket, heaptrack).
+pub struct Routes<A: Adapter> {
+    by_name: Vec<(&'static str, Route<A>)>,
 }
 
-/// Like [`on`], for an event that stores a message: the domain admits it
-/// ([`Chat::admit`]) before its payload is decoded, and a refusal is answered at once.
-pub fn on_admitted<E, A, H, Fut>(socket: &SocketRef<A>, handler: H)
-where
-    E: ClientEvent + 'static,
-    E::Payload: Send + Sync + 'static,
-    E::Ack: Send + 'static,
-    A: Adapter,
-    H: Fn(Caller<A>, Admitted, E::Payload) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<E::Ack, ChatError>> + Send + 'static,
-{
-    register::<E, A, _, _, _, _>(socket, Chat::admit, handler);
-}
+impl<A: Adapter> Routes<A> {
+    /// The handlers of every client event: chat, groups and attention signals (a hidden
+    /// tab stops counting as watching after `watching_for`).
+    pub fn new(watching_for: std::time::Duration) -> Self {
+        let mut routes = Self {
+            by_name: Vec::new(),
+        };
+        routes.on_admitted::<client::MessageSend, _, _>(send::<A>);
+        routes.on::<client::ConversationOpen, _, _>(open::<A>);
+        routes.on::<client::Typing, _, _>(typing::<A>);
+        routes.on::<client::ConversationRead, _, _>(read::<A>);
+        super::groups::routes(&mut routes);
+        super::attention::routes(&mut routes, watching_for);
+        routes
+    }
 
-/// [`on`] and [`on_admitted`]: `gate` is asked first (its refusal is the answer), then the
-/// payload is decoded and the handler runs with what the gate gave.
-fn register<E, A, T, G, H, Fut>(socket: &SocketRef<A>, gate: G, handler: H)
-where
-    E: ClientEvent + 'static,
-    E::Payload: Send + Sync + 'static,
-    E::Ack: Send + 'static,
-    A: Adapter,
-    T: Send + 'static,
-    G: Fn(&Chat) -> Result<T, ChatError> + Clone + Send + Sync + 'static,
-    H: Fn(Caller<A>, T, E::Payload) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<E::Ack, ChatError>> + Send + 'static,
-{
-    socket.on(
-        E::NAME,
-        move |socket: SocketRef<A>,
-              ack: AckSender<A>,
-              State(chat): State<Arc<Chat>>,
-              Extension(user): Extension<SessionUser>,
-              payload: Undecoded<A>| {
+    /// Routes the client event `E` to `handler`: decodes `E::Payload` (anything but such
+    /// an object is `invalid_payload`, saying `E::SHAPE`), runs the handler, and acks
+    /// `{ok: true, ...E::Ack}` or `{ok: false, error}`, logging a refusal by its code
+    /// (never with the payload) or a failure with its causes.
+    pub fn on<E, H, Fut>(&mut self, handler: H)
+    where
+        E: ClientEvent + 'static,
+        E::Payload: Send + Sync + 'static,
+        E::Ack: Send + 'static,
+        H: Fn(Caller<A>, E::Payload) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<E::Ack, ChatError>> + Send + 'static,
+    {
+        self.add::<E, _, _, _, _>(
+            |_: &Chat| Ok(()),
+            move |caller, (), payload| handler(caller, payload),
+        );
+    }
+
+    /// Like [`Routes::on`], for an event that stores a message: the domain admits it
+    /// ([`Chat::admit`]) before its payload is decoded, and a refusal is answered at once.
+    pub fn on_admitted<E, H, Fut>(&mut self, handler: H)
+    where
+        E: ClientEvent + 'static,
+        E::Payload: Send + Sync + 'static,
+        E::Ack: Send + 'static,
+        H: Fn(Caller<A>, Admitted, E::Payload) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<E::Ack, ChatError>> + Send + 'static,
+    {
+        self.add::<E, _, _, _, _>(Chat::admit, handler);
+    }
+
+    /// [`Routes::on`] and [`Routes::on_admitted`]: `gate` is asked first (its refusal is
+    /// the answer), then the payload is decoded and the handler runs with what the gate
+    /// gave.
+    fn add<E, T, G, H, Fut>(&mut self, gate: G, handler: H)
+    where
+        E: ClientEvent + 'static,
+        E::Payload: Send + Sync + 'static,
+        E::Ack: Send + 'static,
+        T: Send + 'static,
+        G: Fn(&Chat) -> Result<T, ChatError> + Clone + Send + Sync + 'static,
+        H: Fn(Caller<A>, T, E::Payload) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<E::Ack, ChatError>> + Send + 'static,
+    {
+        let route = move |socket: SocketRef<A>,
+                          ack: AckSender<A>,
+                          State(chat): State<Arc<Chat>>,
+                          Extension(user): Extension<SessionUser>,
+                          payload: Undecoded<A>| {
             let (gate, handler) = (gate.clone(), handler.clone());
             async move {
                 let result = match gate(&chat) {
@@ -140,8 +161,33 @@ where
                 };
                 answer::<E, A>(ack, user, result);
             }
-        },
-    );
+        };
+        self.by_name.push((E::NAME, erase(route)));
+    }
+}
+
+/// A socketioxide message handler (its extractors run, then its future is spawned) as a
+/// [`Route`].
+fn erase<A: Adapter, T: Send + Sync + 'static, H: MessageHandler<A, T>>(handler: H) -> Route<A> {
+    Box::new(move |socket, value, ack| handler.call(socket, value, ack))
+}
+
+/// The one message handler each socket registers (as its fallback): runs the route of the
+/// event's name; an event nobody handles is ignored, as socketioxide ignores it.
+pub struct Dispatch<A: Adapter>(pub Arc<Routes<A>>);
+
+/// [`Dispatch`]'s marker as a [`MessageHandler`].
+pub struct ByName;
+
+impl<A: Adapter> MessageHandler<A, ByName> for Dispatch<A> {
+    fn call(&self, socket: Arc<Socket<A>>, mut value: Value, ack: Option<i64>) {
+        let Ok(Event(name)) = Event::from_message_parts(&socket, &mut value, &ack) else {
+            return;
+        };
+        if let Some((_, route)) = self.0.by_name.iter().find(|(known, _)| *known == name) {
+            route(socket, value, ack);
+        }
+    }
 }
 
 /// Acks `E` with its result, logging a refusal by its code or a failure with its causes.
@@ -165,14 +211,6 @@ pub fn emit<E: ServerEvent, A: Adapter>(
     payload: &E::Payload,
 ) -> Result<(), socketioxide::SendError> {
     socket.emit(E::NAME, payload)
-}
-
-/// Registers every chat event of a socket.
-pub fn attach<A: Adapter>(socket: &SocketRef<A>) {
-    on_admitted::<client::MessageSend, _, _, _>(socket, send::<A>);
-    on::<client::ConversationOpen, _, _, _>(socket, open::<A>);
-    on::<client::Typing, _, _, _>(socket, typing::<A>);
-    on::<client::ConversationRead, _, _, _>(socket, read::<A>);
 }
 
 /// `conversation:open {peerId}` → `{ok, conversation: {id, peer}}`.

@@ -4,7 +4,7 @@
 //! Other functions are used internally to handle the websocket connection through tasks and channels
 //! and to handle upgrade from polling to ws
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use futures_util::{
     SinkExt, StreamExt, TryStreamExt,
@@ -12,7 +12,10 @@ use futures_util::{
 };
 use http::{HeaderValue, Request, Response, StatusCode, request::Parts};
 use smallvec::smallvec;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    time::Instant,
+};
 use tokio_tungstenite::{
     WebSocketStream,
     tungstenite::{
@@ -102,7 +105,8 @@ pub fn new_req<R: Send + 'static, B, H: EngineIoHandler>(
 ///
 /// Sends an open packet if it is not an upgrade from a polling request
 ///
-/// Read packets from the websocket and handle them, it will block until the connection is closed
+/// Then starts the tasks that read packets from the websocket and write packets to it, and
+/// returns (Haven patch 4: it used to read until the connection closed).
 #[cfg_attr(
     feature = "tracing",
     tracing::instrument(level = "trace", name = "init_websocket", skip(engine, conn, req_data))
@@ -123,6 +127,7 @@ where
         .max_frame_size(Some(engine.config.ws_max_frame_size));
 
     let ws_init = move || WebSocketStream::from_raw_socket(conn, Role::Server, Some(ws_config));
+    let mut heartbeat = None;
     let (socket, ws) = if let Some(sid) = sid {
         match engine.get_socket(sid) {
             None => return Err(Error::UnknownSessionID(sid)),
@@ -159,9 +164,19 @@ where
 
         let mut ws = ws_init().await;
         init_handshake(socket.id, &mut ws, &engine.config).await?;
-        socket
-            .clone()
-            .spawn_heartbeat(engine.config.ping_interval, engine.config.ping_timeout);
+        // Haven patch 3: a v4 session opened over WebSocket keeps its heartbeat in the
+        // reader below instead of a task of its own (a session upgraded from polling keeps
+        // the task polling started).
+        if protocol == ProtocolVersion::V4 {
+            heartbeat = Some(Heartbeat {
+                interval: engine.config.ping_interval,
+                timeout: engine.config.ping_timeout,
+            });
+        } else {
+            socket
+                .clone()
+                .spawn_heartbeat(engine.config.ping_interval, engine.config.ping_timeout);
+        }
         (socket, ws)
     };
     let (tx, rx) = ws.split();
@@ -169,8 +184,26 @@ where
     // Pipe between websocket and internal socket channel.
     tokio::spawn(forward_to_socket::<H, S>(socket.clone(), tx));
 
+    // Haven patch 4: the reader gets a task of its own once the handshake is done, and
+    // this one ends. A task's allocation is as large as its future's largest state, and
+    // this future's include the upgrade, the WebSocket setup, the request head and their
+    // timeouts: ≈ 2.4 KB a socket for as long as it lived, where the reader needs a few
+    // hundred bytes. (`on_init` used to return only when the connection closed.)
+    tokio::spawn(read::<H, S>(engine, rx, socket, heartbeat));
+    Ok(())
+}
+
+/// Runs a WebSocket session's reader until the connection or the session closes.
+async fn read<H: EngineIoHandler, S>(
+    engine: Arc<EngineIo<H>>,
+    rx: SplitStream<WebSocketStream<S>>,
+    socket: Arc<Socket<H::Data>>,
+    heartbeat: Option<Heartbeat>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     // pipe between internal socket channel and websocket
-    match forward_to_handler(&engine, rx, &socket)
+    match forward_to_handler(&engine, rx, &socket, heartbeat)
         .with_cancellation_token(&socket.cancellation_token)
         .await
     {
@@ -192,7 +225,14 @@ where
             tracing::debug!(sid = %socket.id, "socket is closing");
         }
     }
-    Ok(())
+}
+
+/// The v4 heartbeat of a session opened over WebSocket, run by its reader (Haven patch 3):
+/// a ping every `interval`, the session closed when its pong takes longer than `timeout`.
+#[derive(Clone, Copy)]
+struct Heartbeat {
+    interval: Duration,
+    timeout: Duration,
 }
 
 /// Forwards all packets received from a websocket to a EngineIo [`Socket`]
@@ -200,11 +240,39 @@ async fn forward_to_handler<H: EngineIoHandler, S>(
     engine: &Arc<EngineIo<H>>,
     mut rx: SplitStream<WebSocketStream<S>>,
     socket: &Arc<Socket<H::Data>>,
+    heartbeat: Option<Heartbeat>,
 ) -> Result<(), Error>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    while let Some(msg) = rx.try_next().await? {
+    // The first ping goes out at once, as the heartbeat task sent it.
+    let mut timer = std::pin::pin!(tokio::time::sleep(Duration::ZERO));
+    let mut ping_sent: Option<Instant> = None;
+    loop {
+        let msg = match heartbeat {
+            None => rx.try_next().await?,
+            Some(Heartbeat { timeout, .. }) => tokio::select! {
+                msg = rx.try_next() => msg?,
+                () = timer.as_mut() => {
+                    let now = timer.deadline();
+                    if ping_sent.is_some() {
+                        // No pong in time: close as the heartbeat task did (a Close packet
+                        // first, then the session).
+                        socket.close(DisconnectReason::HeartbeatTimeout);
+                        return Ok(());
+                    }
+                    // A full buffer means a client that does not read: the task closed it too.
+                    if socket.internal_tx.try_send(smallvec![Packet::Ping]).is_err() {
+                        socket.close(DisconnectReason::HeartbeatTimeout);
+                        return Ok(());
+                    }
+                    ping_sent = Some(now);
+                    timer.as_mut().reset(now + timeout);
+                    continue;
+                }
+            },
+        };
+        let Some(msg) = msg else { break };
         match msg {
             Message::Text(msg) => match Packet::parse(socket.protocol, ws_bytes_to_str(msg))? {
                 Packet::Close => {
@@ -214,8 +282,15 @@ where
                     break;
                 }
                 Packet::Pong | Packet::Ping => {
-                    // A full channel means that the client is already known to be alive.
-                    socket.heartbeat_tx.try_send(()).ok();
+                    match (heartbeat, ping_sent.take()) {
+                        // The next ping one interval after the last one went out.
+                        (Some(Heartbeat { interval, .. }), Some(sent)) => {
+                            timer.as_mut().reset(sent + interval)
+                        }
+                        // A pong nobody asked for (some clients send one first).
+                        (Some(_), None) => {}
+                        (None, _) => socket.heartbeat_received(),
+                    }
                     Ok::<(), Error>(())
                 }
                 Packet::Message(msg) => {
@@ -267,11 +342,7 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
         tracing::debug!(sid = %socket.id, "session closed before starting the ws writer");
         return;
     };
-    let InternalRx {
-        buffered_rx,
-        volatile_rx,
-        ..
-    } = &mut *internal_rx;
+    let InternalRx { buffered_rx, .. } = &mut *internal_rx;
 
     // map a packet to a websocket message
     // It is declared as a macro rather than a closure to avoid ownership issues
@@ -326,16 +397,6 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
                 }
             }
             _ = socket.cancellation_token.cancelled() => break,
-            Ok(()) = volatile_rx.changed() => {
-                let val = volatile_rx.borrow_and_update().clone();
-                if let Some(packets) = val {
-                    #[cfg(feature = "tracing")]
-                    tracing::debug!(sid = ?socket.id, "ws volatile flush: {} packets", packets.len());
-                    for item in packets {
-                        map_fn!(item);
-                    }
-                }
-            },
         }
 
         #[cfg(feature = "tracing")]
