@@ -99,6 +99,9 @@ where
     }
 }
 
+/// The most an empty read buffer reads at a time, through the stack (Haven patch 7).
+const STACK_READ: usize = 4096;
+
 /// A codec for WebSocket frames.
 #[derive(Debug)]
 pub(super) struct FrameCodec {
@@ -123,7 +126,8 @@ impl FrameCodec {
     /// Create a new frame codec.
     pub(super) fn new(in_buf_len: usize) -> Self {
         Self {
-            in_buffer: BytesMut::with_capacity(in_buf_len),
+            // Haven patch 7: allocated when bytes arrive (see `read_in`).
+            in_buffer: BytesMut::new(),
             in_buf_max_read: in_buf_len.max(FrameHeader::MAX_SIZE),
             out_buffer: <_>::default(),
             max_out_buffer_len: usize::MAX,
@@ -189,7 +193,8 @@ impl FrameCodec {
                     // Reserve full message length only once, even for multiple
                     // loops or if WouldBlock errors cause multiple fn calls.
                     self.in_buffer.reserve(len);
-                } else {
+                } else if !self.in_buffer.is_empty() {
+                    // (An empty buffer reads through the stack: see `read_in`.)
                     self.in_buffer.reserve(FrameHeader::MAX_SIZE);
                 }
             }
@@ -197,7 +202,13 @@ impl FrameCodec {
             if let Some((_, len)) = &self.header {
                 let len = *len as usize;
                 if len <= self.in_buffer.len() {
-                    break self.in_buffer.split_to(len);
+                    let payload = self.in_buffer.split_to(len);
+                    if self.in_buffer.is_empty() {
+                        // Haven patch 7: nothing left to parse, so the buffer is not kept
+                        // (the payload owns the bytes it came in).
+                        self.in_buffer = BytesMut::new();
+                    }
+                    break payload;
                 }
             }
 
@@ -232,6 +243,16 @@ impl FrameCodec {
 
     /// Read into available `in_buffer` capacity.
     fn read_in(&mut self, stream: &mut impl Read) -> io::Result<usize> {
+        if self.in_buffer.is_empty() && self.in_buffer.capacity() == 0 {
+            // Haven patch 7: a connection waiting for its next frame holds no buffer. It
+            // reads into the stack and keeps only what arrived (an idle Socket.IO
+            // connection kept its whole read buffer: 1 KB at Haven's setting).
+            let mut chunk = [0; STACK_READ];
+            let max = self.in_buf_max_read.min(STACK_READ);
+            let size = stream.read(&mut chunk[..max])?;
+            self.in_buffer.extend_from_slice(&chunk[..size]);
+            return Ok(size);
+        }
         let len = self.in_buffer.len();
         debug_assert!(self.in_buffer.capacity() > len);
         self.in_buffer.resize(self.in_buffer.capacity().min(len + self.in_buf_max_read), 0);
