@@ -181,13 +181,30 @@ pub struct ByName;
 
 impl<A: Adapter> MessageHandler<A, ByName> for Dispatch<A> {
     fn call(&self, socket: Arc<Socket<A>>, mut value: Value, ack: Option<i64>) {
-        let Ok(Event(name)) = Event::from_message_parts(&socket, &mut value, &ack) else {
-            return;
+        let route = |name: &str| {
+            let found = self.0.by_name.iter().find(|(known, _)| *known == name);
+            found.map(|(_, route)| route)
         };
-        if let Some((_, route)) = self.0.by_name.iter().find(|(known, _)| *known == name) {
+        let route = match plain_event_name(&value) {
+            Some(name) => route(name),
+            None => match Event::from_message_parts(&socket, &mut value, &ack) {
+                Ok(Event(name)) => route(&name),
+                Err(_) => None,
+            },
+        };
+        if let Some(route) = route {
             route(socket, value, ack);
         }
     }
+}
+
+/// The event's name when the packet starts `["name"` and the name has no escapes, which is
+/// how Socket.IO clients send it: read without parsing the JSON a second time (socketioxide
+/// parsed it to look for a handler of its own). Anything else is left to its parser.
+fn plain_event_name(value: &Value) -> Option<&str> {
+    let rest = value.as_str()?.as_str().strip_prefix("[\"")?;
+    let end = rest.find(['"', '\\'])?;
+    (rest.as_bytes()[end] == b'"').then(|| &rest[..end])
 }
 
 /// Acks `E` with its result, logging a refusal by its code or a failure with its causes.
@@ -312,6 +329,22 @@ pub async fn replay<A: Adapter>(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_plain_event_name_is_read_from_the_packet_and_an_escaped_one_is_left_to_the_parser() {
+        use super::{client, plain_event_name, ClientEvent, Value};
+        let text = |t: &str| Value::Str(t.to_owned().into(), None);
+        let send = client::MessageSend::NAME;
+        assert_eq!(
+            plain_event_name(&text(&format!(r#"["{send}",{{"a":1}}]"#))),
+            Some(send)
+        );
+        assert_eq!(plain_event_name(&text(r#"["typing"]"#)), Some("typing"));
+        assert_eq!(plain_event_name(&text(r#"["typ\u0069ng",{}]"#)), None);
+        assert_eq!(plain_event_name(&text(r#"[ "typing",{}]"#)), None);
+        assert_eq!(plain_event_name(&text(r#"["unterminated"#)), None);
+        assert_eq!(plain_event_name(&text(r#"{"not":"an array"}"#)), None);
+    }
+
     use proptest::prelude::*;
     use serde_json::{json, Value};
 

@@ -99,8 +99,13 @@ where
     }
 }
 
-/// The most an empty read buffer reads at a time, through the stack (Haven patch 7).
-const STACK_READ: usize = 4096;
+/// The most an empty read buffer reads at a time, through the stack (Haven patch 7). The
+/// array is zeroed for every read, as `read_in` zeroes the spare capacity it reads into:
+/// no larger than Haven's read buffer, so a read costs what it did.
+const STACK_READ: usize = 1024;
+
+/// The largest empty write buffer a connection keeps (Haven patch 5): a chat message's frame.
+const KEPT_OUT_BUFFER: usize = 512;
 
 /// A codec for WebSocket frames.
 #[derive(Debug)]
@@ -307,10 +312,13 @@ impl FrameCodec {
             }
             self.out_buffer.drain(0..len);
         }
-        // Haven patch 5: an empty buffer gives its memory back. A connection that once sent
-        // a large frame kept its capacity for as long as it lived (≈ 1.2 KB on average per
-        // idle Socket.IO connection, measured); the next frame allocates anew.
-        self.out_buffer = Vec::new();
+        // Haven patch 5: an empty buffer larger than a usual frame gives its memory back. A
+        // connection that once sent a large frame kept its capacity for as long as it lived
+        // (≈ 1.2 KB on average per idle Socket.IO connection, measured); one that sends
+        // small frames keeps its buffer rather than allocating one per write.
+        if self.out_buffer.capacity() > KEPT_OUT_BUFFER {
+            self.out_buffer = Vec::new();
+        }
 
         Ok(())
     }
