@@ -1,10 +1,11 @@
 //! Socket events for conversations and messages. Each client event ([`ClientEvent`]) is
-//! registered with [`on`], which decodes its one payload type, calls its handler (one
+//! routed with [`Routes::on`] (one table for every socket; a socket's [`Dispatch`] finds
+//! the event there), which decodes its one payload type, calls its handler (one
 //! [`Chat`] method) and acks with its one ack type; deliveries are the domain's (it
 //! publishes through the port). A payload that does not decode is answered
 //! `invalid_payload` with the shape the event wants, never dropped silently.
 //!
-//! `message:send` is registered with [`on_admitted`]: the domain is asked whether it takes
+//! `message:send` is routed with [`Routes::on_admitted`]: the domain is asked whether it takes
 //! a message at all before the payload is decoded, so that a server past its limit answers
 //! `busy` for as little as it can (the refusals are most of its work then).
 
