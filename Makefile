@@ -71,13 +71,15 @@ site-isolation:
 	scripts/test/site-isolation.sh
 
 # The whole Rust suite twice: on SQLite, then on a throwaway PostgreSQL cluster (with the
-# PostgreSQL-only tests, which the SQLite run lists as ignored). Most integration tests wait
+# PostgreSQL-only tests, which the SQLite run lists as ignored); then the patched crates'
+# own suites (vendor/PATCHES.md). Most integration tests wait
 # on sockets and timers, not the CPU: six at a time instead of one per core (docs/decisions.md).
 unit: export RUST_TEST_THREADS ?= 6
 unit: build
 	cargo test -p server -p app
 	HAVEN_TEST_BACKEND=postgres scripts/test/with-postgres.sh \
 	  cargo test -p server -p app -- --include-ignored
+	scripts/test/vendored-suites.sh
 
 # The whole browser suite on one node, then the run through the balancer (two nodes on
 # PostgreSQL and Redis: scripts/cluster.sh starts throwaway ones when none run here).
