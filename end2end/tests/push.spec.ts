@@ -143,12 +143,27 @@ test("a student turns notifications on, a reply is pushed, and a tap opens the c
     });
   });
   await cdp.send("ServiceWorker.enable");
-  await cdp.send("ServiceWorker.deliverPushMessage", { origin, registrationId: await registrationId, data: plaintext });
+  const registration = await registrationId;
+  const deliver = () =>
+    cdp.send("ServiceWorker.deliverPushMessage", { origin, registrationId: registration, data: plaintext });
+  await deliver();
   const shown = () =>
     page.evaluate(async () =>
       (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => n.title),
     );
-  await expect.poll(shown, { timeout: 15_000 }).toEqual(["New message in Haven"]);
+  // DevTools' delivery is sometimes lost in CI (1 run in ~10: no push event at all), so
+  // Haven's push is handed over again while nothing shows. Its tag makes a second delivery
+  // replace the notification, never add one: the assertion still sees exactly one.
+  await expect
+    .poll(
+      async () => {
+        const titles = await shown();
+        if (titles.length === 0) await deliver();
+        return titles;
+      },
+      { timeout: 20_000, intervals: [2_000] },
+    )
+    .toEqual(["New message in Haven"]);
   await worker.evaluate(async () => {
     const [notification] = await (self as any).registration.getNotifications();
     self.dispatchEvent(new (self as any).NotificationEvent("notificationclick", { notification }));
