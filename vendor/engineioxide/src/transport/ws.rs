@@ -255,14 +255,12 @@ where
                 msg = rx.try_next() => msg?,
                 () = timer.as_mut() => {
                     let now = timer.deadline();
-                    if ping_sent.is_some() {
-                        // No pong in time: close as the heartbeat task did (a Close packet
-                        // first, then the session).
-                        socket.close(DisconnectReason::HeartbeatTimeout);
-                        return Ok(());
-                    }
-                    // A full buffer means a client that does not read: the task closed it too.
-                    if socket.internal_tx.try_send(smallvec![Packet::Ping]).is_err() {
+                    // No pong in time, or a buffer too full for the ping (a client that
+                    // does not read): closed as the heartbeat task closed it, a Close
+                    // packet first, then the session.
+                    if ping_sent.is_some()
+                        || socket.internal_tx.try_send(smallvec![Packet::Ping]).is_err()
+                    {
                         socket.close(DisconnectReason::HeartbeatTimeout);
                         return Ok(());
                     }
