@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# The patched socket-layer crates in vendor/ (engineioxide, engineioxide-core and the
-# tungstenite they use; vendor/PATCHES.md) are the ones built: each must appear in
-# Cargo.lock as a path package (no registry `source`). An upgrade of socketioxide that wants
-# another engineioxide would otherwise drop the patches with only a warning ("patch was not
-# used").
+# The patched crates in vendor/ (the socket layer's engineioxide, engineioxide-core and the
+# tungstenite they use; Leptos' view layer tachys; vendor/PATCHES.md) are the ones built:
+# each must appear in Cargo.lock as a path package (no registry `source`). An upgrade of
+# socketioxide or Leptos that wants another version would otherwise drop the patches with
+# only a warning ("patch was not used").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 status=0
-for crate in engineioxide engineioxide-core tungstenite; do
+for crate in engineioxide engineioxide-core tungstenite tachys; do
   version=$(awk -F'"' '/^version/ { print $2; exit }' "vendor/$crate/Cargo.toml")
   # The entry of that name and version (Cargo.lock may hold other versions from the registry).
   entry=$(awk -v name="$crate" -v version="$version" '$0 == "name = \"" name "\"" {
