@@ -6,6 +6,7 @@ use leptos_meta::Title;
 
 use crate::api::care::{availability_settings, SaveAvailability};
 use crate::components::form_error::FormError;
+use crate::protocol::json::resource;
 use crate::protocol::AvailabilitySettings;
 
 const DAYS: [(&str, &str); 7] = [
@@ -23,7 +24,7 @@ const DAYS: [(&str, &str); 7] = [
 pub fn AvailabilityPane() -> impl IntoView {
     // Reloaded after each save: what students see now is the point of the page.
     let action = ServerAction::<SaveAvailability>::new();
-    let settings = Resource::new(move || action.version().get(), |_| availability_settings());
+    let settings = resource(move || action.version().get(), |_| availability_settings());
     view! {
         <Title text="Availability · Haven"/>
         <Suspense fallback=|| view! { <section class="pane"><p class="muted">"Loading…"</p></section> }>

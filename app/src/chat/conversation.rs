@@ -12,6 +12,7 @@ use super::store::ChatStore;
 use super::time::{day_of, Clock, DayLabel};
 use super::timeline::{Delivery, Item};
 use crate::api::chat::{conversation, ConversationView};
+use crate::protocol::json::resource;
 use crate::protocol::ConversationId;
 
 /// Within this many pixels of the bottom counts as "at the bottom".
@@ -24,7 +25,7 @@ pub fn ConversationPane() -> impl IntoView {
     let id = move || params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0));
     // Back from a refused plain-form post: its text and reason are shown again.
     let unsent = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("unsent"));
-    let page = Resource::new(id, move |id| conversation(id, None, unsent.clone()));
+    let page = resource(id, move |id| conversation(id, None, unsent.clone()));
     view! {
         <Suspense fallback=|| view! { <section class="pane"><p class="muted">"Loading…"</p></section> }>
             {move || Suspend::new(async move {

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use super::store::ChatStore;
 use crate::api::chat::{directory, StartConversation};
+use crate::protocol::json::resource;
 use crate::protocol::{Availability, Person, Role, UserId};
 
 /// The chat home.
@@ -44,7 +45,7 @@ pub fn ChatHome() -> impl IntoView {
 
 #[component]
 fn Directory() -> impl IntoView {
-    let people = Resource::new(|| (), |_| directory());
+    let people = resource(|| (), |_| directory());
     view! {
         <section class="pane directory" aria-labelledby="directory-title">
             <h1 id="directory-title">"Talk to a psychiatrist"</h1>

@@ -12,12 +12,13 @@ use super::store::{ChatStore, Connection};
 use crate::api::auth::{current_viewer, Logout};
 use crate::api::chat::{conversations, presence};
 use crate::components::crisis::CrisisNotice;
+use crate::protocol::json::resource;
 use crate::protocol::{ConversationList, PresenceUpdate, PublicUser, SessionLimits, Viewer};
 
 /// Loads the viewer and their conversations, then renders the chat around the nested route.
 #[component]
 pub fn ChatLayout() -> impl IntoView {
-    let data = Resource::new(
+    let data = resource(
         || (),
         |_| async move {
             let viewer = current_viewer().await.map_err(|e| e.to_string())?;

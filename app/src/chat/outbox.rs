@@ -91,7 +91,7 @@ mod browser {
     pub fn load(user: UserId) -> Vec<Pending> {
         storage()
             .and_then(|s| s.get_item(&key(user)).ok().flatten())
-            .and_then(|text| serde_json::from_str(&text).ok())
+            .and_then(|text| crate::protocol::json::from_text(&text).ok())
             .unwrap_or_default()
     }
 

@@ -285,7 +285,7 @@ mod device {
 
     fn read(subscription: &PushSubscription) -> Option<Subscription> {
         let text = js_sys::JSON::stringify(subscription).ok()?.as_string()?;
-        serde_json::from_str(&text).ok()
+        crate::protocol::json::from_text(&text).ok()
     }
 
     /// Where this device stands now.

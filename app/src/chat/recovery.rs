@@ -8,11 +8,12 @@ use leptos_router::components::A;
 
 use super::settings::SETTINGS_PAGE;
 use crate::api::auth::{pending_recovery_code, RecoveryCodeSaved};
+use crate::protocol::json::resource;
 
 /// The recovery code screen.
 #[component]
 pub fn RecoveryCodePane() -> impl IntoView {
-    let code = Resource::new(|| (), |_| pending_recovery_code());
+    let code = resource(|| (), |_| pending_recovery_code());
     view! {
         <Title text="Your recovery code · Haven"/>
         <Suspense fallback=|| view! { <section class="pane"><p class="muted">"Loading…"</p></section> }>

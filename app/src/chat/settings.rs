@@ -10,6 +10,7 @@ use crate::api::auth::{DeleteAccount, NewRecoveryCode};
 use crate::api::chat::load_settings;
 use crate::components::{field::TextField, form_error::FormError};
 use crate::error::Field;
+use crate::protocol::json::resource;
 use crate::protocol::{AccessEntry, AccountSettings, Role};
 
 /// The settings page's address.
@@ -18,7 +19,7 @@ pub const SETTINGS_PAGE: &str = "/chat/settings";
 /// The settings screen.
 #[component]
 pub fn SettingsPane() -> impl IntoView {
-    let settings = Resource::new(|| (), |_| load_settings());
+    let settings = resource(|| (), |_| load_settings());
     view! {
         <Title text="Settings · Haven"/>
         <Suspense fallback=|| view! { <section class="pane"><p class="muted">"Loading…"</p></section> }>

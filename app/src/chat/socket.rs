@@ -59,7 +59,7 @@ fn to_js<T: Serialize>(value: &T) -> JsValue {
 /// Reads a JS value into a Rust type through JSON (payloads are small).
 pub fn from_js<T: DeserializeOwned>(value: &JsValue) -> Option<T> {
     let text = JSON::stringify(value).ok()?.as_string()?;
-    serde_json::from_str(&text).ok()
+    crate::protocol::json::from_text(&text).ok()
 }
 
 /// One connection for this tab. Listeners live as long as the page.

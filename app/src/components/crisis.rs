@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use crate::api::care::crisis_resources;
+use crate::protocol::json::{resource, Resource};
 use crate::protocol::{AckError, CrisisResource};
 
 /// The page's crisis resources: loaded once per page, serialized into the server's HTML
@@ -14,17 +15,14 @@ pub struct CrisisResources(pub Resource<Result<Vec<CrisisResource>, AckError>>);
 
 /// Loads the crisis resources for every component below.
 pub fn provide_crisis_resources() {
-    provide_context(CrisisResources(Resource::new(
-        || (),
-        |_| crisis_resources(),
-    )));
+    provide_context(CrisisResources(resource(|| (), |_| crisis_resources())));
 }
 
 /// The resources, whether or not a parent provided them.
 fn resources() -> Resource<Result<Vec<CrisisResource>, AckError>> {
     use_context::<CrisisResources>()
         .map(|r| r.0)
-        .unwrap_or_else(|| Resource::new(|| (), |_| crisis_resources()))
+        .unwrap_or_else(|| resource(|| (), |_| crisis_resources()))
 }
 
 /// "Not for emergencies. If you are in danger now: call 999 (Emergency services) … · All

@@ -5,6 +5,7 @@
 pub mod care;
 pub mod events;
 pub mod groups;
+pub mod json;
 pub mod privacy;
 pub mod push;
 #[cfg(feature = "ssr")]
