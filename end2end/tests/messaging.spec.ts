@@ -16,6 +16,23 @@ async function send(page: Page, text: string) {
   await page.getByLabel("Message").press("Enter");
 }
 
+test("a tab goes live over a WebSocket at once, without polling first", async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const polls: string[] = [];
+  const sockets: string[] = [];
+  page.on("request", (request) => {
+    if (request.url().includes("/socket.io/")) polls.push(request.url());
+  });
+  page.on("websocket", (socket) => sockets.push(socket.url()));
+  await registerStudent(page, uniqueName(), "Wren");
+  await connected(page);
+  await expect.poll(() => sockets.some((url) => url.includes("/socket.io/") && url.includes("transport=websocket"))).toBe(true);
+  // socket.io's default opens with polling requests and upgrades later: two round trips more.
+  expect(polls).toEqual([]);
+  await context.close();
+});
+
 test("a student and a psychiatrist talk in real time, sidebars and tabs follow", async ({ browser }) => {
   const doctor = await psychiatrist(browser);
   const student = await studentInConversation(browser, "Avery");

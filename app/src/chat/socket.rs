@@ -88,6 +88,12 @@ impl Socket {
         auth.forget();
         let _ = Reflect::set(&options, &"ackTimeout".into(), &ACK_TIMEOUT_MS.into());
         let _ = Reflect::set(&options, &"retries".into(), &RETRIES.into());
+        // WebSocket first: live two round trips sooner than socket.io's default (polling,
+        // then an upgrade), which matters most on a slow link (docs/decisions.md). Polling
+        // stays the fallback where a WebSocket cannot open.
+        let transports = js_sys::Array::of2(&"websocket".into(), &"polling".into());
+        let _ = Reflect::set(&options, &"transports".into(), &transports);
+        let _ = Reflect::set(&options, &"tryAllTransports".into(), &true.into());
         // `io` is missing if the vendored script failed to load: stay a plain page then.
         let global = js_sys::global();
         if !Reflect::has(&global, &"io".into()).unwrap_or(false) {
