@@ -87,24 +87,28 @@ e2e: build
 	cd end2end && npx playwright test
 	cd end2end && npx playwright test -c playwright.cluster.config.ts
 
-## bench: Haven vs the Node/socket.io reference (../shared/bench), results in docs/benchmarks.md;
-## then again with Haven on PostgreSQL at 10k msg/s (100 pairs x 100 msg/s); then one node
-## against two behind HAProxy at 2k and 5k msg/s
-PG_LEVELS ?= 100x100
+## bench: every figure issue 29 sets a target for, in one run, ending with the table of
+## targets (scripts/bench/all.sh; raw rows in target/bench/run-*): the WASM's size, slow 3G,
+## Haven vs the Node/socket.io reference (../shared/bench) on SQLite and on PostgreSQL, one
+## node against two behind HAProxy, both ceilings at the same CPU budget, Haven at twice its
+## own, and 10,000 idle sockets after IDLE_S seconds of pings. About an hour; results in
+## docs/benchmarks.md
+LEVELS ?= 100x10 100x100 idle10000
+PG_LEVELS ?= 100x20
 CLUSTER_LEVELS ?= 100x20 100x50
+CEILING_RATES ?= 1500 2000 2500 3000 3500 4000 5000 6000 7500 9000 10500 12000
+IDLE_S ?= 900
+RUNS ?= 3
 bench: export LEPTOS_SITE_ROOT := $(SITE_RELEASE)
+bench: export LEVELS PG_LEVELS CLUSTER_LEVELS CEILING_RATES IDLE_S RUNS
 bench: setup-test
 	cargo leptos build --release
 	scripts/precompress.sh $(SITE_RELEASE)
-	scripts/bench/wasm-size.sh $(SITE_RELEASE)
-	scripts/bench.sh $(LEVELS)
-	scripts/bench.sh --postgres $(PG_LEVELS)
-	scripts/bench.sh --cluster $(CLUSTER_LEVELS)
+	scripts/bench/all.sh
 
 ## bench-overload: each server's ceiling at the same CPU budget, then Haven at OVERLOAD_RATES
 ## (set it to twice the ceiling the first step finds): `busy` answers offered again as the
 ## browser does (docs/benchmarks.md)
-CEILING_RATES ?= 1500 2000 2500 3000 3500 4000 5000 6000 7500 9000 10500 12000
 OVERLOAD_RATES ?= 6000
 bench-overload: export LEPTOS_SITE_ROOT := $(SITE_RELEASE)
 bench-overload: setup-test

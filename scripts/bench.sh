@@ -64,16 +64,27 @@ FLOOR_CMD="exec $floor"
 REFERENCE_CMD="exec node $bench_dir/reference/server.mjs"
 export HAVEN_CMD FLOOR_CMD REFERENCE_CMD
 
+compare() { (cd "$bench_dir" && ./compare.sh "$@"); }
+# With BENCH_RUN set (scripts/bench/all.sh), the run's raw rows are kept there under NAME for
+# scripts/bench/targets.mjs; compare.sh names its raw file on its last line.
+keep() { # NAME
+  local raw
+  raw=$(tee /dev/stderr | sed -n 's|^raw: .*/results/|results/|p' | tail -n 1)
+  if [ -n "${BENCH_RUN:-}" ] && [ -n "$raw" ]; then cp "$bench_dir/$raw" "$BENCH_RUN/$1"; fi
+}
+
 case $mode in
-  compare) cd "$bench_dir" && ./compare.sh "$@" ;;
+  compare) compare "$@" | keep compare.jsonl ;;
   postgres)
     stored() { psql "$DATABASE_URL" -Atc "SELECT count(*) FROM messages"; }
     before_cpu=$(scripts/bench/pg-cpu.sh "$postmaster"); before_msgs=$(stored)
-    (cd "$bench_dir" && ./compare.sh "$@")
+    compare "$@" | keep postgres.jsonl
     after_cpu=$(scripts/bench/pg-cpu.sh "$postmaster"); after_msgs=$(stored)
     awk -v c=$((after_cpu - before_cpu)) -v m=$((after_msgs - before_msgs)) -v hz="$(getconf CLK_TCK)" 'BEGIN {
       printf "PostgreSQL (apart from haven): %.1f CPU s for %d stored messages: %.1f us/msg\n",
-        c / hz, m, m ? c / hz * 1e6 / m : 0 }' ;;
+        c / hz, m, m ? c / hz * 1e6 / m : 0
+      if (ENVIRON["BENCH_RUN"] != "")
+        printf "{\"us_per_msg\": %.1f, \"stored\": %d}\n", m ? c / hz * 1e6 / m : 0, m > ENVIRON["BENCH_RUN"] "/postgres-db.json" }' ;;
   # compare.sh labels its second server "haven": in this mode those rows are the floor.
   floor) HAVEN_CMD=$FLOOR_CMD && cd "$bench_dir" && ./compare.sh "$@" ;;
   ceiling) SERVERS=${SERVERS:-reference haven floor} scripts/bench/ceiling.sh "$@" ;;

@@ -83,6 +83,10 @@ for name in "${SERVERS[@]}"; do
     sleep 0.5
     kill -9 -- -"$pid" 2>/dev/null || true
     echo "$line" | tee -a "$out"
+    # For scripts/bench/targets.mjs (one `make bench` run's directory).
+    if [ -n "${BENCH_RUN:-}" ]; then
+      echo "$line" >>"$BENCH_RUN/$([ -n "${OVERLOAD:-}" ] && echo overload || echo ceiling).jsonl"
+    fi
     # Stop climbing at the first level this server does not sustain.
     [ -n "${OVERLOAD:-}" ] && continue
     node -e '

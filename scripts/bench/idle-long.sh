@@ -35,3 +35,9 @@ run() { # name, command
 run reference "exec node $bench/reference/server.mjs" &
 run haven "exec env HAVEN_LOG=warn LEPTOS_SITE_ROOT=$PWD/${LEPTOS_SITE_ROOT:-target/site-release} $haven serve" &
 wait
+# For scripts/bench/targets.mjs (one `make bench` run's directory).
+if [ -n "${BENCH_RUN:-}" ]; then
+  node -e 'const fs = require("fs"); const [ref, haven, out] = process.argv.slice(1);
+    fs.writeFileSync(out, JSON.stringify({ reference: JSON.parse(fs.readFileSync(ref)), haven: JSON.parse(fs.readFileSync(haven)) }) + "\n")' \
+    "$state/reference.json" "$state/haven.json" "$BENCH_RUN/idle-long.json"
+fi

@@ -7,7 +7,9 @@
 // browser context (empty cache) loads it: "first visit" is until the page is hydrated and
 // its socket connected, "repeat visit" is the same in that context again (warm cache).
 // Prints one line per measure with the median, in milliseconds.
+import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { join } from "node:path";
 const require = createRequire(new URL("../../end2end/package.json", import.meta.url));
 const { chromium } = require("@playwright/test");
 
@@ -62,3 +64,8 @@ await browser.close();
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`${label}\tfirst visit\t${median(first)} ms\t(${first.join(", ")})\t${Math.round(bytes / 1024)} KiB over the wire`);
 console.log(`${label}\trepeat visit\t${median(repeat)} ms\t(${repeat.join(", ")})`);
+// For scripts/bench/targets.mjs: the figure of the site as built (precompressed).
+if (process.env.BENCH_RUN && label === "after") {
+  const result = { first_ms: median(first), repeat_ms: median(repeat), runs, kib: Math.round(bytes / 1024) };
+  writeFileSync(join(process.env.BENCH_RUN, "slow3g.json"), JSON.stringify(result) + "\n");
+}

@@ -3,7 +3,7 @@
 # gzip -9 and brotli 11 (as scripts/precompress.sh writes them), against issue 29's budget of
 # 250 KB gzip. Run after `cargo leptos build --release` and scripts/precompress.sh.
 #
-#   scripts/bench/wasm-size.sh [SITE_DIR]
+#   scripts/bench/wasm-size.sh [SITE_DIR]     (with BENCH_RUN set, also writes $BENCH_RUN/wasm.json)
 set -euo pipefail
 site=${1:-target/site-release}
 budget=$((250 * 1000))
@@ -18,3 +18,6 @@ raw=$(total "") gz=$(total .gz) br=$(total .br)
 [ "$raw" -gt 0 ] || { echo "no release site in $site: cargo leptos build --release" >&2; exit 1; }
 awk -v raw="$raw" -v gz="$gz" -v br="$br" -v budget="$budget" 'BEGIN {
   printf "WASM + JS: %d bytes raw, %d gzip, %d brotli (budget %d gzip: %.2fx)\n", raw, gz, br, budget, gz / budget }'
+if [ -n "${BENCH_RUN:-}" ]; then
+  printf '{"raw": %d, "gzip": %d, "brotli": %d}\n' "$raw" "$gz" "$br" >"$BENCH_RUN/wasm.json"
+fi
