@@ -36,7 +36,7 @@ case ${1:-} in
 esac
 bench_dir=$(cd "${HAVEN_BENCH_DIR:-../shared/bench}" && pwd)
 [ -d "$bench_dir/node_modules" ] || (cd "$bench_dir" && npm ci --no-audit --no-fund >/dev/null)
-haven="$CARGO_TARGET_DIR/release/haven"
+haven=${HAVEN_BIN:-$CARGO_TARGET_DIR/release/haven}
 floor="$CARGO_TARGET_DIR/release/examples/socket_floor"
 [ -x "$haven" ] || { echo "build first: cargo leptos build --release" >&2; exit 1; }
 if { [ "$mode" = floor ] || [ "$mode" = ceiling ]; } && [ ! -x "$floor" ]; then

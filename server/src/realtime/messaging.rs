@@ -9,7 +9,6 @@
 //! a message at all before the payload is decoded, so that a server past its limit answers
 //! `busy` for as little as it can (the refusals are most of its work then).
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -35,36 +34,15 @@ pub struct Caller<A: Adapter> {
     pub user: SessionUser,
 }
 
-/// A client event's payload as it came, decoded only when the handler asks: the checks
-/// that can refuse an event outright run first.
-pub struct Undecoded<A: Adapter> {
-    socket: Arc<Socket<A>>,
-    value: Value,
-}
-
-impl<A: Adapter> FromMessageParts<A> for Undecoded<A> {
-    type Error = Infallible;
-    fn from_message_parts(
-        socket: &Arc<Socket<A>>,
-        value: &mut Value,
-        _: &Option<i64>,
-    ) -> Result<Self, Infallible> {
-        // The last extractor: nothing reads the payload after it.
-        let value = std::mem::replace(value, Value::Bytes(Default::default()));
-        Ok(Self {
-            socket: socket.clone(),
-            value,
-        })
-    }
-}
-
-impl<A: Adapter> Undecoded<A> {
-    /// The payload as `E` wants it (a JSON object), or `invalid_payload` saying its shape.
-    fn decode<E: ClientEvent>(mut self) -> Result<E::Payload, ChatError> {
-        let Ok(TryData(payload)) =
-            TryData::<Object<E::Payload>>::from_message_parts(&self.socket, &mut self.value, &None);
-        decoded::<E, _>(payload)
-    }
+/// A client event's payload as `E` wants it (a JSON object), or `invalid_payload` saying its
+/// shape. Read only once the checks that can refuse the event outright have passed.
+fn decode<E: ClientEvent, A: Adapter>(
+    socket: &Arc<Socket<A>>,
+    mut value: Value,
+) -> Result<E::Payload, ChatError> {
+    let Ok(TryData(payload)) =
+        TryData::<Object<E::Payload>>::from_message_parts(socket, &mut value, &None);
+    decoded::<E, _>(payload)
 }
 
 /// A decoded payload (a JSON object), or `invalid_payload` saying what the event wants.
@@ -134,43 +112,48 @@ impl<A: Adapter> Routes<A> {
     }
 
     /// [`Routes::on`] and [`Routes::on_admitted`]: `gate` is asked first (its refusal is
-    /// the answer), then the payload is decoded and the handler runs with what the gate
-    /// gave.
+    /// the answer), then the payload is decoded, and only then is a task spawned for the
+    /// handler, with what the gate gave. A refusal (the gate's, or a payload that does not
+    /// decode) is answered here, on the socket's reader: past the server's limit refusals
+    /// are most of its work, and a task and its extractors per refusal cost a tenth of it
+    /// (docs/benchmarks.md). socketioxide would spawn before any check.
     fn add<E, T, G, H, Fut>(&mut self, gate: G, handler: H)
     where
         E: ClientEvent + 'static,
         E::Payload: Send + Sync + 'static,
         E::Ack: Send + 'static,
         T: Send + 'static,
-        G: Fn(&Chat) -> Result<T, ChatError> + Clone + Send + Sync + 'static,
+        G: Fn(&Chat) -> Result<T, ChatError> + Send + Sync + 'static,
         H: Fn(Caller<A>, T, E::Payload) -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = Result<E::Ack, ChatError>> + Send + 'static,
     {
-        let route = move |socket: SocketRef<A>,
-                          ack: AckSender<A>,
-                          State(chat): State<Arc<Chat>>,
-                          Extension(user): Extension<SessionUser>,
-                          payload: Undecoded<A>| {
-            let (gate, handler) = (gate.clone(), handler.clone());
-            async move {
-                let result = match gate(&chat) {
-                    Ok(leave) => match payload.decode::<E>() {
-                        Ok(payload) => handler(Caller { socket, chat, user }, leave, payload).await,
-                        Err(refused) => Err(refused),
-                    },
-                    Err(refused) => Err(refused),
-                };
-                answer::<E, A>(ack, user, result);
+        let route = move |socket: Arc<Socket<A>>, mut value: Value, ack_id: Option<i64>| {
+            let parts = (
+                State::<Arc<Chat>>::from_message_parts(&socket, &mut value, &ack_id),
+                Extension::<SessionUser>::from_message_parts(&socket, &mut value, &ack_id),
+            );
+            let (Ok(State(chat)), Ok(Extension(user))) = parts else {
+                // Set before any event (the service's state, the handshake's session): as
+                // socketioxide does when an extractor fails, no handler runs.
+                tracing::error!(event = E::NAME, "socket without its chat state or session");
+                return;
+            };
+            let Ok(ack) = AckSender::from_message_parts(&socket, &mut value, &ack_id);
+            let taken = gate(&chat).and_then(|leave| Ok((leave, decode::<E, A>(&socket, value)?)));
+            match taken {
+                Err(refused) => answer::<E, A>(ack, user, Err(refused)),
+                Ok((leave, payload)) => {
+                    let handler = handler.clone();
+                    let socket = SocketRef::from(socket);
+                    tokio::spawn(async move {
+                        let result = handler(Caller { socket, chat, user }, leave, payload).await;
+                        answer::<E, A>(ack, user, result);
+                    });
+                }
             }
         };
-        self.by_name.push((E::NAME, erase(route)));
+        self.by_name.push((E::NAME, Box::new(route)));
     }
-}
-
-/// A socketioxide message handler (its extractors run, then its future is spawned) as a
-/// [`Route`].
-fn erase<A: Adapter, T: Send + Sync + 'static, H: MessageHandler<A, T>>(handler: H) -> Route<A> {
-    Box::new(move |socket, value, ack| handler.call(socket, value, ack))
 }
 
 /// The one message handler each socket registers (as its fallback): runs the route of the

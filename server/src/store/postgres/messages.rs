@@ -31,12 +31,17 @@ fn key(conversation: ConversationId, sender: Option<UserId>, client: &ClientId) 
     }
 }
 
-/// Stores a batch in one transaction with one constant statement, whatever its size: the
-/// columns go as arrays through `UNNEST`, in batch order, and `ON CONFLICT DO NOTHING`
-/// skips what was stored before. A repeat within the batch is resolved here, before the
-/// database sees it. Then one set-based UPDATE moves each conversation's
-/// `last_message_id` (never backwards: another node may have moved it further). The
+/// Stores a batch with one statement, whatever its size, in one round trip: the columns go
+/// as arrays through `UNNEST`, in batch order, and `ON CONFLICT DO NOTHING` skips what was
+/// stored before; the same statement takes the batch's ids from the one counter row and
+/// moves each conversation's `last_message_id` (never backwards: another node may have
+/// moved it further). A statement on its own is a transaction: the counter row's lock is
+/// held until it commits, so every node's batches commit in id order (catch-up trusts
+/// that). A repeat within the batch is resolved here, before the database sees it. The
 /// answers are in the order of `batch`, as on SQLite.
+///
+/// One statement instead of `BEGIN`, three statements and `COMMIT`: each round trip cost
+/// the writer a wake-up, two system calls and sqlx's protocol work (docs/benchmarks.md).
 pub async fn insert_batch(db: &PgPool, batch: &[NewMessage]) -> Result<Vec<Inserted>, StoreError> {
     // Which earlier message of the batch each one repeats, if any.
     let mut first_of: HashMap<Key, usize> = HashMap::with_capacity(batch.len());
@@ -61,26 +66,30 @@ pub async fn insert_batch(db: &PgPool, batch: &[NewMessage]) -> Result<Vec<Inser
         .map(|(m, _)| m)
         .collect();
 
-    let mut tx = db.begin().await?;
-    // The batch's ids, from the one counter row: its lock is held until this transaction
-    // commits, so every node's batches commit in id order (catch-up trusts that).
-    let last: i64 = sqlx::query_scalar(
-        "UPDATE message_ids SET last_id = last_id + $1 WHERE only_row RETURNING last_id",
-    )
-    .bind(unique.len() as i64)
-    .fetch_one(&mut *tx)
-    .await?;
+    // Data-modifying CTEs all run, once, whatever the final SELECT reads; `stored` reads
+    // the counter first (its scalar subquery), so the lock is taken before any row.
     let rows = sqlx::query(
-        "INSERT INTO messages \
-           (id, conversation_id, sender_id, kind, client_id, body, created_at, event, subject_id) \
-         SELECT $7 + n, conversation_id, sender_id, kind, client_id, body, created_at, event, subject_id \
-         FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::uuid[], $5::text[], $6::timestamptz[], \
-                     $8::text[], $9::bigint[]) \
-           WITH ORDINALITY AS batch(conversation_id, sender_id, kind, client_id, body, created_at, \
-                                    event, subject_id, n) \
-         ORDER BY n \
-         ON CONFLICT DO NOTHING \
-         RETURNING id, conversation_id, sender_id, client_id",
+        "WITH ids AS ( \
+           UPDATE message_ids SET last_id = last_id + $7 WHERE only_row RETURNING last_id \
+         ), stored AS ( \
+           INSERT INTO messages \
+             (id, conversation_id, sender_id, kind, client_id, body, created_at, event, subject_id) \
+           SELECT (SELECT last_id FROM ids) - $7 + n, conversation_id, sender_id, kind, client_id, \
+                  body, created_at, event, subject_id \
+           FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::uuid[], $5::text[], \
+                       $6::timestamptz[], $8::text[], $9::bigint[]) \
+             WITH ORDINALITY AS batch(conversation_id, sender_id, kind, client_id, body, \
+                                      created_at, event, subject_id, n) \
+           ORDER BY n \
+           ON CONFLICT DO NOTHING \
+           RETURNING id, conversation_id, sender_id, client_id \
+         ), newest AS ( \
+           UPDATE conversations c \
+           SET last_message_id = GREATEST(COALESCE(c.last_message_id, 0), n.id) \
+           FROM (SELECT conversation_id, MAX(id) AS id FROM stored GROUP BY conversation_id) n \
+           WHERE c.id = n.conversation_id \
+         ) \
+         SELECT id, conversation_id, sender_id, client_id FROM stored",
     )
     .bind(unique.iter().map(|m| m.conversation_id.0).collect::<Vec<_>>())
     .bind(unique.iter().map(|m| m.sender_id.map(|s| s.0)).collect::<Vec<_>>())
@@ -88,37 +97,18 @@ pub async fn insert_batch(db: &PgPool, batch: &[NewMessage]) -> Result<Vec<Inser
     .bind(unique.iter().map(|m| pg_uuid(&m.client_id)).collect::<Result<Vec<_>, _>>()?)
     .bind(unique.iter().map(|m| m.body.as_str()).collect::<Vec<_>>())
     .bind(unique.iter().map(|m| m.created_at.to_offset_date_time()).collect::<Vec<OffsetDateTime>>())
-    .bind(last - unique.len() as i64)
+    .bind(unique.len() as i64)
     .bind(unique.iter().map(|m| m.line.map(|line| line.event.as_str())).collect::<Vec<_>>())
     .bind(unique.iter().map(|m| m.line.and_then(|line| line.subject).map(|s| s.0)).collect::<Vec<_>>())
-    .fetch_all(&mut *tx)
+    .fetch_all(db)
     .await?;
     let mut new_ids: HashMap<Key, i64> = HashMap::with_capacity(rows.len());
-    let mut newest: HashMap<i64, i64> = HashMap::new();
     for row in &rows {
         let id: i64 = row.try_get("id")?;
         let conversation: i64 = row.try_get("conversation_id")?;
         let sender = row.try_get::<Option<i64>, _>("sender_id")?.map(UserId);
         let client = client_id(row.try_get("client_id")?);
         new_ids.insert(key(ConversationId(conversation), sender, &client), id);
-        let last = newest.entry(conversation).or_insert(id);
-        *last = (*last).max(id);
-    }
-    if !newest.is_empty() {
-        // In conversation order, so that two nodes' batches lock rows in the same order.
-        let mut newest: Vec<(i64, i64)> = newest.into_iter().collect();
-        newest.sort_unstable();
-        let (conversations, ids): (Vec<i64>, Vec<i64>) = newest.into_iter().unzip();
-        sqlx::query(
-            "UPDATE conversations c \
-             SET last_message_id = GREATEST(COALESCE(c.last_message_id, 0), newest.id) \
-             FROM UNNEST($1::bigint[], $2::bigint[]) AS newest(conversation_id, id) \
-             WHERE c.id = newest.conversation_id",
-        )
-        .bind(conversations)
-        .bind(ids)
-        .execute(&mut *tx)
-        .await?;
     }
 
     // Answers in batch order, so a repeat finds its first occurrence's answer at `first`.
@@ -132,19 +122,18 @@ pub async fn insert_batch(db: &PgPool, batch: &[NewMessage]) -> Result<Vec<Inser
                 let k = key(m.conversation_id, m.sender_id, &m.client_id);
                 match new_ids.get(&k) {
                     Some(&id) => Inserted::New(MessageRow::stored_row(MessageId(id), m.clone())),
-                    // Stored before this batch (rare): read back inside the transaction.
-                    None => Inserted::Existing(stored_before(&mut tx, &k).await?),
+                    // Stored before this batch (rare): read back, committed before it.
+                    None => Inserted::Existing(stored_before(db, &k).await?),
                 }
             }
         };
         answers.push(answer);
     }
-    tx.commit().await?;
     Ok(answers)
 }
 
 /// The message stored before under `key`.
-async fn stored_before(tx: &mut sqlx::PgConnection, key: &Key) -> Result<MessageRow, StoreError> {
+async fn stored_before(db: &PgPool, key: &Key) -> Result<MessageRow, StoreError> {
     let row = match key {
         Key::Member(sender, client) => {
             sqlx::query(&format!(
@@ -152,7 +141,7 @@ async fn stored_before(tx: &mut sqlx::PgConnection, key: &Key) -> Result<Message
             ))
             .bind(sender.0)
             .bind(client)
-            .fetch_one(tx)
+            .fetch_one(db)
             .await?
         }
         Key::Notice(conversation, client) => {
@@ -162,7 +151,7 @@ async fn stored_before(tx: &mut sqlx::PgConnection, key: &Key) -> Result<Message
             ))
             .bind(conversation.0)
             .bind(client)
-            .fetch_one(tx)
+            .fetch_one(db)
             .await?
         }
     };

@@ -4,8 +4,8 @@
 //!
 //! On PostgreSQL the writer is a task with a connection of its own, whose statements time
 //! out after [`PG_STATEMENT_TIMEOUT`]: a batch commits within a bound, which catch-up's
-//! overlap relies on (`store::postgres::messages`). Each batch is one constant INSERT
-//! whatever its size, and one UPDATE.
+//! overlap relies on (`store::postgres::messages`). Each batch is one constant statement
+//! whatever its size, in one round trip.
 //!
 //! On SQLite the writer is an OS thread of its own with its own rusqlite connection, not a task on
 //! the async runtime: a write can block on the disk (a WAL page still under writeback, a
