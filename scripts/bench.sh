@@ -86,6 +86,6 @@ case $mode in
       if (ENVIRON["BENCH_RUN"] != "")
         printf "{\"us_per_msg\": %.1f, \"stored\": %d}\n", m ? c / hz * 1e6 / m : 0, m > ENVIRON["BENCH_RUN"] "/postgres-db.json" }' ;;
   # compare.sh labels its second server "haven": in this mode those rows are the floor.
-  floor) HAVEN_CMD=$FLOOR_CMD && cd "$bench_dir" && ./compare.sh "$@" ;;
+  floor) HAVEN_CMD=$FLOOR_CMD compare "$@" | keep floor.jsonl ;;
   ceiling) SERVERS=${SERVERS:-reference haven floor} scripts/bench/ceiling.sh "$@" ;;
 esac

@@ -16,6 +16,8 @@ step scripts/bench/wasm-size.sh "${LEPTOS_SITE_ROOT:-target/site-release}"
 step scripts/bench-slow3g.sh "${RUNS:-3}"
 # shellcheck disable=SC2086 # lists of levels
 step scripts/bench.sh ${LEVELS:-100x10 100x100 idle10000}
+# shellcheck disable=SC2086 # the socket layer alone, beside the CPU targets
+step scripts/bench.sh --floor ${FLOOR_LEVELS:-100x10 100x100}
 # shellcheck disable=SC2086
 step scripts/bench.sh --postgres ${PG_LEVELS:-100x20}
 # shellcheck disable=SC2086
