@@ -89,11 +89,10 @@ e2e: build
 
 ## bench: every figure issue 29 sets a target for, in one run, ending with the table of
 ## targets (scripts/bench/all.sh; raw rows in target/bench/run-*): the WASM's size, slow 3G,
-## Haven and the socket floor vs the Node/socket.io reference (../shared/bench) on SQLite, on
-## PostgreSQL, one
-## node against two behind HAProxy, both ceilings at the same CPU budget, Haven at twice its
-## own, and 10,000 idle sockets after IDLE_S seconds of pings. About an hour; results in
-## docs/benchmarks.md
+## Haven and the socket floor vs the Node/socket.io reference (../shared/bench) on SQLite,
+## on PostgreSQL, one node against two behind HAProxy, both ceilings at the same CPU budget,
+## Haven at twice its own, and 10,000 idle sockets after IDLE_S seconds of pings. About an
+## hour; results in docs/benchmarks.md
 LEVELS ?= 100x10 100x100 idle10000
 PG_LEVELS ?= 100x20
 CLUSTER_LEVELS ?= 100x20 100x50
