@@ -100,11 +100,11 @@ CEILING_RATES ?= 1500 2000 2500 3000 3500 4000 5000 6000 7500 9000 10500 12000
 IDLE_S ?= 900
 RUNS ?= 3
 bench: export LEPTOS_SITE_ROOT := $(SITE_RELEASE)
-bench: export LEVELS PG_LEVELS CLUSTER_LEVELS CEILING_RATES IDLE_S RUNS
 bench: setup-test
 	cargo leptos build --release
 	scripts/precompress.sh $(SITE_RELEASE)
-	scripts/bench/all.sh
+	LEVELS="$(LEVELS)" PG_LEVELS="$(PG_LEVELS)" CLUSTER_LEVELS="$(CLUSTER_LEVELS)" \
+	  CEILING_RATES="$(CEILING_RATES)" IDLE_S="$(IDLE_S)" RUNS="$(RUNS)" scripts/bench/all.sh
 
 ## bench-overload: each server's ceiling at the same CPU budget, then Haven at OVERLOAD_RATES
 ## (set it to twice the ceiling the first step finds): `busy` answers offered again as the
