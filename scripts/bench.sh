@@ -68,8 +68,10 @@ compare() { (cd "$bench_dir" && ./compare.sh "$@"); }
 # With BENCH_RUN set (scripts/bench/all.sh), the run's raw rows are kept there under NAME for
 # scripts/bench/targets.mjs; compare.sh names its raw file on its last line.
 keep() { # NAME
-  local raw
-  raw=$(tee /dev/stderr | sed -n 's|^raw: .*/results/|results/|p' | tail -n 1)
+  local out raw
+  out=$(cat)
+  printf '%s\n' "$out"
+  raw=$(printf '%s\n' "$out" | sed -n 's|^raw: .*/results/|results/|p' | tail -n 1)
   if [ -n "${BENCH_RUN:-}" ] && [ -n "$raw" ]; then cp "$bench_dir/$raw" "$BENCH_RUN/$1"; fi
 }
 
