@@ -114,9 +114,9 @@ impl<A: Adapter> Routes<A> {
     /// [`Routes::on`] and [`Routes::on_admitted`]: `gate` is asked first (its refusal is
     /// the answer), then the payload is decoded, and only then is a task spawned for the
     /// handler, with what the gate gave. A refusal (the gate's, or a payload that does not
-    /// decode) is answered here, on the socket's reader: past the server's limit refusals
-    /// are most of its work, and a task and its extractors per refusal cost a tenth of it
-    /// (docs/benchmarks.md). socketioxide would spawn before any check.
+    /// decode) is answered here, on the socket's reader, without a task: past the server's
+    /// limit refusals are most of its work (the task was 1.5% of a refusal's instructions,
+    /// docs/benchmarks.md). socketioxide's handlers would spawn before any check.
     fn add<E, T, G, H, Fut>(&mut self, gate: G, handler: H)
     where
         E: ClientEvent + 'static,

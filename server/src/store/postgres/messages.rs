@@ -40,8 +40,9 @@ fn key(conversation: ConversationId, sender: Option<UserId>, client: &ClientId) 
 /// that). A repeat within the batch is resolved here, before the database sees it. The
 /// answers are in the order of `batch`, as on SQLite.
 ///
-/// One statement instead of `BEGIN`, three statements and `COMMIT`: each round trip cost
-/// the writer a wake-up, two system calls and sqlx's protocol work (docs/benchmarks.md).
+/// One statement instead of `BEGIN`, three statements and `COMMIT`: four round trips fewer
+/// per batch, each a wake-up, two system calls and sqlx's protocol work (a few percent of
+/// Haven's CPU at 2k msg/s, where batches already shared them: docs/benchmarks.md).
 pub async fn insert_batch(db: &PgPool, batch: &[NewMessage]) -> Result<Vec<Inserted>, StoreError> {
     // Which earlier message of the batch each one repeats, if any.
     let mut first_of: HashMap<Key, usize> = HashMap::with_capacity(batch.len());
