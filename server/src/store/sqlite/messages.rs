@@ -53,7 +53,7 @@ pub fn insert_batch(
 
 /// Stores each message of `batch` on `conn` (in the caller's transaction, if any).
 fn insert_each(
-    tx: &rusqlite::Connection,
+    conn: &rusqlite::Connection,
     batch: &[NewMessage],
 ) -> Result<Vec<Inserted>, rusqlite::Error> {
     let mut answers = Vec::with_capacity(batch.len());
@@ -63,7 +63,7 @@ fn insert_each(
         // gathers RETURNING rows in an ephemeral table, opened and closed for every row
         // (≈ 20k instructions a message, docs/benchmarks.md); the row count and the last
         // rowid say the same (a trigger's inserts change neither once the statement ends).
-        let mut insert = tx.prepare_cached(
+        let mut insert = conn.prepare_cached(
             "INSERT INTO messages \
                (conversation_id, sender_id, kind, client_id, body, created_at, event, subject_id) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
@@ -79,18 +79,18 @@ fn insert_each(
                 m.line.map(|line| line.event.as_str()),
                 m.line.and_then(|line| line.subject).map(|s| s.0),
             ])?;
-            let id = (stored == 1).then(|| tx.last_insert_rowid());
+            let id = (stored == 1).then(|| conn.last_insert_rowid());
             answers.push(match id {
                 Some(id) => Inserted::New(MessageRow::stored_row(MessageId(id), m.clone())),
                 // A repeat is rare: its statement is looked up only then (each lookup in
                 // the statement cache costs on every message otherwise).
                 None => Inserted::Existing(match m.sender_id {
-                    Some(sender) => tx
+                    Some(sender) => conn
                         .prepare_cached(&format!(
                             "SELECT {COLUMNS} FROM messages WHERE sender_id = ?1 AND client_id = ?2"
                         ))?
                         .query_row(rusqlite::params![sender.0, m.client_id.0], from_rusqlite)?,
-                    None => tx
+                    None => conn
                         .prepare_cached(&format!(
                             "SELECT {COLUMNS} FROM messages \
                              WHERE conversation_id = ?1 AND client_id = ?2 AND kind = 'notice'"
