@@ -64,7 +64,7 @@ lint:
 	scripts/test/vendored.sh
 	cargo fmt --all -- --check
 	cargo clippy -p server -p app --all-targets -- -D warnings
-	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy -p frontend --target wasm32-unknown-unknown --lib --examples -- -D warnings
 
 # The debug build never touches what `make run` serves (it rebuilds the debug site).
 site-isolation:

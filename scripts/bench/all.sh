@@ -13,6 +13,7 @@ mkdir -p "$BENCH_RUN"
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; "$@" || echo "(step failed: $*)"; }
 
 step scripts/bench/wasm-size.sh "${LEPTOS_SITE_ROOT:-target/site-release}"
+step scripts/bench/client-floor.sh "${LEPTOS_SITE_ROOT:-target/site-release}"
 step scripts/bench-slow3g.sh "${RUNS:-3}"
 # shellcheck disable=SC2086 # lists of levels
 step scripts/bench.sh ${LEVELS:-100x10 100x100 idle10000}

@@ -135,6 +135,12 @@ if (database) rows.push(["  PostgreSQL's own CPU beside it (whole run)", `${fixe
     "<= 250,000",
     wasm && wasm.gzip <= 250000,
   );
+  // The least a Leptos page like the conversation can be (frontend/examples/client_floor.rs),
+  // built as Haven's is: Haven's own client has only the rest of the budget.
+  const floor = json("client-floor.json");
+  if (floor) {
+    rows.push(["  the client floor alone (Leptos, router, server fn, socket; no Haven)", `${floor.floor.gzip} (${floor.floor.brotli}) bytes = ${fixed(floor.floor.gzip / 250000)}x the budget; Haven's WASM ${floor.haven.gzip}`, "reported", "-"]);
+  }
   const slow = json("slow3g.json");
   target(
     "first visit on slow 3G, to a live conversation",
