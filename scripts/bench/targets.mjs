@@ -140,6 +140,9 @@ if (database) rows.push(["  PostgreSQL's own CPU beside it (whole run)", `${fixe
   const floor = json("client-floor.json");
   if (floor) {
     rows.push(["  the client floor alone (Leptos, router, server fn, socket; no Haven)", `${floor.floor.gzip} (${floor.floor.brotli}) bytes = ${fixed(floor.floor.gzip / 250000)}x the budget; Haven's WASM ${floor.haven.gzip}`, "reported", "-"]);
+    if (floor.socket_floor) {
+      rows.push(["  the floor of a page fed by its socket alone (no router, server fn)", `${floor.socket_floor.gzip} (${floor.socket_floor.brotli}) bytes = ${fixed(floor.socket_floor.gzip / 250000)}x the budget`, "reported", "-"]);
+    }
   }
   const slow = json("slow3g.json");
   target(
