@@ -55,7 +55,10 @@ fn Conversation() -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let send = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let payload = serde_json::to_string(&Send { body: &draft.read() }).unwrap_or_default();
+        let payload = serde_json::to_string(&Send {
+            body: &draft.read(),
+        })
+        .unwrap_or_default();
         let payload = js_sys::JSON::parse(&payload).unwrap_or(JsValue::NULL);
         let ack = socket.emit_with_ack("message:send", &payload);
         leptos::task::spawn_local(async move {
