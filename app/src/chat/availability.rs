@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::care::{availability_settings, SaveAvailability};
+use crate::components::action_form::ActionForm;
 use crate::components::form_error::FormError;
 use crate::protocol::json::resource;
 use crate::protocol::AvailabilitySettings;

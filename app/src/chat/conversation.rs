@@ -12,6 +12,7 @@ use super::store::ChatStore;
 use super::time::{day_of, Clock, DayLabel};
 use super::timeline::{Delivery, Item};
 use crate::api::chat::{conversation, ConversationView};
+use crate::components::action_form::ActionForm;
 use crate::protocol::json::resource;
 use crate::protocol::ConversationId;
 

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use super::store::ChatStore;
 use crate::api::chat::{directory, StartConversation};
+use crate::components::action_form::ActionForm;
 use crate::protocol::json::resource;
 use crate::protocol::{Availability, Person, Role, UserId};
 

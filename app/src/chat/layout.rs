@@ -11,6 +11,7 @@ use super::sidebar::Sidebar;
 use super::store::{ChatStore, Connection};
 use crate::api::auth::{current_viewer, Logout};
 use crate::api::chat::{conversations, presence};
+use crate::components::action_form::ActionForm;
 use crate::components::crisis::CrisisNotice;
 use crate::protocol::json::resource;
 use crate::protocol::{ConversationList, PresenceUpdate, PublicUser, SessionLimits, Viewer};

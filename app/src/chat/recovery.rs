@@ -8,6 +8,7 @@ use leptos_router::components::A;
 
 use super::settings::SETTINGS_PAGE;
 use crate::api::auth::{pending_recovery_code, RecoveryCodeSaved};
+use crate::components::action_form::ActionForm;
 use crate::protocol::json::resource;
 
 /// The recovery code screen.

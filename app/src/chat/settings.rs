@@ -8,6 +8,7 @@ use leptos_meta::Title;
 use super::time::DateTimeLabel;
 use crate::api::auth::{DeleteAccount, NewRecoveryCode};
 use crate::api::chat::load_settings;
+use crate::components::action_form::ActionForm;
 use crate::components::{field::TextField, form_error::FormError};
 use crate::error::Field;
 use crate::protocol::json::resource;

@@ -1,5 +1,6 @@
 //! Reusable pieces of the UI.
 
+pub mod action_form;
 pub mod crisis;
 pub mod field;
 pub mod form_error;

@@ -5,6 +5,7 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::api::auth::Register;
+use crate::components::action_form::ActionForm;
 use crate::components::{
     crisis::CrisisNotice,
     field::{live_form, TextField},

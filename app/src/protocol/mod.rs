@@ -4,6 +4,7 @@
 
 pub mod care;
 pub mod events;
+pub mod form;
 pub mod groups;
 pub mod json;
 pub mod privacy;
