@@ -5,7 +5,8 @@
 //! real client (`frontend`), and does only what the conversation page cannot do without:
 //! hydrate a server-rendered page under a router with a parameter, load its data from a
 //! server function (JSON), show a live list, send from a form that also works as a plain
-//! form (`ActionForm`), and talk to socket.io-client through wasm-bindgen with JSON payloads.
+//! form (Haven's `ActionForm`, the one piece of Haven's it uses), and talk to socket.io-client
+//! through wasm-bindgen with JSON payloads.
 //! `scripts/bench/client-floor.sh` builds it and reports its size beside Haven's, as the
 //! socket floor (`server/examples/socket_floor.rs`) stands beside Haven's CPU: what is left
 //! above it is Haven's own client (docs/benchmarks.md).
@@ -16,15 +17,14 @@ use leptos_router::{
     hooks::use_params_map,
     path,
 };
-use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
-/// One message as the wire carries it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Message {
-    id: u64,
-    body: String,
-}
+// Haven's form (it reads the fields without serde_qs), as Haven's pages use it.
+use app::components::action_form::ActionForm;
+
+#[path = "floor/socket.rs"]
+mod socket;
+use socket::Message;
 
 /// The page's data, loaded as Haven's pages load theirs.
 #[server]
@@ -40,20 +40,6 @@ pub async fn send(conversation: u64, body: String) -> Result<(), ServerFnError> 
     Ok(())
 }
 
-#[wasm_bindgen]
-extern "C" {
-    type JsSocket;
-
-    #[wasm_bindgen(js_name = io)]
-    fn io_connect() -> JsSocket;
-
-    #[wasm_bindgen(method)]
-    fn on(this: &JsSocket, event: &str, listener: &js_sys::Function);
-
-    #[wasm_bindgen(method, js_name = emitWithAck)]
-    fn emit_with_ack(this: &JsSocket, event: &str, payload: &JsValue) -> js_sys::Promise;
-}
-
 /// A conversation: its history, the messages that arrive live, and a composer.
 #[component]
 fn Conversation() -> impl IntoView {
@@ -67,26 +53,12 @@ fn Conversation() -> impl IntoView {
     };
     let page = Resource::new(id, history);
     let live = RwSignal::new(Vec::<Message>::new());
-    let socket = io_connect();
-    let on_new = Closure::<dyn FnMut(JsValue)>::new(move |payload: JsValue| {
-        let text = js_sys::JSON::stringify(&payload)
-            .ok()
-            .and_then(|text| text.as_string());
-        if let Some(message) = text.and_then(|text| serde_json::from_str::<Message>(&text).ok()) {
-            live.update(|live| live.push(message));
-        }
-    });
-    socket.on("message:new", on_new.as_ref().unchecked_ref());
-    on_new.forget();
+    let socket = socket::connect(live);
     let draft = RwSignal::new(String::new());
     let send_live = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let payload = serde_json::json!({ "conversationId": id(), "body": draft.get() });
-        let payload = js_sys::JSON::parse(&payload.to_string()).unwrap_or(JsValue::NULL);
-        let ack = socket.emit_with_ack("message:send", &payload);
-        leptos::task::spawn_local(async move {
-            let _ = wasm_bindgen_futures::JsFuture::from(ack).await;
-        });
+        socket::send(&socket, &payload.to_string());
         draft.set(String::new());
     };
     let plain = ServerAction::<Send>::new();

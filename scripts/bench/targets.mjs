@@ -139,7 +139,7 @@ if (database) rows.push(["  PostgreSQL's own CPU beside it (whole run)", `${fixe
   // built as Haven's is: Haven's own client has only the rest of the budget.
   const floor = json("client-floor.json");
   if (floor) {
-    rows.push(["  the client floor alone (Leptos, router, server fn, socket; no Haven)", `${floor.floor.gzip} (${floor.floor.brotli}) bytes = ${fixed(floor.floor.gzip / 250000)}x the budget; Haven's WASM ${floor.haven.gzip}`, "reported", "-"]);
+    rows.push(["  the client floor alone (router, server fn, form, socket; no feature of Haven)", `${floor.floor.gzip} (${floor.floor.brotli}) bytes = ${fixed(floor.floor.gzip / 250000)}x the budget; Haven's WASM ${floor.haven.gzip}`, "reported", "-"]);
     if (floor.socket_floor) {
       rows.push(["  the floor of a page fed by its socket alone (no router, server fn)", `${floor.socket_floor.gzip} (${floor.socket_floor.brotli}) bytes = ${fixed(floor.socket_floor.gzip / 250000)}x the budget`, "reported", "-"]);
     }
