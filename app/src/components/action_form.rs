@@ -2,8 +2,9 @@
 //! WASM runs, dispatches its action instead of leaving the page.
 //!
 //! It does what Leptos' `ActionForm` does, but reads the fields with
-//! [`protocol::form`](crate::protocol::form) instead of serde_qs (≈ 30 KB gzip of WASM less;
-//! issue 29, docs/benchmarks.md). Imported by name, it takes the place of the prelude's.
+//! [`protocol::form`](crate::protocol::form) instead of serde_qs (Haven's release WASM 26 KB
+//! gzip smaller; issue 29, docs/benchmarks.md). Imported by name, it takes the place of the
+//! prelude's.
 
 use leptos::prelude::*;
 use leptos::server_fn::{client::Client, codec::PostUrl, Http, ServerFn};

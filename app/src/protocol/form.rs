@@ -1,8 +1,8 @@
 //! A plain form's fields read into a server function's arguments, as the browser does on
 //! submit (`components::action_form`).
 //!
-//! Leptos' own `ActionForm` reads them with serde_qs, whose parser and nested-map machinery
-//! cost ≈ 30 KB gzip of WASM (measured for issue 29, docs/benchmarks.md). Haven's forms are
+//! Leptos' own `ActionForm` reads them with serde_qs: on the client floor that form and its
+//! reading cost 30.7 KB gzip of WASM (issue 29, docs/benchmarks.md). Haven's forms are
 //! flat, so this reads only what they hold: each field a string, an integer, a bool, an enum's
 //! unit variant, or an `Option` of one of those (a missing field is `None`); fields the
 //! arguments do not name (a submit button's) are ignored. The server reads the same form
