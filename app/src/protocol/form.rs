@@ -182,6 +182,22 @@ mod tests {
         );
     }
 
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Choice {
+        keep: bool,
+    }
+
+    #[test]
+    fn reads_a_checkbox_and_refuses_other_text() {
+        for (text, keep) in [("on", true), ("true", true), ("false", false)] {
+            assert_eq!(
+                from_fields::<Choice>(fields(&[("keep", text)])).unwrap(),
+                Choice { keep }
+            );
+        }
+        assert!(from_fields::<Choice>(fields(&[("keep", "yes")])).is_err());
+    }
+
     #[test]
     fn reads_numbers_and_refuses_what_is_not_one() {
         assert_eq!(
