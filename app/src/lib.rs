@@ -59,7 +59,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // WASM arrives (public/early.js; the app takes over once hydrated).
                 <script src="/early.js" defer></script>
                 <HashedStylesheet options=options.clone() id="leptos"/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=cfg!(feature = "islands")/>
                 <MetaTags/>
             </head>
             <body>

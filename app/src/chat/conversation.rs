@@ -13,7 +13,7 @@ use super::time::{day_of, Clock, DayLabel};
 use super::timeline::{Delivery, Item};
 use crate::api::chat::{conversation, ConversationView};
 use crate::components::action_form::ActionForm;
-use crate::protocol::json::resource;
+use crate::protocol::json::{resource, Prop};
 use crate::protocol::ConversationId;
 
 /// Within this many pixels of the bottom counts as "at the bottom".
@@ -31,7 +31,7 @@ pub fn ConversationPane() -> impl IntoView {
         <Suspense fallback=|| view! { <section class="pane"><p class="muted">"Loading…"</p></section> }>
             {move || Suspend::new(async move {
                 match page.await {
-                    Ok(view) => view! { <Conversation view/> }.into_any(),
+                    Ok(view) => view! { <Conversation view=Prop(view)/> }.into_any(),
                     Err(e) => view! {
                         <section class="pane empty-state" role="alert">
                             <h1>"This conversation isn't available"</h1>
@@ -52,8 +52,11 @@ pub fn ConversationPane() -> impl IntoView {
     }
 }
 
-#[component]
-fn Conversation(view: ConversationView) -> impl IntoView {
+/// The open conversation: an island inside the chat's, whose store it reads.
+#[cfg_attr(feature = "islands", island)]
+#[cfg_attr(not(feature = "islands"), component)]
+fn Conversation(view: Prop<ConversationView>) -> impl IntoView {
+    let Prop(view) = view;
     let store = expect_context::<ChatStore>();
     #[cfg(feature = "hydrate")]
     let live = expect_context::<super::live::LiveHandle>();

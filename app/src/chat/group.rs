@@ -286,8 +286,6 @@ pub fn NewGroup() -> impl IntoView {
     let name = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
     let limit = RwSignal::new(String::from("12"));
-    #[cfg(feature = "hydrate")]
-    let navigate = leptos_router::hooks::use_navigate();
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let request = crate::protocol::groups::CreateGroup {
@@ -295,8 +293,6 @@ pub fn NewGroup() -> impl IntoView {
             description: description.get_untracked(),
             member_limit: limit.get_untracked().trim().parse().ok(),
         };
-        #[cfg(feature = "hydrate")]
-        let navigate = navigate.clone();
         #[cfg(feature = "hydrate")]
         act::<crate::protocol::events::client::GroupCreate>(request, move |answer| match answer {
             Ok(created) => {
@@ -307,10 +303,7 @@ pub fn NewGroup() -> impl IntoView {
                         store.more.set(more);
                     }
                 });
-                navigate(
-                    &format!("/chat/{}", created.conversation.id),
-                    Default::default(),
-                );
+                super::go(&format!("/chat/{}", created.conversation.id));
             }
             Err(e) => error.set(Some(e)),
         });
@@ -357,9 +350,6 @@ fn Invitation(group: crate::protocol::Group) -> impl IntoView {
     let alias = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let id = group.id;
-    // Kept in the arena, so that both buttons' handlers can share it (they are `Copy`).
-    #[cfg(feature = "hydrate")]
-    let navigate = StoredValue::new_local(leptos_router::hooks::use_navigate());
     let answer = move |accept: bool| {
         let alias = alias.get_untracked();
         let payload = crate::protocol::groups::AnswerInvitation {
@@ -372,8 +362,7 @@ fn Invitation(group: crate::protocol::Group) -> impl IntoView {
             Ok(answered) => {
                 store.answered(id);
                 if let Some(group) = answered.conversation {
-                    navigate
-                        .with_value(|go| go(&format!("/chat/{}", group.id), Default::default()));
+                    super::go(&format!("/chat/{}", group.id));
                 }
             }
             Err(e) => error.set(Some(e)),

@@ -13,12 +13,17 @@ use crate::api::auth::{current_viewer, Logout};
 use crate::api::chat::{conversations, presence};
 use crate::components::action_form::ActionForm;
 use crate::components::crisis::CrisisNotice;
-use crate::protocol::json::resource;
+use crate::protocol::json::{resource, Prop};
 use crate::protocol::{ConversationList, PresenceUpdate, PublicUser, SessionLimits, Viewer};
 
 /// Loads the viewer and their conversations, then renders the chat around the nested route.
 #[component]
 pub fn ChatLayout() -> impl IntoView {
+    // On a phone one pane shows at a time: the list on `/chat`, otherwise the open screen
+    // (with a way back). Every screen is its own page load, so the server decides.
+    let pane_open = use_location()
+        .pathname
+        .with_untracked(|path| path.trim_end_matches('/') != "/chat");
     let data = resource(
         || (),
         |_| async move {
@@ -41,12 +46,16 @@ pub fn ChatLayout() -> impl IntoView {
                     SessionLimits::default(),
                 ),
             };
+            let crisis = crate::api::care::crisis_resources()
+                .await
+                .unwrap_or_default();
             Ok::<_, String>((
                 viewer,
                 Signed {
                     list,
                     statuses,
                     limits,
+                    crisis,
                 },
             ))
         },
@@ -56,7 +65,10 @@ pub fn ChatLayout() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok((Viewer::SignedIn(user), signed)) => view! { <ChatShell user signed/> }.into_any(),
+                    Ok((Viewer::SignedIn(user), signed)) => view! {
+                        <ChatShell user=Prop(user) signed=Prop(signed) pane_open><Outlet/></ChatShell>
+                    }
+                    .into_any(),
                     Ok((Viewer::SignedOut { login_path }, _)) => view! { <Redirect path=login_path/> }.into_any(),
                     Err(message) => view! {
                         <main class="auth"><section class="card" role="alert">{message}</section></main>
@@ -76,15 +88,39 @@ struct Signed {
     statuses: Vec<PresenceUpdate>,
     /// The session's inactivity limit and whether it is a shared computer's.
     limits: SessionLimits,
+    /// Where to turn in a crisis (the notice under the top bar).
+    crisis: Vec<crate::protocol::CrisisResource>,
 }
 
-#[component]
-fn ChatShell(user: PublicUser, signed: Signed) -> impl IntoView {
-    let Signed {
+/// The live chat around the open screen (`children`, rendered on the server): an island,
+/// the one that owns the socket and the store every other chat island reads.
+#[cfg_attr(feature = "islands", island)]
+#[cfg_attr(not(feature = "islands"), component)]
+fn ChatShell(
+    user: Prop<PublicUser>,
+    signed: Prop<Signed>,
+    pane_open: bool,
+    children: Children,
+) -> impl IntoView {
+    let Prop(user) = user;
+    let Prop(Signed {
         list,
         statuses,
         limits,
-    } = signed;
+        crisis,
+    }) = signed;
+    // Without islands the router keeps this layout while the screen changes under it.
+    #[cfg(not(feature = "islands"))]
+    let pane_open = {
+        let _ = pane_open;
+        let location = use_location();
+        move || {
+            location
+                .pathname
+                .with(|path| path.trim_end_matches('/') != "/chat")
+        }
+    };
+    provide_context(crate::components::crisis::KnownCrisisResources(crisis));
     // A shared computer keeps no unsent text once the tab is closed.
     #[cfg(feature = "hydrate")]
     if limits.shared {
@@ -107,14 +143,6 @@ fn ChatShell(user: PublicUser, signed: Signed) -> impl IntoView {
         });
     }
     let logout = ServerAction::<Logout>::new();
-    // On a phone one pane shows at a time: the list on `/chat`, otherwise the open screen
-    // (with a way back). The class is rendered on the server too, so no jump on hydration.
-    let location = use_location();
-    let pane_open = move || {
-        location
-            .pathname
-            .with(|path| path.trim_end_matches('/') != "/chat")
-    };
     view! {
         <Title text=move || store.title("Haven")/>
         // The router handles in-page links itself (no focus move), so the focus is moved here.
@@ -157,7 +185,7 @@ fn ChatShell(user: PublicUser, signed: Signed) -> impl IntoView {
             <Sidebar/>
             <main id="main" class="main" tabindex="-1">
                 <a class="back-link" href="/chat">"← Conversations"</a>
-                <Outlet/>
+                {children()}
             </main>
         </div>
     }

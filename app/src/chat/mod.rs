@@ -26,3 +26,10 @@ pub mod socket;
 pub mod store;
 pub mod time;
 pub mod timeline;
+
+/// Opens another screen. Each screen is a page of its own, rendered by the server (only the
+/// live chat is hydrated: Leptos islands), so this is a page load.
+#[cfg(feature = "hydrate")]
+pub fn go(path: &str) {
+    let _ = leptos::prelude::window().location().set_href(path);
+}

@@ -2,7 +2,6 @@
 //! unread count. Most recent first; updated live by the store.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use super::inbox;
 use super::store::ChatStore;
@@ -152,7 +151,7 @@ pub fn Sidebar() -> impl IntoView {
                             });
                             view! {
                                 <li class="conversation" class:current=current class:group=is_group data-conversation=summary.id.0>
-                                    <A href=href attr:class="conversation-link">
+                                    <a href=href class="conversation-link">
                                         <span class="peer-name">
                                             <span class="dot" class:on=online aria-hidden="true"></span>
                                             " "
@@ -169,7 +168,7 @@ pub fn Sidebar() -> impl IntoView {
                                         {(unread > 0).then(|| view! {
                                             <span class="unread" aria-label=format!("{unread} unread")>{unread}</span>
                                         })}
-                                    </A>
+                                    </a>
                                 </li>
                             }
                         }

@@ -18,6 +18,11 @@ pub fn provide_crisis_resources() {
     provide_context(CrisisResources(resource(|| (), |_| crisis_resources())));
 }
 
+/// The list itself, when an island was given it as a prop: its views render it at once, the
+/// same on the server and in the browser (an island cannot share the page's resource).
+#[derive(Clone)]
+pub struct KnownCrisisResources(pub Vec<CrisisResource>);
+
 /// The resources, whether or not a parent provided them.
 fn resources() -> Resource<Result<Vec<CrisisResource>, AckError>> {
     use_context::<CrisisResources>()
@@ -29,6 +34,9 @@ fn resources() -> Resource<Result<Vec<CrisisResource>, AckError>> {
 /// crisis lines". A complementary landmark, so screen readers list it.
 #[component]
 pub fn CrisisNotice() -> impl IntoView {
+    if let Some(KnownCrisisResources(list)) = use_context::<KnownCrisisResources>() {
+        return view! { <CrisisNoticeOf list/> }.into_any();
+    }
     let resources = resources();
     // Every piece is an element or one text node: adjacent text nodes merge in the
     // server's HTML and would not hydrate.
@@ -56,6 +64,32 @@ pub fn CrisisNotice() -> impl IntoView {
                         }
                     })}
                 </Suspense>
+                <span>" "</span>
+                <a class="link" href="/help">"All crisis lines and hours"</a>
+            </p>
+        </aside>
+    }
+    .into_any()
+}
+
+/// [`CrisisNotice`] of a list already loaded.
+#[component]
+fn CrisisNoticeOf(list: Vec<CrisisResource>) -> impl IntoView {
+    let urgent: Vec<_> = list.into_iter().filter(|r| r.urgent).collect();
+    let last = urgent.len().saturating_sub(1);
+    view! {
+        <aside class="crisis" aria-label="Urgent help">
+            <p>
+                <strong>"Not for emergencies."</strong>
+                <span>" If you are in danger now: "</span>
+                {urgent
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, r)| {
+                        let end = if i < last { ", " } else { "." };
+                        view! { <Reach resource=r end/> }
+                    })
+                    .collect_view()}
                 <span>" "</span>
                 <a class="link" href="/help">"All crisis lines and hours"</a>
             </p>
@@ -92,6 +126,14 @@ fn Reach(resource: CrisisResource, end: &'static str) -> impl IntoView {
 /// The full list, for `/help` and the conversation's notices.
 #[component]
 pub fn CrisisList() -> impl IntoView {
+    if let Some(KnownCrisisResources(list)) = use_context::<KnownCrisisResources>() {
+        return view! {
+            <ul class="crisis-list">
+                {list.into_iter().map(|r| view! { <CrisisCard resource=r/> }).collect_view()}
+            </ul>
+        }
+        .into_any();
+    }
     let resources = resources();
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -111,6 +153,7 @@ pub fn CrisisList() -> impl IntoView {
             })}
         </Suspense>
     }
+    .into_any()
 }
 
 #[component]

@@ -7,7 +7,7 @@
 //! through here instead.
 
 use leptos::server::codee::{Decoder, Encoder};
-use serde::{de::DeserializeOwned, Serialize};
+use serde::{de::DeserializeOwned, Deserialize, Deserializer, Serialize, Serializer};
 
 /// Parses JSON text the way server functions' answers are parsed.
 pub fn from_text<T: DeserializeOwned>(text: &str) -> serde_json::Result<T> {
@@ -53,6 +53,27 @@ where
     Resource::new_with_options(source, fetcher, false)
 }
 
+/// An island's prop. Leptos reads island props with `from_str`; this keeps the value's own
+/// JSON as it is in the page and parses it with [`from_text`], so that no wire type's
+/// deserializer is compiled a second time for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prop<T>(pub T);
+
+impl<T: Serialize> Serialize for Prop<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Prop<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
+        from_text(raw.get())
+            .map(Prop)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +85,14 @@ mod tests {
         let back: Vec<(u64, String)> = <Json as Decoder<_>>::decode(&text).unwrap();
         assert_eq!(back, value);
         assert!(from_text::<u64>("not json").is_err());
+    }
+
+    #[test]
+    fn an_island_prop_reads_back_as_written() {
+        let value = Prop(vec![(1_u64, "héllo \"quoted\"".to_string())]);
+        let text = serde_json::to_string(&value).unwrap();
+        assert_eq!(text, serde_json::to_string(&value.0).unwrap());
+        let back: Prop<Vec<(u64, String)>> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, value);
     }
 }
