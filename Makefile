@@ -65,6 +65,7 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy -p server -p app --all-targets -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown --lib --examples -- -D warnings
+	cargo clippy -p server --features islands -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown --lib --features islands -- -D warnings
 
 # The debug build never touches what `make run` serves (it rebuilds the debug site).

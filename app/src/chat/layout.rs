@@ -20,7 +20,8 @@ use crate::protocol::{ConversationList, PresenceUpdate, PublicUser, SessionLimit
 #[component]
 pub fn ChatLayout() -> impl IntoView {
     // On a phone one pane shows at a time: the list on `/chat`, otherwise the open screen
-    // (with a way back). Every screen is its own page load, so the server decides.
+    // (with a way back). As islands every screen is a page load of its own, so the server
+    // decides; without them the shell follows the router itself.
     let pane_open = use_location()
         .pathname
         .with_untracked(|path| path.trim_end_matches('/') != "/chat");

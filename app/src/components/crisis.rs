@@ -49,19 +49,7 @@ pub fn CrisisNotice() -> impl IntoView {
                 <Suspense fallback=fallback>
                     {move || Suspend::new(async move {
                         let list = resources.await.unwrap_or_default();
-                        let urgent: Vec<_> = list.into_iter().filter(|r| r.urgent).collect();
-                        let last = urgent.len().saturating_sub(1);
-                        view! {
-                            <span>" If you are in danger now: "</span>
-                            {urgent
-                                .into_iter()
-                                .enumerate()
-                                .map(|(i, r)| {
-                                    let end = if i < last { ", " } else { "." };
-                                    view! { <Reach resource=r end/> }
-                                })
-                                .collect_view()}
-                        }
+                        view! { <UrgentLines list/> }
                     })}
                 </Suspense>
                 <span>" "</span>
@@ -75,25 +63,33 @@ pub fn CrisisNotice() -> impl IntoView {
 /// [`CrisisNotice`] of a list already loaded.
 #[component]
 fn CrisisNoticeOf(list: Vec<CrisisResource>) -> impl IntoView {
-    let urgent: Vec<_> = list.into_iter().filter(|r| r.urgent).collect();
-    let last = urgent.len().saturating_sub(1);
     view! {
         <aside class="crisis" aria-label="Urgent help">
             <p>
                 <strong>"Not for emergencies."</strong>
-                <span>" If you are in danger now: "</span>
-                {urgent
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, r)| {
-                        let end = if i < last { ", " } else { "." };
-                        view! { <Reach resource=r end/> }
-                    })
-                    .collect_view()}
+                <UrgentLines list/>
                 <span>" "</span>
                 <a class="link" href="/help">"All crisis lines and hours"</a>
             </p>
         </aside>
+    }
+}
+
+/// "If you are in danger now: call 999 (Emergency services), …": the urgent lines of `list`.
+#[component]
+fn UrgentLines(list: Vec<CrisisResource>) -> impl IntoView {
+    let urgent: Vec<_> = list.into_iter().filter(|r| r.urgent).collect();
+    let last = urgent.len().saturating_sub(1);
+    view! {
+        <span>" If you are in danger now: "</span>
+        {urgent
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let end = if i < last { ", " } else { "." };
+                view! { <Reach resource=r end/> }
+            })
+            .collect_view()}
     }
 }
 
