@@ -281,7 +281,6 @@ pub fn QuietLine(item: Item) -> impl IntoView {
 /// A psychiatrist starts a group: name, description, member limit.
 #[component]
 pub fn NewGroup() -> impl IntoView {
-    let store = expect_context::<ChatStore>();
     let error = RwSignal::new(None::<String>);
     let name = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
@@ -295,20 +294,12 @@ pub fn NewGroup() -> impl IntoView {
         };
         #[cfg(feature = "hydrate")]
         act::<crate::protocol::events::client::GroupCreate>(request, move |answer| match answer {
-            Ok(created) => {
-                leptos::task::spawn_local(async move {
-                    if let Ok(page) = crate::api::chat::conversations(None, None).await {
-                        let more = store.more.get_untracked();
-                        store.take_page(page, false);
-                        store.more.set(more);
-                    }
-                });
-                super::go(&format!("/chat/{}", created.conversation.id));
-            }
+            // The page load renders the sidebar with the new group in it.
+            Ok(created) => super::go(&format!("/chat/{}", created.conversation.id)),
             Err(e) => error.set(Some(e)),
         });
         #[cfg(not(feature = "hydrate"))]
-        let _ = (request, store);
+        let _ = request;
     };
     view! {
         <details class="new-group">

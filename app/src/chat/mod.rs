@@ -27,8 +27,9 @@ pub mod store;
 pub mod time;
 pub mod timeline;
 
-/// Opens another screen. Each screen is a page of its own, rendered by the server (only the
-/// live chat is hydrated: Leptos islands), so this is a page load.
+/// Opens another screen with a page load, which the server renders. An islands page runs no
+/// client router (`islands`, docs/decisions.md); today's client does the same, so that both
+/// behave alike.
 #[cfg(feature = "hydrate")]
 pub fn go(path: &str) {
     let _ = leptos::prelude::window().location().set_href(path);
