@@ -75,8 +75,9 @@ site-isolation:
 # The whole Rust suite twice: on SQLite, then on a throwaway PostgreSQL cluster (with the
 # PostgreSQL-only tests, which the SQLite run lists as ignored); then the patched crates'
 # own suites (vendor/PATCHES.md). Most integration tests wait
-# on sockets and timers, not the CPU: six at a time instead of one per core (docs/decisions.md).
-unit: export RUST_TEST_THREADS ?= 6
+# on sockets and timers, not the CPU: three at a time instead of one per core (six left the
+# sign-in throttle's tests too little CPU; docs/decisions.md).
+unit: export RUST_TEST_THREADS ?= 3
 unit: build
 	cargo test -p server -p app
 	HAVEN_TEST_BACKEND=postgres scripts/test/with-postgres.sh \
