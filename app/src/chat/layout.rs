@@ -2,7 +2,6 @@
 //! banner, the sidebar, and the open screen.
 
 use leptos::prelude::*;
-use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::components::{Outlet, Redirect};
 use leptos_router::hooks::use_location;
@@ -12,6 +11,7 @@ use super::sidebar::Sidebar;
 use super::store::{ChatStore, Connection};
 use crate::api::auth::{current_viewer, Logout};
 use crate::api::chat::{conversations, presence};
+use crate::components::action_form::ActionForm;
 use crate::components::crisis::CrisisNotice;
 use crate::protocol::json::{resource, Prop};
 use crate::protocol::{ConversationList, PresenceUpdate, PublicUser, SessionLimits, Viewer};
@@ -143,6 +143,7 @@ fn ChatShell(
             }
         });
     }
+    let logout = ServerAction::<Logout>::new();
     view! {
         <Title text=move || store.title("Haven")/>
         // The router handles in-page links itself (no focus move), so the focus is moved here.
@@ -173,15 +174,13 @@ fn ChatShell(
                     <span class="display-name">{user.display_name.clone()}</span>
                     <span class="role-badge">{user.role.as_str()}</span>
                 </span>
-                // Nothing of this user's outbox stays behind for the next person. A plain
-                // post: the server signs out and sends the page to sign-in (a dispatched
-                // action would need the client router to follow that redirect).
-                <form action=Logout::url() method="post" on:submit=move |_| {
+                // Nothing of this user's outbox stays behind for the next person.
+                <ActionForm action=logout on:submit=move |_| {
                     #[cfg(feature = "hydrate")]
                     super::outbox::clear(user.id);
                 }>
                     <button type="submit" class="button secondary small">"Sign out"</button>
-                </form>
+                </ActionForm>
             </header>
             <CrisisNotice/>
             <Sidebar/>
