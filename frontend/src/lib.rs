@@ -24,6 +24,9 @@ pub fn hydrate() {
 
 #[cfg(feature = "islands")]
 fn hydrate_islands() {
+    // Without a client router nobody follows a server function's redirect (sign-out's, a
+    // refused form's way back): the browser loads the page it names.
+    let _ = leptos::server_fn::redirect::set_redirect_hook(app::chat::go);
     leptos::mount::hydrate_islands();
     // Leptos' loader hydrates the islands right after this returns, each in a microtask:
     // a zero timeout runs once they all have, and marks the page interactive (tests wait

@@ -143,8 +143,8 @@ if (database) rows.push(["  PostgreSQL's own CPU beside it (whole run)", `${fixe
     if (floor.socket_floor) {
       rows.push(["  the floor of a page fed by its socket alone (no router, server fn)", `${floor.socket_floor.gzip} (${floor.socket_floor.brotli}) bytes = ${fixed(floor.socket_floor.gzip / 250000)}x the budget`, "reported", "-"]);
     }
-    if (floor.islands) {
-      rows.push(["  Haven's client as islands (app feature `islands`, WASM + JS)", `${floor.islands.gzip} (${floor.islands.brotli}) bytes = ${fixed(floor.islands.gzip / 250000)}x the budget`, "reported", "-"]);
+    if (floor.whole) {
+      rows.push(["  Haven's client without islands (every page hydrated, WASM + JS)", `${floor.whole.gzip} (${floor.whole.brotli}) bytes = ${fixed(floor.whole.gzip / 250000)}x the budget`, "reported", "-"]);
     }
   }
   const slow = json("slow3g.json");

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use super::store::ChatStore;
 use crate::api::chat::{directory, StartConversation};
 use crate::components::action_form::ActionForm;
-use crate::protocol::json::resource;
+use crate::protocol::json::{resource, Prop};
 use crate::protocol::{Availability, Person, Role, UserId};
 
 /// The chat home.
@@ -55,28 +55,33 @@ fn Directory() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match people.await {
                         Ok(list) if list.is_empty() => view! { <p class="muted">"No psychiatrists yet."</p> }.into_any(),
-                        Ok(list) => {
-                            let store = expect_context::<ChatStore>();
-                            // Available people first, then by name; re-sorted as statuses change.
-                            let sorted = move || {
-                                let mut people = list.clone();
-                                people.sort_by_key(|p| (store.is_online(p.id) != Some(true), p.display_name.clone()));
-                                people
-                            };
-                            view! {
-                                <ul class="people">
-                                    <For each=sorted key=|p| p.id let:person>
-                                        <PersonCard person/>
-                                    </For>
-                                </ul>
-                            }
-                            .into_any()
-                        }
+                        Ok(list) => view! { <People list=Prop(list)/> }.into_any(),
                         Err(e) => view! { <p role="alert">{e.message}</p> }.into_any(),
                     }
                 })}
             </Suspense>
         </section>
+    }
+}
+
+/// The psychiatrists, available ones first, then by name, re-sorted as their statuses
+/// change: an island inside the chat's, whose presence it reads.
+#[cfg_attr(feature = "islands", island)]
+#[cfg_attr(not(feature = "islands"), component)]
+fn People(list: Prop<Vec<Person>>) -> impl IntoView {
+    let Prop(list) = list;
+    let store = expect_context::<ChatStore>();
+    let sorted = move || {
+        let mut people = list.clone();
+        people.sort_by_key(|p| (store.is_online(p.id) != Some(true), p.display_name.clone()));
+        people
+    };
+    view! {
+        <ul class="people">
+            <For each=sorted key=|p| p.id let:person>
+                <PersonCard person/>
+            </For>
+        </ul>
     }
 }
 

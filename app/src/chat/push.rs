@@ -46,9 +46,10 @@ pub fn words_of(mode: Mode) -> PushWords {
     }
 }
 
-/// The settings page's section. It needs JavaScript (push does), so the server renders its
+/// The settings page's section (an island: push needs JavaScript). The server renders its
 /// heading and the browser asks for the offer once hydrated.
-#[component]
+#[cfg_attr(feature = "islands", island)]
+#[cfg_attr(not(feature = "islands"), component)]
 pub fn DeviceNotifications(user: UserId) -> impl IntoView {
     let offer: RwSignal<Option<Result<PushOffer, String>>> = RwSignal::new(None);
     #[cfg(feature = "hydrate")]

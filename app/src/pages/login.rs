@@ -17,15 +17,6 @@ use crate::protocol::Role;
 /// The sign-in page of one role. Works as a plain form post before hydration.
 #[component]
 pub fn LoginPage(role: Role) -> impl IntoView {
-    let action = ServerAction::<Login>::new();
-    let error = Signal::derive(move || {
-        action
-            .value()
-            .get()
-            .and_then(Result::err)
-            .map(|e| e.to_string())
-    });
-    let no_field_error = Signal::derive(|| None::<String>);
     // Signed out by the inactivity limit: say why, so it does not look like a fault.
     let idle = leptos_router::hooks::use_query_map()
         .with_untracked(|q| q.get("signed_out").is_some_and(|v| v == "idle"));
@@ -65,28 +56,47 @@ pub fn LoginPage(role: Role) -> impl IntoView {
                         "You were signed out after a while without activity, so nobody else could read your conversations."
                     </p>
                 })}
-                // Once live, Haven's own field messages speak; the browser's bubble
-                // would cover them (before that, native validation is all there is).
-                <ActionForm action=action attr:novalidate=live_form()>
-                    <input type="hidden" name="role" value=role.as_str()/>
-                    {next.map(|next| view! { <input type="hidden" name="next" value=next/> })}
-                    <TextField label="Username" name="username" autocomplete="username" error=no_field_error/>
-                    <TextField
-                        label="Password"
-                        name="password"
-                        kind="password"
-                        autocomplete="current-password"
-                        error=no_field_error
-                    />
-                    <SharedComputerBox/>
-                    <FormError message=error/>
-                    <button type="submit" class="button" disabled=move || action.pending().get()>
-                        "Sign in"
-                    </button>
-                </ActionForm>
+                <LoginForm role next/>
                 <div class="aside">{other}</div>
             </section>
         </main>
         <CrisisNotice/>
+    }
+}
+
+/// The sign-in form: a plain form post before the WASM, then the action (a refusal is shown
+/// without a page load, the fields kept).
+#[cfg_attr(feature = "islands", island)]
+#[cfg_attr(not(feature = "islands"), component)]
+fn LoginForm(role: Role, next: Option<String>) -> impl IntoView {
+    let action = ServerAction::<Login>::new();
+    let error = Signal::derive(move || {
+        action
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| e.to_string())
+    });
+    let no_field_error = Signal::derive(|| None::<String>);
+    view! {
+        // Once live, Haven's own field messages speak; the browser's bubble
+        // would cover them (before that, native validation is all there is).
+        <ActionForm action=action attr:novalidate=live_form()>
+            <input type="hidden" name="role" value=role.as_str()/>
+            {next.map(|next| view! { <input type="hidden" name="next" value=next/> })}
+            <TextField label="Username" name="username" autocomplete="username" error=no_field_error/>
+            <TextField
+                label="Password"
+                name="password"
+                kind="password"
+                autocomplete="current-password"
+                error=no_field_error
+            />
+            <SharedComputerBox/>
+            <FormError message=error/>
+            <button type="submit" class="button" disabled=move || action.pending().get()>
+                "Sign in"
+            </button>
+        </ActionForm>
     }
 }

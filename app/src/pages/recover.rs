@@ -16,10 +16,35 @@ use crate::components::{
 use crate::error::Field;
 use crate::validation::{self, PASSWORD_MIN};
 
-/// The recovery form. Works as a plain form post before hydration; the new password is
-/// checked in the browser once the field is left, and again by the server.
+/// The recovery page.
 #[component]
 pub fn RecoverPage() -> impl IntoView {
+    view! {
+        <Title text="Forgot your password · Haven"/>
+        <main class="auth">
+            <section class="card">
+                <p class="brand small">"Haven"</p>
+                <h1>"Set a new password"</h1>
+                <p class="lede">
+                    "Use the recovery code you saved when you created your account. "
+                    "Everywhere you are still signed in will be signed out."
+                </p>
+                <RecoverForm/>
+                <div class="aside">
+                    <p>"No recovery code? The service's administrator can reset your password."</p>
+                    <p>"Remembered it? " <A href="/login/student" attr:class="link">"Sign in"</A></p>
+                </div>
+            </section>
+        </main>
+        <CrisisNotice/>
+    }
+}
+
+/// The recovery form. Works as a plain form post before hydration; the new password is
+/// checked in the browser once the field is left, and again by the server.
+#[cfg_attr(feature = "islands", island)]
+#[cfg_attr(not(feature = "islands"), component)]
+fn RecoverForm() -> impl IntoView {
     let action = ServerAction::<Recover>::new();
     let server_error = move || action.value().get().and_then(Result::err);
     let server_field = move |which: Field| {
@@ -36,49 +61,33 @@ pub fn RecoverPage() -> impl IntoView {
     );
     let form_error = form_level(server_error);
     view! {
-        <Title text="Forgot your password · Haven"/>
-        <main class="auth">
-            <section class="card">
-                <p class="brand small">"Haven"</p>
-                <h1>"Set a new password"</h1>
-                <p class="lede">
-                    "Use the recovery code you saved when you created your account. "
-                    "Everywhere you are still signed in will be signed out."
-                </p>
-                <ActionForm action=action attr:novalidate=live_form()>
-                    <TextField label="Username" name="username" autocomplete="username"
-                        error=server_field(Field::Username)/>
-                    <TextField
-                        label="Recovery code"
-                        name="recovery_code"
-                        autocomplete="off"
-                        hint="20 letters and digits; dashes and spaces do not matter."
-                        error=server_field(Field::RecoveryCode)
-                    />
-                    <TextField
-                        label="New password"
-                        name="password"
-                        kind="password"
-                        autocomplete="new-password"
-                        hint="At least 10 characters."
-                        minlength=PASSWORD_MIN
-                        maxlength=validation::PASSWORD_MAX
-                        value=password
-                        touched=password_touched
-                        error=password_error
-                    />
-                    <SharedComputerBox/>
-                    <FormError message=form_error/>
-                    <button type="submit" class="button" disabled=move || action.pending().get()>
-                        "Set new password"
-                    </button>
-                </ActionForm>
-                <div class="aside">
-                    <p>"No recovery code? The service's administrator can reset your password."</p>
-                    <p>"Remembered it? " <A href="/login/student" attr:class="link">"Sign in"</A></p>
-                </div>
-            </section>
-        </main>
-        <CrisisNotice/>
+        <ActionForm action=action attr:novalidate=live_form()>
+            <TextField label="Username" name="username" autocomplete="username"
+                error=server_field(Field::Username)/>
+            <TextField
+                label="Recovery code"
+                name="recovery_code"
+                autocomplete="off"
+                hint="20 letters and digits; dashes and spaces do not matter."
+                error=server_field(Field::RecoveryCode)
+            />
+            <TextField
+                label="New password"
+                name="password"
+                kind="password"
+                autocomplete="new-password"
+                hint="At least 10 characters."
+                minlength=PASSWORD_MIN
+                maxlength=validation::PASSWORD_MAX
+                value=password
+                touched=password_touched
+                error=password_error
+            />
+            <SharedComputerBox/>
+            <FormError message=form_error/>
+            <button type="submit" class="button" disabled=move || action.pending().get()>
+                "Set new password"
+            </button>
+        </ActionForm>
     }
 }

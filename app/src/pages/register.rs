@@ -14,10 +14,31 @@ use crate::components::{
 use crate::error::Field;
 use crate::validation::{self, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN};
 
-/// The registration form. In the browser each field is checked once it has been left; the
-/// server checks everything again and its messages show next to the same fields.
+/// The registration page.
 #[component]
 pub fn RegisterPage() -> impl IntoView {
+    view! {
+        <Title text="Create your account · Haven"/>
+        <main class="auth">
+            <section class="card">
+                <p class="brand small">"Haven"</p>
+                <h1>"Create your student account"</h1>
+                <p class="lede">"Only the psychiatrists you write to will see your display name and messages."</p>
+                <RegisterForm/>
+                <div class="aside">
+                    <p>"Already have an account? " <A href="/login/student" attr:class="link">"Sign in"</A></p>
+                </div>
+            </section>
+        </main>
+        <CrisisNotice/>
+    }
+}
+
+/// The registration form. In the browser each field is checked once it has been left; the
+/// server checks everything again and its messages show next to the same fields.
+#[cfg_attr(feature = "islands", island)]
+#[cfg_attr(not(feature = "islands"), component)]
+fn RegisterForm() -> impl IntoView {
     let action = ServerAction::<Register>::new();
     let server_error = move || action.value().get().and_then(Result::err);
 
@@ -35,59 +56,47 @@ pub fn RegisterPage() -> impl IntoView {
     let form_error = form_level(server_error);
 
     view! {
-        <Title text="Create your account · Haven"/>
-        <main class="auth">
-            <section class="card">
-                <p class="brand small">"Haven"</p>
-                <h1>"Create your student account"</h1>
-                <p class="lede">"Only the psychiatrists you write to will see your display name and messages."</p>
-                // Once live, Haven's own field messages speak; the browser's bubble
-                // would cover them (before that, native validation is all there is).
-                <ActionForm action=action attr:novalidate=live_form()>
-                    <TextField
-                        label="Username"
-                        name="username"
-                        autocomplete="username"
-                        hint="Letters, digits, '.', '_' or '-'; used to sign in."
-                        minlength=USERNAME_MIN
-                        maxlength=USERNAME_MAX
-                        pattern="[A-Za-z0-9._\\-]+"
-                        value=username
-                        touched=username_touched
-                        error=field(username, username_touched, validation::check_username, Field::Username)
-                    />
-                    <TextField
-                        label="Display name"
-                        name="display_name"
-                        autocomplete="nickname"
-                        hint="What the psychiatrist will call you. A first name or a nickname is fine."
-                        maxlength=validation::DISPLAY_NAME_MAX
-                        value=display_name
-                        touched=display_name_touched
-                        error=field(display_name, display_name_touched, validation::check_display_name, Field::DisplayName)
-                    />
-                    <TextField
-                        label="Password"
-                        name="password"
-                        kind="password"
-                        autocomplete="new-password"
-                        hint="At least 10 characters."
-                        minlength=PASSWORD_MIN
-                        maxlength=validation::PASSWORD_MAX
-                        value=password
-                        touched=password_touched
-                        error=field(password, password_touched, validation::check_password, Field::Password)
-                    />
-                    <FormError message=form_error/>
-                    <button type="submit" class="button" disabled=move || action.pending().get()>
-                        "Create account"
-                    </button>
-                </ActionForm>
-                <div class="aside">
-                    <p>"Already have an account? " <A href="/login/student" attr:class="link">"Sign in"</A></p>
-                </div>
-            </section>
-        </main>
-        <CrisisNotice/>
+        // Once live, Haven's own field messages speak; the browser's bubble
+        // would cover them (before that, native validation is all there is).
+        <ActionForm action=action attr:novalidate=live_form()>
+            <TextField
+                label="Username"
+                name="username"
+                autocomplete="username"
+                hint="Letters, digits, '.', '_' or '-'; used to sign in."
+                minlength=USERNAME_MIN
+                maxlength=USERNAME_MAX
+                pattern="[A-Za-z0-9._\\-]+"
+                value=username
+                touched=username_touched
+                error=field(username, username_touched, validation::check_username, Field::Username)
+            />
+            <TextField
+                label="Display name"
+                name="display_name"
+                autocomplete="nickname"
+                hint="What the psychiatrist will call you. A first name or a nickname is fine."
+                maxlength=validation::DISPLAY_NAME_MAX
+                value=display_name
+                touched=display_name_touched
+                error=field(display_name, display_name_touched, validation::check_display_name, Field::DisplayName)
+            />
+            <TextField
+                label="Password"
+                name="password"
+                kind="password"
+                autocomplete="new-password"
+                hint="At least 10 characters."
+                minlength=PASSWORD_MIN
+                maxlength=validation::PASSWORD_MAX
+                value=password
+                touched=password_touched
+                error=field(password, password_touched, validation::check_password, Field::Password)
+            />
+            <FormError message=form_error/>
+            <button type="submit" class="button" disabled=move || action.pending().get()>
+                "Create account"
+            </button>
+        </ActionForm>
     }
 }
