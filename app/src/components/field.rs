@@ -76,6 +76,35 @@ pub fn TextField(
     }
 }
 
+/// A new password (registration, recovery), with the length rules the server applies.
+#[component]
+pub fn NewPasswordField(
+    /// Visible label.
+    label: &'static str,
+    /// What is typed.
+    value: RwSignal<String>,
+    /// Whether the field has lost focus once.
+    touched: RwSignal<bool>,
+    /// The message to show, if any.
+    #[prop(into)]
+    error: Signal<Option<String>>,
+) -> impl IntoView {
+    view! {
+        <TextField
+            label
+            name="password"
+            kind="password"
+            autocomplete="new-password"
+            hint="At least 10 characters."
+            minlength=crate::validation::PASSWORD_MIN
+            maxlength=crate::validation::PASSWORD_MAX
+            value
+            touched
+            error
+        />
+    }
+}
+
 /// `true` once the page is hydrated: a form then sets `novalidate`, so that the field
 /// messages above show instead of the browser's validation bubble.
 pub fn live_form() -> Signal<bool> {

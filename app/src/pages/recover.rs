@@ -9,12 +9,12 @@ use crate::api::auth::Recover;
 use crate::components::action_form::ActionForm;
 use crate::components::{
     crisis::CrisisNotice,
-    field::{live_form, TextField},
+    field::{live_form, NewPasswordField, TextField},
     form_error::{field_message, form_level, FormError},
     shared_computer::SharedComputerBox,
 };
 use crate::error::Field;
-use crate::validation::{self, PASSWORD_MIN};
+use crate::validation;
 
 /// The recovery page.
 #[component]
@@ -71,18 +71,7 @@ fn RecoverForm() -> impl IntoView {
                 hint="20 letters and digits; dashes and spaces do not matter."
                 error=server_field(Field::RecoveryCode)
             />
-            <TextField
-                label="New password"
-                name="password"
-                kind="password"
-                autocomplete="new-password"
-                hint="At least 10 characters."
-                minlength=PASSWORD_MIN
-                maxlength=validation::PASSWORD_MAX
-                value=password
-                touched=password_touched
-                error=password_error
-            />
+            <NewPasswordField label="New password" value=password touched=password_touched error=password_error/>
             <SharedComputerBox/>
             <FormError message=form_error/>
             <button type="submit" class="button" disabled=move || action.pending().get()>

@@ -8,11 +8,11 @@ use crate::api::auth::Register;
 use crate::components::action_form::ActionForm;
 use crate::components::{
     crisis::CrisisNotice,
-    field::{live_form, TextField},
+    field::{live_form, NewPasswordField, TextField},
     form_error::{field_message, form_level, FormError},
 };
 use crate::error::Field;
-use crate::validation::{self, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN};
+use crate::validation::{self, USERNAME_MAX, USERNAME_MIN};
 
 /// The registration page.
 #[component]
@@ -81,18 +81,7 @@ fn RegisterForm() -> impl IntoView {
                 touched=display_name_touched
                 error=field(display_name, display_name_touched, validation::check_display_name, Field::DisplayName)
             />
-            <TextField
-                label="Password"
-                name="password"
-                kind="password"
-                autocomplete="new-password"
-                hint="At least 10 characters."
-                minlength=PASSWORD_MIN
-                maxlength=validation::PASSWORD_MAX
-                value=password
-                touched=password_touched
-                error=field(password, password_touched, validation::check_password, Field::Password)
-            />
+            <NewPasswordField label="Password" value=password touched=password_touched error=field(password, password_touched, validation::check_password, Field::Password)/>
             <FormError message=form_error/>
             <button type="submit" class="button" disabled=move || action.pending().get()>
                 "Create account"
