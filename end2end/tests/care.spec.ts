@@ -228,5 +228,16 @@ test("a psychiatrist sorts the students by who has waited longest", async ({ bro
   [first, second] = await order();
   expect(first).toBeLessThan(second);
   await expect(doctor.locator(".conversation-list li", { hasText: names[0] })).toContainText("Awaiting reply");
+
+  // The home's count of students awaiting a reply follows as they write, without a reload.
+  const waiting = doctor.locator("main .empty-state");
+  const counted = (await waiting.innerText()).match(/(\d+) students are awaiting a reply/);
+  expect(counted).not.toBeNull();
+  const context = await browser.newContext();
+  const student = await context.newPage();
+  await registerStudent(student, uniqueName(), "Cy Waiting-Newest");
+  await writeToDoctor(student, "hello from Cy");
+  await expect(waiting).toContainText(`${Number(counted![1]) + 1} students are awaiting a reply`);
+  await context.close();
   await doctorContext.close();
 });

@@ -19,29 +19,37 @@ pub fn ChatHome() -> impl IntoView {
     let title = view! { <leptos_meta::Title text=title/> };
     let body = match role {
         Role::Student => view! { <Directory/> }.into_any(),
-        Role::Psychiatrist => view! {
-            <section class="pane empty-state">
-                <h1>"Your conversations"</h1>
-                {move || {
-                    let (listed, awaiting) = store.conversations.with(|list| {
-                        (list.len(), list.iter().filter(|c| c.awaiting_since.is_some()).count())
-                    });
-                    match (listed, awaiting) {
-                        (0, _) => view! {
-                            <p>"No student has written to you yet. When one does, the conversation appears in your list."</p>
-                            <p>"Students see your office hours before they write: keep them current under "
-                                <a href=crate::api::care::AVAILABILITY_PAGE>"Availability"</a>"."</p>
-                        }.into_any(),
-                        (_, 0) => view! { <p>"Choose a conversation from your list. Nobody is awaiting a reply."</p> }.into_any(),
-                        (_, 1) => view! { <p>"Choose a conversation from your list. 1 student is awaiting a reply."</p> }.into_any(),
-                        (_, n) => view! { <p>{format!("Choose a conversation from your list. {n} students are awaiting a reply.")}</p> }.into_any(),
-                    }
-                }}
-            </section>
-        }
-        .into_any(),
+        Role::Psychiatrist => view! { <Waiting/> }.into_any(),
     };
     view! { {title} {body} }
+}
+
+/// A psychiatrist's chat home: how many students await a reply, kept current as they write
+/// and are answered (an island inside the chat's, whose list it reads).
+#[cfg_attr(feature = "islands", island)]
+#[cfg_attr(not(feature = "islands"), component)]
+fn Waiting() -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    view! {
+        <section class="pane empty-state">
+            <h1>"Your conversations"</h1>
+            {move || {
+                let (listed, awaiting) = store.conversations.with(|list| {
+                    (list.len(), list.iter().filter(|c| c.awaiting_since.is_some()).count())
+                });
+                match (listed, awaiting) {
+                    (0, _) => view! {
+                        <p>"No student has written to you yet. When one does, the conversation appears in your list."</p>
+                        <p>"Students see your office hours before they write: keep them current under "
+                            <a href=crate::api::care::AVAILABILITY_PAGE>"Availability"</a>"."</p>
+                    }.into_any(),
+                    (_, 0) => view! { <p>"Choose a conversation from your list. Nobody is awaiting a reply."</p> }.into_any(),
+                    (_, 1) => view! { <p>"Choose a conversation from your list. 1 student is awaiting a reply."</p> }.into_any(),
+                    (_, n) => view! { <p>{format!("Choose a conversation from your list. {n} students are awaiting a reply.")}</p> }.into_any(),
+                }
+            }}
+        </section>
+    }
 }
 
 #[component]
