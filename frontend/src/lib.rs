@@ -25,7 +25,7 @@ pub fn hydrate() {
 #[cfg(feature = "islands")]
 fn hydrate_islands() {
     // Without a client router nobody follows a server function's redirect (sign-out's, a
-    // refused form's way back): the browser loads the page it names.
+    // new conversation's, a new account's): the browser loads the page it names.
     let _ = leptos::server_fn::redirect::set_redirect_hook(app::chat::go);
     leptos::mount::hydrate_islands();
     // Leptos' loader hydrates the islands right after this returns, each in a microtask:
