@@ -146,7 +146,8 @@ fn ChatShell(
     let logout = ServerAction::<Logout>::new();
     view! {
         <Title text=move || store.title("Haven")/>
-        // The router handles in-page links itself (no focus move), so the focus is moved here.
+        // Focus is moved here: the whole-page build's router handles in-page links itself
+        // (no focus move), and this keeps both builds alike.
         <a class="skip-link" href="#main" on:click=move |_ev| {
             #[cfg(feature = "hydrate")]
             {

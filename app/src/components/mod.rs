@@ -1,6 +1,7 @@
 //! Reusable pieces of the UI.
 
 pub mod action_form;
+pub mod auth_card;
 pub mod crisis;
 pub mod field;
 pub mod form_error;

@@ -7,7 +7,7 @@ use leptos_router::components::A;
 use crate::api::auth::Login;
 use crate::components::action_form::ActionForm;
 use crate::components::{
-    crisis::CrisisNotice,
+    auth_card::AuthCard,
     field::{live_form, TextField},
     form_error::FormError,
     shared_computer::SharedComputerBox,
@@ -47,20 +47,15 @@ pub fn LoginPage(role: Role) -> impl IntoView {
     };
     view! {
         <Title text=title/>
-        <main class="auth">
-            <section class="card">
-                <p class="brand small">"Haven"</p>
-                <h1>{heading}</h1>
-                {idle.then(|| view! {
-                    <p class="form-success" role="status">
-                        "You were signed out after a while without activity, so nobody else could read your conversations."
-                    </p>
-                })}
-                <LoginForm role next/>
-                <div class="aside">{other}</div>
-            </section>
-        </main>
-        <CrisisNotice/>
+        <AuthCard heading=heading>
+            {idle.then(|| view! {
+                <p class="form-success" role="status">
+                    "You were signed out after a while without activity, so nobody else could read your conversations."
+                </p>
+            })}
+            <LoginForm role next/>
+            <div class="aside">{other}</div>
+        </AuthCard>
     }
 }
 

@@ -8,7 +8,7 @@ use leptos_router::components::A;
 use crate::api::auth::Recover;
 use crate::components::action_form::ActionForm;
 use crate::components::{
-    crisis::CrisisNotice,
+    auth_card::AuthCard,
     field::{live_form, NewPasswordField, TextField},
     form_error::{field_message, form_level, FormError},
     shared_computer::SharedComputerBox,
@@ -21,22 +21,17 @@ use crate::validation;
 pub fn RecoverPage() -> impl IntoView {
     view! {
         <Title text="Forgot your password · Haven"/>
-        <main class="auth">
-            <section class="card">
-                <p class="brand small">"Haven"</p>
-                <h1>"Set a new password"</h1>
-                <p class="lede">
-                    "Use the recovery code you saved when you created your account. "
-                    "Everywhere you are still signed in will be signed out."
-                </p>
-                <RecoverForm/>
-                <div class="aside">
-                    <p>"No recovery code? The service's administrator can reset your password."</p>
-                    <p>"Remembered it? " <A href="/login/student" attr:class="link">"Sign in"</A></p>
-                </div>
-            </section>
-        </main>
-        <CrisisNotice/>
+        <AuthCard heading="Set a new password">
+            <p class="lede">
+                "Use the recovery code you saved when you created your account. "
+                "Everywhere you are still signed in will be signed out."
+            </p>
+            <RecoverForm/>
+            <div class="aside">
+                <p>"No recovery code? The service's administrator can reset your password."</p>
+                <p>"Remembered it? " <A href="/login/student" attr:class="link">"Sign in"</A></p>
+            </div>
+        </AuthCard>
     }
 }
 

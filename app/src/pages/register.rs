@@ -7,7 +7,7 @@ use leptos_router::components::A;
 use crate::api::auth::Register;
 use crate::components::action_form::ActionForm;
 use crate::components::{
-    crisis::CrisisNotice,
+    auth_card::AuthCard,
     field::{live_form, NewPasswordField, TextField},
     form_error::{field_message, form_level, FormError},
 };
@@ -19,18 +19,13 @@ use crate::validation::{self, USERNAME_MAX, USERNAME_MIN};
 pub fn RegisterPage() -> impl IntoView {
     view! {
         <Title text="Create your account · Haven"/>
-        <main class="auth">
-            <section class="card">
-                <p class="brand small">"Haven"</p>
-                <h1>"Create your student account"</h1>
-                <p class="lede">"Only the psychiatrists you write to will see your display name and messages."</p>
-                <RegisterForm/>
-                <div class="aside">
-                    <p>"Already have an account? " <A href="/login/student" attr:class="link">"Sign in"</A></p>
-                </div>
-            </section>
-        </main>
-        <CrisisNotice/>
+        <AuthCard heading="Create your student account">
+            <p class="lede">"Only the psychiatrists you write to will see your display name and messages."</p>
+            <RegisterForm/>
+            <div class="aside">
+                <p>"Already have an account? " <A href="/login/student" attr:class="link">"Sign in"</A></p>
+            </div>
+        </AuthCard>
     }
 }
 
